@@ -17,3 +17,16 @@ export type Step = typeof Step.Type
 /** The assistant turn of a step as the conversation formats write it. */
 export const renderAction = (step: Step): string =>
   step.raw ?? (step.thought === undefined ? step.action : `Thought: ${step.thought}\nAction: ${step.action}`)
+
+const thoughtAction = /^Thought:[ ]?([\s\S]*?)\nAction:[ ]?([\s\S]*)$/
+
+/**
+ * Splits an assistant turn into thought and action. `Thought: X\nAction: Y` gives both; anything else
+ * is a bare action. `raw` is set when the canonical rendering would not give the text back exactly.
+ */
+export const parseAssistantTurn = (text: string): { readonly thought?: string; readonly action: string; readonly raw?: string } => {
+  const m = thoughtAction.exec(text)
+  const parsed: { thought?: string; action: string } = m === null ? { action: text.trim() } : { thought: m[1]!, action: m[2]!.trim() }
+  const canonical = parsed.thought === undefined ? parsed.action : `Thought: ${parsed.thought}\nAction: ${parsed.action}`
+  return canonical === text ? parsed : { ...parsed, raw: text }
+}
