@@ -1,0 +1,5 @@
+import * as tf from "@tensorflow/tfjs"
+
+/** Mean of `x` over the entries where `mask` is 1 (same shape). 0 for an empty mask. Shapes: any, equal. */
+export const mean = (x: tf.Tensor, mask: tf.Tensor): tf.Scalar =>
+  tf.tidy(() => tf.div(tf.sum(tf.mul(x, mask)), tf.maximum(tf.sum(mask), 1)))
