@@ -1,0 +1,73 @@
+import type { Product } from "./Catalogue.ts"
+import type { Goal } from "./Goal.ts"
+import * as Reward from "./Reward.ts"
+import { perPage } from "./Search.ts"
+import * as Taxonomy from "./Taxonomy.ts"
+import type { World } from "./World.ts"
+
+/** The expert's plan for a goal: actions with one short thought each. */
+export interface Plan {
+  readonly actions: ReadonlyArray<string>
+  readonly thoughts: ReadonlyArray<string>
+}
+
+/** The query a shopper would type from the instruction: attributes, the product noun, the wanted option values. */
+export const query = (goal: Goal): string =>
+  [...goal.attributes, Taxonomy.types[goal.type]!.noun, ...goal.options].join(" ")
+
+/** The option values to click on a product to meet the goal, in the product's group order; undefined when it lacks one. */
+const selection = (product: Product, goal: Goal): ReadonlyArray<string> | undefined => {
+  const out: Array<string> = []
+  for (const o of product.options) {
+    const v = o.values.find((x) => goal.options.includes(x))
+    if (v !== undefined) out.push(v)
+  }
+  return out.length === goal.options.length ? out : undefined
+}
+
+/** The first result (by rank) that scores 1 with the wanted options selected, and its rank. */
+const firstMatch = (world: World, q: string, goal: Goal): { readonly rank: number; readonly product: Product; readonly picks: ReadonlyArray<string> } | undefined => {
+  const products = world.catalogue().products
+  const ids = world.search.run(q).ids
+  for (let rank = 0; rank < ids.length; rank++) {
+    const product = products[ids[rank]!]!
+    const picks = selection(product, goal)
+    if (picks !== undefined && Reward.score(product, picks, goal).reward === 1) return { rank, product, picks }
+  }
+  return undefined
+}
+
+/**
+ * The scripted expert: search with the query the instruction suggests, page on until the first
+ * result that fully satisfies the goal (the target, or an equally good product ranked above it),
+ * click it, select the wanted options, buy. When no satisfying product is among the top results of
+ * that query (rare), it searches with the target's title instead, which ranks the target first.
+ */
+export const plan = (world: World, goal: Goal): Plan => {
+  const target = world.catalogue().byAsin.get(goal.asin)!
+  const type = Taxonomy.types[goal.type]!
+  let q = query(goal)
+  let found = firstMatch(world, q, goal)
+  if (found === undefined) {
+    q = target.title.toLowerCase()
+    found = firstMatch(world, q, goal)
+  }
+  if (found === undefined) throw new Error(`shop: the expert found no product for goal ${goal.asin}`)
+  const actions: Array<string> = [`search[${q}]`]
+  const thoughts: Array<string> = [`I think I should search for ${Taxonomy.withArticle(type.plural, type.noun)} with the features I need.`]
+  const page = Math.floor(found.rank / perPage)
+  for (let i = 0; i < page; i++) {
+    actions.push("click[Next >]")
+    thoughts.push("I think no product on this page matches what I need, so I should check the next page.")
+  }
+  actions.push(`click[${found.product.asin}]`)
+  thoughts.push(`I think ${found.product.asin} matches what I need and costs $${found.product.price.toFixed(2)}, under the price limit, so I should click it.`)
+  for (const v of found.picks) {
+    const group = found.product.options.find((o) => o.values.includes(v))!.name
+    actions.push(`click[${v}]`)
+    thoughts.push(`I think I should click on '${v}' to select the ${group} I need.`)
+  }
+  actions.push("click[Buy Now]")
+  thoughts.push("I think the product now meets every requirement, so I should click on 'Buy Now'.")
+  return { actions, thoughts }
+}

@@ -1,0 +1,61 @@
+import * as TaskId from "../../domain/TaskId.ts"
+import type { Simulator } from "../Simulator.ts"
+import * as Browser from "./Browser.ts"
+import * as Expert from "./Expert.ts"
+import * as Goal from "./Goal.ts"
+import * as World from "./World.ts"
+
+/** Step limit: the expert needs at most 10 (search, 4 x Next >, product, 3 options, Buy Now); ETO allows WebShop 10, 15 leaves room to explore. */
+export const maxSteps = 15
+
+/** The environment's prompt, in the form ETO uses for WebShop (the goal comes in the first observation). */
+export const instruction = [
+  "You are web shopping.",
+  "I will give you instructions about what to do.",
+  "You have to follow the instructions.",
+  "Every round I will give you an observation and a list of available actions, you have to respond an action based on the state and instruction.",
+  "You can use search action if search is available.",
+  "You can click one of the buttons in clickables.",
+  "An action should be of the following structure:",
+  "search[keywords]",
+  "click[value]",
+  "If the action is not valid, perform nothing.",
+  "Keywords in search are up to you, but the value in click must be a value in the list of available actions.",
+  "Remember that your keywords in search should be carefully designed.",
+  "Your response should use the following format:",
+  "",
+  "Thought: I think ...",
+  "Action: click[something]"
+].join("\n")
+
+const goalOf = (world: World.World, taskId: string): Goal.Goal => {
+  const ref = TaskId.parse(taskId)
+  if (ref === undefined || ref.index >= Goal.sizes[ref.split]) throw new Error(`shop: unknown task ${taskId}`)
+  return world.goal(ref.split, ref.index)
+}
+
+/**
+ * The built-in WebShop-like environment. Everything (catalogue, tasks, search index, pages) is
+ * generated from `seed` on first use and shared by all episodes of this simulator.
+ */
+export const make = (options?: { readonly seed?: number }): Simulator => {
+  // Seed 0: the world the shipped data and the docs describe.
+  const world = World.make(options?.seed ?? 0)
+  const plans = new Map<string, Expert.Plan>()
+  const plan = (taskId: string): Expert.Plan => {
+    let p = plans.get(taskId)
+    if (p === undefined) {
+      p = Expert.plan(world, goalOf(world, taskId))
+      plans.set(taskId, p)
+    }
+    return p
+  }
+  return {
+    name: "shop",
+    instruction,
+    size: (split) => Goal.sizes[split],
+    start: (taskId) => Browser.start(world, taskId, goalOf(world, taskId), instruction, maxSteps),
+    expert: (taskId) => plan(taskId).actions,
+    expertThoughts: (taskId) => plan(taskId).thoughts
+  }
+}
