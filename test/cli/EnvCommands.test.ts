@@ -1,0 +1,79 @@
+import * as NodeChild from "node:child_process"
+import * as NodeFs from "node:fs"
+import * as NodeOs from "node:os"
+import * as NodePath from "node:path"
+import * as Readline from "node:readline"
+import { afterAll, describe, expect, it } from "vitest"
+import * as Registry from "../../src/env/Registry.ts"
+
+const root = NodePath.resolve(import.meta.dirname, "../..")
+const node = NodePath.join(root, "node_modules/.bin/node")
+const bin = NodePath.join(root, "bin/stepagent.ts")
+const dir = NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "env-cli-"))
+afterAll(() => NodeFs.rmSync(dir, { recursive: true, force: true }))
+
+const run = (args: ReadonlyArray<string>, input?: string) => {
+  const r = NodeChild.spawnSync(node, [bin, ...args], { cwd: root, encoding: "utf8", ...(input === undefined ? {} : { input }) })
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr }
+}
+
+describe("stepagent env expert / play", () => {
+  it("expert prints the expert's actions as a JSON array", () => {
+    const r = run(["env", "expert", "--env", "qa", "--task", "test:3"])
+    expect(r.status).toBe(0)
+    expect(JSON.parse(r.stdout)).toEqual(Registry.make("qa", 0).expert("test:3"))
+  })
+  it("a bad task id is a one-line error and a non-zero exit", () => {
+    for (const task of ["test:99999", "dev:1"]) {
+      const r = run(["env", "expert", "--env", "house", "--task", task])
+      expect(r.status).not.toBe(0)
+      expect(r.stderr.trim().split("\n")).toHaveLength(1)
+      expect(r.stderr).toContain(task)
+    }
+  })
+  it("play works with piped input: the expert's actions reach reward 1", () => {
+    const actions = Registry.make("shop", 0).expert("test:5")
+    const r = run(["env", "play", "--env", "shop", "--task", "test:5"], ["", "not an action", ...actions].join("\n") + "\n")
+    expect(r.status).toBe(0)
+    expect(r.stdout).toContain("Invalid action!")
+    expect(r.stdout).toContain("[reward 1 done true")
+  })
+})
+
+describe("stepagent data generate", () => {
+  it("is byte-for-byte reproducible and inspect shows successRate 1", () => {
+    const a = NodePath.join(dir, "a.arrows")
+    const b = NodePath.join(dir, "b.arrows")
+    for (const out of [a, b]) {
+      const r = run(["data", "generate", "--env", "house", "--split", "train", "--n", "50", "--seed", "3", "--thoughts", "--out", out])
+      expect(r.status).toBe(0)
+      expect(JSON.parse(r.stdout)).toMatchObject({ written: 50, expertFailures: 0 })
+    }
+    expect(NodeFs.readFileSync(a).equals(NodeFs.readFileSync(b))).toBe(true)
+    const inspect = run(["data", "inspect", a, "--json"])
+    expect(JSON.parse(inspect.stdout)).toMatchObject({ trajectories: 50, successRate: 1, meanReward: 1 })
+  })
+  it("--n beyond the split is a clear error", () => {
+    const r = run(["data", "generate", "--env", "qa", "--split", "test", "--n", "100000", "--out", NodePath.join(dir, "x.arrows")])
+    expect(r.status).not.toBe(0)
+    expect(r.stderr).toMatch(/has 500 tasks/)
+  })
+})
+
+describe("stepagent env serve", () => {
+  it("announces its URL and answers the protocol", async () => {
+    const child = NodeChild.spawn(node, [bin, "env", "serve", "--env", "qa", "--port", "0"], { cwd: root })
+    try {
+      const first = await new Promise<string>((resolve, reject) => {
+        Readline.createInterface({ input: child.stdout }).once("line", resolve)
+        child.once("exit", (code) => reject(new Error(`server exited ${code}`)))
+      })
+      const { url } = JSON.parse(first) as { url: string }
+      const created = (await (await fetch(`${url}/create`, { method: "POST" })).json()) as { id: number }
+      const reset = (await (await fetch(`${url}/reset`, { method: "POST", body: JSON.stringify({ id: created.id, data_idx: 0 }) })).json()) as { observation: string }
+      expect(reset.observation).toBe(Registry.make("qa", 0).start("test:0").episode.observation)
+    } finally {
+      child.kill("SIGTERM")
+    }
+  })
+})
