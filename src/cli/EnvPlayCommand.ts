@@ -5,10 +5,9 @@ import { checkTask } from "../env/Builtin.ts"
 import * as Registry from "../env/Registry.ts"
 import * as EnvFlags from "./EnvFlags.ts"
 
-/** Lines of standard input as a stream (works with a terminal and with piped input). */
-const stdinLines = Stream.fromAsyncIterable(
-  Readline.createInterface({ input: process.stdin, terminal: false, crlfDelay: Infinity }),
-  (e) => e
+/** Lines of standard input as a stream (works with a terminal and with piped input); stdin is opened only when pulled. */
+const stdinLines = Stream.suspend(() =>
+  Stream.fromAsyncIterable(Readline.createInterface({ input: process.stdin, terminal: false, crlfDelay: Infinity }), (e) => e)
 )
 
 /**

@@ -1,0 +1,50 @@
+import * as NodeFs from "node:fs"
+import { Context, Effect, Layer } from "effect"
+
+/**
+ * One logged step: where it happened and the metric values, named as in the field
+ * (`policy/approxkl`, `loss/value`, `reward/step_mean`, `dpo/accuracy`, `eval/success_rate`, `timing/<stage>_s`, ...).
+ * Values that depend on wall time live under `perf/` and `timing/` only, so every other metric is reproducible.
+ */
+export interface MetricRecord {
+  readonly stage: string
+  readonly iteration: number
+  readonly step: number
+  readonly values: Readonly<Record<string, number>>
+}
+
+/** The metrics sink every stage logs to. Layers: `layerMemory` (tests), `layerFile` (a run's metrics.jsonl). */
+export class Metrics extends Context.Service<Metrics, {
+  readonly log: (record: MetricRecord) => Effect.Effect<void>
+}>()("stepagent/Metrics") {}
+
+/** The JSON line of a record: `{"stage","iteration","step", ...values}`. Non-finite values are written as null. */
+export const line = (r: MetricRecord): string => {
+  const o: Record<string, unknown> = { stage: r.stage, iteration: r.iteration, step: r.step }
+  for (const [k, v] of Object.entries(r.values)) o[k] = Number.isFinite(v) ? v : null
+  return JSON.stringify(o)
+}
+
+/** Keeps records in memory; `records` reads them (tests, and the in-process API). */
+export const layerMemory = (records: Array<MetricRecord>): Layer.Layer<Metrics> =>
+  Layer.succeed(Metrics, {
+    log: (r) =>
+      Effect.sync(() => {
+        records.push(r)
+      })
+  })
+
+/**
+ * Appends records to a JSONL file, one synchronous append per record: a record is on disk when `log`
+ * returns, so a crash loses nothing logged and resume can cut the file back to a known length.
+ */
+export const layerFile = (path: string): Layer.Layer<Metrics> =>
+  Layer.succeed(Metrics, {
+    log: (r) =>
+      Effect.sync(() => {
+        NodeFs.appendFileSync(path, line(r) + "\n")
+      })
+  })
+
+/** Discards records. */
+export const layerNone: Layer.Layer<Metrics> = Layer.succeed(Metrics, { log: () => Effect.void })
