@@ -5,6 +5,8 @@ import * as BackendCommand from "./BackendCommand.ts"
 import * as DataCommand from "./DataCommand.ts"
 import * as EnvCommand from "./EnvCommand.ts"
 import * as ModelCommand from "./ModelCommand.ts"
+import * as ReportCommand from "./ReportCommand.ts"
+import * as TableCommand from "./TableCommand.ts"
 import * as TokenizerCommand from "./TokenizerCommand.ts"
 import * as UserError from "./UserError.ts"
 
@@ -15,7 +17,9 @@ const stepagent = Command.make("stepagent").pipe(
     TokenizerCommand.command,
     EnvCommand.command,
     BackendCommand.command,
-    ModelCommand.command
+    ModelCommand.command,
+    ReportCommand.command,
+    TableCommand.command
   ])
 )
 

@@ -1,0 +1,211 @@
+/**
+ * Reading a run directory (docs/run-directory.md), for the report and the comparison table: the
+ * resolved `config.json`, `metrics.jsonl` streamed record by record, `samples/step-rewards.jsonl` and
+ * `eval/summary.json`. Nothing is loaded whole except the two small JSON files.
+ *
+ * Every failure is a `RunDirError` whose one-line message names the file (and the record) at fault.
+ * A last line of `metrics.jsonl` or `samples/step-rewards.jsonl` without its newline is a write cut by
+ * a killed run, not corruption: it comes out as a `Truncated` item so that the caller can say so.
+ */
+import * as NodeFs from "node:fs"
+import * as NodePath from "node:path"
+import { Effect, Schema, Stream } from "effect"
+import * as JsonRecords from "../data/JsonRecords.ts"
+
+/** Why a run directory could not be read. */
+export const RunDirErrorReason = Schema.Literals(["NotFound", "NotRunDir", "MissingFile", "BadJson", "BadRecord", "Io"])
+export type RunDirErrorReason = typeof RunDirErrorReason.Type
+
+/** A run directory could not be used: `message` is one line naming the file and the problem. */
+export class RunDirError extends Schema.TaggedError<RunDirError>()("RunDirError", {
+  reason: RunDirErrorReason,
+  path: Schema.String,
+  message: Schema.String
+}) {}
+
+export const CONFIG = "config.json"
+export const METRICS = "metrics.jsonl"
+export const SAMPLES = "samples/step-rewards.jsonl"
+export const SUMMARY = "eval/summary.json"
+
+/** `config.json`: only `pipeline` and `config` are required; the rest is shown when present. */
+export const RunConfig = Schema.Struct({
+  pipeline: Schema.String,
+  seed: Schema.optionalKey(Schema.Finite),
+  config: Schema.Unknown,
+  hash: Schema.optionalKey(Schema.String),
+  backend: Schema.optionalKey(Schema.Unknown),
+  versions: Schema.optionalKey(Schema.Unknown),
+  createdAt: Schema.optionalKey(Schema.String)
+})
+export type RunConfig = typeof RunConfig.Type
+
+/** `eval/summary.json`. `split` and `policy` are shown as "-" when absent. */
+export const EvalSummary = Schema.Struct({
+  avgReward: Schema.Finite,
+  successRate: Schema.Finite,
+  episodes: Schema.Finite,
+  env: Schema.String,
+  split: Schema.optionalKey(Schema.String),
+  policy: Schema.optionalKey(Schema.String)
+})
+export type EvalSummary = typeof EvalSummary.Type
+
+/** One step of a sampled trajectory: the expert's and the agent's action at the expert's state. */
+export const StepReward = Schema.Struct({
+  step: Schema.Finite,
+  expert: Schema.String,
+  agent: Schema.String,
+  agentReward: Schema.Finite,
+  expertReward: Schema.optionalKey(Schema.Finite),
+  match: Schema.Boolean
+})
+export type StepReward = typeof StepReward.Type
+
+/** One record of `samples/step-rewards.jsonl`. */
+export const SampledTrajectory = Schema.Struct({
+  stage: Schema.String,
+  iteration: Schema.Finite,
+  trajectoryId: Schema.String,
+  taskId: Schema.String,
+  env: Schema.String,
+  steps: Schema.Array(StepReward)
+})
+export type SampledTrajectory = typeof SampledTrajectory.Type
+
+/** One record of `metrics.jsonl`: its position and its numeric metrics (every other numeric key). */
+export interface MetricRow {
+  readonly stage: string
+  readonly iteration: number
+  readonly step: number
+  readonly metrics: ReadonlyArray<readonly [name: string, value: number]>
+}
+
+/** An item of a JSONL stream: a record, or the note that the file ends inside a line (a cut write). */
+export type Item<A> =
+  | { readonly _tag: "Record"; readonly value: A }
+  | { readonly _tag: "Truncated"; readonly path: string; readonly reason: string }
+
+/** An opened run directory: its path and its decoded `config.json` (`raw` is the file's JSON, for display). */
+export interface Run {
+  readonly dir: string
+  readonly config: RunConfig
+  readonly raw: unknown
+}
+
+const errnoOf = (e: unknown): string | undefined =>
+  typeof e === "object" && e !== null && "code" in e && typeof e.code === "string" ? e.code : undefined
+
+const oneLine = (text: string, max: number): string => {
+  const flat = text.replace(/\s+/g, " ").trim()
+  return flat.length > max ? `${flat.slice(0, max)}...` : flat
+}
+
+const ioError = (path: string, e: unknown): RunDirError => {
+  const code = errnoOf(e)
+  if (code === "ENOENT") return new RunDirError({ reason: "MissingFile", path, message: `${path}: no such file` })
+  if (code === "EACCES") return new RunDirError({ reason: "Io", path, message: `${path}: permission denied` })
+  if (code === "EISDIR") return new RunDirError({ reason: "Io", path, message: `${path}: is a directory, not a file` })
+  return new RunDirError({ reason: "Io", path, message: `${path}: ${oneLine(e instanceof Error ? e.message : String(e), 200)}` })
+}
+
+/** True when `dir/file` exists as a regular file. */
+export const has = (dir: string, file: string): Effect.Effect<boolean> =>
+  Effect.promise(() => NodeFs.promises.stat(NodePath.join(dir, file)).then((s) => s.isFile(), () => false))
+
+const readJson = (path: string): Effect.Effect<unknown, RunDirError> =>
+  Effect.gen(function*() {
+    const text = yield* Effect.tryPromise({ try: () => NodeFs.promises.readFile(path, "utf8"), catch: (e) => ioError(path, e) })
+    return yield* Effect.try({
+      try: () => JSON.parse(text) as unknown,
+      catch: (e) => new RunDirError({ reason: "BadJson", path, message: `${path}: not valid JSON (${oneLine(e instanceof Error ? e.message : String(e), 120)})` })
+    })
+  })
+
+const decode = <S extends Schema.Top & { readonly DecodingServices: never }>(schema: S, path: string, what: string) => (json: unknown) =>
+  Schema.decodeUnknownEffect(schema)(json).pipe(
+    Effect.mapError((e) => new RunDirError({ reason: "BadRecord", path, message: `${path}: ${what}: ${oneLine(e.message, 200)}` }))
+  )
+
+/** Opens a run directory: it must exist, be a directory and hold a readable `config.json`. */
+export const open = Effect.fn("RunDir.open")(function*(dir: string) {
+  const stat = yield* Effect.tryPromise({ try: () => NodeFs.promises.stat(dir), catch: (e) => ioError(dir, e) }).pipe(
+    Effect.mapError((e) => e.reason === "MissingFile" ? new RunDirError({ reason: "NotFound", path: dir, message: `${dir}: no such run directory` }) : e)
+  )
+  if (!stat.isDirectory()) return yield* new RunDirError({ reason: "NotRunDir", path: dir, message: `${dir}: not a directory (expected a run directory)` })
+  const path = NodePath.join(dir, CONFIG)
+  const raw = yield* readJson(path).pipe(
+    Effect.mapError((e) =>
+      e.reason === "MissingFile"
+        ? new RunDirError({ reason: "NotRunDir", path, message: `${path}: no such file (is ${dir} a run directory?)` })
+        : e
+    )
+  )
+  const config = yield* decode(RunConfig, path, "not a run config")(raw)
+  return { dir, config, raw } satisfies Run
+})
+
+/** `eval/summary.json` of a run; fails with `MissingFile` when the run has not been evaluated. */
+export const summary = Effect.fn("RunDir.summary")(function*(dir: string) {
+  const path = NodePath.join(dir, SUMMARY)
+  const json = yield* readJson(path).pipe(
+    Effect.mapError((e) =>
+      e.reason === "MissingFile"
+        ? new RunDirError({ reason: "MissingFile", path, message: `${path}: no such file (the run has no evaluation yet)` })
+        : e
+    )
+  )
+  return yield* decode(EvalSummary, path, "not an evaluation summary")(json)
+})
+
+const isTruncation = (reason: string): boolean => reason.startsWith("truncated")
+
+/** Streams a JSONL file of a run, decoding each record with `f`; a bad record fails naming the file and record. */
+const jsonl = <A>(path: string, f: (json: unknown, where: string) => Effect.Effect<A, RunDirError>): Stream.Stream<Item<A>, RunDirError> =>
+  JsonRecords.read(path, { layout: "jsonl" }).pipe(
+    Stream.mapError((e) => e.reason === "NotFound" ? new RunDirError({ reason: "MissingFile", path, message: `${path}: no such file` }) : new RunDirError({ reason: "Io", path, message: e.message })),
+    Stream.mapEffect((item): Effect.Effect<Item<A>, RunDirError> => {
+      // Records are counted from 1 like lines (the runner writes no blank lines, so they coincide).
+      const where = `${path}: record ${item.index + 1}`
+      if (item._tag === "Record") return Effect.map(f(item.value, where), (value) => ({ _tag: "Record", value }))
+      if (isTruncation(item.reason)) return Effect.succeed({ _tag: "Truncated", path, reason: item.reason })
+      return Effect.fail(new RunDirError({ reason: "BadRecord", path, message: `${where}: ${item.reason}` }))
+    })
+  )
+
+const badRow = (where: string, why: string) => Effect.fail(new RunDirError({ reason: "BadRecord", path: where.split(": record ")[0]!, message: `${where}: ${why}` }))
+
+/**
+ * Decodes one metrics record by hand (this is the hot path of a large file): `stage` a string,
+ * `step` a number, `iteration` a number (0 when absent: a stage run once); every other numeric key is a metric.
+ */
+export const metricRow = (json: unknown, where: string): Effect.Effect<MetricRow, RunDirError> => {
+  if (typeof json !== "object" || json === null || Array.isArray(json)) return badRow(where, "not a JSON object")
+  const o = json as Record<string, unknown>
+  const stage = o["stage"]
+  const step = o["step"]
+  const iteration = o["iteration"] ?? 0
+  if (typeof stage !== "string") return badRow(where, "`stage` is missing or not a string")
+  if (typeof step !== "number") return badRow(where, "`step` is missing or not a number")
+  if (typeof iteration !== "number") return badRow(where, "`iteration` is not a number")
+  const metrics: Array<readonly [string, number]> = []
+  for (const key in o) {
+    if (key === "stage" || key === "step" || key === "iteration") continue
+    const v = o[key]
+    if (typeof v === "number" && Number.isFinite(v)) metrics.push([key, v])
+  }
+  return Effect.succeed({ stage, iteration, step, metrics })
+}
+
+/** Streams `metrics.jsonl` record by record (bounded memory); fails with `MissingFile` when absent. */
+export const metrics = (dir: string): Stream.Stream<Item<MetricRow>, RunDirError> => jsonl(NodePath.join(dir, METRICS), metricRow)
+
+/** Streams `samples/step-rewards.jsonl`; fails with `MissingFile` when absent. */
+export const samples = (dir: string): Stream.Stream<Item<SampledTrajectory>, RunDirError> => {
+  const path = NodePath.join(dir, SAMPLES)
+  const decodeOne = Schema.decodeUnknownEffect(SampledTrajectory)
+  return jsonl(path, (json, where) =>
+    decodeOne(json).pipe(
+      Effect.mapError((e) => new RunDirError({ reason: "BadRecord", path, message: `${where}: not a sampled trajectory: ${oneLine(e.message, 200)}` }))
+    ))
+}
