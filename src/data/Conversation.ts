@@ -1,0 +1,175 @@
+/**
+ * Conversation records (ETO/IPR, AgentGym) <-> Trajectory: the logic both formats share.
+ *
+ * A conversation is a list of turns `{from: "human" | "gpt", value}` (AgentGym adds `loss`):
+ *
+ *   turn 0  human  the task prompt                 -> Trajectory.instruction
+ *   turn 1  gpt    the acknowledgement ("OK")      -> Trajectory.ack (not a step)
+ *   turn 2  human  first observation               -> steps[0].observation
+ *   turn 3  gpt    `Thought: ...\nAction: ...`     -> steps[0].thought / action (/ raw, see Step.parseAssistantTurn)
+ *   ...            human and gpt alternate, one step per (human, gpt) pair
+ *   last   human  an observation after the last action (optional) -> Trajectory.finalObservation
+ *
+ * Turns are numbered from 0, as indices into `conversations` (reasons say "turn 3"). Decoding never
+ * throws: it gives the trajectory or a one-line reason. Encoding gives back the same turns, so an
+ * import then an export of a valid record gives the same conversation, turn for turn.
+ */
+import { Result } from "effect"
+import * as Step from "../domain/Step.ts"
+import type { Trajectory } from "../domain/Trajectory.ts"
+
+export type Role = "human" | "gpt"
+
+/** One turn. `loss` is AgentGym's flag: whether the turn is trained on (null: no opinion). */
+export interface Turn {
+  readonly from: Role
+  readonly value: string
+  readonly loss?: boolean | null
+}
+
+/** A JSON value's kind, for reasons ("got array"). */
+export const kindOf = (u: unknown): string =>
+  u === null ? "null" : Array.isArray(u) ? "array" : typeof u
+
+const isObject = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
+
+const has = (o: Record<string, unknown>, key: string): boolean => Object.prototype.hasOwnProperty.call(o, key)
+
+/** At least prompt, acknowledgement, one observation and one action. */
+export const minTurns = 4
+
+/** Checks the shape of `conversations` and of every turn; `loss` is read when `withLoss`. */
+export const parseTurns = (value: unknown, withLoss: boolean): Result.Result<Array<Turn>, string> => {
+  if (!Array.isArray(value)) return Result.fail(`conversations must be an array, got ${kindOf(value)}`)
+  const turns: Array<Turn> = []
+  for (let i = 0; i < value.length; i++) {
+    const t: unknown = value[i]
+    if (!isObject(t)) return Result.fail(`turn ${i}: expected an object, got ${kindOf(t)}`)
+    if (!has(t, "from")) return Result.fail(`turn ${i}: missing field from`)
+    const from = t.from
+    if (typeof from !== "string") return Result.fail(`turn ${i}: from must be a string, got ${kindOf(from)}`)
+    if (from !== "human" && from !== "gpt") return Result.fail(`turn ${i}: from must be "human" or "gpt", got ${JSON.stringify(from).slice(0, 40)}`)
+    if (!has(t, "value")) return Result.fail(`turn ${i}: missing field value`)
+    const text = t.value
+    if (typeof text !== "string") return Result.fail(`turn ${i}: value must be a string, got ${kindOf(text)}`)
+    if (withLoss && has(t, "loss")) {
+      const loss = t.loss
+      if (loss !== null && typeof loss !== "boolean") return Result.fail(`turn ${i}: loss must be a boolean or null, got ${kindOf(loss)}`)
+      turns.push({ from, value: text, loss })
+    } else {
+      turns.push({ from, value: text })
+    }
+  }
+  return Result.succeed(turns)
+}
+
+/** The role turn `i` must have: human at even indices, gpt at odd ones. */
+export const expectedRole = (i: number): Role => (i % 2 === 0 ? "human" : "gpt")
+
+/** What a record gives besides its turns. */
+export interface Meta {
+  readonly id: string
+  readonly env: string
+  readonly reward: number
+  readonly success: boolean
+  readonly source: string
+}
+
+/** Builds the trajectory of a conversation whose turns passed `parseTurns`. */
+export const toTrajectory = (turns: ReadonlyArray<Turn>, meta: Meta): Result.Result<Trajectory, string> => {
+  if (turns.length === 0) return Result.fail("conversations is empty")
+  for (let i = 0; i < turns.length; i++) {
+    const want = expectedRole(i)
+    if (turns[i]!.from !== want) return Result.fail(`turn ${i}: expected from ${want}, got ${turns[i]!.from}`)
+  }
+  if (turns.length < minTurns) {
+    return Result.fail(`conversation has ${turns.length} turn${turns.length === 1 ? "" : "s"}; needs at least ${minTurns} (prompt, acknowledgement, observation, action)`)
+  }
+  const steps: Array<Step.Step> = []
+  for (let i = 2; i + 1 < turns.length; i += 2) {
+    const parsed = Step.parseAssistantTurn(turns[i + 1]!.value)
+    if (parsed.action === "") return Result.fail(`empty action at turn ${i + 1}`)
+    steps.push({ observation: turns[i]!.value, ...parsed })
+  }
+  const last = turns.length % 2 === 1 ? turns[turns.length - 1]!.value : undefined
+  const withLoss = turns.some((t) => t.loss !== undefined)
+  return Result.succeed({
+    id: meta.id,
+    env: meta.env,
+    taskId: meta.id,
+    instruction: turns[0]!.value,
+    ack: turns[1]!.value,
+    steps,
+    ...(last === undefined ? {} : { finalObservation: last }),
+    reward: meta.reward,
+    success: meta.success,
+    source: meta.source,
+    ...(withLoss ? { turnLoss: turns.map((t) => t.loss ?? null) } : {})
+  })
+}
+
+/** AgentGym's convention when a trajectory has no flags: prompt and observations null, acknowledgement false, actions true. */
+export const defaultLoss = (i: number): boolean | null => (i % 2 === 0 ? null : i > 1)
+
+/**
+ * The turns of a trajectory. `ack` stands in when the trajectory has none (built-in environments).
+ * With `withLoss`, every turn gets a `loss`: the trajectory's own flags when it has one per turn,
+ * else `defaultLoss`.
+ */
+export const toTurns = (t: Trajectory, defaultAck: string, withLoss: boolean): Array<Turn> => {
+  const roles: Array<[Role, string]> = [["human", t.instruction], ["gpt", t.ack ?? defaultAck]]
+  for (const s of t.steps) roles.push(["human", s.observation], ["gpt", Step.renderAction(s)])
+  if (t.finalObservation !== undefined) roles.push(["human", t.finalObservation])
+  if (!withLoss) return roles.map(([from, value]) => ({ from, value }))
+  const flags = t.turnLoss !== undefined && t.turnLoss.length === roles.length ? t.turnLoss : undefined
+  // `loss` sits between `from` and `value`, as AgentGym writes it.
+  return roles.map(([from, value], i) => ({ from, loss: flags === undefined ? defaultLoss(i) : flags[i]!, value }))
+}
+
+/** The fields both formats read the same way. */
+export interface RecordSpec {
+  /** The id field: `id` (ETO/IPR) or `item_id` (AgentGym). */
+  readonly idField: string
+  /** The other format's id field, named in the reason when the record has it instead. */
+  readonly otherIdField: string
+  readonly otherFormat: string
+  readonly withLoss: boolean
+  readonly source: string
+}
+
+/**
+ * Decodes one record. The id is kept as id and taskId (a number id becomes its decimal text); a
+ * missing reward is 0; success is the record's own boolean `success` when it has one, else reward >= 1.
+ */
+export const decodeRecord = (value: unknown, env: string, spec: RecordSpec): Result.Result<Trajectory, string> => {
+  if (!isObject(value)) return Result.fail(`record must be an object, got ${kindOf(value)}`)
+  if (!has(value, spec.idField)) {
+    return Result.fail(
+      has(value, spec.otherIdField)
+        ? `missing field ${spec.idField} (the record has ${spec.otherIdField}: is it --format ${spec.otherFormat}?)`
+        : `missing field ${spec.idField}`
+    )
+  }
+  const rawId = value[spec.idField]
+  let id: string
+  if (typeof rawId === "string") id = rawId
+  else if (typeof rawId === "number" && Number.isFinite(rawId)) id = String(rawId)
+  else return Result.fail(`${spec.idField} must be a string or a number, got ${kindOf(rawId)}`)
+  if (id === "") return Result.fail(`${spec.idField} is empty`)
+  let reward = 0 // absent reward: 0 (demonstration sets such as ETO's SFT data carry none)
+  if (has(value, "reward")) {
+    const r = value.reward
+    if (typeof r !== "number") return Result.fail(`reward must be a number, got ${kindOf(r)}`)
+    reward = r
+  }
+  let success = reward >= 1
+  if (has(value, "success")) {
+    const s = value.success
+    if (typeof s !== "boolean") return Result.fail(`success must be a boolean, got ${kindOf(s)}`)
+    success = s
+  }
+  if (!has(value, "conversations")) return Result.fail("missing field conversations")
+  const turns = parseTurns(value.conversations, spec.withLoss)
+  if (Result.isFailure(turns)) return Result.fail(turns.failure)
+  return toTrajectory(turns.success, { id, env, reward, success, source: spec.source })
+}

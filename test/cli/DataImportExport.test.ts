@@ -1,0 +1,226 @@
+import * as NodeChild from "node:child_process"
+import * as NodeFs from "node:fs"
+import * as NodeOs from "node:os"
+import * as NodePath from "node:path"
+import { afterAll, describe, expect, it } from "vitest"
+import { fc, test } from "@fast-check/vitest"
+import { Effect } from "effect"
+import * as DataExportCommand from "../../src/cli/DataExportCommand.ts"
+import * as DataImportCommand from "../../src/cli/DataImportCommand.ts"
+import * as Step from "../../src/domain/Step.ts"
+
+const root = NodePath.resolve(import.meta.dirname, "../..")
+const dir = NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "data-import-"))
+afterAll(() => NodeFs.rmSync(dir, { recursive: true, force: true }))
+
+let fileNo = 0
+const tmp = (name: string): string => NodePath.join(dir, `${fileNo++}-${name}`)
+
+const readJsonl = (path: string): Array<unknown> =>
+  NodeFs.readFileSync(path, "utf8").split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as unknown)
+
+// ---------------------------------------------------------------------------------------------------
+// In-process property: a file of valid and broken records, imported then exported.
+
+const text = fc.string({ unit: fc.oneof(fc.constantFrom("\n", " ", "\"", "\\", "[", "]", "{", "}", ",", "é", "😀"), fc.string({ unit: "grapheme", maxLength: 1 })), maxLength: 10 })
+const assistant = fc.oneof(fc.tuple(text, text).map(([t, a]) => `Thought: ${t}\nAction: ${a}`), text)
+  .filter((s) => Step.parseAssistantTurn(s).action !== "")
+
+interface Valid {
+  readonly id: string
+  readonly conversations: ReadonlyArray<{ readonly from: string; readonly value: string }>
+  readonly reward?: number
+}
+const valid = fc.record({
+  n: fc.nat(),
+  steps: fc.array(fc.tuple(text, assistant), { minLength: 1, maxLength: 3 }),
+  last: fc.option(text, { nil: undefined }),
+  reward: fc.option(fc.constantFrom(0, 0.25, 1), { nil: undefined })
+}).map(({ n, steps, last, reward }): Valid => {
+  const conversations = [{ from: "human", value: "You are web shopping." }, { from: "gpt", value: "OK" }]
+  for (const [o, a] of steps) conversations.push({ from: "human", value: o }, { from: "gpt", value: a })
+  if (last !== undefined) conversations.push({ from: "human", value: last })
+  return reward === undefined ? { id: `webshop_${n}`, conversations } : { id: `webshop_${n}`, conversations, reward }
+})
+
+const maxRecordBytes = 4096 // small, so that a "huge" record stays cheap to make
+
+/** What goes in the file, and what the import must say about it. */
+type Entry =
+  | { readonly kind: "valid"; readonly record: Valid }
+  | { readonly kind: "bad"; readonly bytes: Uint8Array; readonly reason: RegExp; readonly record?: unknown }
+
+const enc = new TextEncoder()
+const badRecord = (record: unknown, reason: RegExp): Entry => ({ kind: "bad", bytes: enc.encode(JSON.stringify(record)), reason, record })
+const insertByte = (bytes: Uint8Array, at: number, b: number): Uint8Array => Uint8Array.of(...bytes.subarray(0, at), b, ...bytes.subarray(at))
+
+const entry: fc.Arbitrary<Entry> = fc.oneof(
+  { weight: 4, arbitrary: valid.map((record): Entry => ({ kind: "valid", record })) },
+  valid.map(({ id: _, ...r }) => badRecord(r, /^missing field id$/)),
+  valid.map(({ conversations: _, ...r }) => badRecord(r, /^missing field conversations$/)),
+  valid.map((r) => badRecord({ ...r, reward: "1" }, /^reward must be a number, got string$/)),
+  valid.map((r) => badRecord({ ...r, conversations: r.conversations.map((t, i) => (i === 2 ? { ...t, value: 7 } : t)) }, /^turn 2: value must be a string, got number$/)),
+  valid.map((r) => badRecord({ ...r, conversations: r.conversations.map((t, i) => (i === 3 ? { ...t, value: "Thought: x\nAction:" } : t)) }, /^empty action at turn 3$/)),
+  valid.map((r) => badRecord({ ...r, conversations: r.conversations.map((t, i) => (i === 2 ? { ...t, from: "gpt" } : t)) }, /^turn 2: expected from human, got gpt$/)),
+  fc.constantFrom("{\"id\": tru}", "{\"id\" \"x\"}", "{\"id\": \"x\",}", "{'id': 1}").map((s): Entry => ({ kind: "bad", bytes: enc.encode(s), reason: /^invalid JSON: /, record: s })),
+  valid.map((r): Entry => {
+    const b = enc.encode(JSON.stringify(r))
+    return { kind: "bad", bytes: insertByte(b, 7, 0xff), reason: /^not UTF-8$/ } // inside the id string
+  }),
+  valid.map((r): Entry => ({ kind: "bad", bytes: enc.encode(JSON.stringify({ ...r, pad: "x".repeat(maxRecordBytes) })), reason: /^record exceeds 4096 bytes$/ }))
+)
+
+describe("data import / export (in process)", () => {
+  test.prop([fc.array(entry, { maxLength: 12 }), fc.boolean(), fc.boolean(), fc.nat()], { seed: 41, numRuns: 40 })(
+    "every broken record gets its reason in the rejects file, nothing that decodes is lost, read == written + rejected",
+    async (entries, asArray, cutLast, cutSeed) => {
+      const pieces = entries.map((e) => (e.kind === "valid" ? enc.encode(JSON.stringify(e.record)) : e.bytes))
+      const sep = enc.encode(asArray ? ",\n" : "\n")
+      const parts: Array<Uint8Array> = asArray ? [enc.encode("[\n")] : []
+      pieces.forEach((p, i) => parts.push(...(i > 0 ? [sep, p] : [p])))
+      parts.push(enc.encode(asArray ? "\n]\n" : "\n"))
+      let file = Buffer.concat(parts)
+      const expected = [...entries]
+      // A truncated file: cut inside the last record; it must be rejected as truncated, the rest kept.
+      const last = expected.length - 1
+      if (cutLast && last >= 0 && expected[last]!.kind === "valid") {
+        const lastBytes = pieces[last]!
+        const end = file.length - (asArray ? 3 : 1) // where the last record's bytes end
+        const cut = end - lastBytes.length + 1 + (cutSeed % (lastBytes.length - 1))
+        file = file.subarray(0, cut)
+        expected[last] = { kind: "bad", bytes: lastBytes, reason: /truncated/ }
+      }
+      const input = tmp(asArray ? "in.json" : "in.jsonl")
+      NodeFs.writeFileSync(input, file)
+      const out = tmp("out.arrows")
+      const summary = await Effect.runPromise(DataImportCommand.importFile({ input, format: "eto", env: "webshop", out, maxRecordBytes }))
+
+      const good = expected.flatMap((e) => (e.kind === "valid" ? [e.record] : []))
+      const bad = expected.flatMap((e, index) => (e.kind === "bad" ? [{ index, e }] : []))
+      expect(summary).toEqual({ read: expected.length, written: good.length, rejected: bad.length, rejects: `${out}.rejects.jsonl` })
+      const rejects = readJsonl(summary.rejects) as Array<{ index: number; reason: string; record: unknown }>
+      expect(rejects.map((r) => r.index)).toEqual(bad.map((b) => b.index))
+      rejects.forEach((r, i) => {
+        expect(r.reason).toMatch(bad[i]!.e.reason)
+        const e = bad[i]!.e
+        if (e.kind === "bad" && e.record !== undefined) expect(r.record).toEqual(e.record)
+      })
+
+      const back = tmp("back.jsonl")
+      const exported = await Effect.runPromise(DataExportCommand.exportFile({ input: out, format: "eto", out: back, layout: "jsonl" }))
+      expect(exported.written).toBe(good.length)
+      expect(readJsonl(back)).toEqual(good.map((r) => ({ ...r, reward: r.reward ?? 0 })))
+    }
+  )
+})
+
+// ---------------------------------------------------------------------------------------------------
+// End to end: the real CLI as a child process.
+
+interface Run {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+const cli = (...args: Array<string>): Run => {
+  const r = NodeChild.spawnSync(NodePath.join(root, "node_modules/.bin/node"), [NodePath.join(root, "bin/stepagent.ts"), ...args], {
+    cwd: root,
+    encoding: "utf8"
+  })
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr }
+}
+const cliAsync = (...args: Array<string>): Promise<Run> =>
+  new Promise((resolve) => {
+    NodeChild.execFile(NodePath.join(root, "node_modules/.bin/node"), [NodePath.join(root, "bin/stepagent.ts"), ...args], { cwd: root, encoding: "utf8" }, (error, stdout, stderr) => {
+      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr })
+    })
+  })
+const sample = (name: string): string => NodePath.join(root, "data/samples", name)
+
+/** The records of a JSON array or JSONL file. */
+const records = (path: string): Array<Record<string, unknown>> => {
+  const body = NodeFs.readFileSync(path, "utf8")
+  return (body.trimStart().startsWith("[") ? JSON.parse(body) : readJsonl(path)) as Array<Record<string, unknown>>
+}
+
+describe("stepagent data import / export (CLI)", () => {
+  it("round-trips the ETO sample, turn for turn, to JSON and JSONL", () => {
+    const out = tmp("eto.arrows")
+    const imp = cli("data", "import", sample("eto-webshop.json"), "--format", "eto", "--env", "webshop", "--out", out)
+    expect(imp.stderr).toBe("")
+    expect(imp.code).toBe(0)
+    expect(JSON.parse(imp.stdout)).toEqual({ read: 3, written: 3, rejected: 0, rejects: `${out}.rejects.jsonl` })
+    expect(imp.stdout.trim().split("\n")).toHaveLength(1)
+    expect(NodeFs.readFileSync(`${out}.rejects.jsonl`, "utf8")).toBe("")
+    const original = records(sample("eto-webshop.json")).map((r) => ({ ...r, reward: r.reward ?? 0 }))
+    for (const ext of ["json", "jsonl"]) {
+      const back = tmp(`eto-back.${ext}`)
+      const exp = cli("data", "export", out, "--format", "eto", "--out", back)
+      expect(exp.code).toBe(0)
+      expect(JSON.parse(exp.stdout)).toEqual({ written: 3, out: back, format: "eto", layout: ext })
+      expect(NodeFs.readFileSync(back, "utf8").trimStart()[0]).toBe(ext === "json" ? "[" : "{")
+      expect(records(back)).toEqual(original)
+    }
+  })
+
+  it("round-trips the AgentGym sample with its loss flags and success", () => {
+    const out = tmp("ag.arrows")
+    const imp = cli("data", "import", sample("agentgym-alfworld.jsonl"), "--format", "agentgym", "--env", "alfworld", "--out", out)
+    expect(JSON.parse(imp.stdout)).toMatchObject({ read: 2, written: 2, rejected: 0 })
+    const back = tmp("ag-back.jsonl")
+    expect(cli("data", "export", out, "--format", "agentgym", "--out", back).code).toBe(0)
+    expect(records(back)).toEqual(records(sample("agentgym-alfworld.jsonl")))
+  })
+
+  it("writes every broken record to the rejects file with its index and reason; --strict fails", () => {
+    const out = tmp("broken.arrows")
+    const input = tmp("broken.jsonl")
+    // The sample's broken records, a line that is not UTF-8, and one over --max-record-bytes.
+    const lines = NodeFs.readFileSync(sample("eto-broken.jsonl"))
+    NodeFs.writeFileSync(input, Buffer.concat([lines, Buffer.from([0x7b, 0x22, 0xc3, 0x28, 0x22, 0x7d, 0x0a]), Buffer.from(`{"id":"${"x".repeat(3000)}"}\n`)]))
+    const imp = cli("data", "import", input, "--format", "eto", "--env", "webshop", "--out", out, "--max-record-bytes", "2048")
+    expect(imp.code).toBe(0)
+    const summary = JSON.parse(imp.stdout) as { read: number; written: number; rejected: number; rejects: string }
+    expect(summary).toEqual({ read: 11, written: 2, rejected: 9, rejects: `${out}.rejects.jsonl` })
+    const rejects = readJsonl(summary.rejects) as Array<{ index: number; reason: string; record: unknown }>
+    expect(rejects.map((r) => [r.index, r.reason])).toEqual([
+      [1, "invalid JSON: Unexpected end of JSON input"],
+      [2, "missing field id"],
+      [3, "turn 3: expected from gpt, got human"],
+      [4, "empty action at turn 5"],
+      [5, "reward must be a number, got string"],
+      [6, "missing field id (the record has item_id: is it --format agentgym?)"],
+      [7, "conversation has 2 turns; needs at least 4 (prompt, acknowledgement, observation, action)"],
+      [9, "not UTF-8"],
+      [10, "record exceeds 2048 bytes"]
+    ])
+    expect(typeof rejects[0]!.record).toBe("string") // the original text of what was not JSON
+    expect(rejects[1]!.record).toMatchObject({ conversations: expect.any(Array) }) // the original value
+
+    const strict = cli("data", "import", input, "--format", "eto", "--env", "webshop", "--out", tmp("strict.arrows"), "--strict")
+    expect(strict.code).not.toBe(0)
+    expect(JSON.parse(strict.stdout)).toMatchObject({ read: 11, rejected: 9 })
+    expect(strict.stderr.trim().split("\n")).toHaveLength(1)
+    expect(strict.stderr).toMatch(/^stepagent: 9 of 11 records rejected/)
+  })
+
+  it("gives a one-line error and a non-zero exit for bad paths and flags, never a stack trace", async () => {
+    const cases: Array<[Array<string>, RegExp]> = [
+      [["data", "import", NodePath.join(dir, "nope.json"), "--format", "eto", "--env", "w", "--out", tmp("x.arrows")], /no such file/],
+      [["data", "import", dir, "--format", "eto", "--env", "w", "--out", tmp("x.arrows")], /is a directory/],
+      [["data", "export", NodePath.join(dir, "nope.arrows"), "--format", "eto", "--out", tmp("x.json")], /no such file/],
+      [["data", "export", sample("eto-webshop.json"), "--format", "eto", "--out", tmp("x.json")], /eto-webshop\.json/],
+      [["data", "export", sample("eto-webshop.json"), "--format", "eto", "--out", tmp("x.txt")], /must end with \.json or \.jsonl/]
+    ]
+    const runs = await Promise.all(cases.map(([args]) => cliAsync(...args)))
+    for (const [i, [, message]] of cases.entries()) {
+      const r = runs[i]!
+      expect(r.code).not.toBe(0)
+      expect(r.stderr).toMatch(/^stepagent: /)
+      expect(r.stderr).toMatch(message)
+      expect(r.stderr.trim().split("\n")).toHaveLength(1)
+      expect(r.stderr).not.toMatch(/\n\s+at /)
+    }
+    expect(NodeFs.existsSync(NodePath.join(dir, "nope.json.rejects.jsonl"))).toBe(false)
+  })
+})
