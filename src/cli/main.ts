@@ -1,26 +1,32 @@
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Cause, Effect } from "effect"
 import { Command } from "effect/cli"
-import * as BackendCommand from "./BackendCommand.ts"
-import * as DataCommand from "./DataCommand.ts"
-import * as EnvCommand from "./EnvCommand.ts"
-import * as ModelCommand from "./ModelCommand.ts"
-import * as ReportCommand from "./ReportCommand.ts"
-import * as TableCommand from "./TableCommand.ts"
-import * as TokenizerCommand from "./TokenizerCommand.ts"
 import * as UserError from "./UserError.ts"
+
+/**
+ * The `stepagent` command. Command groups are loaded on demand: a run of `stepagent data inspect` loads the
+ * data commands only, not TensorFlow.js or the report's chart renderer (each costs tens of MB of memory and
+ * hundreds of ms of start-up). Help and unknown commands load every group.
+ */
+const groups = {
+  data: () => import("./DataCommand.ts"),
+  tokenizer: () => import("./TokenizerCommand.ts"),
+  env: () => import("./EnvCommand.ts"),
+  backend: () => import("./BackendCommand.ts"),
+  model: () => import("./ModelCommand.ts"),
+  report: () => import("./ReportCommand.ts"),
+  table: () => import("./TableCommand.ts")
+}
+type Name = keyof typeof groups
+type Group = Awaited<ReturnType<(typeof groups)[Name]>>["command"]
+
+const first = process.argv.slice(2).find((a) => !a.startsWith("-"))
+const chosen = first !== undefined && first in groups ? [groups[first as Name]] : Object.values(groups)
+const loaded: Array<Group> = (await Promise.all(chosen.map((load) => load()))).map((g) => g.command)
 
 const stepagent = Command.make("stepagent").pipe(
   Command.withDescription("StepAgent: step-wise RL for LLM agent policies (data, environments, models, pipelines)"),
-  Command.withSubcommands([
-    DataCommand.command,
-    TokenizerCommand.command,
-    EnvCommand.command,
-    BackendCommand.command,
-    ModelCommand.command,
-    ReportCommand.command,
-    TableCommand.command
-  ])
+  Command.withSubcommands(loaded as [Group, ...Array<Group>])
 )
 
 const program = Command.run(stepagent, { version: "0.1.0" }).pipe(
