@@ -1,0 +1,47 @@
+import { Context, Effect, Layer } from "effect"
+import type { BackendError } from "./BackendError.ts"
+import type * as BackendOptions from "./BackendOptions.ts"
+import * as TfjsInit from "./TfjsInit.ts"
+
+/**
+ * The tensor backend as a service: which TensorFlow.js backend runs (`tensorflow-gpu`, `tensorflow`, `wasm`,
+ * `cpu`), which 2-D multiply the wasm matmuls reach (`openblas`, `xnnpack`, `stock`) and the threads in use.
+ * Building the layer starts tfjs (once per process, see `TfjsInit`) and logs the choice; a run records `info`.
+ * Code that computes with tensors depends on this service so that tfjs is started before it runs.
+ */
+export class Backend extends Context.Service<Backend, TfjsInit.Info>()("stepagent/Backend") {}
+
+/** One line describing the running backend, for logs and run records. */
+export const describe = (info: TfjsInit.Info): string => {
+  const t = info.threads
+  const threads = info.name === "wasm"
+    ? t.blas > 0 ? `wasm 1 thread + OpenBLAS ${t.blas} threads` : `${t.wasm} wasm thread${t.wasm === 1 ? "" : "s"}`
+    : info.name === "cpu"
+    ? "1 JS thread"
+    : `${t.tensorflow} TensorFlow threads`
+  return `tensor backend ${info.name} (matmul ${info.matmul}, ${threads})`
+}
+
+/**
+ * Starts tfjs as `options` ask (a flag wins over STEPAGENT_BACKEND / STEPAGENT_THREADS / STEPAGENT_MATMUL,
+ * which win over auto and all cores) and provides the running backend.
+ */
+export const layer = (options: BackendOptions.Options = {}): Layer.Layer<Backend, BackendError> =>
+  Layer.effect(
+    Backend,
+    Effect.gen(function*() {
+      const info = yield* TfjsInit.initialise(options)
+      yield* Effect.logInfo(describe(info))
+      for (const notice of info.notices) yield* Effect.logWarning(notice)
+      return info
+    })
+  )
+
+/**
+ * For tests: wasm on one thread with the XNNPACK kernels: the path users run without a GPU, deterministic
+ * (one thread sums in a fixed order) and fast enough for tiny models.
+ */
+export const layerTest: Layer.Layer<Backend, BackendError> = Layer.effect(
+  Backend,
+  TfjsInit.initialise({ backend: "wasm", threads: 1, matmul: "xnnpack" }, {})
+)

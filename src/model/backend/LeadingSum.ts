@@ -1,0 +1,63 @@
+import * as tf from "@tensorflow/tfjs"
+import * as Wasm from "./WasmInternals.ts"
+
+/**
+ * `Sum` over leading axes on the wasm backend. The stock kernel reduces innermost axes only, so for a sum over
+ * rows (every bias and LayerNorm-gain gradient: `(B·T, C) -> (C)`) it first transposes the whole input with the
+ * wasm Transpose kernel, ~10 ns an element (~25 ms for 2048×1024). Summing rows in place is one sequential pass
+ * (~1 ns an element). Every other sum (inner axes, non-float32) goes to the stock kernel unchanged.
+ */
+
+let stock: tf.KernelConfig | undefined
+
+/** The reduced axes as sorted non-negative indices. */
+const axesOf = (axis: number | ReadonlyArray<number> | null | undefined, rank: number): Array<number> => {
+  const list = axis === undefined || axis === null ? Array.from({ length: rank }, (_, i) => i) : typeof axis === "number" ? [axis] : [...axis]
+  return [...new Set(list.map((a) => (a < 0 ? a + rank : a)))].sort((a, b) => a - b)
+}
+
+const kernelFunc: tf.KernelFunc = (params) => {
+  const { x } = params.inputs as { x: tf.TensorInfo }
+  const { axis, keepDims } = params.attrs as { axis?: number | Array<number> | null; keepDims?: boolean }
+  const rank = x.shape.length
+  const axes = axesOf(axis, rank)
+  const leading = axes.length > 0 && axes.length < rank && axes.every((a, i) => a === i)
+  if (x.dtype !== "float32" || !leading) {
+    if (stock === undefined) throw new Error("wasm Sum: the stock kernel is not saved")
+    return stock.kernelFunc(params)
+  }
+  const backend = Wasm.of(params.backend)
+  const rows = x.shape.slice(0, axes.length).reduce((p, d) => p * d, 1)
+  const rest = x.shape.slice(axes.length)
+  const width = rest.reduce((p, d) => p * d, 1)
+  const out = backend.makeOutput(keepDims === true ? [...axes.map(() => 1), ...rest] : rest, "float32")
+  const heap = Wasm.heap(backend) as ArrayBuffer
+  const xs = new Float32Array(heap, Wasm.dataOf(backend, x).memoryOffset, rows * width)
+  const sums = new Float32Array(heap, Wasm.dataOf(backend, out).memoryOffset, width)
+  // Accumulated in float64: thousands of rows summed in float32 would lose digits the cpu backend keeps.
+  const acc = new Float64Array(width)
+  for (let i = 0, o = 0; i < rows; i++, o += width) {
+    for (let j = 0; j < width; j++) acc[j] += xs[o + j]
+  }
+  sums.set(acc)
+  return out
+}
+
+/** Replaces the wasm `Sum` kernel (idempotent). */
+export const install = (): void => {
+  if (stock !== undefined) return
+  const config = tf.getKernel(tf.Sum, "wasm")
+  if (config === undefined) throw new Error("the wasm backend's Sum kernel is not registered")
+  stock = config
+  tf.unregisterKernel(tf.Sum, "wasm")
+  // The stock kernel's setup (its cwrap) still runs when a wasm backend starts: the fallback needs it.
+  tf.registerKernel({ ...config, kernelFunc })
+}
+
+/** Puts the stock kernel back (idempotent). */
+export const uninstall = (): void => {
+  if (stock === undefined) return
+  tf.unregisterKernel(tf.Sum, "wasm")
+  tf.registerKernel(stock)
+  stock = undefined
+}
