@@ -1,0 +1,145 @@
+import * as tf from "@tensorflow/tfjs"
+import { beforeAll, describe, expect, it } from "vitest"
+import * as Tokenized from "../../src/domain/Tokenized.ts"
+import * as ActionBatch from "../../src/model/ActionBatch.ts"
+import * as LayerNorm from "../../src/model/LayerNorm.ts"
+import * as Policy from "../../src/model/Policy.ts"
+import * as Preset from "../../src/model/Preset.ts"
+import * as Transformer from "../../src/model/Transformer.ts"
+import * as Fixtures from "./Fixtures.ts"
+
+beforeAll(Fixtures.cpu)
+
+describe("Preset", () => {
+  it("sizes the presets at ~0.1M, ~1M and ~10M parameters", () => {
+    const n = (p: Preset.Name) => Transformer.parameterCount(Preset.config(p))
+    expect(n("tiny")).toBeGreaterThan(50_000)
+    expect(n("tiny")).toBeLessThan(200_000)
+    expect(n("small")).toBeGreaterThan(700_000)
+    expect(n("small")).toBeLessThan(1_500_000)
+    expect(n("base")).toBeGreaterThan(7_000_000)
+    expect(n("base")).toBeLessThan(14_000_000)
+  })
+  it("applies overrides and keeps the rest", () => {
+    const c = Preset.config("small", { layers: 2, tieEmbeddings: false })
+    expect(c.layers).toBe(2)
+    expect(c.tieEmbeddings).toBe(false)
+    expect(c.dModel).toBe(Preset.config("small").dModel)
+  })
+  it("counts what init allocates, tied or not", () => {
+    for (const tie of [true, false]) {
+      const m = Transformer.init(Fixtures.tinyConfig({ tieEmbeddings: tie }), 0)
+      const allocated = Transformer.named(m.weights).reduce((s, [, v]) => s + v.size, 0)
+      expect(allocated).toBe(Transformer.parameterCount(m.config))
+      Transformer.dispose(m)
+    }
+  })
+})
+
+describe("Transformer.init", () => {
+  it("gives the same weights for the same seed and different ones for another", () => {
+    const c = Fixtures.tinyConfig()
+    const [a, b, d] = [Transformer.init(c, 7), Transformer.init(c, 7), Transformer.init(c, 8)]
+    const flat = (m: Transformer.Model) => Transformer.named(m.weights).map(([, v]) => Array.from(v.dataSync())).flat()
+    expect(flat(a)).toEqual(flat(b))
+    expect(flat(a)).not.toEqual(flat(d))
+    for (const m of [a, b, d]) Transformer.dispose(m)
+  })
+  it("rejects a width the heads do not divide", () => {
+    expect(() => Transformer.init(Fixtures.tinyConfig({ dModel: 30, heads: 4 }), 0)).toThrow(/multiple of heads/)
+  })
+  it("frozen copies are not trainable and do not follow later updates", () => {
+    const m = Transformer.init(Fixtures.tinyConfig(), 1)
+    const ref = Transformer.freeze(m)
+    expect(Transformer.named(ref.weights).every(([, v]) => !v.trainable)).toBe(true)
+    const before = Array.from(ref.weights.valueBias.dataSync())
+    m.weights.valueBias.assign(tf.tensor1d([5]))
+    expect(Array.from(ref.weights.valueBias.dataSync())).toEqual(before)
+    Transformer.dispose(m)
+    Transformer.dispose(ref)
+  })
+})
+
+describe("Transformer.forward", () => {
+  it("is causal: changing a later token leaves earlier outputs unchanged", () => {
+    const m = Transformer.init(Fixtures.tinyConfig(), 2)
+    const run = (toks: Array<number>) => tf.tidy(() => Transformer.forward(m, tf.tensor2d([toks], [1, toks.length], "int32")).hidden).arraySync()
+    const a = run([1, 10, 20, 30, 40])
+    const b = run([1, 10, 20, 30, 99])
+    for (let p = 0; p < 4; p++) for (let c = 0; c < 32; c++) expect(a[p]![c]).toBeCloseTo(b[p]![c]!, 6)
+    expect(a[4]).not.toEqual(b[4])
+    Transformer.dispose(m)
+  })
+})
+
+describe("LayerNorm", () => {
+  it("its hand-written gradient equals autodiff of the formula", () => {
+    const x = tf.randomNormal([5, 8], 0, 2, "float32", 1) as tf.Tensor2D
+    const g = tf.randomNormal([8], 1, 0.3, "float32", 2) as tf.Tensor1D
+    const b = tf.randomNormal([8], 0, 0.3, "float32", 3) as tf.Tensor1D
+    const w = tf.randomNormal([5, 8], 0, 1, "float32", 4)
+    const reference = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+      const mean = tf.mean(x, -1, true)
+      const xc = tf.sub(x, mean)
+      return tf.add(tf.mul(tf.div(xc, tf.sqrt(tf.add(tf.mean(tf.square(xc), -1, true), 1e-5))), g), b)
+    }
+    const f1 = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(LayerNorm.layerNorm(x as tf.Tensor2D, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5), w))
+    const f2 = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(reference(x, g, b), w))
+    const g1 = tf.grads(f1)([x, g, b])
+    const g2 = tf.grads(f2)([x, g, b])
+    expect(f1(x, g, b).dataSync()[0]).toBeCloseTo(f2(x, g, b).dataSync()[0]!, 4)
+    g1.forEach((t, i) => {
+      const a = t.dataSync()
+      const e = g2[i]!.dataSync()
+      for (let k = 0; k < a.length; k++) expect(a[k]).toBeCloseTo(e[k]!, 4)
+    })
+  })
+})
+
+describe("gradients", () => {
+  it("match central finite differences on a tiny model (SFT log-likelihood and value loss)", () => {
+    const c = Fixtures.tinyConfig({ dModel: 16, heads: 2, layers: 1, contextLength: 64 })
+    const m = Transformer.init(c, 3)
+    const trajs = [Fixtures.trajectory(11, 3), Fixtures.trajectory(12, 2)]
+    // every expert action of each whole trajectory, as SFT trains
+    const batch = ActionBatch.build(trajs.map((t) => ({
+      parts: [t.tokens],
+      actions: Array.from({ length: Tokenized.stepCount(t) }, (_, i) => [Tokenized.actStart(t, i), Tokenized.actEnd(t, i)] as const)
+    })))
+    const loss = (): tf.Scalar => tf.tidy(() => {
+      const o = Policy.outputs(m, ActionBatch.tensors(batch))
+      return tf.add(tf.neg(tf.div(tf.sum(o.logp), tf.sum(o.mask))), tf.mul(0.5, tf.mean(tf.square(tf.sub(o.values, 0.7)))))
+    })
+    const named = Transformer.named(m.weights)
+    const { grads } = tf.variableGrads(loss, named.map(([, v]) => v))
+    const lossAt = () => {
+      const l = loss()
+      const x = l.dataSync()[0]!
+      l.dispose()
+      return x
+    }
+    const h = 1e-2
+    let checked = 0
+    for (const name of ["tokenEmbedding", "positionEmbedding", "h0.wq", "h0.wk", "h0.bv", "h0.wo", "h0.ln1Gain", "h0.w1", "h0.b2", "lnfGain", "lnfBias", "valueWeight", "valueBias"]) {
+      const v = named.find(([n]) => n === name)![1]
+      const g = grads[v.name]!.dataSync()
+      // the largest gradient entry: finite differences in float32 are meaningful there
+      let k = 0
+      for (let i = 1; i < g.length; i++) if (Math.abs(g[i]!) > Math.abs(g[k]!)) k = i
+      const base = v.dataSync().slice() as Float32Array
+      const at = (delta: number) => {
+        const d = base.slice()
+        d[k] = d[k]! + delta
+        tf.tidy(() => v.assign(tf.tensor(d, v.shape)))
+        return lossAt()
+      }
+      const fd = (at(h) - at(-h)) / (2 * h)
+      tf.tidy(() => v.assign(tf.tensor(base, v.shape)))
+      expect(Math.abs(fd - g[k]!), `${name}[${k}]: analytic ${g[k]}, numeric ${fd}`).toBeLessThan(1e-2 * Math.abs(g[k]!) + 2e-4)
+      checked++
+    }
+    expect(checked).toBe(13)
+    Object.values(grads).forEach((t) => t.dispose())
+    Transformer.dispose(m)
+  })
+})
