@@ -1,0 +1,134 @@
+import * as tf from "@tensorflow/tfjs"
+
+/**
+ * Adam (AdamW-style decoupled weight decay) on tf variables, with global-norm gradient clipping and a
+ * learning-rate schedule (linear warmup, then constant, linear or cosine decay). Its state (the step and
+ * both moments of every variable) is plain variables, so checkpoints save and restore it exactly.
+ */
+export interface Config {
+  readonly learningRate: number // peak learning rate
+  readonly beta1: number
+  readonly beta2: number
+  readonly epsilon: number
+  readonly weightDecay: number // decoupled, on matrices only (not biases, gains or the value bias)
+  readonly clipNorm: number // global gradient norm cap; 0 = no clipping
+  readonly warmupSteps: number
+  readonly totalSteps: number // end of the decay; 0 = no decay
+  readonly schedule: "constant" | "linear" | "cosine"
+  readonly minLearningRateRatio: number // the decay ends at learningRate * this
+}
+
+export const defaults: Config = {
+  learningRate: 1e-4, // small-model fine-tuning rate; SFT from scratch sets more (e.g. 1e-3)
+  beta1: 0.9, // PyTorch / TRL default
+  beta2: 0.999, // PyTorch / TRL default
+  epsilon: 1e-8, // PyTorch default
+  weightDecay: 0, // TRL's default: RL fine-tuning does not decay
+  clipNorm: 1, // TRL's max_grad_norm
+  warmupSteps: 0, // no warmup unless asked
+  totalSteps: 0, // constant learning rate unless a horizon is given
+  schedule: "cosine", // used when totalSteps > 0: nanoGPT's choice
+  minLearningRateRatio: 0.1 // nanoGPT decays to a tenth of the peak
+}
+
+export interface Slot {
+  readonly name: string
+  readonly variable: tf.Variable
+  readonly m: tf.Variable // first moment, same shape
+  readonly v: tf.Variable // second moment
+}
+
+export interface Optimizer {
+  readonly config: Config
+  /** Steps taken so far (the next step is step + 1). Mutable: `minimize` advances it. */
+  step: number
+  readonly slots: ReadonlyArray<Slot>
+}
+
+export const make = (variables: ReadonlyArray<readonly [string, tf.Variable]>, config: Partial<Config> = {}): Optimizer => ({
+  config: { ...defaults, ...config },
+  step: 0,
+  slots: variables.map(([name, variable]) => ({
+    name,
+    variable,
+    // tidy frees the zeros: a variable holds its own reference to the data
+    m: tf.tidy(() => tf.variable(tf.zerosLike(variable), false)),
+    v: tf.tidy(() => tf.variable(tf.zerosLike(variable), false))
+  }))
+})
+
+export const dispose = (o: Optimizer): void => {
+  for (const s of o.slots) {
+    s.m.dispose()
+    s.v.dispose()
+  }
+}
+
+/** The learning rate at step `step` (1-based: the first update is step 1). */
+export const learningRate = (c: Config, step: number): number => {
+  if (c.warmupSteps > 0 && step <= c.warmupSteps) return c.learningRate * step / c.warmupSteps
+  if (c.totalSteps <= 0 || c.schedule === "constant") return c.learningRate
+  const span = Math.max(1, c.totalSteps - c.warmupSteps)
+  const progress = Math.min(1, Math.max(0, (step - c.warmupSteps) / span))
+  const floor = c.learningRate * c.minLearningRateRatio
+  const shape = c.schedule === "linear" ? 1 - progress : 0.5 * (1 + Math.cos(Math.PI * progress))
+  return floor + (c.learningRate - floor) * shape
+}
+
+export interface StepResult {
+  readonly loss: number // mean over the micro-batches
+  readonly gradNorm: number // global norm before clipping
+  readonly learningRate: number
+}
+
+/**
+ * One update: gradients of the loss (averaged over micro-batches when several loss functions are given,
+ * for batches too large for one pass), clipped to `clipNorm`, then an Adam step. Variables the loss does
+ * not reach are left alone (as PyTorch does for parameters without a gradient).
+ */
+export const minimize = (o: Optimizer, loss: (() => tf.Scalar) | ReadonlyArray<() => tf.Scalar>): StepResult => {
+  const losses = typeof loss === "function" ? [loss] : loss
+  const c = o.config
+  const vars = o.slots.map((s) => s.variable)
+  o.step += 1
+  const t = o.step
+  const lr = learningRate(c, t)
+  const stats = tf.tidy(() => {
+    let total: tf.Scalar = tf.scalar(0)
+    const sums = new Map<string, tf.Tensor>()
+    for (const f of losses) {
+      const { grads, value } = tf.variableGrads(f, vars)
+      total = tf.add(total, value)
+      for (const [k, g] of Object.entries(grads)) {
+        const prev = sums.get(k)
+        sums.set(k, prev === undefined ? g : tf.add(prev, g))
+      }
+    }
+    const n = losses.length
+    const grads = o.slots.map((s) => {
+      const g = sums.get(s.variable.name)
+      return g === undefined ? undefined : n === 1 ? g : tf.div(g, n)
+    })
+    const present = grads.filter((g): g is tf.Tensor => g !== undefined)
+    const norm = present.length === 0 ? tf.scalar(0) : tf.sqrt(tf.addN(present.map((g) => tf.sum(tf.mul(g, g)))))
+    const scale = c.clipNorm > 0 ? tf.minimum(1, tf.div(c.clipNorm, tf.add(norm, 1e-6))) : tf.scalar(1)
+    const bc1 = 1 - Math.pow(c.beta1, t)
+    const bc2 = 1 - Math.pow(c.beta2, t)
+    o.slots.forEach((s, i) => {
+      const raw = grads[i]
+      if (raw === undefined) return
+      const g = tf.mul(raw, scale)
+      const m = tf.add(tf.mul(s.m, c.beta1), tf.mul(g, 1 - c.beta1))
+      const v = tf.add(tf.mul(s.v, c.beta2), tf.mul(tf.mul(g, g), 1 - c.beta2))
+      s.m.assign(m)
+      s.v.assign(v)
+      let update: tf.Tensor = tf.div(tf.div(m, bc1), tf.add(tf.sqrt(tf.div(v, bc2)), c.epsilon))
+      if (c.weightDecay > 0 && s.variable.rank >= 2) update = tf.add(update, tf.mul(s.variable, c.weightDecay))
+      s.variable.assign(tf.sub(s.variable, tf.mul(update, lr)))
+    })
+    return tf.stack([tf.div(total, n), norm])
+  })
+  const [lossValue, gradNorm] = stats.dataSync() as Float32Array
+  stats.dispose()
+  return { loss: lossValue!, gradNorm: gradNorm!, learningRate: lr }
+}

@@ -1,0 +1,424 @@
+import * as tf from "@tensorflow/tfjs"
+import * as Tokenized from "../domain/Tokenized.ts"
+import { EOA, PAD } from "../data/Tokenizer.ts"
+import * as Context from "./Context.ts"
+import * as Rng from "./Rng.ts"
+import * as Transformer from "./Transformer.ts"
+
+/**
+ * Batched, seeded sampling of actions: each row continues a prompt token by token until the stop token
+ * (EOA) or `maxTokens`, with temperature, top-k and top-p. Keys and values are cached: the prompts are
+ * run once (prefill), then each new token costs one position. Rows may share a prefix: several states
+ * of one trajectory are cuts of one sequence, so its prefill runs once and each row masks the positions
+ * beyond its own state. Finished rows are dropped from the batch as they accumulate.
+ * Randomness: one uniform draw per live row per token, rows in increasing order, from the `rng` passed in
+ * (advanced in place); temperature 0 is greedy and draws nothing.
+ */
+export interface Options {
+  readonly maxTokens?: number // longest action, stop token included
+  readonly temperature?: number // 0 = greedy
+  readonly topK?: number // 0 = no top-k filter
+  readonly topP?: number // 1 = no nucleus filter
+  readonly stop?: number // the token that ends an action (-1: none, rows run to maxTokens)
+}
+
+const defaults = {
+  maxTokens: 64, // the built-in environments' actions are short commands; longer samples are cut
+  temperature: 1, // sample from the policy itself (PPO's ratios assume it)
+  topK: 0, // no filtering: filtered samples are off-policy for PPO
+  topP: 1, // idem
+  stop: EOA // actions end with <|eoa|>
+} as const
+
+type Resolved = { readonly [K in keyof Options]-?: NonNullable<Options[K]> }
+const resolve = (o: Options): Resolved => ({
+  maxTokens: o.maxTokens ?? defaults.maxTokens,
+  temperature: o.temperature ?? defaults.temperature,
+  topK: o.topK ?? defaults.topK,
+  topP: o.topP ?? defaults.topP,
+  stop: o.stop ?? defaults.stop
+})
+
+/** Row r continues `prefixes[prefix]` cut after its first `length` tokens. */
+export interface Prompt {
+  readonly prefix: number
+  readonly length: number
+}
+
+export interface Samples {
+  readonly rows: number // R
+  readonly width: number // W = maxTokens
+  readonly tokens: Int32Array // (R*W) sampled tokens, PAD after the end
+  readonly lengths: Int32Array // (R,) tokens sampled, the stop token included
+  readonly stopped: Uint8Array // (R,) 1 when the row ended with the stop token (0: cut by maxTokens or the context)
+  readonly logp: Float32Array // (R*W) log pi(token) under the unfiltered policy at temperature 1, 0 after the end
+}
+
+/**
+ * Picks a token from one row of logits given a uniform draw `u` in [0, 1).
+ * Candidates: all tokens in index order, or (with top-k/top-p) the best ones by logit (ties by index).
+ */
+export const choose = (logits: Float32Array, offset: number, V: number, o: Resolved, u: number): number => {
+  if (o.temperature === 0) {
+    let best = 0
+    for (let v = 1; v < V; v++) if (logits[offset + v]! > logits[offset + best]!) best = v
+    return best
+  }
+  let max = -Infinity
+  for (let v = 0; v < V; v++) max = Math.max(max, logits[offset + v]!)
+  const inv = 1 / o.temperature
+  if ((o.topK <= 0 || o.topK >= V) && o.topP >= 1) {
+    let total = 0
+    for (let v = 0; v < V; v++) total += Math.exp((logits[offset + v]! - max) * inv)
+    let target = u * total
+    for (let v = 0; v < V; v++) {
+      target -= Math.exp((logits[offset + v]! - max) * inv)
+      if (target < 0) return v
+    }
+    return V - 1
+  }
+  const ids = Array.from({ length: V }, (_, v) => v).sort((a, b) => logits[offset + b]! - logits[offset + a]! || a - b)
+  const k = o.topK > 0 ? Math.min(o.topK, V) : V
+  const p = ids.slice(0, k).map((v) => Math.exp((logits[offset + v]! - max) * inv))
+  const total = p.reduce((s, x) => s + x, 0)
+  let n = p.length
+  if (o.topP < 1) {
+    let cum = 0
+    for (let i = 0; i < p.length; i++) {
+      cum += p[i]! / total
+      if (cum >= o.topP) {
+        n = i + 1
+        break
+      }
+    }
+  }
+  const kept = p.slice(0, n).reduce((s, x) => s + x, 0)
+  let target = u * kept
+  for (let i = 0; i < n; i++) {
+    target -= p[i]!
+    if (target < 0) return ids[i]!
+  }
+  return ids[n - 1]!
+}
+
+const logSoftmaxAt = (logits: Float32Array, offset: number, V: number, token: number): number => {
+  let max = -Infinity
+  for (let v = 0; v < V; v++) max = Math.max(max, logits[offset + v]!)
+  let total = 0
+  for (let v = 0; v < V; v++) total += Math.exp(logits[offset + v]! - max)
+  return logits[offset + token]! - max - Math.log(total)
+}
+
+const lengthOf = (parts: ReadonlyArray<Int32Array>): number => parts.reduce((n, p) => n + p.length, 0)
+
+/** Bookkeeping shared by the cached and the uncached samplers: draws, stops and outputs per original row. */
+const makeState = (m: Transformer.Model, prefixes: ReadonlyArray<ReadonlyArray<Int32Array>>, prompts: ReadonlyArray<Prompt>, o: Resolved) => {
+  const R = prompts.length
+  const W = o.maxTokens
+  prompts.forEach((p) => {
+    const n = lengthOf(prefixes[p.prefix] ?? [])
+    if (p.length < 1 || p.length > n) throw new Error(`Sample: prompt length ${p.length} outside prefix ${p.prefix} of ${n} tokens`)
+    if (p.length >= m.config.contextLength) throw new Error(`Sample: prompt of ${p.length} tokens leaves no room in the context (${m.config.contextLength})`)
+  })
+  const out: Samples = {
+    rows: R,
+    width: W,
+    tokens: new Int32Array(R * W).fill(PAD),
+    lengths: new Int32Array(R),
+    stopped: new Uint8Array(R),
+    logp: new Float32Array(R * W)
+  }
+  // the most tokens row r may sample: its action must end inside the context
+  const limit = prompts.map((p) => Math.min(W, m.config.contextLength - p.length))
+  /** Draws for the rows in `live` (original indices, increasing) at step t from logits (live.length, V); returns the rows still live. */
+  const advance = (live: ReadonlyArray<number>, logits: Float32Array, V: number, t: number, rng: Rng.Rng): Array<number> => {
+    const next: Array<number> = []
+    live.forEach((r, i) => {
+      const u = o.temperature === 0 ? 0 : Rng.uniform(rng)
+      const tok = choose(logits, i * V, V, o, u)
+      out.tokens[r * W + t] = tok
+      out.logp[r * W + t] = logSoftmaxAt(logits, i * V, V, tok)
+      out.lengths[r] = t + 1
+      if (tok === o.stop) out.stopped[r] = 1
+      else if (t + 1 < limit[r]!) next.push(r)
+    })
+    return next
+  }
+  return { out, advance }
+}
+
+/** Concatenated prefix tokens right-padded to (P, Tp). */
+const padPrefixes = (prefixes: ReadonlyArray<ReadonlyArray<Int32Array>>): { readonly tokens: Int32Array; readonly length: number } => {
+  const Tp = Math.max(1, ...prefixes.map(lengthOf))
+  const tokens = new Int32Array(prefixes.length * Tp).fill(PAD)
+  prefixes.forEach((parts, p) => {
+    let o = p * Tp
+    for (const part of parts) {
+      tokens.set(part, o)
+      o += part.length
+    }
+  })
+  return { tokens, length: Tp }
+}
+
+/**
+ * Which batch slot each live row occupies in decoding. Rows of one prefix are grouped: groups of G slots
+ * read one prefix (`Transformer.PrefixCache`), G = the mean number of rows per prefix, so a prefix with more
+ * rows spans several groups and the padding (dummy slots) stays below one slot per row.
+ */
+interface Layout {
+  readonly groupPrefix: Int32Array // (Pv,) the prefix each group reads
+  readonly width: number // G slots per group
+  readonly slotRow: Int32Array // (Pv*G,) the original row in each slot, -1 for a dummy slot
+  readonly slotOf: Map<number, number> // original row -> slot
+}
+
+const layout = (rows: ReadonlyArray<number>, prompts: ReadonlyArray<Prompt>): Layout => {
+  const byPrefix = new Map<number, Array<number>>()
+  for (const r of rows) {
+    const p = prompts[r]!.prefix
+    const list = byPrefix.get(p)
+    if (list === undefined) byPrefix.set(p, [r])
+    else list.push(r)
+  }
+  const G = Math.max(1, Math.round(rows.length / byPrefix.size))
+  const groups: Array<readonly [number, ReadonlyArray<number>]> = []
+  for (const [p, rs] of [...byPrefix].sort((a, b) => a[0] - b[0])) {
+    for (let i = 0; i < rs.length; i += G) groups.push([p, rs.slice(i, i + G)])
+  }
+  const slotRow = new Int32Array(groups.length * G).fill(-1)
+  const slotOf = new Map<number, number>()
+  groups.forEach(([, rs], i) => rs.forEach((r, g) => {
+    slotRow[i * G + g] = r
+    slotOf.set(r, i * G + g)
+  }))
+  return { groupPrefix: Int32Array.from(groups, ([p]) => p), width: G, slotRow, slotOf }
+}
+
+/** Cached sampling (the fast path). */
+export const sample = (
+  m: Transformer.Model,
+  prefixes: ReadonlyArray<ReadonlyArray<Int32Array>>,
+  prompts: ReadonlyArray<Prompt>,
+  rng: Rng.Rng,
+  options: Options = {}
+): Samples => {
+  const o = resolve(options)
+  const { advance, out } = makeState(m, prefixes, prompts, o)
+  if (prompts.length === 0) return out
+  const V = m.config.vocabSize
+  const { length: Tp, tokens: prefixTokens } = padPrefixes(prefixes)
+  const live0 = prompts.map((_, r) => r)
+  const held = new Set<tf.Tensor>()
+  const hold = <T extends tf.Tensor>(t: T): T => {
+    held.add(t)
+    return t
+  }
+  const release = (ts: ReadonlyArray<tf.Tensor>, keep: ReadonlySet<tf.Tensor> = new Set()): void => {
+    for (const t of ts) {
+      if (keep.has(t)) continue
+      held.delete(t)
+      t.dispose()
+    }
+  }
+  try {
+    // 1. prefill: one forward pass over the distinct prefixes; logits at each row's last state token
+    const base = tf.tidy(() => {
+      const f = Transformer.forward(m, tf.tensor2d(prefixTokens, [prefixes.length, Tp], "int32"))
+      const lastPos = tf.tensor1d(prompts.map((p) => p.prefix * Tp + p.length - 1), "int32")
+      return { keys: [...f.keys], values: [...f.values], logits: Transformer.logits(m, tf.gather(f.hidden, lastPos)) }
+    })
+    const baseSet = new Set<tf.Tensor>([...base.keys, ...base.values].map(hold))
+    /** The prefix caches and mask of a layout (the base caches themselves when the groups are the prefixes in order). */
+    const prefixFor = (lay: Layout): Transformer.PrefixCache => {
+      const G = lay.width
+      const Pv = lay.groupPrefix.length
+      const maskData = new Float32Array(Pv * G * Tp).fill(-1e9)
+      lay.slotRow.forEach((r, s) => maskData.fill(0, s * Tp, s * Tp + (r < 0 ? 1 : prompts[r]!.length)))
+      const mask = hold(tf.tensor4d(maskData, [Pv, 1, G, Tp]))
+      const identity = Pv === prefixes.length && lay.groupPrefix.every((p, i) => p === i)
+      if (identity) return { keys: base.keys, values: base.values, mask }
+      const picked = tf.tidy(() => {
+        const idx = tf.tensor1d(lay.groupPrefix, "int32")
+        return { keys: base.keys.map((k) => tf.gather(k, idx)), values: base.values.map((v) => tf.gather(v, idx)) }
+      })
+      return { keys: picked.keys.map(hold), values: picked.values.map(hold), mask }
+    }
+    let lay = layout(live0, prompts)
+    let layRows = live0.length
+    let prefix = prefixFor(lay)
+    let recent: Transformer.RecentCache | undefined = undefined
+    let logits: tf.Tensor = hold(base.logits)
+    let logitRow = (r: number): number => r // the row of `logits` holding original row r
+    // 2. decode: one position per slot per step
+    let live: Array<number> = live0
+    for (let t = 0; t < o.maxTokens; t++) {
+      const data = logits.dataSync() as Float32Array
+      const liveData = new Float32Array(live.length * V)
+      live.forEach((r, i) => liveData.set(data.subarray(logitRow(r) * V, (logitRow(r) + 1) * V), i * V))
+      live = advance(live, liveData, V, t, rng)
+      if (live.length === 0) break
+      if (live.length * 2 <= layRows) {
+        // drop finished rows: a new layout over the live ones, recent caches moved to their new slots
+        const next = layout(live, prompts)
+        const from = Int32Array.from(next.slotRow, (r) => r < 0 ? 0 : lay.slotOf.get(r)!)
+        const moved = recent === undefined ? undefined : tf.tidy(() => {
+          const idx = tf.tensor1d(from, "int32")
+          return { keys: recent!.keys.map((k) => tf.gather(k, idx)), values: recent!.values.map((v) => tf.gather(v, idx)) }
+        })
+        release([...prefix.keys, ...prefix.values, prefix.mask, ...(recent === undefined ? [] : [...recent.keys, ...recent.values])], baseSet)
+        recent = moved === undefined ? undefined : { keys: moved.keys.map(hold), values: moved.values.map(hold) }
+        lay = next
+        layRows = live.length
+        prefix = prefixFor(lay)
+      }
+      const liveSet = new Set(live)
+      const S = lay.slotRow.length
+      const feed = new Int32Array(S).fill(PAD)
+      const pos = new Int32Array(S)
+      lay.slotRow.forEach((r, s) => {
+        if (r >= 0 && liveSet.has(r)) {
+          feed[s] = out.tokens[r * o.maxTokens + t]!
+          pos[s] = prompts[r]!.length + t
+        } // finished rows and dummy slots ride along with PAD at position 0
+      })
+      const prev = recent
+      const p = prefix
+      const step = tf.tidy(() => {
+        const d = Transformer.decode(m, tf.tensor1d(feed, "int32"), tf.tensor1d(pos, "int32"), p, prev)
+        return { keys: [...d.recent.keys], values: [...d.recent.values], logits: Transformer.logits(m, d.hidden) }
+      })
+      release([logits, ...(prev === undefined ? [] : [...prev.keys, ...prev.values])])
+      recent = { keys: step.keys.map(hold), values: step.values.map(hold) }
+      logits = hold(step.logits)
+      const slotOf = lay.slotOf
+      logitRow = (r) => slotOf.get(r)!
+    }
+    return out
+  } finally {
+    for (const t of held) t.dispose()
+  }
+}
+
+/**
+ * The reference sampler: no cache, a full forward pass over every live row's prompt and tokens so far at
+ * each step. Same draws as `sample`, so with the same seed it yields the same tokens (tests, benchmarks).
+ */
+export const sampleUncached = (
+  m: Transformer.Model,
+  prefixes: ReadonlyArray<ReadonlyArray<Int32Array>>,
+  prompts: ReadonlyArray<Prompt>,
+  rng: Rng.Rng,
+  options: Options = {}
+): Samples => {
+  const o = resolve(options)
+  const { advance, out } = makeState(m, prefixes, prompts, o)
+  const V = m.config.vocabSize
+  const flat = prefixes.map((parts) => {
+    const a = new Int32Array(lengthOf(parts))
+    let k = 0
+    for (const p of parts) {
+      a.set(p, k)
+      k += p.length
+    }
+    return a
+  })
+  let live = prompts.map((_, r) => r)
+  for (let t = 0; t < o.maxTokens && live.length > 0; t++) {
+    const T = Math.max(...live.map((r) => prompts[r]!.length + t))
+    const tokens = new Int32Array(live.length * T).fill(PAD)
+    const lastPos = new Int32Array(live.length)
+    live.forEach((r, i) => {
+      const p = prompts[r]!
+      tokens.set(flat[p.prefix]!.subarray(0, p.length), i * T)
+      tokens.set(out.tokens.subarray(r * o.maxTokens, r * o.maxTokens + t), i * T + p.length)
+      lastPos[i] = i * T + p.length + t - 1
+    })
+    const logits = tf.tidy(() => {
+      const f = Transformer.forward(m, tf.tensor2d(tokens, [live.length, T], "int32"))
+      return Transformer.logits(m, tf.gather(f.hidden, tf.tensor1d(lastPos, "int32")))
+    })
+    const data = logits.dataSync() as Float32Array
+    logits.dispose()
+    live = advance(live, data, V, t, rng)
+  }
+  return out
+}
+
+/** A state to sample at: step `step` of a trajectory (the expert's state s_i). */
+export interface StateRequest {
+  readonly trajectory: Tokenized.TokenizedTrajectory
+  readonly step: number
+}
+
+/**
+ * Samples `k` actions at each requested expert state (rows request-major: row r*k + j is the j-th sample
+ * at request r). States are rendered within the context with room for `maxTokens`; states of one
+ * trajectory that are cuts of one sequence share one prefill.
+ */
+export const states = (
+  m: Transformer.Model,
+  requests: ReadonlyArray<StateRequest>,
+  k: number,
+  rng: Rng.Rng,
+  options: Options & { readonly maxRows?: number } = {}
+): Samples & { readonly truncatedTokens: number; readonly truncatedTurns: number } => {
+  const o = resolve(options)
+  const perCall = Math.max(1, Math.floor((options.maxRows ?? defaultMaxRows) / Math.max(1, k)))
+  if (requests.length <= perCall) return statesAtOnce(m, requests, k, rng, o)
+  // in calls of at most maxRows rows (requests in order, so a trajectory's steps mostly stay together)
+  const parts: Array<ReturnType<typeof statesAtOnce>> = []
+  for (let i = 0; i < requests.length; i += perCall) parts.push(statesAtOnce(m, requests.slice(i, i + perCall), k, rng, o))
+  const R = requests.length * k
+  const W = o.maxTokens
+  const out = { rows: R, width: W, tokens: new Int32Array(R * W), lengths: new Int32Array(R), stopped: new Uint8Array(R), logp: new Float32Array(R * W), truncatedTokens: 0, truncatedTurns: 0 }
+  let r = 0
+  for (const p of parts) {
+    out.tokens.set(p.tokens, r * W)
+    out.logp.set(p.logp, r * W)
+    out.lengths.set(p.lengths, r)
+    out.stopped.set(p.stopped, r)
+    out.truncatedTokens += p.truncatedTokens
+    out.truncatedTurns += p.truncatedTurns
+    r += p.rows
+  }
+  return out
+}
+
+const defaultMaxRows = 256 // bounds the decode batch and its caches (~100 MB of recent keys/values for `small` at 64 tokens)
+
+const statesAtOnce = (
+  m: Transformer.Model,
+  requests: ReadonlyArray<StateRequest>,
+  k: number,
+  rng: Rng.Rng,
+  o: Resolved
+): Samples & { readonly truncatedTokens: number; readonly truncatedTurns: number } => {
+  const ctx = m.config.contextLength
+  const trajIndex = new Map<Tokenized.TokenizedTrajectory, number>()
+  const groups = new Map<string, { parts: ReadonlyArray<Int32Array>; trajectory: Tokenized.TokenizedTrajectory; lastStart: number; end: number }>()
+  const keyed: Array<readonly [string, number]> = []
+  let truncatedTokens = 0
+  let truncatedTurns = 0
+  for (const req of requests) {
+    const s = Context.state(req.trajectory, req.step, ctx, Math.min(o.maxTokens, ctx - 1))
+    truncatedTokens += s.truncatedTokens
+    truncatedTurns += s.truncatedTurns
+    if (!trajIndex.has(req.trajectory)) trajIndex.set(req.trajectory, trajIndex.size)
+    const end = Tokenized.obsEnd(req.trajectory, req.step)
+    const last = s.parts[s.parts.length - 1]!
+    const lastStart = end - last.length
+    const key = `${trajIndex.get(req.trajectory)}:${s.parts.length === 1 ? 0 : s.parts[0]!.length}:${lastStart}`
+    const g = groups.get(key)
+    if (g === undefined || g.end < end) groups.set(key, { parts: s.parts, trajectory: req.trajectory, lastStart, end })
+    keyed.push([key, s.length])
+  }
+  const keys = [...groups.keys()]
+  const prefixOf = new Map(keys.map((key, i) => [key, i] as const))
+  const prefixes = keys.map((key) => {
+    const g = groups.get(key)!
+    return [...g.parts.slice(0, -1), g.trajectory.tokens.subarray(g.lastStart, g.end)]
+  })
+  const prompts = keyed.flatMap(([key, length]) => Array.from({ length: k }, () => ({ prefix: prefixOf.get(key)!, length })))
+  return { ...sample(m, prefixes, prompts, rng, o), truncatedTokens, truncatedTurns }
+}
