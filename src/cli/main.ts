@@ -15,7 +15,10 @@ const groups = {
   backend: () => import("./BackendCommand.ts"),
   model: () => import("./ModelCommand.ts"),
   report: () => import("./ReportCommand.ts"),
-  table: () => import("./TableCommand.ts")
+  table: () => import("./TableCommand.ts"),
+  run: () => import("./RunCommand.ts"),
+  resume: () => import("./ResumeCommand.ts"),
+  eval: () => import("./EvalCommand.ts")
 }
 type Name = keyof typeof groups
 type Group = Awaited<ReturnType<(typeof groups)[Name]>>["command"]

@@ -1,0 +1,60 @@
+import { Console, Effect, Layer, Option, Schema, Stream } from "effect"
+import { Command, Flag } from "effect/cli"
+import * as Bpe from "../data/Bpe.ts"
+import * as Registry from "../env/Registry.ts"
+import * as Checkpoint from "../model/Checkpoint.ts"
+import * as Metrics from "../pipeline/Metrics.ts"
+import * as Runner from "../pipeline/Runner.ts"
+import * as Evaluate from "../stages/Evaluate.ts"
+import * as Models from "../stages/Models.ts"
+import * as BackendCommand from "./BackendCommand.ts"
+import * as EnvFlags from "./EnvFlags.ts"
+import * as RunCommand from "./RunCommand.ts"
+import * as UserError from "./UserError.ts"
+
+const Meta = Schema.Struct({ render: Schema.optionalKey(Schema.Struct({ instruction: Schema.Literals(["keep", "drop"]) })) })
+
+/**
+ * `stepagent eval --checkpoint <dir> --env E [--env-url URL] --split test --n N [--json]`, or
+ * `--policy expert|random` for reference points (no checkpoint). Rolls the policy out on tasks
+ * `<split>:0 .. <split>:N-1` and prints `{avgReward, successRate, episodes, ...}`.
+ */
+export const command = Command.make("eval", {
+  checkpoint: Flag.String("checkpoint").pipe(Flag.withDescription("a checkpoint directory (runs/<run>/checkpoints/unit-NNNN)"), Flag.optional),
+  policy: Flag.Literals("policy", ["model", "expert", "random"]).pipe(Flag.withDescription("model (the checkpoint's policy; default), or the expert / random reference points"), Flag.withDefault("model" as const)),
+  env: EnvFlags.env,
+  seed: EnvFlags.seed,
+  envUrl: Flag.String("env-url").pipe(Flag.withDescription("an AgentGym-compatible server to evaluate against instead of the built-in simulator"), Flag.optional),
+  split: Flag.Literals("split", ["train", "test"]).pipe(Flag.withDescription("task split (default test: held-out tasks)"), Flag.withDefault("test" as const)),
+  n: Flag.Int("n").pipe(Flag.withDescription("episodes (tasks <split>:0 .. <split>:n-1); default 200"), Flag.withDefault(200)),
+  json: Flag.Boolean("json").pipe(Flag.withDescription("print one JSON object"), Flag.withDefault(false)),
+  ...BackendCommand.flags
+}, ({ checkpoint, env, envUrl, json, n, policy, seed, split, ...flags }) =>
+  Effect.gen(function*() {
+    const sim = Registry.make(env, seed)
+    const url = Option.getOrUndefined(envUrl)
+    if (url === undefined && n > sim.size(split)) return yield* UserError.fail(`--n ${n}: the ${env} ${split} split has ${sim.size(split)} tasks`)
+    if (policy === "model" && Option.isNone(checkpoint)) return yield* UserError.fail("--checkpoint <dir> is needed for --policy model (or use --policy expert|random)")
+    let models: Layer.Layer<Models.Models> | undefined
+    let instruction: "keep" | "drop" = "keep"
+    if (Option.isSome(checkpoint)) {
+      const loaded = yield* Checkpoint.load(checkpoint.value)
+      const tokenizer = yield* Bpe.load(loaded.tokenizer.json)
+      const policyEntry = loaded.models["policy"]
+      if (policyEntry === undefined) return yield* UserError.fail(`${checkpoint.value}: the checkpoint holds no policy model`)
+      instruction = Schema.decodeUnknownOption(Meta)(loaded.meta).pipe(Option.flatMap((m) => Option.fromNullishOr(m.render?.instruction)), Option.getOrElse(() => "keep" as const))
+      models = Models.layer({ tokenizer, models: { policy: { model: policyEntry.model } } })
+    }
+    const cfg = Schema.decodeUnknownSync(Evaluate.Config)({ policy })
+    const envLayer = Runner.envLayer({ env: { name: env, seed, ...(url === undefined ? {} : { url }) }, render: { instruction } })
+    const program = Evaluate.tasks(split, n).pipe(
+      Evaluate.evaluate(cfg, { seed: 0, iteration: 0 }, url === undefined ? { expert: (task) => sim.expert(task) } : {}),
+      Stream.runCollect,
+      Effect.map((episodes) => Evaluate.summary(Array.from(episodes))),
+      Effect.provide(Layer.mergeAll(envLayer, Metrics.layerNone))
+    )
+    const s = models === undefined ? yield* program : yield* Effect.provide(program, models)
+    const summary = { avgReward: s.avgReward, successRate: s.successRate, episodes: s.episodes, avgSteps: s.avgSteps, errorRate: s.errorRate, env, split, policy }
+    yield* Console.log(json ? JSON.stringify(summary) : `${policy} on ${env} ${split}: avg reward ${s.avgReward.toFixed(3)}, success ${(100 * s.successRate).toFixed(1)}% over ${s.episodes} episodes`)
+  }).pipe(Effect.provide(RunCommand.services(flags)))
+).pipe(Command.withDescription("Evaluate a checkpoint (or the expert / a random policy) on held-out tasks"))

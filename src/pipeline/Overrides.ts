@@ -1,0 +1,55 @@
+/**
+ * `--set path=value` overrides applied to a pipeline's raw definition before it is validated.
+ * `path` is dot-separated (`seed`, `stages.1.iterations`, `model.preset`); `value` is JSON when it parses
+ * (`3`, `true`, `"x"`, `{"a":1}`), else the plain string. Pure.
+ */
+export interface Override {
+  readonly path: ReadonlyArray<string>
+  readonly value: unknown
+}
+
+/** Parses `path=value`; a string describing the problem when it is not of that form. */
+export const parse = (text: string): Override | string => {
+  const eq = text.indexOf("=")
+  if (eq <= 0) return `--set ${text}: expected path=value`
+  const path = text.slice(0, eq).split(".")
+  if (path.some((p) => p === "")) return `--set ${text}: empty path segment`
+  const raw = text.slice(eq + 1)
+  let value: unknown = raw
+  try {
+    value = JSON.parse(raw)
+  } catch {
+    value = raw
+  }
+  return { path, value }
+}
+
+const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
+
+/** A copy of `target` with the override applied; a string describing the problem when the path does not fit. */
+export const apply = (target: unknown, o: Override): unknown | { readonly error: string } => {
+  const go = (node: unknown, i: number): unknown => {
+    if (i === o.path.length) return o.value
+    const key = o.path[i]!
+    if (Array.isArray(node)) {
+      const index = Number(key)
+      if (!Number.isInteger(index) || index < 0 || index >= node.length) {
+        throw new OverrideError(`--set ${o.path.join(".")}: ${o.path.slice(0, i).join(".") || "(root)"} has no element ${key} (length ${node.length})`)
+      }
+      const copy = node.slice()
+      copy[index] = go(node[index], i + 1)
+      return copy
+    }
+    if (isRecord(node)) return { ...node, [key]: go(node[key], i + 1) }
+    if (node === undefined) return { [key]: go(undefined, i + 1) }
+    throw new OverrideError(`--set ${o.path.join(".")}: ${o.path.slice(0, i).join(".")} is not an object`)
+  }
+  try {
+    return go(target, 0)
+  } catch (e) {
+    if (e instanceof OverrideError) return { error: e.message }
+    throw e
+  }
+}
+
+class OverrideError extends Error {}

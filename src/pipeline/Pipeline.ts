@@ -1,0 +1,100 @@
+import * as NodeFs from "node:fs"
+import * as NodePath from "node:path"
+import { pathToFileURL } from "node:url"
+import { Effect, Schema } from "effect"
+import * as Registry from "../env/Registry.ts"
+import * as Preset from "../model/Preset.ts"
+import * as Field from "../stages/Field.ts"
+import * as Overrides from "./Overrides.ts"
+import { PipelineError, schemaIssueLine } from "./PipelineError.ts"
+import * as StageEntry from "./StageEntry.ts"
+
+/**
+ * An experiment declared as data: seed, environment and datasets, tokenizer, model preset and a list of
+ * stages with their configs. Pipeline scripts in pipelines/ default-export one (`define` gives them types);
+ * `stepagent run` validates it with this Schema, with errors that name the field.
+ */
+export const Pipeline = Schema.Struct({
+  name: Schema.String.check(Schema.isPattern(/^[A-Za-z0-9._-]+$/)), // used in the run directory's name
+  method: Schema.String, // the row of the comparison table: sft, outcome-ppo, step-dpo, stepagent-implicit, stepagent-inverse
+  seed: Field.int(1, 0), // every random stream of the run derives from it
+  env: Schema.Struct({
+    name: Schema.Literals(Registry.names),
+    seed: Field.int(0, 0), // the world the shipped datasets were generated from
+    url: Schema.optionalKey(Schema.String) // evaluate against an AgentGym server instead of the built-in simulator
+  }),
+  data: Schema.Struct({
+    train: Schema.Array(Schema.String).check(Schema.isMinLength(1)), // .arrows files of expert trajectories, relative to the working directory
+    limit: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0))) // use the first N trajectories only
+  }),
+  tokenizer: Schema.Struct({
+    vocab: Field.int(1024, 261), // agent text is repetitive: 1k merges cover its words; a small vocabulary keeps the LM head cheap
+    path: Schema.optionalKey(Schema.String) // a trained tokenizer.json instead of training one on the train data
+  }),
+  model: Schema.Struct({
+    preset: Schema.Literals(Preset.names),
+    overrides: Schema.optionalKey(Schema.Struct({
+      contextLength: Schema.optionalKey(Schema.Int),
+      dModel: Schema.optionalKey(Schema.Int),
+      layers: Schema.optionalKey(Schema.Int),
+      heads: Schema.optionalKey(Schema.Int),
+      mlpRatio: Schema.optionalKey(Schema.Int)
+    }))
+  }),
+  render: Schema.Struct({
+    // "drop": a model trained from scratch learns nothing from a prompt that is identical in every trajectory,
+    // and the built-in prompts take 150-350 tokens of a 512-token context; "keep" for pretrained-style prompts.
+    instruction: Schema.Literals(["keep", "drop"]).pipe(Schema.withDecodingDefaultKey(Effect.succeed("drop" as const)))
+  }).pipe(Schema.withDecodingDefaultKey(Effect.succeed({}))),
+  stages: Schema.Array(StageEntry.StageEntry).check(Schema.isMinLength(1))
+})
+export type Pipeline = typeof Pipeline.Type
+export type Input = typeof Pipeline.Encoded
+
+/** Types a pipeline script's definition (no runtime effect). */
+export const define = (p: Input): Input => p
+
+const invalid = (file: string, message: string) => new PipelineError({ reason: "InvalidConfig", message: `${file}: ${message}` })
+
+/** Validates a raw definition (after overrides). Unknown fields are errors: a typo must not be silently ignored. */
+export const decode = (file: string, raw: unknown): Effect.Effect<Pipeline, PipelineError> =>
+  Schema.decodeUnknownEffect(Pipeline)(raw, { onExcessProperty: "error", errors: "all" }).pipe(
+    Effect.mapError((e) => invalid(file, schemaIssueLine(e.message)))
+  )
+
+/** Applies `--set path=value` overrides to a raw definition. */
+export const override = (file: string, raw: unknown, sets: ReadonlyArray<string>): Effect.Effect<unknown, PipelineError> =>
+  Effect.gen(function*() {
+    let out = raw
+    for (const s of sets) {
+      const o = Overrides.parse(s)
+      if (typeof o === "string") return yield* invalid(file, o)
+      const next = Overrides.apply(out, o)
+      if (typeof next === "object" && next !== null && "error" in next && Object.keys(next).length === 1) {
+        return yield* invalid(file, String((next as { error: unknown }).error))
+      }
+      out = next
+    }
+    return out
+  })
+
+/** Loads a pipeline script (a .ts module default-exporting a definition) and returns its raw definition. */
+export const load = (file: string): Effect.Effect<unknown, PipelineError> =>
+  Effect.gen(function*() {
+    const abs = NodePath.resolve(file)
+    if (!NodeFs.existsSync(abs)) return yield* new PipelineError({ reason: "NotFound", message: `${file}: no such pipeline script` })
+    const mod = yield* Effect.tryPromise({
+      try: () => import(pathToFileURL(abs).href) as Promise<{ readonly default?: unknown }>,
+      catch: (e) => new PipelineError({ reason: "BadScript", message: `${file}: cannot load (${e instanceof Error ? e.message.split("\n")[0] : String(e)})` })
+    })
+    if (mod.default === undefined) return yield* new PipelineError({ reason: "BadScript", message: `${file}: does not default-export a pipeline (export default define({...}))` })
+    return mod.default
+  })
+
+/** Checks that every dataset the pipeline names exists, before any work. */
+export const checkDatasets = (file: string, p: Pipeline): Effect.Effect<void, PipelineError> =>
+  Effect.gen(function*() {
+    for (const d of [...p.data.train, ...(p.tokenizer.path === undefined ? [] : [p.tokenizer.path])]) {
+      if (!NodeFs.existsSync(d)) return yield* new PipelineError({ reason: "MissingDataset", message: `${file}: dataset ${d} does not exist` })
+    }
+  })

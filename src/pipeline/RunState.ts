@@ -1,0 +1,66 @@
+import * as NodeFs from "node:fs"
+import * as NodePath from "node:path"
+import { Effect, Schema } from "effect"
+import { PipelineError } from "./PipelineError.ts"
+
+/**
+ * `state.json`: how far a run got. Written atomically (temporary file, fsync, rename) after each unit of work
+ * and its checkpoint are complete, so it always names a complete checkpoint and the metrics.jsonl length at
+ * that point. Resume cuts metrics.jsonl back to that length, loads the checkpoint and runs the next unit.
+ */
+export const State = Schema.Struct({
+  format: Schema.Literal("stepagent-run-state/1"),
+  /** Units completed (units are numbered from 0 in pipeline order). */
+  completed: Schema.Int,
+  /** Total units of the pipeline. */
+  units: Schema.Int,
+  /** The checkpoint directory (relative to the run) holding the models after the last completed unit; null before any. */
+  checkpoint: Schema.NullOr(Schema.String),
+  /** Bytes of metrics.jsonl when the last completed unit finished. */
+  metricsBytes: Schema.Int,
+  /** The config hash of the run: a resume with another config is refused. */
+  hash: Schema.String,
+  /** The backend the run computed on: a resume on another cannot be exact and is refused. */
+  backend: Schema.String
+})
+export type State = typeof State.Type
+
+export const FILE = "state.json"
+
+/** Writes a file atomically: a reader sees the old contents or the new, never a part. */
+export const writeAtomic = (path: string, contents: string): Effect.Effect<void, PipelineError> =>
+  Effect.try({
+    try: () => {
+      const tmp = `${path}.tmp-${process.pid}`
+      const fd = NodeFs.openSync(tmp, "w")
+      try {
+        NodeFs.writeSync(fd, contents)
+        NodeFs.fsyncSync(fd)
+      } finally {
+        NodeFs.closeSync(fd)
+      }
+      NodeFs.renameSync(tmp, path)
+    },
+    catch: (e) => new PipelineError({ reason: "RunDirectory", message: `${path}: cannot write (${e instanceof Error ? e.message : String(e)})` })
+  }).pipe(Effect.uninterruptible)
+
+export const write = (runDir: string, state: State): Effect.Effect<void, PipelineError> =>
+  writeAtomic(NodePath.join(runDir, FILE), JSON.stringify(state, null, 2) + "\n")
+
+/** The run's state, or undefined when no unit has completed yet. */
+export const read = (runDir: string): Effect.Effect<State | undefined, PipelineError> =>
+  Effect.gen(function*() {
+    const path = NodePath.join(runDir, FILE)
+    if (!NodeFs.existsSync(path)) return undefined
+    const text = yield* Effect.try({
+      try: () => NodeFs.readFileSync(path, "utf8"),
+      catch: () => new PipelineError({ reason: "RunDirectory", message: `${path}: cannot read` })
+    })
+    const json = yield* Effect.try({
+      try: () => JSON.parse(text) as unknown,
+      catch: () => new PipelineError({ reason: "RunDirectory", message: `${path}: not valid JSON` })
+    })
+    return yield* Schema.decodeUnknownEffect(State)(json).pipe(
+      Effect.mapError((e) => new PipelineError({ reason: "RunDirectory", message: `${path}: ${e.message.split("\n")[0]}` }))
+    )
+  })

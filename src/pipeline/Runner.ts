@@ -1,0 +1,357 @@
+import * as NodeCrypto from "node:crypto"
+import * as NodeFs from "node:fs"
+import * as NodePath from "node:path"
+import { Console, Effect, Layer, Schema, Stream } from "effect"
+import * as Bpe from "../data/Bpe.ts"
+import * as Render from "../data/Render.ts"
+import type { Tokenizer } from "../data/Tokenizer.ts"
+import * as TrajectoryArrow from "../data/TrajectoryArrow.ts"
+import type { Trajectory } from "../domain/Trajectory.ts"
+import * as AgentGymClient from "../env/AgentGymClient.ts"
+import * as Builtin from "../env/Builtin.ts"
+import { Env } from "../env/Env.ts"
+import * as Registry from "../env/Registry.ts"
+import { Backend, describe } from "../model/backend/Backend.ts"
+import * as Checkpoint from "../model/Checkpoint.ts"
+import * as Preset from "../model/Preset.ts"
+import * as Transformer from "../model/Transformer.ts"
+import * as Evaluate from "../stages/Evaluate.ts"
+import * as Models from "../stages/Models.ts"
+import * as OutcomePpo from "../stages/OutcomePpo.ts"
+import * as Sft from "../stages/Sft.ts"
+import * as StepAgent from "../stages/StepAgent.ts"
+import * as StepDpo from "../stages/StepDpo.ts"
+import * as Metrics from "./Metrics.ts"
+import * as Pipeline from "./Pipeline.ts"
+import { PipelineError } from "./PipelineError.ts"
+import * as Progress from "./Progress.ts"
+import * as Report from "./Report.ts"
+import * as RunState from "./RunState.ts"
+import * as StageEntry from "./StageEntry.ts"
+
+/**
+ * Runs a pipeline in a run directory (docs/run-directory.md), one unit of work at a time (an SFT epoch,
+ * a StepAgent iteration, an evaluation): after each unit the models are checkpointed atomically and
+ * state.json records the unit and the length of metrics.jsonl. Every random stream of a unit derives from
+ * (pipeline seed, stage index, iteration), never from carried-over state, so `resume` reruns the first
+ * unfinished unit from the last checkpoint and reproduces the uninterrupted run bit for bit on the same backend.
+ */
+
+export interface Unit {
+  readonly index: number // global, in pipeline order
+  readonly stageIndex: number
+  readonly iteration: number // repetition of the stage
+  readonly entry: StageEntry.StageEntry
+}
+
+export const units = (p: Pipeline.Pipeline): ReadonlyArray<Unit> => {
+  const out: Array<Unit> = []
+  p.stages.forEach((entry, stageIndex) => {
+    for (let iteration = 0; iteration < StageEntry.repetitions(entry); iteration++) out.push({ index: out.length, stageIndex, iteration, entry })
+  })
+  return out
+}
+
+/** The seed of a stage's random streams: distinct per stage entry, fixed by the pipeline seed. */
+const stageSeed = (p: Pipeline.Pipeline, stageIndex: number): number => (Math.imul(p.seed + 1, 0x9e3779b1) + stageIndex * 7919) | 0
+
+const hashOf = (config: unknown): string => NodeCrypto.createHash("sha256").update(JSON.stringify(config)).digest("hex").slice(0, 16)
+
+const ioError = (path: string, e: unknown) =>
+  new PipelineError({ reason: "RunDirectory", message: `${path}: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}` })
+
+const sync = <A>(path: string, f: () => A) => Effect.try({ try: f, catch: (e) => ioError(path, e) })
+
+// ---------------------------------------------------------------------------------------------------
+// Data
+
+/** The pipeline's expert trajectories, streamed from its files, as the model sees them (instruction rule applied). */
+const trajectories = (p: Pipeline.Pipeline): Stream.Stream<Trajectory, PipelineError> => {
+  const all = Stream.fromIterable(p.data.train).pipe(Stream.flatMap((path) => TrajectoryArrow.read(path)))
+  const limited = p.data.limit === undefined ? all : Stream.take(all, p.data.limit)
+  return limited.pipe(
+    Stream.map((t) => p.render.instruction === "drop" ? { ...t, instruction: "" } : t),
+    Stream.mapError((e) => new PipelineError({ reason: "MissingDataset", message: e.message }))
+  )
+}
+
+const countTrajectories = (p: Pipeline.Pipeline) => Stream.runCount(trajectories(p))
+
+/** Trajectories [start, start + n) of the data, cycling: a StepAgent iteration's window. One pass over the files. */
+const window = (p: Pipeline.Pipeline, tok: Tokenizer, total: number, start: number, n: number) => {
+  const take = Math.min(n, total)
+  const begin = start % total
+  const inWindow = (i: number) => ((i - begin + total) % total) < take
+  return trajectories(p).pipe(
+    Stream.zipWithIndex,
+    Stream.filter(([, i]) => inWindow(i)),
+    Stream.map(([t]) => Render.render(tok, t))
+  )
+}
+
+const trainTokenizer = (p: Pipeline.Pipeline) =>
+  Effect.gen(function*() {
+    if (p.tokenizer.path !== undefined) {
+      return yield* Bpe.loadFile(p.tokenizer.path).pipe(
+        Effect.mapError((e) => new PipelineError({ reason: "MissingDataset", message: e.message }))
+      )
+    }
+    const counts = Bpe.wordCounts({})
+    yield* trajectories(p).pipe(Stream.runForEach((t) => Effect.sync(() => Render.texts(t).forEach((s) => counts.add(s)))))
+    return yield* Bpe.fromCounts(counts, { vocabSize: p.tokenizer.vocab }).pipe(
+      Effect.mapError((e) => new PipelineError({ reason: "InvalidConfig", message: `tokenizer: ${e.message}` }))
+    )
+  })
+
+// ---------------------------------------------------------------------------------------------------
+// Environment
+
+/** The pipeline's environment: the built-in simulator, or an AgentGym server when `env.url` is set. */
+export const envLayer = (p: Pick<Pipeline.Pipeline, "env" | "render">): Layer.Layer<Env> => {
+  const base = p.env.url !== undefined
+    ? AgentGymClient.layer({ baseUrl: p.env.url, env: p.env.name })
+    : Builtin.layer(Registry.make(p.env.name, p.env.seed))
+  if (p.render.instruction === "keep") return base
+  // The policy never saw the constant prompt in training: leave it out of its states in rollouts too.
+  return Layer.effect(Env, Effect.gen(function*() {
+    const env = yield* Env
+    return Env.of({
+      ...env,
+      open: Effect.map(env.open, (s) => ({ ...s, reset: (task: string) => Effect.map(s.reset(task), (e) => ({ ...e, instruction: "" })) }))
+    })
+  })).pipe(Layer.provide(base))
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Units
+
+interface Context {
+  readonly runDir: string
+  readonly pipeline: Pipeline.Pipeline
+  readonly tokenizer: Tokenizer
+  readonly total: number // trajectories in the data
+}
+
+const evalOutputs = (ctx: Context, entry: typeof StageEntry.EvaluateEntry.Type, episodes: ReadonlyArray<Evaluate.Episode>) =>
+  Effect.gen(function*() {
+    const dir = NodePath.join(ctx.runDir, "eval")
+    yield* sync(dir, () => NodeFs.mkdirSync(dir, { recursive: true }))
+    yield* Stream.fromIterable(episodes).pipe(
+      Stream.map((e): Trajectory => ({ ...e.trajectory, reward: e.reward, success: e.success, source: `eval:${e.termination}` })),
+      TrajectoryArrow.write(NodePath.join(dir, "episodes.arrows")),
+      Effect.mapError((e) => ioError(NodePath.join(dir, "episodes.arrows"), e))
+    )
+    const s = Evaluate.summary(episodes)
+    const summary = { avgReward: s.avgReward, successRate: s.successRate, episodes: s.episodes, env: ctx.pipeline.env.name, split: entry.split, policy: entry.policy }
+    yield* RunState.writeAtomic(NodePath.join(dir, "summary.json"), JSON.stringify(summary, null, 2) + "\n")
+    return summary
+  })
+
+const runUnit = (ctx: Context, unit: Unit) =>
+  Effect.gen(function*() {
+    const p = ctx.pipeline
+    const run = { seed: stageSeed(p, unit.stageIndex), iteration: unit.iteration }
+    const e = unit.entry
+    switch (e.stage) {
+      case "sft": {
+        const cfg = Schema.decodeUnknownSync(Sft.Config)(e)
+        yield* trajectories(p).pipe(Stream.map((t) => Render.render(ctx.tokenizer, t)), Sft.sft(cfg, run), Stream.runDrain)
+        return
+      }
+      case "stepagent": {
+        const cfg = Schema.decodeUnknownSync(StepAgent.Config)(e)
+        const start = unit.iteration * e.trajectoriesPerIteration
+        yield* window(p, ctx.tokenizer, ctx.total, start, e.trajectoriesPerIteration).pipe(StepAgent.iteration(cfg, run), Stream.runDrain)
+        return
+      }
+      case "stepDpo": {
+        const cfg = Schema.decodeUnknownSync(StepDpo.Config)(e)
+        const start = unit.iteration * e.trajectoriesPerIteration
+        yield* window(p, ctx.tokenizer, ctx.total, start, e.trajectoriesPerIteration).pipe(StepDpo.stepDpo(cfg, run), Stream.runDrain)
+        return
+      }
+      case "outcomePpo": {
+        const cfg = Schema.decodeUnknownSync(OutcomePpo.Config)(e)
+        const size = Registry.make(p.env.name, p.env.seed).size("train")
+        const first = unit.iteration * e.episodesPerIteration
+        const tasks = Array.from({ length: e.episodesPerIteration }, (_, i) => `train:${(first + i) % size}`)
+        yield* Stream.fromIterable(tasks).pipe(OutcomePpo.outcomePpo(cfg, run), Stream.runDrain)
+        return
+      }
+      case "evaluate": {
+        const cfg = Schema.decodeUnknownSync(Evaluate.Config)(e)
+        const sim = p.env.url === undefined ? Registry.make(p.env.name, p.env.seed) : undefined
+        const episodes = yield* Evaluate.tasks(e.split, e.n).pipe(
+          Evaluate.evaluate(cfg, run, sim === undefined ? {} : { expert: (task) => sim.expert(task) }),
+          Stream.runCollect
+        )
+        yield* evalOutputs(ctx, e, Array.from(episodes))
+        return
+      }
+    }
+  })
+
+// ---------------------------------------------------------------------------------------------------
+// Checkpoints and state
+
+const checkpointName = (completed: number) => `unit-${String(completed).padStart(4, "0")}`
+
+const saveProgress = (ctx: Context, completed: number, total: number, hash: string, backend: string) =>
+  Effect.gen(function*() {
+    const models = yield* Models.Models
+    const entries = yield* models.entries
+    const name = checkpointName(completed)
+    const dir = NodePath.join(ctx.runDir, "checkpoints")
+    yield* Checkpoint.save(NodePath.join(dir, name), {
+      models: entries as Readonly<Record<string, Checkpoint.Entry>>,
+      tokenizer: ctx.tokenizer,
+      counters: { completed },
+      // what `stepagent eval --checkpoint` needs to render states as in training
+      meta: { pipeline: ctx.pipeline.name, env: ctx.pipeline.env, render: ctx.pipeline.render }
+    }).pipe(Effect.mapError((e) => new PipelineError({ reason: "RunDirectory", message: e.message })))
+    const metricsBytes = yield* sync(dir, () => NodeFs.statSync(NodePath.join(ctx.runDir, "metrics.jsonl")).size)
+    yield* RunState.write(ctx.runDir, { format: "stepagent-run-state/1", completed, units: total, checkpoint: `checkpoints/${name}`, metricsBytes, hash, backend })
+    // Older checkpoints are no longer needed once state.json names the new one.
+    for (const old of NodeFs.readdirSync(dir)) {
+      if (old !== name && old.startsWith("unit-")) NodeFs.rmSync(NodePath.join(dir, old), { recursive: true, force: true })
+    }
+    NodeFs.writeFileSync(NodePath.join(dir, "LATEST"), name + "\n")
+  }).pipe(Effect.uninterruptible)
+
+// ---------------------------------------------------------------------------------------------------
+// Execution
+
+const execute = (runDir: string, p: Pipeline.Pipeline, hash: string, from: number, initial: Readonly<Partial<Record<Models.Role, Models.Entry>>> | undefined, tokenizer: Tokenizer) =>
+  Effect.gen(function*() {
+    const backend = describe(yield* Backend)
+    const all = units(p)
+    const total = yield* countTrajectories(p)
+    const ctx: Context = { runDir, pipeline: p, tokenizer, total }
+    const metricsPath = NodePath.join(runDir, "metrics.jsonl")
+    if (!NodeFs.existsSync(metricsPath)) NodeFs.writeFileSync(metricsPath, "")
+    const models = initial ?? {
+      policy: { model: Transformer.init(Preset.config(p.model.preset, { ...p.model.overrides, vocabSize: tokenizer.vocabSize }), stageSeed(p, -1)) }
+    }
+    const progress = yield* Progress.Progress
+    const bar = yield* progress.start(`${p.name}`, all.length)
+    yield* bar.advance(from)
+    yield* Effect.gen(function*() {
+      for (const unit of all.slice(from)) {
+        const t0 = performance.now()
+        yield* runUnit(ctx, unit)
+        yield* saveProgress(ctx, unit.index + 1, all.length, hash, backend)
+        yield* bar.advance(1, `${unit.entry.stage} ${unit.iteration + 1}/${StageEntry.repetitions(unit.entry)} (${((performance.now() - t0) / 1000).toFixed(1)} s)`)
+      }
+    }).pipe(
+      Effect.provide(Layer.mergeAll(Models.layer({ tokenizer, models }), Metrics.layerFile(metricsPath), envLayer(p)))
+    )
+    yield* bar.done
+    const written = yield* Report.write([runDir], {}).pipe(Effect.mapError((e) => new PipelineError({ reason: "RunDirectory", message: e.message })))
+    return written.out
+  })
+
+/** Reads a pipeline script, applies overrides and validates it: every error names the file and field. */
+export const resolve = (script: string, sets: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const raw = yield* Pipeline.load(script)
+    const overridden = yield* Pipeline.override(script, raw, sets)
+    const p = yield* Pipeline.decode(script, overridden)
+    yield* Pipeline.checkDatasets(script, p)
+    return p
+  })
+
+const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")
+
+const versions = () => {
+  const version = (pkg: string) => {
+    const r = NodeFs.readFileSync(NodePath.join("node_modules", pkg, "package.json"), { encoding: "utf8", flag: "r" })
+    return (JSON.parse(r) as { version: string }).version
+  }
+  const out: Record<string, string> = { node: process.version }
+  for (const pkg of ["effect", "apache-arrow", "@tensorflow/tfjs", "@tensorflow/tfjs-backend-wasm"]) {
+    out[pkg] = NodeFs.existsSync(NodePath.join("node_modules", pkg, "package.json")) ? version(pkg) : "unknown"
+  }
+  return out
+}
+
+/** `stepagent run`: a new run directory, printed on the first line, then the whole pipeline. */
+export const start = (script: string, options: { readonly out: string; readonly sets: ReadonlyArray<string> }) =>
+  Effect.gen(function*() {
+    const p = yield* resolve(script, options.sets)
+    const resolved = Schema.encodeSync(Pipeline.Pipeline)(p)
+    const hash = hashOf(resolved)
+    const info = yield* Backend
+    const base = NodePath.join(options.out, `${p.name}__${p.seed}__${stamp(new Date())}`)
+    let runDir = base
+    for (let i = 2; NodeFs.existsSync(runDir); i++) runDir = `${base}-${i}`
+    yield* sync(runDir, () => {
+      NodeFs.mkdirSync(NodePath.join(runDir, "checkpoints"), { recursive: true })
+      NodeFs.mkdirSync(NodePath.join(runDir, "eval"), { recursive: true })
+      NodeFs.mkdirSync(NodePath.join(runDir, "samples"), { recursive: true })
+    })
+    yield* Console.log(runDir)
+    const config = {
+      pipeline: p.name,
+      method: p.method,
+      seed: p.seed,
+      script,
+      config: resolved,
+      hash,
+      backend: { name: info.name, matmul: info.matmul, threads: info.threads, description: describe(info) },
+      versions: versions(),
+      createdAt: new Date().toISOString()
+    }
+    yield* RunState.writeAtomic(NodePath.join(runDir, "config.json"), JSON.stringify(config, null, 2) + "\n")
+    const tokenizer = yield* trainTokenizer(p)
+    yield* RunState.writeAtomic(NodePath.join(runDir, "tokenizer.json"), JSON.stringify(tokenizer.toJSON()) + "\n")
+    const report = yield* execute(runDir, p, hash, 0, undefined, tokenizer)
+    yield* Console.log(`report: ${report}`)
+    return runDir
+  })
+
+const RunConfigFile = Schema.Struct({ config: Schema.Unknown, hash: Schema.String, script: Schema.optionalKey(Schema.String) })
+
+/** `stepagent resume <run-dir>`: continues from the last checkpoint; refuses what would do nothing or could not be exact. */
+export const resume = (runDir: string) =>
+  Effect.gen(function*() {
+    const configPath = NodePath.join(runDir, "config.json")
+    if (!NodeFs.existsSync(configPath)) return yield* new PipelineError({ reason: "NotFound", message: `${runDir}: not a run directory (no config.json)` })
+    const file = yield* sync(configPath, () => JSON.parse(NodeFs.readFileSync(configPath, "utf8")) as unknown)
+    const cfg = yield* Schema.decodeUnknownEffect(RunConfigFile)(file).pipe(Effect.mapError(() => new PipelineError({ reason: "RunDirectory", message: `${configPath}: not a stepagent run config` })))
+    const p = yield* Pipeline.decode(configPath, cfg.config)
+    if (hashOf(Schema.encodeSync(Pipeline.Pipeline)(p)) !== cfg.hash) {
+      return yield* new PipelineError({ reason: "NotExact", message: `${configPath}: the config no longer matches its hash (edited?): a resume could not reproduce the run` })
+    }
+    yield* Pipeline.checkDatasets(configPath, p)
+    const state = yield* RunState.read(runDir)
+    const all = units(p)
+    const backend = describe(yield* Backend)
+    if (state !== undefined) {
+      if (state.completed >= all.length) return yield* new PipelineError({ reason: "NothingToResume", message: `${runDir}: the run is complete (${state.completed}/${all.length} units): nothing to resume` })
+      if (state.backend !== backend) {
+        return yield* new PipelineError({ reason: "NotExact", message: `${runDir}: computed on "${state.backend}", now "${backend}": the resumed run could not be exact (use the same --backend/--threads)` })
+      }
+    }
+    const tokPath = NodePath.join(runDir, "tokenizer.json")
+    const tokenizer = NodeFs.existsSync(tokPath)
+      ? yield* Bpe.loadFile(tokPath).pipe(Effect.mapError((e) => new PipelineError({ reason: "RunDirectory", message: e.message })))
+      : yield* trainTokenizer(p)
+    // Metrics written after the last completed unit belong to the unit that is rerun: cut them.
+    const metricsPath = NodePath.join(runDir, "metrics.jsonl")
+    const keep = state?.metricsBytes ?? 0
+    yield* sync(metricsPath, () => {
+      if (NodeFs.existsSync(metricsPath)) NodeFs.truncateSync(metricsPath, keep)
+    })
+    let initial: Readonly<Partial<Record<Models.Role, Models.Entry>>> | undefined
+    if (state?.checkpoint != null) {
+      const loaded = yield* Checkpoint.load(NodePath.join(runDir, state.checkpoint), { tokenizerHash: tokenizer.hash }).pipe(
+        Effect.mapError((e) => new PipelineError({ reason: "IncompatibleCheckpoint", message: e.message }))
+      )
+      initial = Object.fromEntries(Object.entries(loaded.models).map(([role, e]) => [role, { model: e.model, optimizer: e.optimizer }]))
+    }
+    yield* Console.log(runDir)
+    const report = yield* execute(runDir, p, cfg.hash, state?.completed ?? 0, initial, tokenizer)
+    yield* Console.log(`report: ${report}`)
+    return runDir
+  })
+

@@ -1,0 +1,65 @@
+import { Effect, Schema } from "effect"
+import * as Evaluate from "../stages/Evaluate.ts"
+import * as Field from "../stages/Field.ts"
+import * as OutcomePpo from "../stages/OutcomePpo.ts"
+import * as Sft from "../stages/Sft.ts"
+import * as StepAgent from "../stages/StepAgent.ts"
+import * as StepDpo from "../stages/StepDpo.ts"
+
+/**
+ * One entry of a pipeline's `stages`: the stage's own config (src/stages, with its defaults) plus how
+ * often the runner repeats it. Each repetition is a unit of work: the run checkpoints after every unit,
+ * and resume starts at the first unit not completed.
+ */
+export const SftEntry = Schema.Struct({
+  stage: Schema.Literal("sft"),
+  epochs: Field.int(2), // passes over the expert data: enough for a small model to imitate the expert's format
+  ...Sft.Config.fields
+})
+
+export const StepAgentEntry = Schema.Struct({
+  stage: Schema.Literal("stepagent"),
+  iterations: Field.int(4), // inspection-reflection rounds: the paper iterates a few times
+  trajectoriesPerIteration: Field.int(64), // expert trajectories segmented per round (a window over the data, cycling)
+  ...StepAgent.Config.fields
+})
+
+export const OutcomePpoEntry = Schema.Struct({
+  stage: Schema.Literal("outcomePpo"),
+  iterations: Field.int(4), // the same number of rounds as StepAgent, for a like-for-like budget
+  episodesPerIteration: Field.int(64), // training tasks rolled out per round
+  ...OutcomePpo.Config.fields
+})
+
+export const StepDpoEntry = Schema.Struct({
+  stage: Schema.Literal("stepDpo"),
+  iterations: Field.int(4), // as StepAgent
+  trajectoriesPerIteration: Field.int(64), // as StepAgent
+  ...StepDpo.Config.fields
+})
+
+export const EvaluateEntry = Schema.Struct({
+  stage: Schema.Literal("evaluate"),
+  split: Schema.Literals(["train", "test"]).pipe(Schema.withDecodingDefaultKey(Effect.succeed("test" as const))), // held-out tasks
+  n: Field.int(200), // episodes: 200 held-out tasks give a success rate within about +-7 points (95%)
+  ...Evaluate.Config.fields
+})
+
+export const StageEntry = Schema.Union([SftEntry, StepAgentEntry, OutcomePpoEntry, StepDpoEntry, EvaluateEntry])
+export type StageEntry = typeof StageEntry.Type
+
+export const kinds = ["sft", "stepagent", "outcomePpo", "stepDpo", "evaluate"] as const
+
+/** How many units an entry runs. */
+export const repetitions = (e: StageEntry): number => {
+  switch (e.stage) {
+    case "sft":
+      return e.epochs
+    case "stepagent":
+    case "outcomePpo":
+    case "stepDpo":
+      return e.iterations
+    case "evaluate":
+      return 1
+  }
+}
