@@ -1,0 +1,95 @@
+import * as NodeChild from "node:child_process"
+import * as NodeFs from "node:fs"
+import * as NodeOs from "node:os"
+import * as NodePath from "node:path"
+import { afterAll, describe, expect, it } from "vitest"
+
+/**
+ * Kill-and-resume exactness on the tiny pipeline: a run killed with SIGKILL at several moments (mid-unit,
+ * just after a checkpoint) and resumed each time ends with the same eval/summary.json and the same metrics
+ * as the uninterrupted run, bit for bit (wall-time metrics, perf/* and timing/*, aside).
+ */
+const root = NodePath.resolve(import.meta.dirname, "../..")
+const node = NodePath.join(root, "node_modules/.bin/node")
+const bin = NodePath.join(root, "bin/stepagent.ts")
+const dir = NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "resume-"))
+afterAll(() => NodeFs.rmSync(dir, { recursive: true, force: true }))
+// One backend for every process of the test: exactness is promised on the same backend.
+const env = { ...process.env, STEPAGENT_BACKEND: "wasm", STEPAGENT_THREADS: "1", STEPAGENT_MATMUL: "xnnpack" }
+
+const cli = (args: ReadonlyArray<string>) => NodeChild.spawnSync(node, [bin, ...args], { cwd: root, encoding: "utf8", env })
+
+const runDirOf = (out: string) => NodePath.join(out, NodeFs.readdirSync(out)[0]!)
+
+const withoutWallTime = (path: string): Array<string> =>
+  NodeFs.readFileSync(path, "utf8").split("\n").filter((l) => l !== "").map((l) => {
+    const o = JSON.parse(l) as Record<string, unknown>
+    for (const k of Object.keys(o)) if (k.startsWith("perf/") || k.startsWith("timing/")) delete o[k]
+    return JSON.stringify(o)
+  })
+
+const lines = (path: string) => NodeFs.existsSync(path) ? NodeFs.readFileSync(path, "utf8").split("\n").length - 1 : 0
+const completed = (runDir: string) => {
+  const p = NodePath.join(runDir, "state.json")
+  return NodeFs.existsSync(p) ? (JSON.parse(NodeFs.readFileSync(p, "utf8")) as { completed: number }).completed : 0
+}
+
+/** Starts a command and kills it (SIGKILL, or Ctrl-C's SIGINT) as soon as `when(runDir)` holds (checked every 20 ms). */
+const killWhen = (args: ReadonlyArray<string>, out: string, when: (runDir: string) => boolean, signal: NodeJS.Signals = "SIGKILL") =>
+  new Promise<void>((resolve) => {
+    const child = NodeChild.spawn(node, [bin, ...args], { cwd: root, env, stdio: "ignore" })
+    const timer = setInterval(() => {
+      const runs = NodeFs.existsSync(out) ? NodeFs.readdirSync(out) : []
+      if (runs.length > 0 && when(NodePath.join(out, runs[0]!))) child.kill(signal)
+    }, 20)
+    child.on("exit", () => {
+      clearInterval(timer)
+      resolve()
+    })
+  })
+
+describe("stepagent resume", () => {
+  it("a run killed at several moments and resumed equals the uninterrupted run", async () => {
+    const a = NodePath.join(dir, "a")
+    expect(cli(["run", "pipelines/tiny.ts", "--out", a]).status).toBe(0)
+    const runA = runDirOf(a)
+
+    const b = NodePath.join(dir, "b")
+    // 1. killed mid-SFT, before any checkpoint
+    await killWhen(["run", "pipelines/tiny.ts", "--out", b], b, (d) => lines(NodePath.join(d, "metrics.jsonl")) >= 2)
+    const runB = runDirOf(b)
+    expect(completed(runB)).toBe(0)
+    // 2. resumed, killed once a StepAgent iteration has logged something after the SFT checkpoint
+    await killWhen(["resume", runB], b, (d) => completed(d) >= 1 && lines(NodePath.join(d, "metrics.jsonl")) > 4)
+    // 3. resumed, killed right after the next checkpoint
+    const before = completed(runB)
+    await killWhen(["resume", runB], b, (d) => completed(d) > before)
+    // 4. resumed, interrupted with Ctrl-C (SIGINT) mid-unit: the current write finishes, the run stays resumable
+    const before2 = completed(runB)
+    const lines2 = lines(NodePath.join(runB, "metrics.jsonl"))
+    await killWhen(["resume", runB], b, (d) => completed(d) === before2 && lines(NodePath.join(d, "metrics.jsonl")) > lines2, "SIGINT")
+    // 5. resumed to the end
+    const last = cli(["resume", runB])
+    expect(last.status, last.stderr).toBe(0)
+
+    expect(NodeFs.readFileSync(NodePath.join(runB, "eval/summary.json"), "utf8")).toBe(NodeFs.readFileSync(NodePath.join(runA, "eval/summary.json"), "utf8"))
+    expect(withoutWallTime(NodePath.join(runB, "metrics.jsonl"))).toEqual(withoutWallTime(NodePath.join(runA, "metrics.jsonl")))
+
+    // A complete run: nothing to resume, a one-line reason and a non-zero exit.
+    const again = cli(["resume", runB])
+    expect(again.status).not.toBe(0)
+    expect(again.stderr).toMatch(/nothing to resume/)
+  }, 240_000)
+
+  it("a resume on another backend is refused: it could not be exact", () => {
+    const out = NodePath.join(dir, "c")
+    const r = NodeChild.spawnSync(node, [bin, "run", "pipelines/tiny.ts", "--out", out, "--set", "stages.2.n=2"], { cwd: root, encoding: "utf8", env })
+    expect(r.status).toBe(0)
+    const runC = runDirOf(out)
+    const state = JSON.parse(NodeFs.readFileSync(NodePath.join(runC, "state.json"), "utf8")) as Record<string, unknown>
+    NodeFs.writeFileSync(NodePath.join(runC, "state.json"), JSON.stringify({ ...state, completed: 1 }))
+    const resumed = NodeChild.spawnSync(node, [bin, "resume", runC, "--backend", "cpu"], { cwd: root, encoding: "utf8", env })
+    expect(resumed.status).not.toBe(0)
+    expect(resumed.stderr).toMatch(/could not be exact/)
+  }, 120_000)
+})
