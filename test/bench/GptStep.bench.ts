@@ -16,6 +16,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import * as TinyGpt from "./TinyGpt.ts"
+import { torchGptStep } from "./OpenBlas.bench.ts"
 
 const child = Path.join(Path.dirname(fileURLToPath(import.meta.url)), "GptStepChild.ts")
 
@@ -74,12 +75,18 @@ const gptStep = async (): Promise<unknown> => {
     const r = results[name]
     return base !== undefined && "seconds" in base && r !== undefined && "seconds" in r ? Number((base[key] / r[key]).toFixed(1)) : null
   }
+  // PyTorch's single-thread step on the same model, measured in the same run (null with the reason when torch is absent).
+  const torch = await torchGptStep()
+  const bestSeconds = best?.[1].seconds
   // Same seed, same data: the first two losses (before the warm-up step and after it) agree on every path.
   const firstLosses = measured.map(([, r]) => r.losses.slice(0, 2).join(","))
   return {
     ...(best !== undefined
       ? { backend: best[1].backend, matmul: best[1].matmul, threads: best[1].threads, seconds: best[1].seconds, path: best[0] }
       : { error: "no path ran" }),
+    torchSeconds: torch.seconds,
+    ratio: torch.seconds === null || bestSeconds === undefined ? null : Number((bestSeconds / torch.seconds).toFixed(2)), // ours / PyTorch's; target <= 1.5
+    ...(torch.seconds === null ? { torchReason: torch.reason ?? "unknown" } : {}),
     model: TinyGpt.benchConfig,
     load,
     speedupOverStock: { wall: ratio("xnnpack-1", "seconds"), cpu: ratio("xnnpack-1", "cpuSeconds") },
@@ -90,3 +97,4 @@ const gptStep = async (): Promise<unknown> => {
 }
 
 export const entries: Record<string, () => Promise<unknown>> = { gptStep }
+
