@@ -41,6 +41,9 @@ export const Pipeline = Schema.Struct({
       mlpRatio: Schema.optionalKey(Schema.Int)
     }))
   }),
+  // Start from another run's checkpoint (its policy, tokenizer and reference) instead of a fresh model: lets several
+  // methods share one SFT warm start, as the paper's comparison does.
+  init: Schema.optionalKey(Schema.Struct({ checkpoint: Schema.String })),
   render: Schema.Struct({
     // "drop": a model trained from scratch learns nothing from a prompt that is identical in every trajectory,
     // and the built-in prompts take 150-350 tokens of a 512-token context; "keep" for pretrained-style prompts.
@@ -58,9 +61,21 @@ const invalid = (file: string, message: string) => new PipelineError({ reason: "
 
 /** Validates a raw definition (after overrides). Unknown fields are errors: a typo must not be silently ignored. */
 export const decode = (file: string, raw: unknown): Effect.Effect<Pipeline, PipelineError> =>
-  Schema.decodeUnknownEffect(Pipeline)(raw, { onExcessProperty: "error", errors: "all" }).pipe(
-    Effect.mapError((e) => invalid(file, schemaIssueLine(e.message)))
-  )
+  Effect.gen(function*() {
+    // An unknown stage first, by name: the union's own message would list every member's issues.
+    const stages = typeof raw === "object" && raw !== null && "stages" in raw ? (raw as { stages: unknown }).stages : undefined
+    if (Array.isArray(stages)) {
+      for (const [i, s] of stages.entries()) {
+        const name = typeof s === "object" && s !== null && "stage" in s ? (s as { stage: unknown }).stage : undefined
+        if (!(StageEntry.kinds as ReadonlyArray<unknown>).includes(name)) {
+          return yield* invalid(file, `stages[${i}]: unknown stage ${JSON.stringify(name)} (known: ${StageEntry.kinds.join(", ")})`)
+        }
+      }
+    }
+    return yield* Schema.decodeUnknownEffect(Pipeline)(raw, { onExcessProperty: "error", errors: "all" }).pipe(
+      Effect.mapError((e) => invalid(file, schemaIssueLine(e.message)))
+    )
+  })
 
 /** Applies `--set path=value` overrides to a raw definition. */
 export const override = (file: string, raw: unknown, sets: ReadonlyArray<string>): Effect.Effect<unknown, PipelineError> =>
@@ -94,7 +109,7 @@ export const load = (file: string): Effect.Effect<unknown, PipelineError> =>
 /** Checks that every dataset the pipeline names exists, before any work. */
 export const checkDatasets = (file: string, p: Pipeline): Effect.Effect<void, PipelineError> =>
   Effect.gen(function*() {
-    for (const d of [...p.data.train, ...(p.tokenizer.path === undefined ? [] : [p.tokenizer.path])]) {
+    for (const d of [...p.data.train, ...(p.tokenizer.path === undefined ? [] : [p.tokenizer.path]), ...(p.init === undefined ? [] : [p.init.checkpoint])]) {
       if (!NodeFs.existsSync(d)) return yield* new PipelineError({ reason: "MissingDataset", message: `${file}: dataset ${d} does not exist` })
     }
   })

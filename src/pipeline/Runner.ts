@@ -166,12 +166,14 @@ const runUnit = (ctx: Context, unit: Unit) =>
       }
       case "stepDpo": {
         const cfg = Schema.decodeUnknownSync(StepDpo.Config)(e)
+        yield* Models.ensureReference // π_ref: the policy as it is when the stage starts (after SFT)
         const start = unit.iteration * e.trajectoriesPerIteration
         yield* window(p, ctx.tokenizer, ctx.total, start, e.trajectoriesPerIteration).pipe(StepDpo.stepDpo(cfg, run), Stream.runDrain)
         return
       }
       case "outcomePpo": {
         const cfg = Schema.decodeUnknownSync(OutcomePpo.Config)(e)
+        yield* Models.ensureReference // π_ref for PPO's KL penalty: the policy when the stage starts
         const size = Registry.make(p.env.name, p.env.seed).size("train")
         const first = unit.iteration * e.episodesPerIteration
         const tasks = Array.from({ length: e.episodesPerIteration }, (_, i) => `train:${(first + i) % size}`)
@@ -250,6 +252,25 @@ const execute = (runDir: string, p: Pipeline.Pipeline, hash: string, from: numbe
     return written.out
   })
 
+/** Where a run starts: a fresh tokenizer and model, or the `init` checkpoint's policy, reference and tokenizer. */
+const initialState = (p: Pipeline.Pipeline) =>
+  Effect.gen(function*() {
+    if (p.init === undefined) return { tokenizer: yield* trainTokenizer(p), initial: undefined }
+    const path = p.init.checkpoint
+    const incompatible = (message: string) => new PipelineError({ reason: "IncompatibleCheckpoint", message: `init checkpoint ${path}: ${message}` })
+    const loaded = yield* Checkpoint.load(path).pipe(Effect.mapError((e) => incompatible(e.message)))
+    const tokenizer = yield* Bpe.load(loaded.tokenizer.json).pipe(Effect.mapError((e) => incompatible(e.message)))
+    const policy = loaded.models["policy"]
+    if (policy === undefined) return yield* incompatible("holds no policy model")
+    const wanted = Preset.config(p.model.preset, { ...p.model.overrides, vocabSize: tokenizer.vocabSize })
+    const differs = (Object.keys(wanted) as Array<keyof typeof wanted>).filter((k) => wanted[k] !== policy.model.config[k])
+    if (differs.length > 0) return yield* incompatible(`its policy's ${differs.map((k) => `${k} ${policy.model.config[k]}`).join(", ")} differ from the pipeline's model (${differs.map((k) => `${k} ${wanted[k]}`).join(", ")})`)
+    const reference = loaded.models["reference"]
+    const initial: Partial<Record<Models.Role, Models.Entry>> = { policy: { model: policy.model } }
+    if (reference !== undefined) initial.reference = { model: reference.model }
+    return { tokenizer, initial }
+  })
+
 /** Reads a pipeline script, applies overrides and validates it: every error names the file and field. */
 export const resolve = (script: string, sets: ReadonlyArray<string>) =>
   Effect.gen(function*() {
@@ -302,9 +323,9 @@ export const start = (script: string, options: { readonly out: string; readonly 
       createdAt: new Date().toISOString()
     }
     yield* RunState.writeAtomic(NodePath.join(runDir, "config.json"), JSON.stringify(config, null, 2) + "\n")
-    const tokenizer = yield* trainTokenizer(p)
+    const { initial, tokenizer } = yield* initialState(p)
     yield* RunState.writeAtomic(NodePath.join(runDir, "tokenizer.json"), JSON.stringify(tokenizer.toJSON()) + "\n")
-    const report = yield* execute(runDir, p, hash, 0, undefined, tokenizer)
+    const report = yield* execute(runDir, p, hash, 0, initial, tokenizer)
     yield* Console.log(`report: ${report}`)
     return runDir
   })
@@ -332,22 +353,25 @@ export const resume = (runDir: string) =>
         return yield* new PipelineError({ reason: "NotExact", message: `${runDir}: computed on "${state.backend}", now "${backend}": the resumed run could not be exact (use the same --backend/--threads)` })
       }
     }
-    const tokPath = NodePath.join(runDir, "tokenizer.json")
-    const tokenizer = NodeFs.existsSync(tokPath)
-      ? yield* Bpe.loadFile(tokPath).pipe(Effect.mapError((e) => new PipelineError({ reason: "RunDirectory", message: e.message })))
-      : yield* trainTokenizer(p)
     // Metrics written after the last completed unit belong to the unit that is rerun: cut them.
     const metricsPath = NodePath.join(runDir, "metrics.jsonl")
     const keep = state?.metricsBytes ?? 0
     yield* sync(metricsPath, () => {
       if (NodeFs.existsSync(metricsPath)) NodeFs.truncateSync(metricsPath, keep)
     })
+    let tokenizer: Tokenizer
     let initial: Readonly<Partial<Record<Models.Role, Models.Entry>>> | undefined
     if (state?.checkpoint != null) {
+      tokenizer = yield* Bpe.loadFile(NodePath.join(runDir, "tokenizer.json")).pipe(Effect.mapError((e) => new PipelineError({ reason: "RunDirectory", message: e.message })))
       const loaded = yield* Checkpoint.load(NodePath.join(runDir, state.checkpoint), { tokenizerHash: tokenizer.hash }).pipe(
         Effect.mapError((e) => new PipelineError({ reason: "IncompatibleCheckpoint", message: e.message }))
       )
       initial = Object.fromEntries(Object.entries(loaded.models).map(([role, e]) => [role, { model: e.model, optimizer: e.optimizer }]))
+    } else {
+      // Killed before the first unit completed: start over exactly as `run` did.
+      const s = yield* initialState(p)
+      tokenizer = s.tokenizer
+      initial = s.initial
     }
     yield* Console.log(runDir)
     const report = yield* execute(runDir, p, cfg.hash, state?.completed ?? 0, initial, tokenizer)

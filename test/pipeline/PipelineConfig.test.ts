@@ -1,0 +1,70 @@
+import * as NodeChild from "node:child_process"
+import * as NodeFs from "node:fs"
+import * as NodeOs from "node:os"
+import * as NodePath from "node:path"
+import { afterAll, describe, expect, it } from "vitest"
+
+/** Pipelines that are wrong fail before any work: one line naming the field, a non-zero exit, no run directory. */
+const root = NodePath.resolve(import.meta.dirname, "../..")
+const node = NodePath.join(root, "node_modules/.bin/node")
+const bin = NodePath.join(root, "bin/stepagent.ts")
+const dir = NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "pipeline-config-"))
+afterAll(() => NodeFs.rmSync(dir, { recursive: true, force: true }))
+
+const base = {
+  name: "bad",
+  method: "sft",
+  env: { name: "qa" },
+  data: { train: [NodePath.join(root, "data/qa-train.arrows")], limit: 4 },
+  tokenizer: { vocab: 300 },
+  model: { preset: "tiny" },
+  stages: [{ stage: "sft", epochs: 1 }, { stage: "evaluate", n: 2 }]
+}
+
+let n = 0
+const script = (definition: unknown): string => {
+  const path = NodePath.join(dir, `p${n++}.ts`)
+  NodeFs.writeFileSync(path, `export default ${JSON.stringify(definition)}\n`)
+  return path
+}
+
+const run = (args: ReadonlyArray<string>) => {
+  const out = NodePath.join(dir, `out${n++}`)
+  const r = NodeChild.spawnSync(node, [bin, "run", ...args, "--out", out], { cwd: root, encoding: "utf8", env: { ...process.env, STEPAGENT_BACKEND: "cpu" } })
+  return { ...r, created: NodeFs.existsSync(out) }
+}
+
+const expectOneLineError = (r: ReturnType<typeof run>, pattern: RegExp) => {
+  expect(r.status).not.toBe(0)
+  const lines = r.stderr.split("\n").filter((l) => l.startsWith("stepagent:"))
+  expect(lines, r.stderr).toHaveLength(1)
+  expect(lines[0]).toMatch(pattern)
+  expect(r.stderr).not.toMatch(/\n\s+at /) // no stack trace
+  expect(r.created).toBe(false)
+}
+
+describe("pipeline config errors", () => {
+  it("a field of the wrong type names the field", () => {
+    expectOneLineError(run([script({ ...base, stages: [{ stage: "sft", epochs: "two" }] })]), /stages\[0\]\.epochs: expected number/)
+  })
+  it("an unknown field is an error, not ignored", () => {
+    expectOneLineError(run([script({ ...base, modle: { preset: "tiny" } })]), /modle/)
+  })
+  it("an unknown stage names it and the known ones", () => {
+    expectOneLineError(run([script({ ...base, stages: [{ stage: "ppo2" }] })]), /stages\[0\]: unknown stage "ppo2" \(known: sft, stepagent/)
+  })
+  it("a missing dataset names the file", () => {
+    expectOneLineError(run([script({ ...base, data: { train: ["nowhere/missing.arrows"] } })]), /dataset nowhere\/missing\.arrows does not exist/)
+  })
+  it("an incompatible init checkpoint is refused before any work", () => {
+    expectOneLineError(run([script({ ...base, init: { checkpoint: NodePath.join(dir, "no-such-checkpoint") } })]), /no-such-checkpoint/)
+  })
+  it("a missing script, a script without a default export, a bad --set", () => {
+    expectOneLineError(run([NodePath.join(dir, "nope.ts")]), /no such pipeline script/)
+    const noDefault = NodePath.join(dir, "nodefault.ts")
+    NodeFs.writeFileSync(noDefault, "export const x = 1\n")
+    expectOneLineError(run([noDefault]), /does not default-export a pipeline/)
+    expectOneLineError(run([script(base), "--set", "stages.7.epochs=1"]), /has no element 7/)
+    expectOneLineError(run([script(base), "--set", "seed=-3"]), /seed/)
+  })
+})
