@@ -1,6 +1,7 @@
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Cause, Effect } from "effect"
 import { Command } from "effect/cli"
+import * as StderrLogger from "./StderrLogger.ts"
 import * as UserError from "./UserError.ts"
 
 /**
@@ -44,7 +45,7 @@ const program = Command.run(stepagent, { version: "0.1.0" }).pipe(
       }
     })
   ),
-  Effect.provide(NodeServices.layer)
+  Effect.provide([NodeServices.layer, StderrLogger.layer])
 )
 
 NodeRuntime.runMain(program, { disableErrorReporting: true })

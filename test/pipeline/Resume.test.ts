@@ -51,8 +51,13 @@ const killWhen = (args: ReadonlyArray<string>, out: string, when: (runDir: strin
 describe("stepagent resume", () => {
   it("a run killed at several moments and resumed equals the uninterrupted run", async () => {
     const a = NodePath.join(dir, "a")
-    expect(cli(["run", "pipelines/tiny.ts", "--out", a]).status).toBe(0)
+    const first = cli(["run", "pipelines/tiny.ts", "--out", a])
+    expect(first.status).toBe(0)
     const runA = runDirOf(a)
+    // The run directory on the first line of stdout, the report's path on the last; logs go to stderr.
+    const out = first.stdout.trim().split("\n")
+    expect(out[0]).toBe(runA)
+    expect(out.at(-1)).toBe(`report: ${NodePath.join(runA, "report.html")}`)
 
     const b = NodePath.join(dir, "b")
     // 1. killed mid-SFT, before any checkpoint
