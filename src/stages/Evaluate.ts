@@ -1,0 +1,127 @@
+import { Duration, Effect, Option, Schema, Stream } from "effect"
+import * as TaskId from "../domain/TaskId.ts"
+import type { Env } from "../env/Env.ts"
+import { Metrics } from "../pipeline/Metrics.ts"
+import * as Field from "./Field.ts"
+import { Models } from "./Models.ts"
+import * as Rollout from "./Rollout.ts"
+import * as Run from "./Run.ts"
+import { StageError } from "./StageError.ts"
+
+/**
+ * Evaluation: rolls a policy out in the `Env` service on held-out tasks (`test:<i>`), `parallel` episodes
+ * in flight at once with the policy's sampling batched across them (`Rollout.run`). Emits one record per
+ * episode (the full transcript as a Trajectory, reward, success, steps, termination reason) and, when the
+ * task stream ends, logs `eval/avg_reward`, `eval/success_rate`, `eval/avg_steps`, `eval/error_rate`.
+ * Reference policies for the same table: `expert` (the simulator's scripted expert; built-in environments
+ * only, passed as `options.expert`) and `random` (uniform over the environment's valid actions where it
+ * lists them, else a random string).
+ */
+export const Policy = Schema.Literals(["model", "expert", "random"])
+export type Policy = typeof Policy.Type
+
+export const Config = Schema.Struct({
+  policy: Policy.pipe(Schema.withDecodingDefaultKey(Effect.succeed("model" as const))), // the trained policy; expert and random are reference points
+  parallel: Field.int(16), // episodes in flight: one batched sampling call spans them all
+  maxSteps: Schema.NullOr(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))).pipe(Schema.withDecodingDefaultKey(Effect.succeed(null))), // null: the environment's own step limit
+  maxTokens: Field.int(64), // longest action, as in sampling: the environments' actions are short commands
+  temperature: Field.nonNegative(0) // greedy decoding: how ETO and AgentGym evaluate agents
+})
+export type Config = typeof Config.Type
+export const defaults: Config = Schema.decodeUnknownSync(Config)({})
+
+export type Episode = Rollout.Episode
+
+export interface Options {
+  /** The scripted expert's actions for a task (`Simulator.expert`), for the `expert` policy. */
+  readonly expert?: (taskId: string) => ReadonlyArray<string>
+}
+
+export const stage = "evaluate"
+
+/** `<split>:0` .. `<split>:<n-1>`. */
+export const tasks = (split: TaskId.Split, n: number): Stream.Stream<string> =>
+  Stream.fromIterable(Array.from({ length: n }, (_, index) => TaskId.format({ split, index })))
+
+export interface Summary {
+  readonly episodes: number
+  readonly avgReward: number
+  readonly successRate: number
+  readonly avgSteps: number
+  readonly errorRate: number
+}
+
+/** The summary of episode records (nothing in it depends on wall time). */
+export const summary = (episodes: ReadonlyArray<Pick<Episode, "reward" | "success" | "steps" | "termination">>): Summary => {
+  const n = episodes.length
+  const sum = (f: (e: typeof episodes[number]) => number) => episodes.reduce((s, e) => s + f(e), 0)
+  return {
+    episodes: n,
+    avgReward: n === 0 ? 0 : sum((e) => e.reward) / n,
+    successRate: n === 0 ? 0 : sum((e) => e.success ? 1 : 0) / n,
+    avgSteps: n === 0 ? 0 : sum((e) => e.steps) / n,
+    errorRate: n === 0 ? 0 : sum((e) => e.termination.startsWith("error:") ? 1 : 0) / n
+  }
+}
+
+/** The actor of a policy: the `model` policy reads the `policy` role of `Models` when the service is present. */
+export const actor = (config: Pick<Config, "policy" | "maxTokens" | "temperature">, options: Options, stageName: string) =>
+  Effect.gen(function*() {
+    switch (config.policy) {
+      case "expert": {
+        if (options.expert === undefined) {
+          return yield* Effect.fail(new StageError({ reason: "BadConfig", stage: stageName, step: 0, message: `stage ${stageName}: the expert policy needs a built-in environment's scripted expert` }))
+        }
+        return { kind: "expert", actions: options.expert } satisfies Rollout.Actor
+      }
+      case "random":
+        return { kind: "random" } satisfies Rollout.Actor
+      case "model": {
+        const models = yield* Effect.serviceOption(Models)
+        if (Option.isNone(models)) {
+          return yield* Effect.fail(new StageError({ reason: "MissingModel", stage: stageName, step: 0, message: `stage ${stageName}: the model policy needs the Models service` }))
+        }
+        const model = yield* models.value.get("policy")
+        return { kind: "model", model, tokenizer: models.value.tokenizer, maxTokens: config.maxTokens, temperature: config.temperature } satisfies Rollout.Actor
+      }
+    }
+  })
+
+/** Task ids -> one record per episode (in task order); the summary metrics are logged when the tasks end. */
+export const evaluate = (config: Config, run: Run.Run, options: Options = {}) =>
+<E, R>(taskIds: Stream.Stream<string, E, R>): Stream.Stream<Episode, E | StageError, R | Env | Metrics> =>
+  Stream.unwrap(Effect.gen(function*() {
+    const metrics = yield* Metrics
+    const done: Array<Pick<Episode, "reward" | "success" | "steps" | "termination">> = [] // small records only: the transcripts stream on
+    let wave = 0
+    let seconds = 0
+    return taskIds.pipe(
+      Stream.grouped(config.parallel),
+      Stream.mapEffect((ids) =>
+        Effect.gen(function*() {
+          const a = yield* actor(config, options, stage)
+          const [duration, episodes] = yield* Effect.timed(Rollout.run(a, ids, Run.rng(run, stage, wave++), config.maxSteps))
+          seconds += Duration.toSeconds(duration)
+          for (const e of episodes) done.push({ reward: e.reward, success: e.success, steps: e.steps, termination: e.termination })
+          return episodes
+        })
+      ),
+      Stream.flattenIterable,
+      Stream.onEnd(Effect.suspend(() => {
+        const s = summary(done)
+        return metrics.log({
+          stage,
+          iteration: run.iteration,
+          step: s.episodes,
+          values: {
+            "eval/avg_reward": s.avgReward,
+            "eval/success_rate": s.successRate,
+            "eval/avg_steps": s.avgSteps,
+            "eval/error_rate": s.errorRate,
+            "eval/episodes": s.episodes,
+            "timing/evaluate_s": seconds
+          }
+        })
+      }))
+    )
+  }))

@@ -1,0 +1,89 @@
+import { Effect, Schema, Stream } from "effect"
+import { Metrics } from "../pipeline/Metrics.ts"
+import * as Field from "./Field.ts"
+import { Models } from "./Models.ts"
+import * as Preference from "./Preference.ts"
+import type * as Run from "./Run.ts"
+import type { Rewarded } from "./Rewarded.ts"
+import type { AgentAction } from "./Sample.ts"
+import { nonFinite, type StageError } from "./StageError.ts"
+import * as Timed from "./Timed.ts"
+
+/**
+ * Phase 3 of StepAgent, implicit variant (reflection). For each batch of agent actions, the reward model
+ * π_φ (role `reward`, initialised from the SFT policy) takes `steps` step-level DPO updates on the pairs
+ * (expert action chosen, agent action rejected, at the same expert state), against the frozen reference
+ * π_ref (role `reference`, the SFT policy standing in for the expert's likelihood, see DESIGN.md):
+ *   L = -E[log σ(β log π_φ(a_e|s)/π_ref(a_e|s) - β log π_φ(a|s)/π_ref(a|s))]
+ * then every agent action is emitted with its step reward r(s, a) = β (log π_φ(a|s) - log π_ref(a|s)),
+ * and the expert's action's reward at the same state (for metrics).
+ */
+export const Config = Schema.Struct({
+  beta: Field.positive(0.1), // DPO's β: TRL's default, the paper's step-DPO setting
+  nllCoef: Field.nonNegative(0), // α of an NLL term on the expert's actions (RPO, TRL's rpo_alpha): off, as the paper's plain DPO
+  batchSize: Field.int(64), // pairs per batch: each batch is trained on, then rewarded
+  steps: Field.int(1), // DPO updates of π_φ per batch: one pass over the data, as TRL's single DPO epoch
+  learningRate: Field.nonNegative(1e-4), // Optimizer's small-model fine-tuning rate (TRL's 1e-6 suits billion-parameter models)
+  maxGradNorm: Field.nonNegative(1), // TRL's max_grad_norm
+  maxTokens: Field.int(8192) // padded tokens per forward pass: bounds activations (gradients are accumulated)
+})
+export type Config = typeof Config.Type
+export const defaults: Config = Schema.decodeUnknownSync(Config)({})
+
+export const stage = "implicit_reward"
+
+/** Agent actions -> rewarded agent actions (same order). Logs `loss/dpo`, `dpo/*`, `reward/step_mean`, `reward/expert_mean` per batch. */
+export const implicitReward = (config: Config, run: Run.Run) =>
+<E, R>(actions: Stream.Stream<AgentAction, E, R>): Stream.Stream<Rewarded, E | StageError, R | Models | Metrics> =>
+  Stream.unwrap(Effect.gen(function*() {
+    const models = yield* Models
+    const metrics = yield* Metrics
+    return actions.pipe(
+      Stream.grouped(config.batchSize),
+      Stream.mapEffect((batch) =>
+        Effect.gen(function*() {
+          const model = yield* models.get("reward")
+          const reference = yield* models.get("reference")
+          const opt = yield* models.optimizer("reward", { learningRate: config.learningRate, clipNorm: config.maxGradNorm })
+          const { value: result, seconds } = yield* Timed.sync(() => {
+            const pairs = Preference.pairs(model.config.contextLength, batch)
+            const ref = Preference.logps(reference, pairs, config.maxTokens)
+            const stats: Array<Preference.StepStats> = []
+            for (let s = 0; s < config.steps; s++) {
+              const outcome = Preference.update(model, opt, pairs, ref, config.beta, config.maxTokens, config.nllCoef)
+              if (!outcome.ok) return { ok: false, metric: outcome.metric, bad: outcome.bad, step: opt.step + 1 } as const
+              stats.push(outcome.value)
+            }
+            return { ok: true, stats, rewards: Preference.rewards(model, pairs, ref, config.beta, config.maxTokens) } as const
+          })
+          if (!result.ok) return yield* Effect.fail(nonFinite(stage, result.step, result.metric, result.bad))
+          const { rewards, stats } = result
+          const mean = (x: Float32Array) => x.reduce((a, b) => a + b, 0) / Math.max(1, x.length)
+          const stepMean = mean(rewards.rejected)
+          const expertMean = mean(rewards.chosen)
+          if (!Number.isFinite(stepMean)) return yield* Effect.fail(nonFinite(stage, opt.step, "reward/step_mean", stepMean))
+          const last = stats[stats.length - 1]!
+          yield* metrics.log({
+            stage,
+            iteration: run.iteration,
+            step: opt.step,
+            values: {
+              "loss/dpo": last.loss,
+              "dpo/accuracy": last.accuracy,
+              "dpo/margin": last.margin,
+              "dpo/chosen_reward": last.chosenReward,
+              "dpo/rejected_reward": last.rejectedReward,
+              "reward/step_mean": stepMean,
+              "reward/expert_mean": expertMean,
+              "reward/expert_above_agent": rewards.chosen.reduce((n, c, i) => n + (c > rewards.rejected[i]! ? 1 : 0), 0) / Math.max(1, batch.length),
+              "grad/norm": last.gradNorm,
+              "lr": last.learningRate,
+              "timing/implicit_reward_s": seconds
+            }
+          })
+          return batch.map((a, i): Rewarded => ({ ...a, reward: rewards.rejected[i]!, expertReward: rewards.chosen[i]! }))
+        })
+      ),
+      Stream.flattenIterable
+    )
+  }))

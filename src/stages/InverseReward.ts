@@ -1,0 +1,106 @@
+import { Effect, Schema, Stream } from "effect"
+import * as ActionBatch from "../model/ActionBatch.ts"
+import * as Discriminator from "../model/Discriminator.ts"
+import * as Score from "../model/Score.ts"
+import { Metrics } from "../pipeline/Metrics.ts"
+import * as Field from "./Field.ts"
+import * as Guard from "./Guard.ts"
+import * as Microbatch from "./Microbatch.ts"
+import { Models } from "./Models.ts"
+import * as Run from "./Run.ts"
+import type { Rewarded } from "./Rewarded.ts"
+import type { AgentAction } from "./Sample.ts"
+import { nonFinite, type StageError } from "./StageError.ts"
+import * as Timed from "./Timed.ts"
+
+/**
+ * Phase 3 of StepAgent, inverse variant (reflection, GAIL). For each batch of agent actions the
+ * discriminator D(s, a) (role `discriminator`) takes `steps` updates, each on a balanced minibatch:
+ * `minibatchSize` agent pairs (s_i, a_i^θ) pushed towards D = 1 and the expert pairs (s_i, a_i) at the
+ * same states pushed towards D = 0, maximising E_πθ[log D] + E_πe[log(1 - D)]. Then every agent action
+ * is emitted with its step reward r(s, a) = -log D(s, a), and the expert's at the same state (metrics).
+ * The entropy bonus λ·H(π_θ) of this variant enters the PPO loss (`StepAgent`'s `inverse.entropyCoef`).
+ */
+export const Config = Schema.Struct({
+  batchSize: Field.int(64), // agent actions per batch: each batch is trained on, then rewarded
+  steps: Field.int(1), // discriminator updates per batch: one pass, as GAIL's one discriminator step per policy batch
+  minibatchSize: Field.int(64), // agent pairs per update (and as many expert pairs): the whole default batch, balanced
+  learningRate: Field.nonNegative(1e-4), // Optimizer's small-model rate; the discriminator is small and trains from scratch
+  maxGradNorm: Field.nonNegative(1), // TRL's max_grad_norm
+  maxTokens: Field.int(8192) // padded tokens per scoring pass when rewarding
+})
+export type Config = typeof Config.Type
+export const defaults: Config = Schema.decodeUnknownSync(Config)({})
+
+export const stage = "inverse_reward"
+
+const lengthOf = (s: ActionBatch.Sequence): number => s.parts.reduce((n, p) => n + p.length, 0)
+
+/** -log D(s, a) of every sequence, in passes of at most `maxTokens` padded tokens. */
+const rewardsOf = (d: Discriminator.Discriminator, seqs: ReadonlyArray<ActionBatch.Sequence>, maxTokens: number): Float32Array => {
+  const out = new Float32Array(seqs.length)
+  for (const rows of Microbatch.plan(seqs.map(lengthOf), maxTokens)) {
+    const r = Discriminator.rewards(d, ActionBatch.build(rows.map((i) => seqs[i]!)))
+    rows.forEach((i, j) => out[i] = r[j]!)
+  }
+  return out
+}
+
+/** Agent actions -> rewarded agent actions (same order). Logs `loss/disc`, `disc/*`, `reward/step_mean`, `reward/expert_mean` per batch. */
+export const inverseReward = (config: Config, run: Run.Run) =>
+<E, R>(actions: Stream.Stream<AgentAction, E, R>): Stream.Stream<Rewarded, E | StageError, R | Models | Metrics> =>
+  Stream.unwrap(Effect.gen(function*() {
+    const models = yield* Models
+    const metrics = yield* Metrics
+    let batchIndex = 0
+    return actions.pipe(
+      Stream.grouped(config.batchSize),
+      Stream.mapEffect((batch) =>
+        Effect.gen(function*() {
+          const d = yield* models.get("discriminator")
+          const opt = yield* models.optimizer("discriminator", { learningRate: config.learningRate, clipNorm: config.maxGradNorm })
+          const rng = Run.rng(run, stage, batchIndex++)
+          const { value: result, seconds } = yield* Timed.sync(() => {
+            const ctx = d.config.contextLength
+            const agent = batch.map((a) => Score.segmentSequence(ctx, { trajectory: a.segment.trajectory, step: a.segment.step, action: a.tokens }).sequence)
+            const expert = batch.map((a) => Score.segmentSequence(ctx, { trajectory: a.segment.trajectory, step: a.segment.step }).sequence)
+            const m = Math.min(config.minibatchSize, batch.length)
+            let last: Discriminator.TrainStats | undefined
+            for (let s = 0; s < config.steps; s++) {
+              const rows = Array.from(Run.permutation(rng, batch.length).subarray(0, m)).sort((a, b) => a - b)
+              const outcome = Guard.update(
+                opt,
+                () => Discriminator.train(d, opt, ActionBatch.build(rows.map((r) => agent[r]!)), ActionBatch.build(rows.map((r) => expert[r]!))),
+                (t) => Guard.firstNonFinite([["loss/disc", t.loss], ["grad/norm", t.gradNorm]])
+              )
+              if (!outcome.ok) return { ok: false, metric: outcome.metric, bad: outcome.bad, step: opt.step + 1 } as const
+              last = outcome.value
+            }
+            return { ok: true, last: last!, agent: rewardsOf(d, agent, config.maxTokens), expert: rewardsOf(d, expert, config.maxTokens) } as const
+          })
+          if (!result.ok) return yield* Effect.fail(nonFinite(stage, result.step, result.metric, result.bad))
+          const mean = (x: Float32Array) => x.reduce((a, b) => a + b, 0) / Math.max(1, x.length)
+          const stepMean = mean(result.agent)
+          if (!Number.isFinite(stepMean)) return yield* Effect.fail(nonFinite(stage, opt.step, "reward/step_mean", stepMean))
+          yield* metrics.log({
+            stage,
+            iteration: run.iteration,
+            step: opt.step,
+            values: {
+              "loss/disc": result.last.loss,
+              "disc/accuracy": result.last.accuracy,
+              "disc/expert_prob": result.last.expertProb,
+              "disc/agent_prob": result.last.agentProb,
+              "reward/step_mean": stepMean,
+              "reward/expert_mean": mean(result.expert),
+              "reward/expert_above_agent": result.expert.reduce((n, e, i) => n + (e > result.agent[i]! ? 1 : 0), 0) / Math.max(1, batch.length),
+              "grad/norm": result.last.gradNorm,
+              "timing/inverse_reward_s": seconds
+            }
+          })
+          return batch.map((a, i): Rewarded => ({ ...a, reward: result.agent[i]!, expertReward: result.expert[i]! }))
+        })
+      ),
+      Stream.flattenIterable
+    )
+  }))

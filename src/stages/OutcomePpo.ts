@@ -1,0 +1,82 @@
+import { Duration, Effect, Schema, Stream } from "effect"
+import * as Tokenized from "../domain/Tokenized.ts"
+import type { Env } from "../env/Env.ts"
+import { Metrics, type MetricRecord } from "../pipeline/Metrics.ts"
+import * as Evaluate from "./Evaluate.ts"
+import * as Field from "./Field.ts"
+import { Models } from "./Models.ts"
+import * as Ppo from "./Ppo.ts"
+import * as Rollout from "./Rollout.ts"
+import * as Run from "./Run.ts"
+import type { StageError } from "./StageError.ts"
+
+/**
+ * Baseline: PPO on full environment rollouts with only the final reward (the sparse-reward setting
+ * StepAgent improves on). Training tasks are rolled out by the current policy, `parallel` at a time
+ * (`Rollout.run`, sampling at `temperature`). Every step (s_t, a_t) of a rollout becomes a one-step PPO
+ * episode with the same machinery as StepAgent's update (`Ppo.ppo`), and
+ *
+ *   the step reward of every step is the episode's outcome R (the environment's final reward, 0 when the
+ *   episode failed or hit its step limit).
+ *
+ * This is exactly the return of the multi-step episode with γ = 1 and zero intermediate rewards: the
+ * return-to-go of every step is R. Within a step, R sits on the action's last token and the per-token KL
+ * penalty applies as in StepAgent; the value head gives each step its own baseline V(s_t), so steps are
+ * credited by R - V(s_t): no step-level signal tells the good steps of a failed episode from the bad ones.
+ */
+export const Config = Schema.Struct({
+  parallel: Field.int(16), // episodes in flight: one batched sampling call spans them all
+  maxSteps: Schema.NullOr(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))).pipe(Schema.withDecodingDefaultKey(Effect.succeed(null))), // null: the environment's own step limit
+  maxTokens: Field.int(64), // longest action, as in StepAgent's sampling
+  temperature: Field.nonNegative(1), // sample from the policy itself: PPO is on-policy
+  ppo: Ppo.Config.pipe(Schema.withDecodingDefaultKey(Effect.succeed({}))) // the same PPO as StepAgent's update
+})
+export type Config = typeof Config.Type
+export const defaults: Config = Schema.decodeUnknownSync(Config)({})
+
+export const stage = "outcome_ppo"
+
+/** The one-step episodes of a rollout: every step's action, rewarded with the episode's outcome. */
+export const episodes = (e: Rollout.Episode): Array<Ppo.Episode> => {
+  const t = e.tokenized
+  if (t === undefined) return []
+  return Array.from({ length: Tokenized.stepCount(t) }, (_, step) => ({
+    segment: { trajectory: t, step },
+    tokens: t.tokens.subarray(Tokenized.actStart(t, step), Tokenized.actEnd(t, step)),
+    reward: e.reward
+  }))
+}
+
+/** Training task ids -> PPO metrics records (one per optimizer step); logs `rollout/*` per wave of episodes. */
+export const outcomePpo = (config: Config, run: Run.Run) =>
+<E, R>(taskIds: Stream.Stream<string, E, R>): Stream.Stream<MetricRecord, E | StageError, R | Env | Models | Metrics> =>
+  Stream.unwrap(Effect.gen(function*() {
+    const metrics = yield* Metrics
+    let wave = 0
+    return taskIds.pipe(
+      Stream.grouped(config.parallel),
+      Stream.mapEffect((ids) =>
+        Effect.gen(function*() {
+          const actor = yield* Evaluate.actor({ policy: "model", maxTokens: config.maxTokens, temperature: config.temperature }, {}, stage)
+          const index = wave++
+          const [duration, rollouts] = yield* Effect.timed(Rollout.run(actor, ids, Run.rng(run, stage, index), config.maxSteps))
+          const s = Evaluate.summary(rollouts)
+          yield* metrics.log({
+            stage,
+            iteration: run.iteration,
+            step: index + 1,
+            values: {
+              "rollout/avg_reward": s.avgReward,
+              "rollout/success_rate": s.successRate,
+              "rollout/avg_steps": s.avgSteps,
+              "rollout/error_rate": s.errorRate,
+              "timing/rollout_s": Duration.toSeconds(duration)
+            }
+          })
+          return rollouts.flatMap(episodes)
+        })
+      ),
+      Stream.flattenIterable,
+      Ppo.ppo(config.ppo, run, stage)
+    )
+  }))

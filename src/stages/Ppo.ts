@@ -1,0 +1,229 @@
+import * as tf from "@tensorflow/tfjs"
+import { Effect, Schema, Stream } from "effect"
+import * as Gae from "../math/Gae.ts"
+import * as PpoMath from "../math/Ppo.ts"
+import * as Whiten from "../math/Whiten.ts"
+import * as ActionBatch from "../model/ActionBatch.ts"
+import * as Optimizer from "../model/Optimizer.ts"
+import * as Policy from "../model/Policy.ts"
+import * as Score from "../model/Score.ts"
+import type * as Transformer from "../model/Transformer.ts"
+import { Metrics, type MetricRecord } from "../pipeline/Metrics.ts"
+import * as Field from "./Field.ts"
+import * as Guard from "./Guard.ts"
+import * as Microbatch from "./Microbatch.ts"
+import { Models } from "./Models.ts"
+import * as Run from "./Run.ts"
+import type { Segment } from "./Segment.ts"
+import { nonFinite, type StageError } from "./StageError.ts"
+import * as Timed from "./Timed.ts"
+
+/**
+ * Phase 4 of StepAgent (update): PPO on one-step episodes. Each element is a state (a segment), an action
+ * (its tokens, the response) and a step reward. Per batch, top to bottom:
+ *   1. score: per-token log-probs and values under the current policy (the "old" policy of this batch),
+ *      per-token log-probs under the frozen reference;
+ *   2. rewards: r_t = -klCoef (log π_old - log π_ref) at every action token, plus the step reward at the
+ *      last action token (`Ppo.tokenRewards`); optionally scaled to unit variance over the batch (TRL's
+ *      whiten_rewards, mean kept);
+ *   3. advantages: GAE(γ, λ) over the action tokens, the episode ending after its last token
+ *      (`Gae.compute`), then whitened over the batch;
+ *   4. update: `epochs` passes over shuffled minibatches, each one optimizer step on
+ *        clipped surrogate + vfCoef * clipped value loss - entropyCoef * entropy
+ *      stopping the batch early once a minibatch's approximate KL exceeds `targetKl` (when set).
+ * One metrics record per optimizer step. A non-finite loss or gradient stops the stage with a
+ * StageError naming the metric; that update is not applied.
+ */
+export const Config = Schema.Struct({
+  batchSize: Field.int(64), // one-step episodes per PPO batch: TRL's per-device rollout batch
+  minibatchSize: Field.int(16), // episodes per optimizer step: 4 minibatches a batch, as CleanRL
+  epochs: Field.int(4), // passes over each batch: TRL's num_ppo_epochs
+  clip: Field.positive(0.2), // surrogate clip ε: TRL / CleanRL
+  valueClip: Field.positive(0.2), // value clip: TRL's cliprange_value
+  gamma: Field.unit(1), // discount over action tokens: TRL's γ = 1 (the KL penalty is per token, the reward at the end)
+  lambda: Field.unit(0.95), // GAE λ: TRL
+  klCoef: Field.nonNegative(0.05), // per-token KL penalty against the reference: TRL's kl_coef
+  vfCoef: Field.nonNegative(0.1), // value loss weight: TRL's vf_coef
+  entropyCoef: Field.nonNegative(0), // entropy bonus λ: TRL has none; the inverse variant sets its own (StepAgent)
+  whitenAdvantages: Schema.Boolean.pipe(Schema.withDecodingDefaultKey(Effect.succeed(true))), // TRL whitens advantages per batch
+  whitenRewards: Schema.Boolean.pipe(Schema.withDecodingDefaultKey(Effect.succeed(true))), // TRL's whiten_rewards (TRL: off); measured: step rewards of ~0.1 (β 0.1) drown in the fresh value head's noise without it
+  targetKl: Field.optionalPositive(null), // early stop on approximate KL: off, as TRL (CleanRL's target_kl is None too)
+  learningRate: Field.nonNegative(1e-5), // a fine-tuning rate an order below SFT's: small steps keep the ratio near 1
+  maxGradNorm: Field.nonNegative(1), // TRL's max_grad_norm
+  maxTokens: Field.int(8192) // padded tokens per forward pass: bounds activations (gradients are accumulated)
+})
+export type Config = typeof Config.Type
+export const defaults: Config = Schema.decodeUnknownSync(Config)({})
+
+/** A one-step episode: the state, the action's tokens (the response) and the step reward. */
+export interface Episode {
+  readonly segment: Segment
+  readonly tokens: Int32Array
+  readonly reward: number
+}
+
+export const stage = "ppo"
+
+interface StepStats {
+  readonly loss: number
+  readonly gradNorm: number
+  readonly learningRate: number
+  readonly policyLoss: number
+  readonly valueLoss: number
+  readonly entropy: number
+  readonly approxkl: number
+  readonly clipfrac: number
+  readonly valueClipfrac: number
+}
+
+type BatchResult =
+  | { readonly ok: true; readonly steps: ReadonlyArray<StepStats & { readonly step: number }>; readonly kl: number; readonly nonScore: number; readonly tokens: number; readonly earlyStop: boolean }
+  | { readonly ok: false; readonly step: number; readonly metric: string; readonly value: number }
+
+const lengthOf = (s: ActionBatch.Sequence): number => s.parts.reduce((n, p) => n + p.length, 0)
+
+/** One PPO batch, synchronously (all tensors live and die inside). */
+export const batch = (
+  policy: Transformer.Model,
+  reference: Transformer.Model,
+  opt: Optimizer.Optimizer,
+  episodes: ReadonlyArray<Episode>,
+  config: Config,
+  rng: ReturnType<typeof Run.rng>
+): BatchResult => {
+  const ctx = policy.config.contextLength
+  const seqs = episodes.map((e) => Score.segmentSequence(ctx, { trajectory: e.segment.trajectory, step: e.segment.step, action: e.tokens }).sequence)
+  // 1. score: the old policy's per-token log-probs and values, the reference's log-probs
+  const old = Score.sequences(policy, seqs, { maxTokens: config.maxTokens })
+  const ref = Score.sequences(reference, seqs, { maxTokens: config.maxTokens })
+  const B = old.rows
+  const A = old.width
+  const mask = old.mask
+  // 2. rewards: per-token KL penalty, the step reward at the last action token
+  const stepRewards = Float32Array.from(episodes, (e) => e.reward)
+  const scored = PpoMath.tokenRewards(old.logp, ref.logp, mask, stepRewards, B, A, config.klCoef)
+  const kl = scored.kl
+  const rewards = config.whitenRewards ? Whiten.masked(scored.rewards, mask, false) : scored.rewards
+  // 3. advantages: GAE over the action tokens, whitened over the batch
+  const gae = Gae.compute(rewards, old.values, mask, B, A, config.gamma, config.lambda)
+  const advantages = config.whitenAdvantages ? Whiten.masked(gae.advantages, mask) : gae.advantages
+  const klSum = kl.reduce((a, b) => a + b, 0)
+  // 4. update: epochs of shuffled minibatches, one optimizer step each
+  const steps: Array<StepStats & { readonly step: number }> = []
+  let earlyStop = false
+  let tokens = 0
+  for (let epoch = 0; epoch < config.epochs && !earlyStop; epoch++) {
+    const order = Run.permutation(rng, B)
+    for (let start = 0; start < B && !earlyStop; start += config.minibatchSize) {
+      const mb = Array.from(order.subarray(start, Math.min(B, start + config.minibatchSize)))
+      const mbTokens = mb.reduce((n, r) => n + old.mask.subarray(r * A, (r + 1) * A).reduce((a, b) => a + b, 0), 0)
+      const micro = Microbatch.plan(mb.map((r) => lengthOf(seqs[r]!)), config.maxTokens).map((ix) => ix.map((i) => mb[i]!))
+      const captured: Array<tf.Tensor> = []
+      const losses = micro.map((rows) => {
+        const b = ActionBatch.build(rows.map((r) => seqs[r]!))
+        const W = b.width
+        const n = rows.length
+        const oldLogp = Microbatch.rows(old.logp, A, rows, W)
+        const oldValues = Microbatch.rows(old.values, A, rows, W)
+        const adv = Microbatch.rows(advantages, A, rows, W)
+        const ret = Microbatch.rows(gae.returns, A, rows, W)
+        const microTokens = b.mask.reduce((a, c) => a + c, 0)
+        tokens += b.batch * b.length
+        const weight = (microTokens / Math.max(1, mbTokens)) * micro.length // token-weighted: the mean over micro-batches is the minibatch's masked mean
+        return () =>
+          tf.tidy(() => {
+            const t = ActionBatch.tensors(b)
+            const o = Policy.outputs(policy, t)
+            const pl = PpoMath.policyLoss(o.logp, tf.tensor2d(oldLogp, [n, W]), tf.tensor2d(adv, [n, W]), t.mask, config.clip)
+            const vl = PpoMath.valueLoss(o.values, tf.tensor2d(oldValues, [n, W]), tf.tensor2d(ret, [n, W]), t.mask, config.valueClip)
+            const ent = PpoMath.entropy(o.logits, t.mask)
+            let loss: tf.Scalar = tf.add(pl.loss, tf.mul(config.vfCoef, vl.loss))
+            if (config.entropyCoef > 0) loss = tf.sub(loss, tf.mul(config.entropyCoef, ent))
+            captured.push(tf.keep(tf.mul(tf.stack([pl.loss, vl.loss, ent, pl.approxkl, pl.clipfrac, vl.clipfrac]), microTokens)))
+            return tf.mul(loss, weight) as tf.Scalar
+          })
+      })
+      const outcome = Guard.update(
+        opt,
+        () => {
+          const r = Optimizer.minimize(opt, losses)
+          const s = [0, 0, 0, 0, 0, 0]
+          for (const t of captured) {
+            const v = t.dataSync()
+            for (let i = 0; i < 6; i++) s[i] = s[i]! + v[i]! / Math.max(1, mbTokens)
+            t.dispose()
+          }
+          return {
+            loss: r.loss,
+            gradNorm: r.gradNorm,
+            learningRate: r.learningRate,
+            policyLoss: s[0]!,
+            valueLoss: s[1]!,
+            entropy: s[2]!,
+            approxkl: s[3]!,
+            clipfrac: s[4]!,
+            valueClipfrac: s[5]!
+          }
+        },
+        (s) => Guard.firstNonFinite([["loss/policy", s.policyLoss], ["loss/value", s.valueLoss], ["policy/entropy", s.entropy], ["loss/total", s.loss], ["grad/norm", s.gradNorm]])
+      )
+      if (!outcome.ok) return { ok: false, step: opt.step + 1, metric: outcome.metric, value: outcome.bad }
+      steps.push({ ...outcome.value, step: opt.step })
+      if (config.targetKl !== null && outcome.value.approxkl > config.targetKl) earlyStop = true
+    }
+  }
+  return { ok: true, steps, kl: klSum / Math.max(1, B), nonScore: -config.klCoef * klSum / Math.max(1, B), tokens, earlyStop }
+}
+
+/**
+ * Rewarded one-step episodes -> one metrics record per optimizer step (also logged): `policy/approxkl`,
+ * `policy/clipfrac`, `policy/entropy`, `loss/policy`, `loss/value`, `objective/kl`, `reward/step_mean`,
+ * `perf/tokens_per_s`, `timing/ppo_s`, ... The policy (role `policy`) is updated in place. `name` is the stage
+ * name in records and errors (`ppo`; the outcome baseline logs as `outcome_ppo`).
+ */
+export const ppo = (config: Config, run: Run.Run, name: string = stage) =>
+<E, R>(episodes: Stream.Stream<Episode, E, R>): Stream.Stream<MetricRecord, E | StageError, R | Models | Metrics> =>
+  Stream.unwrap(Effect.gen(function*() {
+    const models = yield* Models
+    const metrics = yield* Metrics
+    let batchIndex = 0
+    return episodes.pipe(
+      Stream.grouped(config.batchSize),
+      Stream.mapEffect((eps) =>
+        Effect.gen(function*() {
+          const policy = yield* models.get("policy")
+          const reference = yield* models.get("reference")
+          const opt = yield* models.optimizer("policy", { learningRate: config.learningRate, clipNorm: config.maxGradNorm })
+          const rng = Run.rng(run, name, batchIndex++)
+          const stepReward = eps.reduce((s, e) => s + e.reward, 0) / eps.length
+          if (!Number.isFinite(stepReward)) return yield* Effect.fail(nonFinite(name, opt.step + 1, "reward/step_mean", stepReward))
+          const { seconds, value: r } = yield* Timed.sync(() => batch(policy, reference, opt, eps, config, rng))
+          if (!r.ok) return yield* Effect.fail(nonFinite(name, r.step, r.metric, r.value))
+          const records = r.steps.map((s): MetricRecord => ({
+            stage: name,
+            iteration: run.iteration,
+            step: s.step,
+            values: {
+              "policy/approxkl": s.approxkl,
+              "policy/clipfrac": s.clipfrac,
+              "policy/entropy": s.entropy,
+              "loss/policy": s.policyLoss,
+              "loss/value": s.valueLoss,
+              "value/clipfrac": s.valueClipfrac,
+              "objective/kl": r.kl,
+              "objective/non_score_reward": r.nonScore,
+              "reward/step_mean": stepReward,
+              "grad/norm": s.gradNorm,
+              "lr": s.learningRate,
+              "policy/early_stop": r.earlyStop ? 1 : 0,
+              "perf/tokens_per_s": seconds > 0 ? r.tokens / seconds : 0,
+              [`timing/${name}_s`]: seconds / Math.max(1, r.steps.length)
+            }
+          }))
+          for (const rec of records) yield* metrics.log(rec)
+          return records
+        })
+      ),
+      Stream.flattenIterable
+    )
+  }))

@@ -1,0 +1,50 @@
+import * as Rng from "../model/Rng.ts"
+
+/**
+ * Where a stage runs: the run's seed and the iteration (0 for a one-off stage such as SFT or evaluation).
+ * Every random stream a stage draws from is derived from these and the stream's name, never from the
+ * clock or Math.random, so that a stage re-run (or resumed) at the same iteration draws the same numbers.
+ */
+export interface Run {
+  readonly seed: number
+  readonly iteration: number
+}
+
+/** 32-bit FNV-1a of a string. */
+const fnv = (s: string): number => {
+  let h = 0x811c9dc5
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i)
+    h = Math.imul(h, 0x01000193)
+  }
+  return h >>> 0
+}
+
+/** murmur3's finaliser: spreads every input bit over the output. */
+const mix = (h: number): number => {
+  h ^= h >>> 16
+  h = Math.imul(h, 0x85ebca6b)
+  h ^= h >>> 13
+  h = Math.imul(h, 0xc2b2ae35)
+  h ^= h >>> 16
+  return h >>> 0
+}
+
+/** The seed of a named random stream: a hash of (seed, iteration, name, index). */
+export const streamSeed = (run: Run, name: string, index = 0): number =>
+  mix(mix(mix(fnv(name) ^ mix(run.seed >>> 0)) ^ mix(run.iteration >>> 0)) ^ mix(index >>> 0)) | 0
+
+/** A generator for a named stream of the run (e.g. `sample`, `ppo/shuffle`), optionally per batch index. */
+export const rng = (run: Run, name: string, index = 0): Rng.Rng => Rng.make(streamSeed(run, name, index))
+
+/** A Fisher-Yates permutation of 0..n-1 drawn from `rng`. */
+export const permutation = (rng: Rng.Rng, n: number): Int32Array => {
+  const p = Int32Array.from({ length: n }, (_, i) => i)
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(Rng.uniform(rng) * (i + 1))
+    const t = p[i]!
+    p[i] = p[j]!
+    p[j] = t
+  }
+  return p
+}

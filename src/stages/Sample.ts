@@ -1,0 +1,92 @@
+import { Effect, Schema, Stream } from "effect"
+import { EOA } from "../data/Tokenizer.ts"
+import * as ModelSample from "../model/Sample.ts"
+import { Metrics } from "../pipeline/Metrics.ts"
+import * as Field from "./Field.ts"
+import { Models } from "./Models.ts"
+import * as Run from "./Run.ts"
+import type { Segment } from "./Segment.ts"
+import type { StageError } from "./StageError.ts"
+import * as Timed from "./Timed.ts"
+
+/**
+ * Phase 2 of StepAgent (inspection): at every expert state the current policy samples its own action
+ * a_i^θ ~ π_θ(·|s_i), k per state. No environment is needed: the states come from the expert, so the
+ * states of a batch are sampled together, and the states of one trajectory share one prefill
+ * (`Sample.states` cuts them from one sequence). Randomness: one stream per (seed, iteration).
+ */
+export const Config = Schema.Struct({
+  k: Field.int(1), // samples per state: the paper samples one action per expert state
+  batchSize: Field.int(64), // segments per sampling call: a few trajectories' steps share one batched decode
+  maxTokens: Field.int(64), // longest action, <|eoa|> included: the built-in environments' actions are short commands
+  temperature: Field.nonNegative(1) // sample from the policy itself: PPO's ratios and the reward's contrast assume on-policy samples
+})
+export type Config = typeof Config.Type
+export const defaults: Config = Schema.decodeUnknownSync(Config)({})
+
+/** One agent action sampled at an expert state. */
+export interface AgentAction {
+  readonly segment: Segment
+  readonly sample: number // j in 0..k-1
+  readonly tokens: Int32Array // the sampled tokens, ending with <|eoa|> when `stopped`
+  readonly logp: Float32Array // per-token log π_θ(token | state, earlier tokens) at sampling time (temperature 1)
+  readonly stopped: boolean // false: cut by maxTokens or the context
+  readonly text: string // the decoded action (specials dropped)
+}
+
+export const stage = "sample"
+
+/** Segments -> k agent actions each, in segment order. Logs `sample/*`, `context/*`, `perf/tokens_per_s`, `timing/sample_s` per batch. */
+export const sample = (config: Config, run: Run.Run) =>
+<E, R>(segments: Stream.Stream<Segment, E, R>): Stream.Stream<AgentAction, E | StageError, R | Models | Metrics> =>
+  Stream.unwrap(Effect.gen(function*() {
+    const models = yield* Models
+    const metrics = yield* Metrics
+    const rng = Run.rng(run, stage)
+    let batch = 0
+    return segments.pipe(
+      Stream.grouped(config.batchSize),
+      Stream.mapEffect((segs) =>
+        Effect.gen(function*() {
+          const policy = yield* models.get("policy")
+          const { value: s, seconds } = yield* Timed.sync(() =>
+            ModelSample.states(policy, segs, config.k, rng, { maxTokens: config.maxTokens, temperature: config.temperature, stop: EOA })
+          )
+          const out: Array<AgentAction> = []
+          let tokens = 0
+          let stopped = 0
+          for (let r = 0; r < s.rows; r++) {
+            const n = s.lengths[r]!
+            const row = s.tokens.slice(r * s.width, r * s.width + n)
+            tokens += n
+            stopped += s.stopped[r]!
+            out.push({
+              segment: segs[Math.floor(r / config.k)]!,
+              sample: r % config.k,
+              tokens: row,
+              logp: s.logp.slice(r * s.width, r * s.width + n),
+              stopped: s.stopped[r] === 1,
+              text: models.tokenizer.decode(row)
+            })
+          }
+          batch += 1
+          yield* metrics.log({
+            stage,
+            iteration: run.iteration,
+            step: batch,
+            values: {
+              "sample/actions": s.rows,
+              "sample/mean_tokens": tokens / Math.max(1, s.rows),
+              "sample/stopped_frac": stopped / Math.max(1, s.rows),
+              "context/truncated_tokens": s.truncatedTokens,
+              "context/truncated_turns": s.truncatedTurns,
+              "perf/tokens_per_s": seconds > 0 ? tokens / seconds : 0,
+              "timing/sample_s": seconds
+            }
+          })
+          return out
+        })
+      ),
+      Stream.flattenIterable
+    )
+  }))

@@ -1,0 +1,76 @@
+import { Effect, Schema, Stream } from "effect"
+import type * as Tokenized from "../domain/Tokenized.ts"
+import type { Metrics, MetricRecord } from "../pipeline/Metrics.ts"
+import * as Field from "./Field.ts"
+import * as ImplicitReward from "./ImplicitReward.ts"
+import * as InverseReward from "./InverseReward.ts"
+import * as Models from "./Models.ts"
+import * as Ppo from "./Ppo.ts"
+import * as Run from "./Run.ts"
+import * as Sample from "./Sample.ts"
+import * as Segment from "./Segment.ts"
+import type { StageError } from "./StageError.ts"
+
+/**
+ * One StepAgent iteration (arXiv 2411.03817) over the expert trajectories, as stages in the paper's order:
+ *   0. models: π_ref is the policy frozen as it is at the first iteration (call it after SFT);
+ *      π_φ (implicit) starts as a copy of that policy, D (inverse) as a fresh small transformer;
+ *   1. inspection: segment every expert trajectory after each expert action;
+ *   2. inspection: the current policy samples its own action at every expert state;
+ *   3. reflection: a step reward for every agent action, `reward: "implicit"` (step-level DPO reward
+ *      model, r = β log π_φ/π_ref) or `reward: "inverse"` (GAIL discriminator, r = -log D);
+ *   4. update: PPO on the (state, action, step reward) one-step episodes.
+ * The next iteration re-samples with the improved policy while π_φ or D keep training on the new pairs
+ * (`iterations` chains them; a runner may call `iteration` itself, one per checkpoint).
+ */
+export const RewardVariant = Schema.Literals(["implicit", "inverse"])
+export type RewardVariant = typeof RewardVariant.Type
+
+export const Config = Schema.Struct({
+  reward: RewardVariant.pipe(Schema.withDecodingDefaultKey(Effect.succeed("implicit" as const))), // the paper's main variant
+  sample: Sample.Config.pipe(Schema.withDecodingDefaultKey(Effect.succeed({}))), // phase 2
+  implicit: ImplicitReward.Config.pipe(Schema.withDecodingDefaultKey(Effect.succeed({}))), // phase 3, implicit
+  inverse: InverseReward.Config.pipe(Schema.withDecodingDefaultKey(Effect.succeed({}))), // phase 3, inverse
+  entropyCoef: Field.nonNegative(0.01), // λ of the inverse variant's entropy bonus λ·H(π_θ) in PPO: CleanRL's ent_coef
+  ppo: Ppo.Config.pipe(Schema.withDecodingDefaultKey(Effect.succeed({}))) // phase 4 (its entropyCoef applies to the implicit variant)
+})
+export type Config = typeof Config.Type
+export const defaults: Config = Schema.decodeUnknownSync(Config)({})
+
+/** Decodes a partial config (absent fields take their defaults); throws on a bad field. */
+export const config = (input: unknown): Config => Schema.decodeUnknownSync(Config)(input)
+
+/** Phase 0: the models this variant needs, created from the policy where missing. */
+export const prepare = (config: Config, run: Run.Run) =>
+  Effect.gen(function*() {
+    yield* Models.ensureReference
+    if (config.reward === "implicit") yield* Models.ensureReward
+    else yield* Models.ensureDiscriminator(Run.streamSeed({ seed: run.seed, iteration: 0 }, "discriminator"))
+  })
+
+/** One iteration: expert trajectories -> PPO metrics records (one per optimizer step). Needs role `policy`. */
+export const iteration = (config: Config, run: Run.Run) =>
+<E, R>(trajectories: Stream.Stream<Tokenized.TokenizedTrajectory, E, R>): Stream.Stream<MetricRecord, E | StageError, R | Models.Models | Metrics> =>
+  Stream.unwrap(Effect.gen(function*() {
+    yield* prepare(config, run) // 0. models
+    const reflect = config.reward === "implicit"
+      ? ImplicitReward.implicitReward(config.implicit, run)
+      : InverseReward.inverseReward(config.inverse, run)
+    const ppo = config.reward === "inverse" ? { ...config.ppo, entropyCoef: config.entropyCoef } : config.ppo
+    return trajectories.pipe(
+      Segment.segment, // 1. inspection: cut after every expert action
+      Sample.sample(config.sample, run), // 2. inspection: the policy acts at the expert's states
+      reflect, // 3. reflection: a reward for every step
+      Ppo.ppo(ppo, run) // 4. update
+    )
+  }))
+
+/** Iterations first..first+count-1 in order, each over a fresh read of the trajectories (`source`). */
+export const iterations = <E, R>(
+  config: Config,
+  options: { readonly seed: number; readonly count: number; readonly first?: number },
+  source: () => Stream.Stream<Tokenized.TokenizedTrajectory, E, R>
+): Stream.Stream<MetricRecord, E | StageError, R | Models.Models | Metrics> =>
+  Stream.fromIterable(Array.from({ length: options.count }, (_, i) => (options.first ?? 0) + i)).pipe(
+    Stream.flatMap((i) => iteration(config, { seed: options.seed, iteration: i })(source()))
+  )

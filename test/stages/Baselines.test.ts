@@ -1,0 +1,83 @@
+import { Effect, Layer, Stream } from "effect"
+import { beforeAll, describe, expect, it } from "vitest"
+import * as Tokenized from "../../src/domain/Tokenized.ts"
+import * as Builtin from "../../src/env/Builtin.ts"
+import * as Transformer from "../../src/model/Transformer.ts"
+import type * as Metrics from "../../src/pipeline/Metrics.ts"
+import * as Models from "../../src/stages/Models.ts"
+import * as OutcomePpo from "../../src/stages/OutcomePpo.ts"
+import type * as Rollout from "../../src/stages/Rollout.ts"
+import * as StepDpo from "../../src/stages/StepDpo.ts"
+import * as Fixtures from "./Fixtures.ts"
+import * as Signals from "./Signals.ts"
+import * as World from "./World.ts"
+
+let world: World.World
+beforeAll(async () => {
+  await World.backend()
+  world = await Effect.runPromise(World.signals({ train: 24, heldOut: 4 }))
+})
+
+describe("outcome PPO", () => {
+  it("assigns every step of a rollout the episode's final reward (γ = 1, no intermediate rewards)", () => {
+    const t = world.train[0]!
+    const rollout: Rollout.Episode = {
+      taskId: t.taskId,
+      trajectory: { id: t.id, env: "signals", taskId: t.taskId, instruction: "", steps: [], reward: 0.75, success: false, source: "rollout" },
+      reward: 0.75,
+      success: false,
+      steps: Tokenized.stepCount(t),
+      termination: "done",
+      tokenized: t
+    }
+    const eps = OutcomePpo.episodes(rollout)
+    expect(eps).toHaveLength(Tokenized.stepCount(t))
+    eps.forEach((e, i) => {
+      expect(e.reward).toBe(0.75)
+      expect(e.segment).toEqual({ trajectory: t, step: i })
+      expect(Array.from(e.tokens)).toEqual(Array.from(t.tokens.subarray(Tokenized.actStart(t, i), Tokenized.actEnd(t, i))))
+    })
+    expect(OutcomePpo.episodes({ ...rollout, tokenized: undefined })).toEqual([])
+  })
+
+  it("rolls the policy out on training tasks and runs PPO on the steps, logging rollout and PPO metrics", async () => {
+    const records: Array<Metrics.MetricRecord> = []
+    const out = await Fixtures.run(
+      Stream.runCollect(Stream.fromIterable(Array.from({ length: 12 }, (_, i) => `train:${i}`)).pipe(
+        OutcomePpo.outcomePpo({ ...OutcomePpo.defaults, parallel: 6, maxTokens: 8, ppo: { ...OutcomePpo.defaults.ppo, batchSize: 16, minibatchSize: 8, epochs: 1 } }, { seed: 1, iteration: 0 })
+      )),
+      Layer.merge(Fixtures.layer(world.tokenizer, Transformer.init(world.config, 2), records), Builtin.layer(Signals.make()))
+    )
+    const rollouts = records.filter((r) => r.stage === "outcome_ppo" && r.values["rollout/avg_reward"] !== undefined)
+    const ppo = records.filter((r) => r.stage === "outcome_ppo" && r.values["loss/policy"] !== undefined)
+    expect(rollouts).toHaveLength(2)
+    expect(ppo.length).toBe(out.length)
+    expect(ppo.length).toBeGreaterThan(0)
+    for (const r of ppo) for (const v of Object.values(r.values)) expect(Number.isFinite(v)).toBe(true)
+  })
+})
+
+describe("step DPO", () => {
+  it("applies the step-level DPO loss to the policy directly: the policy moves, the reference does not", async () => {
+    const records: Array<Metrics.MetricRecord> = []
+    const policy = Transformer.init(world.config, 6)
+    const before = Fixtures.weights(policy)
+    const { after, reference } = await Fixtures.run(
+      Effect.gen(function*() {
+        yield* Stream.runDrain(Stream.fromIterable(world.train).pipe(
+          StepDpo.stepDpo({ ...StepDpo.defaults, batchSize: 32, steps: 2, learningRate: 1e-3, sample: { ...StepDpo.defaults.sample, maxTokens: 8 } }, { seed: 1, iteration: 0 })
+        ))
+        const models = yield* Models.Models
+        return { after: Fixtures.weights(yield* models.get("policy")), reference: Fixtures.weights(yield* models.get("reference")) }
+      }),
+      Fixtures.layer(world.tokenizer, policy, records)
+    )
+    const dpo = records.filter((r) => r.stage === "step_dpo")
+    expect(dpo.length).toBeGreaterThan(2)
+    expect(dpo.every((r) => Number.isFinite(r.values["loss/dpo"]) && r.values["dpo/accuracy"]! >= 0 && r.values["dpo/accuracy"]! <= 1)).toBe(true)
+    expect(dpo[dpo.length - 1]!.values["dpo/margin"]!).toBeGreaterThan(dpo[0]!.values["dpo/margin"]!)
+    expect(Fixtures.sameWeights(after, before)).toBe(false)
+    expect(Fixtures.sameWeights(reference, before)).toBe(true)
+    expect(new Set(records.map((r) => r.stage))).toEqual(new Set(["sample", "step_dpo"]))
+  })
+})
