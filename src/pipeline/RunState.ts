@@ -18,6 +18,8 @@ export const State = Schema.Struct({
   checkpoint: Schema.NullOr(Schema.String),
   /** Bytes of metrics.jsonl when the last completed unit finished. */
   metricsBytes: Schema.Int,
+  /** Bytes of samples/step-rewards.jsonl at the same point. */
+  samplesBytes: Schema.Int,
   /** The config hash of the run: a resume with another config is refused. */
   hash: Schema.String,
   /** The backend the run computed on: a resume on another cannot be exact and is refused. */

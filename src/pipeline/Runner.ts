@@ -18,6 +18,8 @@ import * as Transformer from "../model/Transformer.ts"
 import * as Evaluate from "../stages/Evaluate.ts"
 import * as Models from "../stages/Models.ts"
 import * as OutcomePpo from "../stages/OutcomePpo.ts"
+import type { Rewarded } from "../stages/Rewarded.ts"
+import * as Segment from "../stages/Segment.ts"
 import * as Sft from "../stages/Sft.ts"
 import * as StepAgent from "../stages/StepAgent.ts"
 import * as StepDpo from "../stages/StepDpo.ts"
@@ -147,6 +149,42 @@ const evalOutputs = (ctx: Context, entry: typeof StageEntry.EvaluateEntry.Type, 
     return summary
   })
 
+/** Trajectories per iteration whose every step goes to samples/step-rewards.jsonl (the report's heatmap rows). */
+const heatmapTrajectories = 4
+
+/**
+ * Keeps the first sample of every step of the first few trajectories of an iteration, with the step reward the
+ * agent's action got and the expert's, and appends them to samples/step-rewards.jsonl when the iteration ends.
+ */
+const heatmapSampler = (ctx: Context, unit: Unit) => {
+  const byTrajectory = new Map<string, { readonly taskId: string; readonly env: string; readonly steps: Array<Record<string, unknown>> }>()
+  const strip = (text: string) => text.trim()
+  return {
+    observe: (r: Rewarded) =>
+      Effect.sync(() => {
+        const t = r.segment.trajectory
+        if (r.sample !== 0) return
+        let entry = byTrajectory.get(t.id)
+        if (entry === undefined) {
+          if (byTrajectory.size >= heatmapTrajectories) return
+          entry = { taskId: t.taskId, env: t.env, steps: [] }
+          byTrajectory.set(t.id, entry)
+        }
+        const expert = strip(ctx.tokenizer.decode(Segment.expertAction(r.segment)))
+        const agent = strip(r.text)
+        entry.steps.push({ step: r.segment.step, expert, agent, agentReward: r.reward, expertReward: r.expertReward, match: agent === expert })
+      }),
+    write: sync(NodePath.join(ctx.runDir, "samples"), () => {
+      const dir = NodePath.join(ctx.runDir, "samples")
+      NodeFs.mkdirSync(dir, { recursive: true })
+      const lines = [...byTrajectory].map(([trajectoryId, e]) =>
+        JSON.stringify({ stage: unit.entry.stage, iteration: unit.iteration, trajectoryId, taskId: e.taskId, env: e.env, steps: e.steps }) + "\n"
+      )
+      NodeFs.appendFileSync(NodePath.join(dir, "step-rewards.jsonl"), lines.join(""))
+    })
+  }
+}
+
 const runUnit = (ctx: Context, unit: Unit) =>
   Effect.gen(function*() {
     const p = ctx.pipeline
@@ -161,7 +199,12 @@ const runUnit = (ctx: Context, unit: Unit) =>
       case "stepagent": {
         const cfg = Schema.decodeUnknownSync(StepAgent.Config)(e)
         const start = unit.iteration * e.trajectoriesPerIteration
-        yield* window(p, ctx.tokenizer, ctx.total, start, e.trajectoriesPerIteration).pipe(StepAgent.iteration(cfg, run), Stream.runDrain)
+        const samples = heatmapSampler(ctx, unit)
+        yield* window(p, ctx.tokenizer, ctx.total, start, e.trajectoriesPerIteration).pipe(
+          StepAgent.iteration(cfg, run, { rewarded: samples.observe }),
+          Stream.runDrain
+        )
+        yield* samples.write
         return
       }
       case "stepDpo": {
@@ -196,6 +239,8 @@ const runUnit = (ctx: Context, unit: Unit) =>
 // ---------------------------------------------------------------------------------------------------
 // Checkpoints and state
 
+const samplesFile = "samples/step-rewards.jsonl"
+
 const checkpointName = (completed: number) => `unit-${String(completed).padStart(4, "0")}`
 
 const saveProgress = (ctx: Context, completed: number, total: number, hash: string, backend: string) =>
@@ -212,7 +257,9 @@ const saveProgress = (ctx: Context, completed: number, total: number, hash: stri
       meta: { pipeline: ctx.pipeline.name, env: ctx.pipeline.env, render: ctx.pipeline.render }
     }).pipe(Effect.mapError((e) => new PipelineError({ reason: "RunDirectory", message: e.message })))
     const metricsBytes = yield* sync(dir, () => NodeFs.statSync(NodePath.join(ctx.runDir, "metrics.jsonl")).size)
-    yield* RunState.write(ctx.runDir, { format: "stepagent-run-state/1", completed, units: total, checkpoint: `checkpoints/${name}`, metricsBytes, hash, backend })
+    const samplesPath = NodePath.join(ctx.runDir, samplesFile)
+    const samplesBytes = NodeFs.existsSync(samplesPath) ? NodeFs.statSync(samplesPath).size : 0
+    yield* RunState.write(ctx.runDir, { format: "stepagent-run-state/1", completed, units: total, checkpoint: `checkpoints/${name}`, metricsBytes, samplesBytes, hash, backend })
     // Older checkpoints are no longer needed once state.json names the new one.
     for (const old of NodeFs.readdirSync(dir)) {
       if (old !== name && old.startsWith("unit-")) NodeFs.rmSync(NodePath.join(dir, old), { recursive: true, force: true })
@@ -353,12 +400,13 @@ export const resume = (runDir: string) =>
         return yield* new PipelineError({ reason: "NotExact", message: `${runDir}: computed on "${state.backend}", now "${backend}": the resumed run could not be exact (use the same --backend/--threads)` })
       }
     }
-    // Metrics written after the last completed unit belong to the unit that is rerun: cut them.
-    const metricsPath = NodePath.join(runDir, "metrics.jsonl")
-    const keep = state?.metricsBytes ?? 0
-    yield* sync(metricsPath, () => {
-      if (NodeFs.existsSync(metricsPath)) NodeFs.truncateSync(metricsPath, keep)
-    })
+    // Metrics and samples written after the last completed unit belong to the unit that is rerun: cut them.
+    for (const [file, keep] of [["metrics.jsonl", state?.metricsBytes ?? 0], [samplesFile, state?.samplesBytes ?? 0]] as const) {
+      const path = NodePath.join(runDir, file)
+      yield* sync(path, () => {
+        if (NodeFs.existsSync(path)) NodeFs.truncateSync(path, keep)
+      })
+    }
     let tokenizer: Tokenizer
     let initial: Readonly<Partial<Record<Models.Role, Models.Entry>>> | undefined
     if (state?.checkpoint != null) {

@@ -6,6 +6,7 @@ import * as ImplicitReward from "./ImplicitReward.ts"
 import * as InverseReward from "./InverseReward.ts"
 import * as Models from "./Models.ts"
 import * as Ppo from "./Ppo.ts"
+import type { Rewarded } from "./Rewarded.ts"
 import * as Run from "./Run.ts"
 import * as Sample from "./Sample.ts"
 import * as Segment from "./Segment.ts"
@@ -48,8 +49,13 @@ export const prepare = (config: Config, run: Run.Run) =>
     else yield* Models.ensureDiscriminator(Run.streamSeed({ seed: run.seed, iteration: 0 }, "discriminator"))
   })
 
+/** What a caller may watch without changing the iteration: each rewarded action (reports' step-reward heatmaps). */
+export interface Observers {
+  readonly rewarded?: ((r: Rewarded) => Effect.Effect<void>) | undefined
+}
+
 /** One iteration: expert trajectories -> PPO metrics records (one per optimizer step). Needs role `policy`. */
-export const iteration = (config: Config, run: Run.Run) =>
+export const iteration = (config: Config, run: Run.Run, observers: Observers = {}) =>
 <E, R>(trajectories: Stream.Stream<Tokenized.TokenizedTrajectory, E, R>): Stream.Stream<MetricRecord, E | StageError, R | Models.Models | Metrics> =>
   Stream.unwrap(Effect.gen(function*() {
     yield* prepare(config, run) // 0. models
@@ -61,6 +67,7 @@ export const iteration = (config: Config, run: Run.Run) =>
       Segment.segment, // 1. inspection: cut after every expert action
       Sample.sample(config.sample, run), // 2. inspection: the policy acts at the expert's states
       reflect, // 3. reflection: a reward for every step
+      observers.rewarded === undefined ? (s) => s : Stream.tap(observers.rewarded),
       Ppo.ppo(ppo, run) // 4. update
     )
   }))

@@ -79,6 +79,9 @@ describe("stepagent resume", () => {
 
     expect(NodeFs.readFileSync(NodePath.join(runB, "eval/summary.json"), "utf8")).toBe(NodeFs.readFileSync(NodePath.join(runA, "eval/summary.json"), "utf8"))
     expect(withoutWallTime(NodePath.join(runB, "metrics.jsonl"))).toEqual(withoutWallTime(NodePath.join(runA, "metrics.jsonl")))
+    const samples = (d: string) => NodeFs.readFileSync(NodePath.join(d, "samples/step-rewards.jsonl"), "utf8")
+    expect(samples(runA).split("\n").length).toBeGreaterThan(2)
+    expect(samples(runB)).toBe(samples(runA))
 
     // A complete run: nothing to resume, a one-line reason and a non-zero exit.
     const again = cli(["resume", runB])
