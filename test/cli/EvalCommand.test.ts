@@ -1,0 +1,46 @@
+import * as NodeChild from "node:child_process"
+import * as NodeFs from "node:fs"
+import * as NodeOs from "node:os"
+import * as NodePath from "node:path"
+import { afterAll, describe, expect, it } from "vitest"
+
+const root = NodePath.resolve(import.meta.dirname, "../..")
+const node = NodePath.join(root, "node_modules/.bin/node")
+const bin = NodePath.join(root, "bin/stepagent.ts")
+const dir = NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "eval-cli-"))
+afterAll(() => NodeFs.rmSync(dir, { recursive: true, force: true }))
+const env = { ...process.env, STEPAGENT_BACKEND: "wasm", STEPAGENT_THREADS: "1", STEPAGENT_MATMUL: "xnnpack" }
+const cli = (args: ReadonlyArray<string>) => NodeChild.spawnSync(node, [bin, ...args], { cwd: root, encoding: "utf8", env })
+
+describe("stepagent eval", () => {
+  it("reference points: the expert solves every task, a random policy almost none", () => {
+    const expert = cli(["eval", "--policy", "expert", "--env", "house", "--n", "20", "--json"])
+    expect(expert.status, expert.stderr).toBe(0)
+    expect(JSON.parse(expert.stdout)).toMatchObject({ avgReward: 1, successRate: 1, episodes: 20, env: "house", split: "test", policy: "expert" })
+    const random = cli(["eval", "--policy", "random", "--env", "qa", "--n", "20", "--json"])
+    expect(JSON.parse(random.stdout).successRate).toBeLessThan(0.2)
+  })
+  it("a checkpoint of a run is evaluated with the run's rendering; a missing one is a one-line error", () => {
+    const out = NodePath.join(dir, "runs")
+    const r = cli(["run", "pipelines/tiny.ts", "--out", out, "--set", "stages.2.n=2"])
+    expect(r.status, r.stderr).toBe(0)
+    const runDir = r.stdout.split("\n")[0]!
+    const latest = NodeFs.readFileSync(NodePath.join(runDir, "checkpoints/LATEST"), "utf8").trim()
+    const e = cli(["eval", "--checkpoint", NodePath.join(runDir, "checkpoints", latest), "--env", "qa", "--n", "4", "--json"])
+    expect(e.status, e.stderr).toBe(0)
+    const s = JSON.parse(e.stdout) as { episodes: number; avgReward: number }
+    expect(s.episodes).toBe(4)
+    expect(s.avgReward).toBeGreaterThanOrEqual(0)
+    const missing = cli(["eval", "--checkpoint", NodePath.join(dir, "nope"), "--env", "qa", "--n", "2"])
+    expect(missing.status).not.toBe(0)
+    expect(missing.stderr.trim().split("\n").filter((l) => l.startsWith("stepagent:"))).toHaveLength(1)
+  }, 120_000)
+  it("an unwritable run directory is a clear error", () => {
+    const file = NodePath.join(dir, "a-file")
+    NodeFs.writeFileSync(file, "")
+    const r = cli(["run", "pipelines/tiny.ts", "--out", NodePath.join(file, "runs")])
+    expect(r.status).not.toBe(0)
+    expect(r.stderr).toMatch(/stepagent: .*a-file\/runs.*not a directory/)
+    expect(r.stderr).not.toMatch(/\n\s+at /)
+  })
+})
