@@ -341,8 +341,8 @@ describe("report command", () => {
       assert.match(failure(bad).message, /--max-points 1: must be at least 2/)
     }))
 
-  it("fails with one line naming the run directory, exit code 1 (through a CLI entry)", async () => {
-    const cli = path.join(import.meta.dirname, "Cli.ts")
+  it("fails with one line naming the run directory, exit code 1 (through the stepagent binary)", async () => {
+    const cli = path.join(import.meta.dirname, "../../bin/stepagent.ts")
     const missing = path.join(tmp, "no-such-run")
     const error = await promisify(execFile)(process.execPath, [cli, "report", missing], { cwd: tmp }).then(() => undefined, (e: unknown) => e)
     const e = error as { code: number; stderr: string; stdout: string }
