@@ -365,7 +365,13 @@ export const start = (script: string, options: { readonly out: string; readonly 
       script,
       config: resolved,
       hash,
-      backend: { name: info.name, matmul: info.matmul, threads: info.threads, description: describe(info) },
+      backend: {
+        name: info.name,
+        matmul: info.matmul,
+        threads: info.name === "wasm" ? Math.max(info.threads.blas, info.threads.wasm) : info.name === "cpu" ? 1 : info.threads.tensorflow, // compute threads
+        threadDetail: info.threads,
+        description: describe(info)
+      },
       versions: versions(),
       createdAt: new Date().toISOString()
     }
