@@ -28,12 +28,18 @@ const bin = NodePath.join(root, "bin/stepagent.ts")
 
 NodeFs.mkdirSync(NodePath.join(out, "pipelines"), { recursive: true })
 
-/** Runs one pipeline script through the CLI; returns its run directory (the first line it prints). */
-const run = (script: string): string => {
+/** Runs one pipeline script through the CLI; its run directory (the first line it prints), undefined when it failed. */
+const failures: Array<string> = []
+const run = (script: string): string | undefined => {
   const t0 = Date.now()
   const r = NodeChild.spawnSync(node, [bin, "run", script, "--out", out], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] })
-  if (r.status !== 0) throw new Error(`${script} failed (exit ${r.status})`)
   const dir = r.stdout.split("\n")[0]!.trim()
+  if (r.status !== 0) {
+    // One failed run must not lose the others: it is reported, and `stepagent resume <dir>` can continue it.
+    failures.push(`${NodePath.basename(script)} failed (exit ${r.status})${dir === "" ? "" : `: ${dir}`}`)
+    process.stderr.write(`paper-table: ${failures.at(-1)}\n`)
+    return undefined
+  }
   process.stderr.write(`paper-table: ${NodePath.basename(script)} -> ${dir} in ${((Date.now() - t0) / 60000).toFixed(1)} min\n`)
   return dir
 }
@@ -50,13 +56,19 @@ const t0 = Date.now()
 const dirs: Array<string> = []
 for (const env of chosenEnvs) {
   const sft = run(script(env, "sft"))
+  if (sft === undefined) continue
   dirs.push(sft)
   const latest = NodeFs.readFileSync(NodePath.join(sft, "checkpoints/LATEST"), "utf8").trim()
   const warm = NodePath.join(sft, "checkpoints", latest)
-  for (const method of chosenMethods.filter((m) => m !== "sft")) dirs.push(run(script(env, method, warm)))
+  for (const method of chosenMethods.filter((m) => m !== "sft")) {
+    const dir = run(script(env, method, warm))
+    if (dir !== undefined) dirs.push(dir)
+  }
 }
 const table = (json: boolean) => NodeChild.spawnSync(node, [bin, "table", ...dirs, ...(json ? ["--json"] : [])], { cwd: root, encoding: "utf8" }).stdout
 NodeFs.writeFileSync(NodePath.join(out, "table.md"), table(false))
 NodeFs.writeFileSync(NodePath.join(out, "table.json"), table(true))
 process.stdout.write(table(false))
 process.stdout.write(`\nwall time: ${((Date.now() - t0) / 60000).toFixed(1)} min; runs in ${out}\n`)
+for (const f of failures) process.stdout.write(`failed: ${f}\n`)
+if (failures.length > 0) process.exitCode = 1
