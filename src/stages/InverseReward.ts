@@ -23,8 +23,8 @@ import * as Timed from "./Timed.ts"
  */
 export const Config = Schema.Struct({
   batchSize: Field.int(64), // agent actions per batch: each batch is trained on, then rewarded
-  steps: Field.int(1), // discriminator updates per batch: one pass, as GAIL's one discriminator step per policy batch
-  minibatchSize: Field.int(64), // agent pairs per update (and as many expert pairs): the whole default batch, balanced
+  steps: Field.int(4), // discriminator updates per batch: 4 random minibatches of 16 see as many pairs as one update on the whole batch of 64 (GAIL: one discriminator pass per policy batch)
+  minibatchSize: Field.int(16), // agent pairs per update (and as many expert pairs): 2 x 16 sequences of up to 512 tokens keep D's attention activations near 0.5 GB (64 reached the wasm heap's 4 GB limit on shop and crashed)
   learningRate: Field.nonNegative(1e-4), // Optimizer's small-model rate; the discriminator is small and trains from scratch
   maxGradNorm: Field.nonNegative(1), // TRL's max_grad_norm
   maxTokens: Field.int(8192) // padded tokens per scoring pass when rewarding
