@@ -1,74 +1,359 @@
 /**
  * The paper's comparison (StepAgent, arXiv 2411.03817, Table 2 in spirit): every method on every built-in
- * environment, evaluated on held-out test tasks, then the method x environment table.
+ * environment and seed, evaluated on held-out test tasks, then the method x environment table with 95%
+ * intervals and the paired differences (docs/report.md, `stepagent table`; SCIENCE.md, "Fair comparisons").
  *
- *   npx node pipelines/paper-table.ts [--out runs/paper] [--envs shop,house,qa] [--methods ...] [--seed 1]
+ *   npx node pipelines/paper-table.ts [--out runs/paper-table] [--envs shop,house,qa] [--methods sft,...]
+ *                                     [--seeds 1,2,3] [--dry-run]
  *
- * Per environment, the SFT pipeline runs first; its final checkpoint is the shared warm start ("novice") of the
- * other four methods, which then get the same budget (experiment.ts). Each run is an ordinary run directory
- * (resumable, with its report); the table is printed as Markdown and written as table.md and table.json.
+ * Per (seed, environment), the SFT pipeline runs first; its final checkpoint is the shared warm start ("novice")
+ * of the other methods (`init`), which then get the same budget (experiment.ts); it runs whenever one of them
+ * needs it, even when --methods leaves sft out. Seeds go outermost, so the first seed's whole table is done
+ * before the second seed starts.
+ *
+ * Resumable, so it can be run in parts (`--envs qa --seeds 1`, later `--envs house,shop --seeds 1,2,3`):
+ * - a run is recognised in `--out` by its config.json: the resolved pipeline holds every field of
+ *   `experiment(env, method, { seed, init })` (so the budget, the seed and the SFT warm start must match;
+ *   after changing a default outside experiment.ts, use a new --out);
+ * - a matching run with eval/summary.json is complete and skipped (the earliest, when there are several);
+ * - a matching run without it (killed, or failed) is continued with `stepagent resume`; when resume refuses
+ *   (e.g. another backend), a new run starts;
+ * - a failed run is reported and the others go on (the methods of a seed whose SFT failed are skipped);
+ * - one invocation at a time per --out (paper-table.lock); Ctrl-C stops after the current run is cut, and
+ *   the next invocation resumes it.
+ * `--dry-run` prints the plan (skip / resume / run) and the table of the runs complete so far.
+ *
+ * Wall time per run (each attempt, resumes summed) and per invocation are kept in <out>/timings.json. At the
+ * end, the table of every complete run in --out (all environments, methods and seeds found there, not only
+ * those selected) is printed and written as table.md and table.json.
  */
 import * as NodeChild from "node:child_process"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
-import { envs, type Env, type Method, methods } from "./experiment.ts"
+import { type Env, envs, experiment, type Method, methods } from "./experiment.ts"
+
+const usage = "usage: npx node pipelines/paper-table.ts [--out DIR] [--envs shop,house,qa] [--methods sft,sft-more,...] [--seeds 1,2,3] [--dry-run]"
+
+const fail = (message: string): never => {
+  process.stderr.write(`paper-table: ${message}\n${usage}\n`)
+  process.exit(2)
+}
 
 const args = process.argv.slice(2)
-const flag = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`)
-  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : fallback
+if (args.includes("--help") || args.includes("-h")) {
+  process.stdout.write(`${usage}\n`)
+  process.exit(0)
 }
-const out = NodePath.resolve(flag("out", "runs/paper"))
-const chosenEnvs = flag("envs", envs.join(",")).split(",") as Array<Env>
-const chosenMethods = flag("methods", methods.join(",")).split(",") as Array<Method>
-const seed = Number(flag("seed", "1"))
+const known = new Set(["--out", "--envs", "--methods", "--seeds", "--seed"])
+for (let i = 0; i < args.length; i++) {
+  const a = args[i]!
+  if (a === "--dry-run") continue
+  if (!known.has(a)) fail(`unknown argument ${a}`)
+  if (args[i + 1] === undefined || args[i + 1]!.startsWith("--")) fail(`${a} needs a value`)
+  i++
+}
+const flag = (name: string): string | undefined => {
+  const i = args.indexOf(`--${name}`)
+  return i >= 0 ? args[i + 1] : undefined
+}
+const list = (name: string, fallback: ReadonlyArray<string>): Array<string> => (flag(name) ?? fallback.join(",")).split(",").map((x) => x.trim()).filter((x) => x !== "")
+const oneOf = <A extends string>(name: string, all: ReadonlyArray<A>, fallback: ReadonlyArray<A>): Array<A> => {
+  const chosen = list(name, fallback)
+  for (const x of chosen) if (!(all as ReadonlyArray<string>).includes(x)) fail(`--${name}: unknown ${JSON.stringify(x)} (one of ${all.join(", ")})`)
+  // experiment.ts's order whatever the order given: the table's rows and columns come out the same in every part
+  return all.filter((x) => chosen.includes(x))
+}
+
+const out = NodePath.resolve(flag("out") ?? "runs/paper-table") // a folder of its own: runs of another budget are never mixed in
+const chosenEnvs: ReadonlyArray<Env> = oneOf("envs", envs, envs) // every environment: the paper's three families
+const chosenMethods: ReadonlyArray<Method> = oneOf("methods", methods, methods) // every method, the sft-more control included
+const seeds: ReadonlyArray<number> = (flag("seeds") ?? flag("seed") ?? "1,2,3").split(",").map((s) => { // SCIENCE.md: at least 3 seeds
+  const n = Number(s.trim())
+  return Number.isInteger(n) && n > 0 ? n : fail(`--seeds: ${JSON.stringify(s)} is not a positive integer`)
+})
+const dryRun = args.includes("--dry-run")
 const root = NodePath.resolve(import.meta.dirname, "..")
 const node = process.execPath
 const bin = NodePath.join(root, "bin/stepagent.ts")
 
-NodeFs.mkdirSync(NodePath.join(out, "pipelines"), { recursive: true })
+if (!dryRun) NodeFs.mkdirSync(NodePath.join(out, "pipelines"), { recursive: true })
 
-/** Runs one pipeline script through the CLI; its run directory (the first line it prints), undefined when it failed. */
-const failures: Array<string> = []
-const run = (script: string): string | undefined => {
-  const t0 = Date.now()
-  const r = NodeChild.spawnSync(node, [bin, "run", script, "--out", out], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] })
-  const dir = r.stdout.split("\n")[0]!.trim()
-  if (r.status !== 0) {
-    // One failed run must not lose the others: it is reported, and `stepagent resume <dir>` can continue it.
-    failures.push(`${NodePath.basename(script)} failed (exit ${r.status})${dir === "" ? "" : `: ${dir}`}`)
-    process.stderr.write(`paper-table: ${failures.at(-1)}\n`)
-    return undefined
+const writeAtomic = (path: string, text: string) => {
+  NodeFs.writeFileSync(`${path}.tmp`, text)
+  NodeFs.renameSync(`${path}.tmp`, path)
+}
+const minutes = (seconds: number) => `${(seconds / 60).toFixed(1)} min`
+
+// ---- One invocation at a time: two would resume the same run directory at once.
+
+const lockPath = NodePath.join(out, "paper-table.lock")
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0) // signal 0 only asks whether the process exists
+    return true
+  } catch (e) {
+    return typeof e === "object" && e !== null && "code" in e && e.code === "EPERM"
   }
-  process.stderr.write(`paper-table: ${NodePath.basename(script)} -> ${dir} in ${((Date.now() - t0) / 60000).toFixed(1)} min\n`)
-  return dir
+}
+if (!dryRun) {
+  const holder = NodeFs.existsSync(lockPath) ? Number(NodeFs.readFileSync(lockPath, "utf8").trim()) : undefined
+  if (holder !== undefined && Number.isInteger(holder) && holder > 0 && holder !== process.pid && alive(holder)) {
+    fail(`${out} is in use by process ${holder} (${lockPath}); wait for it, or use another --out`)
+  }
+  NodeFs.writeFileSync(lockPath, String(process.pid)) // absent, or left by a process that is gone
+  process.on("exit", () => NodeFs.rmSync(lockPath, { force: true }))
 }
 
-/** A pipeline script for one (env, method), written into the output folder so that the run records it. */
-const script = (env: Env, method: Method, init?: string): string => {
-  const path = NodePath.join(out, "pipelines", `${env}-${method}.ts`)
-  const options = JSON.stringify({ seed, ...(init === undefined ? {} : { init }) })
+// ---- Run directories of --out, and which experiment each one is.
+
+interface Found {
+  readonly dir: string
+  readonly config: unknown
+  readonly createdAt: string
+  readonly complete: boolean
+}
+
+const scan = (): ReadonlyArray<Found> => {
+  const found: Array<Found> = []
+  if (!NodeFs.existsSync(out)) return found
+  for (const name of NodeFs.readdirSync(out)) {
+    const dir = NodePath.join(out, name)
+    const configPath = NodePath.join(dir, "config.json")
+    if (!NodeFs.existsSync(configPath)) continue
+    try {
+      const file = JSON.parse(NodeFs.readFileSync(configPath, "utf8")) as { readonly config?: unknown; readonly createdAt?: unknown }
+      const createdAt = typeof file.createdAt === "string" ? file.createdAt : ""
+      found.push({ dir, config: file.config, createdAt, complete: NodeFs.existsSync(NodePath.join(dir, "eval/summary.json")) })
+    } catch {
+      process.stderr.write(`paper-table: ${configPath} is not JSON; ignored\n`)
+    }
+  }
+  // earliest first: the run that the others were (probably) paired with is kept whatever is added later
+  return found.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.dir.localeCompare(b.dir))
+}
+
+/** True when every field of `wanted` (a JSON value) is in `actual` with the same value. */
+const contains = (actual: unknown, wanted: unknown): boolean => {
+  if (typeof wanted !== "object" || wanted === null) return actual === wanted
+  if (typeof actual !== "object" || actual === null) return false
+  if (Array.isArray(wanted)) return Array.isArray(actual) && actual.length === wanted.length && wanted.every((w, i) => contains(actual[i], w))
+  return Object.entries(wanted).every(([k, w]) => contains((actual as Record<string, unknown>)[k], w))
+}
+
+const optionsOf = (seed: number, init: string | undefined) => ({ seed, ...(init === undefined ? {} : { init }) })
+
+/** The complete and the latest incomplete run of one experiment in --out. */
+const lookup = (env: Env, method: Method, seed: number, init: string | undefined) => {
+  const wanted = JSON.parse(JSON.stringify(experiment(env, method, optionsOf(seed, init)))) as unknown
+  const mine = scan().filter((f) => contains(f.config, wanted))
+  return { complete: mine.find((f) => f.complete), incomplete: mine.filter((f) => !f.complete).at(-1) }
+}
+
+/** The SFT run's final checkpoint: the warm start of the other methods of its (environment, seed). */
+const warmStart = (sftDir: string): string | undefined => {
+  const latest = NodePath.join(sftDir, "checkpoints/LATEST")
+  return NodeFs.existsSync(latest) ? NodePath.join(sftDir, "checkpoints", NodeFs.readFileSync(latest, "utf8").trim()) : undefined
+}
+
+/** A pipeline script for one experiment, written into --out so that the run records it. */
+const script = (env: Env, method: Method, seed: number, init: string | undefined): string => {
+  const path = NodePath.join(out, "pipelines", `${env}-${method}-seed${seed}.ts`)
+  const options = JSON.stringify(optionsOf(seed, init))
   NodeFs.writeFileSync(path, `import { experiment } from ${JSON.stringify(NodePath.join(root, "pipelines/experiment.ts"))}\n\nexport default experiment(${JSON.stringify(env)}, ${JSON.stringify(method)}, ${options})\n`)
   return path
 }
 
+// ---- Timings: <out>/timings.json, kept across invocations and written after every run.
+
+interface Attempt {
+  readonly startedAt: string
+  readonly seconds: number
+  readonly outcome: "done" | "failed" | "interrupted"
+  readonly resumed: boolean
+  readonly dir: string | null
+}
+interface RunTimes {
+  readonly env: string
+  readonly method: string
+  readonly seed: number
+  dir: string | null
+  /** Wall time of every attempt at this run, resumes included. */
+  seconds: number
+  readonly attempts: Array<Attempt>
+}
+interface Timings {
+  readonly runs: Array<RunTimes>
+  readonly invocations: Array<{ readonly startedAt: string; seconds: number; readonly args: ReadonlyArray<string> }>
+  /** Sums: of the runs' wall times, and of the invocations' (which include the tables and the checks). */
+  runSeconds: number
+  totalSeconds: number
+}
+
+const timingsPath = NodePath.join(out, "timings.json")
+const timings: Timings = NodeFs.existsSync(timingsPath)
+  ? JSON.parse(NodeFs.readFileSync(timingsPath, "utf8")) as Timings
+  : { runs: [], invocations: [], runSeconds: 0, totalSeconds: 0 }
 const t0 = Date.now()
-const dirs: Array<string> = []
-for (const env of chosenEnvs) {
-  const sft = run(script(env, "sft"))
-  if (sft === undefined) continue
-  dirs.push(sft)
-  const latest = NodeFs.readFileSync(NodePath.join(sft, "checkpoints/LATEST"), "utf8").trim()
-  const warm = NodePath.join(sft, "checkpoints", latest)
-  for (const method of chosenMethods.filter((m) => m !== "sft")) {
-    const dir = run(script(env, method, warm))
-    if (dir !== undefined) dirs.push(dir)
+const invocation = { startedAt: new Date(t0).toISOString(), seconds: 0, args }
+const saveTimings = () => {
+  if (dryRun) return
+  invocation.seconds = (Date.now() - t0) / 1000
+  timings.runSeconds = timings.runs.reduce((a, r) => a + r.seconds, 0)
+  timings.totalSeconds = timings.invocations.reduce((a, i) => a + i.seconds, 0)
+  writeAtomic(timingsPath, JSON.stringify(timings, null, 2) + "\n")
+}
+if (!dryRun) timings.invocations.push(invocation)
+
+const record = (env: Env, method: Method, seed: number, attempt: Attempt) => {
+  let r = timings.runs.find((x) => x.env === env && x.method === method && x.seed === seed)
+  if (r === undefined) {
+    r = { env, method, seed, dir: null, seconds: 0, attempts: [] }
+    timings.runs.push(r)
+  }
+  r.attempts.push(attempt)
+  r.seconds += attempt.seconds
+  if (attempt.outcome === "done") r.dir = attempt.dir
+  saveTimings()
+}
+
+// ---- Running the CLI: asynchronously, so that Ctrl-C and SIGTERM are seen between runs.
+
+let stopping = false
+let current: NodeChild.ChildProcess | undefined
+const onSignal = (signal: NodeJS.Signals) => {
+  stopping = true
+  // Ctrl-C reaches the child from the terminal; a SIGTERM sent to this process alone is passed on to the run it started.
+  if (signal === "SIGTERM") current?.kill("SIGTERM")
+}
+process.on("SIGINT", onSignal)
+process.on("SIGTERM", onSignal)
+
+interface Result {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly stdout: string
+}
+const cli = (argv: ReadonlyArray<string>, inherit: boolean): Promise<Result> =>
+  new Promise((resolve) => {
+    const child = NodeChild.spawn(node, [bin, ...argv], { cwd: root, stdio: ["ignore", "pipe", inherit ? "inherit" : "pipe"] })
+    current = child
+    let stdout = ""
+    child.stdout?.setEncoding("utf8").on("data", (d: string) => void (stdout += d))
+    child.stderr?.setEncoding("utf8").on("data", (d: string) => void process.stderr.write(d))
+    child.on("error", (e) => resolve({ code: null, signal: null, stdout: `${stdout}\n${e.message}` }))
+    child.on("close", (code, signal) => {
+      current = undefined
+      resolve({ code, signal, stdout })
+    })
+  })
+
+const failures: Array<string> = []
+const label = (env: Env, method: Method, seed: number) => `${env} ${method} seed ${seed}`
+
+/**
+ * One experiment: skipped when complete, resumed when a matching run was cut, else a new run. Its run directory
+ * when complete (now or before), undefined when it failed or was interrupted.
+ */
+const runOne = async (env: Env, method: Method, seed: number, init: string | undefined): Promise<string | undefined> => {
+  const name = label(env, method, seed)
+  const { complete, incomplete } = lookup(env, method, seed, init)
+  if (complete !== undefined) {
+    process.stderr.write(`paper-table: ${name}: complete in ${complete.dir}, skipped\n`)
+    return complete.dir
+  }
+  if (dryRun) {
+    process.stderr.write(`paper-table: ${name}: would ${incomplete === undefined ? "run" : `resume ${incomplete.dir}`}\n`)
+    return undefined
+  }
+  const attempt = async (resumed: boolean): Promise<{ readonly result: Result; readonly dir: string }> => {
+    const startedAt = new Date()
+    process.stderr.write(`paper-table: ${name}: ${resumed ? `resuming ${incomplete!.dir}` : "new run"}\n`)
+    const result = await cli(resumed ? ["resume", incomplete!.dir] : ["run", script(env, method, seed, init), "--out", out], true)
+    const dir = result.stdout.split("\n")[0]!.trim()
+    const outcome = result.code === 0 ? "done" : stopping || result.signal !== null ? "interrupted" : "failed"
+    record(env, method, seed, { startedAt: startedAt.toISOString(), seconds: (Date.now() - startedAt.getTime()) / 1000, outcome, resumed, dir: dir === "" ? null : dir })
+    return { result, dir }
+  }
+  let r = incomplete === undefined ? undefined : await attempt(true)
+  // resume prints the run directory only once it has accepted the run: no line means it refused, so start afresh
+  if (r === undefined || (r.result.code !== 0 && r.dir === "" && !stopping)) r = await attempt(false)
+  const seconds = timings.runs.find((x) => x.env === env && x.method === method && x.seed === seed)?.seconds ?? 0
+  if (r.result.code === 0) {
+    process.stderr.write(`paper-table: ${name} -> ${r.dir} in ${minutes(seconds)}\n`)
+    return r.dir
+  }
+  if (!stopping) {
+    // one failed run must not lose the others: it is reported, and the next invocation resumes it
+    failures.push(`${name} (exit ${r.result.code ?? r.result.signal})${r.dir === "" ? "" : `: ${r.dir}`}`)
+    process.stderr.write(`paper-table: failed: ${failures.at(-1)}\n`)
+  }
+  return undefined
+}
+
+for (const seed of seeds) {
+  for (const env of chosenEnvs) {
+    if (stopping) break
+    const sft = await runOne(env, "sft", seed, undefined)
+    const warm = sft === undefined ? undefined : warmStart(sft)
+    const others = chosenMethods.filter((m) => m !== "sft")
+    if (warm === undefined) {
+      if (others.length > 0 && !dryRun && !stopping) {
+        failures.push(`${env} seed ${seed}: no SFT warm start${sft === undefined ? "" : ` (${sft} has no checkpoints/LATEST)`}: ${others.join(", ")} skipped`)
+        process.stderr.write(`paper-table: ${failures.at(-1)}\n`)
+      }
+      if (dryRun) for (const m of others) process.stderr.write(`paper-table: ${label(env, m, seed)}: would run after SFT\n`)
+      continue
+    }
+    for (const method of others) {
+      if (stopping) break
+      await runOne(env, method, seed, warm)
+    }
   }
 }
-const table = (json: boolean) => NodeChild.spawnSync(node, [bin, "table", ...dirs, ...(json ? ["--json"] : [])], { cwd: root, encoding: "utf8" }).stdout
-NodeFs.writeFileSync(NodePath.join(out, "table.md"), table(false))
-NodeFs.writeFileSync(NodePath.join(out, "table.json"), table(true))
-process.stdout.write(table(false))
-process.stdout.write(`\nwall time: ${((Date.now() - t0) / 60000).toFixed(1)} min; runs in ${out}\n`)
+
+// ---- The table of every complete run in --out.
+
+const allSeeds = [...new Set([...seeds, ...scan().flatMap((f) => {
+  const s = typeof f.config === "object" && f.config !== null && "seed" in f.config ? f.config.seed : undefined
+  return typeof s === "number" ? [s] : []
+})])].sort((a, b) => a - b)
+const complete = new Map<string, string>()
+for (const seed of allSeeds) {
+  for (const env of envs) {
+    const sft = lookup(env, "sft", seed, undefined).complete
+    if (sft === undefined) continue
+    complete.set(JSON.stringify(["sft", env, seed]), sft.dir)
+    const warm = warmStart(sft.dir)
+    for (const method of methods.filter((m) => m !== "sft")) {
+      const run = warm === undefined ? undefined : lookup(env, method, seed, warm).complete
+      if (run !== undefined) complete.set(JSON.stringify([method, env, seed]), run.dir)
+    }
+  }
+}
+// method-major, then environment, then seed: rows in experiment.ts's order, columns in its environments' order
+const dirs = methods.flatMap((m) => envs.flatMap((e) => allSeeds.flatMap((s) => complete.get(JSON.stringify([m, e, s])) ?? [])))
+
+if (dirs.length === 0) {
+  process.stdout.write(`no complete run in ${out} yet\n`)
+} else {
+  const table = async (json: boolean) => {
+    const r = await cli(["table", ...dirs, ...(json ? ["--json"] : [])], false)
+    if (r.code !== 0) failures.push(`stepagent table failed (exit ${r.code ?? r.signal})`)
+    return r.stdout
+  }
+  const md = await table(false)
+  const json = await table(true)
+  if (!dryRun) {
+    writeAtomic(NodePath.join(out, "table.md"), md)
+    writeAtomic(NodePath.join(out, "table.json"), json)
+  }
+  process.stdout.write(md)
+  process.stdout.write(`\n${dirs.length} complete runs (seeds ${allSeeds.join(", ")}) in ${out}\n`)
+}
+saveTimings()
+if (!dryRun) process.stdout.write(`wall time: ${minutes(invocation.seconds)} this invocation; ${minutes(timings.runSeconds)} in runs, ${minutes(timings.totalSeconds)} in all invocations (${timingsPath})\n`)
 for (const f of failures) process.stdout.write(`failed: ${f}\n`)
-if (failures.length > 0) process.exitCode = 1
+if (stopping) {
+  process.stdout.write("interrupted: run the same command again to resume\n")
+  process.exitCode = 130
+} else if (failures.length > 0) process.exitCode = 1

@@ -47,7 +47,12 @@ export const EvalSummary = Schema.Struct({
   episodes: Schema.Finite,
   env: Schema.String,
   split: Schema.optionalKey(Schema.String),
-  policy: Schema.optionalKey(Schema.String)
+  policy: Schema.optionalKey(Schema.String),
+  // per episode in task order (runs since the statistics table): what bootstrap intervals and paired differences resample
+  outcomes: Schema.optionalKey(Schema.Array(Schema.Struct({ task: Schema.String, reward: Schema.Finite, success: Schema.Boolean }))),
+  train: Schema.optionalKey(Schema.Struct({ avgReward: Schema.Finite, successRate: Schema.Finite, episodes: Schema.Finite })), // the train-split check
+  actionAccuracy: Schema.optionalKey(Schema.Finite), // greedy exact match at held-out expert states
+  actionAccuracyStates: Schema.optionalKey(Schema.Finite)
 })
 export type EvalSummary = typeof EvalSummary.Type
 

@@ -1,19 +1,33 @@
 /**
  * The comparison table of the paper: method x environment, average reward and success rate on the
- * evaluation split, from run directories (`config.json` for the method, `eval/summary.json` for the
- * numbers). Runs of the same method, environment and split (seeds) are averaged: the cell holds their
- * mean, their sample standard deviation and their count.
+ * evaluation split, from run directories (`config.json` for the method and seed, `eval/summary.json` for the
+ * numbers). Runs of the same method, environment and split (seeds) make a cell: the mean of their run means,
+ * a 95% interval (Bootstrap.ts: seeds, then episodes within each seed; Student's t from the run means for
+ * runs without per-episode `outcomes`), their sample standard deviation and count, and the means of the
+ * train-split success and action accuracy of the runs that recorded them. Then the paired differences
+ * (SCIENCE.md, "Fair comparisons"): each StepAgent variant against each baseline present, per column, matched
+ * by seed and test task, with the verdict "no difference" when the interval contains 0.
  *
  * The method of a run (`methodOf`):
  * 1. `config.method` of the resolved pipeline (config.json's `config.method`) when it is a non-empty string;
  * 2. else the pipeline name without the environment's name as a `-`/`_`/`.`-separated word
  *    (`sft-shop` on shop -> `sft`, `shop_stepagent_inverse` -> `stepagent_inverse`);
  * 3. else (the name was only the environment) the pipeline name.
+ *
+ * The seed of a run: `config.json`'s `seed`, else `config.seed`; a run without one is not paired.
  */
 import { Effect } from "effect"
+import * as Bootstrap from "./Bootstrap.ts"
 import * as RunDir from "./RunDir.ts"
 
-/** One evaluated run. */
+/** One test episode of a run (`eval/summary.json` -> `outcomes`). */
+export interface Outcome {
+  readonly task: string
+  readonly reward: number
+  readonly success: boolean
+}
+
+/** One evaluated run. The optional fields are absent for runs written before they existed. */
 export interface Entry {
   readonly dir: string
   readonly method: string
@@ -22,6 +36,10 @@ export interface Entry {
   readonly avgReward: number
   readonly successRate: number
   readonly episodes: number
+  readonly seed?: number | undefined
+  readonly outcomes?: ReadonlyArray<Outcome> | undefined
+  readonly train?: { readonly avgReward: number; readonly successRate: number; readonly episodes: number } | undefined
+  readonly actionAccuracy?: number | undefined
 }
 
 /** The runs of one (method, environment, split). */
@@ -40,6 +58,40 @@ export interface Cell {
   /** Evaluation episodes summed over the runs. */
   readonly episodes: number
   readonly dirs: ReadonlyArray<string>
+  /** The runs' seeds, in the order of `dirs` (null: the run records none). */
+  readonly seeds: ReadonlyArray<number | null>
+  /** How the intervals were obtained (Bootstrap.ts): "bootstrap", "t" (some run has no outcomes), "none" (one such run). */
+  readonly interval: Bootstrap.IntervalKind
+  /** 95% intervals of `avgReward` and `successRate` (fractions, like the means); null when `interval` is "none". */
+  readonly avgRewardCi: Bootstrap.Interval | null
+  readonly successRateCi: Bootstrap.Interval | null
+  /** Mean train-split success rate over the `trainRuns` runs that recorded the train check; null when none did. */
+  readonly trainSuccessRate: number | null
+  readonly trainAvgReward: number | null
+  readonly trainRuns: number
+  /** Mean action accuracy (greedy exact match at held-out expert states) over the `actionAccuracyRuns` runs that recorded it. */
+  readonly actionAccuracy: number | null
+  readonly actionAccuracyRuns: number
+}
+
+/** A paired difference, method minus baseline, in one column (fractions: 0.05 is 5 points of success). */
+export interface Difference {
+  readonly column: string
+  readonly env: string
+  readonly split: string | null
+  readonly method: string
+  readonly baseline: string
+  /** The seeds run by both, the pairs the difference is over; empty when there is none (then the means are null). */
+  readonly seeds: ReadonlyArray<number>
+  /** Paired test episodes (same seed, same task); 0 when the run-mean fallback was used. */
+  readonly tasks: number
+  readonly interval: Bootstrap.IntervalKind
+  readonly successRate: number | null
+  readonly successRateCi: Bootstrap.Interval | null
+  readonly avgReward: number | null
+  readonly avgRewardCi: Bootstrap.Interval | null
+  /** From the success-rate interval: "no difference" when it contains 0; null without an interval. */
+  readonly verdict: "better" | "worse" | "no difference" | null
 }
 
 export interface Comparison {
@@ -47,7 +99,16 @@ export interface Comparison {
   readonly methods: ReadonlyArray<string>
   readonly columns: ReadonlyArray<string>
   readonly cells: ReadonlyArray<Cell>
+  /** Each StepAgent variant against each baseline present, per column (in column, variant, baseline order). */
+  readonly differences: ReadonlyArray<Difference>
+  /** The bootstrap's settings, to reproduce the intervals. */
+  readonly bootstrap: { readonly resamples: number; readonly seed: number; readonly level: number }
 }
+
+/** The StepAgent variants whose claims get a paired difference. */
+export const VARIANTS: ReadonlyArray<string> = ["stepagent-implicit", "stepagent-inverse"]
+/** The baselines a StepAgent gain must beat (SCIENCE.md), in the table's order. */
+export const BASELINES: ReadonlyArray<string> = ["sft", "sft-more", "outcome-ppo"]
 
 /** The method of a run (see the module comment for the rule). */
 export const methodOf = (config: RunDir.RunConfig, env: string | undefined): string => {
@@ -69,7 +130,17 @@ export const methodOf = (config: RunDir.RunConfig, env: string | undefined): str
   return stripped === "" ? config.pipeline : stripped
 }
 
-/** Reads the method and evaluation summary of a run directory; fails when either file is missing or broken. */
+const seedOf = (config: RunDir.RunConfig): number | undefined => {
+  if (config.seed !== undefined) return config.seed
+  const inner = config.config
+  if (typeof inner === "object" && inner !== null && "seed" in inner) {
+    const s = (inner as { seed: unknown }).seed
+    if (typeof s === "number" && Number.isFinite(s)) return s
+  }
+  return undefined
+}
+
+/** Reads the method, seed and evaluation summary of a run directory; fails when either file is missing or broken. */
 export const entry = Effect.fn("Table.entry")(function*(dir: string) {
   const run = yield* RunDir.open(dir)
   const s = yield* RunDir.summary(dir)
@@ -80,7 +151,11 @@ export const entry = Effect.fn("Table.entry")(function*(dir: string) {
     split: s.split,
     avgReward: s.avgReward,
     successRate: s.successRate,
-    episodes: s.episodes
+    episodes: s.episodes,
+    seed: seedOf(run.config),
+    outcomes: s.outcomes,
+    train: s.train,
+    actionAccuracy: s.actionAccuracy
   } satisfies Entry
 })
 
@@ -94,8 +169,17 @@ const std = (xs: ReadonlyArray<number>): number | null => {
 
 const columnOf = (env: string, split: string | undefined): string => split === undefined || split === "test" ? env : `${env} (${split})`
 
-/** Groups runs by (method, environment, split) and averages them. */
-export const compare = (entries: ReadonlyArray<Entry>): Comparison => {
+const finite = (x: number): number | null => Number.isFinite(x) ? x : null
+
+const pairedRuns = (g: ReadonlyArray<Entry>, value: (o: Outcome) => number, runMean: (e: Entry) => number): Array<Bootstrap.PairedRun> =>
+  g.flatMap((e) =>
+    e.seed === undefined ? [] : [{ seed: e.seed, mean: runMean(e), outcomes: e.outcomes?.map((o) => ({ task: o.task, value: value(o) })) }]
+  )
+
+const success = (o: Outcome): number => o.success ? 1 : 0
+
+/** Groups runs by (method, environment, split): means, intervals, and the paired differences. */
+export const compare = (entries: ReadonlyArray<Entry>, options: Bootstrap.Options = {}): Comparison => {
   const methods: Array<string> = []
   const columns: Array<string> = []
   const groups = new Map<string, Array<Entry>>()
@@ -108,13 +192,18 @@ export const compare = (entries: ReadonlyArray<Entry>): Comparison => {
     if (g === undefined) groups.set(key, [en])
     else g.push(en)
   }
+  const group = (method: string, column: string) => groups.get(JSON.stringify([method, column]))
   const cells: Array<Cell> = []
   for (const method of methods) {
     for (const column of columns) {
-      const g = groups.get(JSON.stringify([method, column]))
+      const g = group(method, column)
       if (g === undefined) continue
       const rewards = g.map((x) => x.avgReward)
       const rates = g.map((x) => x.successRate)
+      const reward = Bootstrap.mean(g.map((x) => ({ mean: x.avgReward, values: x.outcomes?.map((o) => o.reward) })), options)
+      const rate = Bootstrap.mean(g.map((x) => ({ mean: x.successRate, values: x.outcomes?.map(success) })), options)
+      const trained = g.flatMap((x) => x.train === undefined ? [] : [x.train])
+      const accuracies = g.flatMap((x) => x.actionAccuracy === undefined ? [] : [x.actionAccuracy])
       cells.push({
         method,
         env: g[0]!.env,
@@ -126,43 +215,158 @@ export const compare = (entries: ReadonlyArray<Entry>): Comparison => {
         avgRewardStd: std(rewards),
         successRateStd: std(rates),
         episodes: g.reduce((a, x) => a + x.episodes, 0),
-        dirs: g.map((x) => x.dir)
+        dirs: g.map((x) => x.dir),
+        seeds: g.map((x) => x.seed ?? null),
+        interval: rate.interval,
+        avgRewardCi: reward.ci,
+        successRateCi: rate.ci,
+        trainSuccessRate: trained.length === 0 ? null : mean(trained.map((t) => t.successRate)),
+        trainAvgReward: trained.length === 0 ? null : mean(trained.map((t) => t.avgReward)),
+        trainRuns: trained.length,
+        actionAccuracy: accuracies.length === 0 ? null : mean(accuracies),
+        actionAccuracyRuns: accuracies.length
       })
     }
   }
-  return { methods, columns, cells }
+  const differences: Array<Difference> = []
+  for (const column of columns) {
+    for (const method of VARIANTS) {
+      const m = group(method, column)
+      if (m === undefined) continue
+      for (const baseline of BASELINES) {
+        const b = group(baseline, column)
+        if (b === undefined) continue
+        const rate = Bootstrap.difference(pairedRuns(m, success, (e) => e.successRate), pairedRuns(b, success, (e) => e.successRate), options)
+        const reward = Bootstrap.difference(pairedRuns(m, (o) => o.reward, (e) => e.avgReward), pairedRuns(b, (o) => o.reward, (e) => e.avgReward), options)
+        differences.push({
+          column,
+          env: m[0]!.env,
+          split: m[0]!.split ?? null,
+          method,
+          baseline,
+          seeds: rate.seeds,
+          tasks: rate.tasks,
+          interval: rate.interval,
+          successRate: finite(rate.mean),
+          successRateCi: rate.ci,
+          avgReward: finite(reward.mean),
+          avgRewardCi: reward.ci,
+          verdict: Bootstrap.verdict(rate)
+        })
+      }
+    }
+  }
+  const bootstrap = { resamples: options.resamples ?? Bootstrap.RESAMPLES, seed: options.seed ?? Bootstrap.SEED, level: Bootstrap.LEVEL }
+  return { methods, columns, cells, differences, bootstrap }
 }
 
 const md = (text: string): string => text.replace(/\\/g, "\\\\").replace(/\|/g, "\\|").replace(/[\r\n]+/g, " ")
 
-const rewardText = (c: Cell): string =>
-  `${c.avgReward.toFixed(3)}${c.avgRewardStd === null ? "" : ` ± ${c.avgRewardStd.toFixed(3)}`}${c.runs > 1 ? ` (n=${c.runs})` : ""}`
+/** `x` to `digits` decimals, without a "-0.0" for a negative value that rounds to zero. */
+const fixed = (x: number, digits: number): string => {
+  const t = x.toFixed(digits)
+  return /^-0\.?0*$/.test(t) ? t.slice(1) : t
+}
+const pct = (x: number): string => fixed(100 * x, 1)
+const dagger = "†"
 
-const rateText = (c: Cell): string => `${(100 * c.successRate).toFixed(1)}%${c.successRateStd === null ? "" : ` ± ${(100 * c.successRateStd).toFixed(1)}`}`
+const ciText = (ci: Bootstrap.Interval | null, kind: Bootstrap.IntervalKind, f: (x: number) => string): string =>
+  ci === null ? "" : ` [${f(ci.lo)}, ${f(ci.hi)}]${kind === "t" ? dagger : ""}`
+
+const rewardText = (c: Cell): string => `${fixed(c.avgReward, 3)}${ciText(c.avgRewardCi, c.interval, (x) => fixed(x, 3))}`
+
+const rateText = (c: Cell): string => `${pct(c.successRate)}%${ciText(c.successRateCi, c.interval, pct)} (n=${c.runs})`
+
+const line = (cells: ReadonlyArray<string>) => `| ${cells.join(" | ")} |`
+
+const signed = (x: number): string => {
+  const t = pct(x)
+  return t.startsWith("-") ? t : `+${t}`
+}
+
+const differenceText = (d: Difference): string =>
+  d.successRate === null ? "-" : `${signed(d.successRate)}${d.successRateCi === null ? "" : ` [${signed(d.successRateCi.lo)}, ${signed(d.successRateCi.hi)}]${d.interval === "t" ? dagger : ""}`}`
+
+const verdictText = (d: Difference): string =>
+  d.seeds.length === 0 ? "no common seed" : d.verdict ?? "no interval (one seed without outcomes)"
 
 /**
- * The Markdown table: one row per method, two columns per environment (average reward, success rate).
- * Rewards to 3 decimals, rates in percent to 1; `± sd (n=k)` when k > 1 runs were averaged; `-` when a method has no run there.
+ * The Markdown report, up to three parts:
+ * 1. the table: one row per method, two columns per environment, `0.600 [0.581, 0.619]` (average reward, 3
+ *    decimals) and `42.0% [35.1, 48.9] (n=3)` (success rate in percent; n the runs, seeds); `†` marks a
+ *    t interval from run means (runs without outcomes), no brackets when there is no interval, `-` when a
+ *    method has no run there; a legend below;
+ * 2. `### Train split and action accuracy` when some run recorded either: their means `85.0% (n=3)`;
+ * 3. `### Paired differences` when a StepAgent variant and a baseline share a column: success in points,
+ *    `+7.5 [2.0, 13.0]`, the seeds and episodes paired, and the verdict.
  */
 export const markdown = (c: Comparison): string => {
+  const cellOf = (m: string, col: string) => c.cells.find((x) => x.method === m && x.column === col)
   const head = ["method", ...c.columns.flatMap((col) => [`${md(col)} reward`, `${md(col)} success`])]
   const align = [":--", ...c.columns.flatMap(() => ["--:", "--:"])]
   const rows = c.methods.map((m) => [
     md(m),
     ...c.columns.flatMap((col) => {
-      const cell = c.cells.find((x) => x.method === m && x.column === col)
+      const cell = cellOf(m, col)
       return cell === undefined ? ["-", "-"] : [rewardText(cell), rateText(cell)]
     })
   ])
-  const line = (cells: ReadonlyArray<string>) => `| ${cells.join(" | ")} |`
-  const multi = c.cells.some((x) => x.runs > 1)
-  return [
-    line(head),
-    line(align),
-    ...rows.map(line),
-    ...(multi ? ["", "± is the sample standard deviation over the runs (seeds) averaged; n the number of runs."] : [])
-  ].join("\n")
+  const kinds = new Set(c.cells.map((x) => x.interval))
+  const legend = [
+    "",
+    "Mean over the runs (seeds) [95% interval] (n = runs); reward to 3 decimals, success in percent.",
+    ...(kinds.has("bootstrap") ? [`Intervals: hierarchical percentile bootstrap, ${c.bootstrap.resamples} resamples of the seeds, then of the episodes within each seed (seed ${c.bootstrap.seed}).`] : []),
+    ...(kinds.has("t") ? [`${dagger} Student's t interval from the run means: some runs have no per-episode outcomes.`] : []),
+    ...(kinds.has("none") ? ["No interval: a single run without per-episode outcomes."] : [])
+  ]
+  const out = [line(head), line(align), ...rows.map(line), ...legend]
+
+  const hasTrain = c.cells.some((x) => x.trainRuns > 0)
+  const hasAccuracy = c.cells.some((x) => x.actionAccuracyRuns > 0)
+  if (hasTrain || hasAccuracy) {
+    const parts = (col: string) => [...(hasTrain ? [`${md(col)} train success`] : []), ...(hasAccuracy ? [`${md(col)} action accuracy`] : [])]
+    const width = (hasTrain ? 1 : 0) + (hasAccuracy ? 1 : 0)
+    const mean = (x: number | null, n: number) => x === null ? "-" : `${pct(x)}% (n=${n})`
+    out.push(
+      "",
+      "### Train split and action accuracy",
+      "",
+      "Train success: the success rate on training tasks (the model can fit them); action accuracy: the greedy action's exact match at held-out expert states. Means over the runs that recorded them (n).",
+      "",
+      line(["method", ...c.columns.flatMap(parts)]),
+      line([":--", ...c.columns.flatMap(() => Array.from({ length: width }, () => "--:"))]),
+      ...c.methods.map((m) =>
+        line([
+          md(m),
+          ...c.columns.flatMap((col) => {
+            const cell = cellOf(m, col)
+            return [
+              ...(hasTrain ? [cell === undefined ? "-" : mean(cell.trainSuccessRate, cell.trainRuns)] : []),
+              ...(hasAccuracy ? [cell === undefined ? "-" : mean(cell.actionAccuracy, cell.actionAccuracyRuns)] : [])
+            ]
+          })
+        ])
+      )
+    )
+  }
+
+  if (c.differences.length > 0) {
+    out.push(
+      "",
+      "### Paired differences",
+      "",
+      "Success rate, method minus baseline, in points [95% interval]: runs paired by seed, episodes by test task, resampled like the table (seeds, then tasks). An interval containing 0 is \"no difference\".",
+      "",
+      line(["env", "method", "baseline", "success difference", "seeds", "episodes", "verdict"]),
+      line([":--", ":--", ":--", "--:", "--:", "--:", ":--"]),
+      ...c.differences.map((d) =>
+        line([md(d.column), md(d.method), md(d.baseline), differenceText(d), String(d.seeds.length), d.interval === "bootstrap" ? String(d.tasks) : "-", verdictText(d)])
+      )
+    )
+    if (c.differences.some((d) => d.interval === "t")) out.push("", `${dagger} Student's t interval over the per-seed differences of run means: some runs have no per-episode outcomes.`)
+  }
+  return out.join("\n")
 }
 
-/** The JSON form: `{ methods, columns, cells }` with full-precision numbers. */
+/** The JSON form: `{ methods, columns, cells, differences, bootstrap }` with full-precision numbers (fractions, not percent). */
 export const json = (c: Comparison): string => JSON.stringify(c, null, 2)

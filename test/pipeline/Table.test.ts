@@ -13,7 +13,8 @@ const runs = [
   "sft-shop__1__20261123T120000Z",
   "stepagent-implicit-shop__1__20261123T130000Z",
   "stepagent-implicit-shop__2__20261123T140000Z",
-  "sft-house__1__20261123T150000Z"
+  "sft-house__1__20261123T150000Z",
+  "sft-shop__2__20261123T160000Z"
 ].map((d) => path.join(fixtures, d))
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "table-test-"))
 
@@ -27,6 +28,13 @@ const run = (args: ReadonlyArray<string>) =>
 
 const entry = (method: string, env: string, avgReward: number, successRate: number, split: string | undefined = "test"): Table.Entry =>
   ({ dir: `runs/${method}-${env}-${avgReward}`, method, env, split, avgReward, successRate, episodes: 10 })
+
+/** A run with outcomes: `wins` successes (reward 1) among `n` test tasks, failures with reward 0. */
+const withOutcomes = (method: string, env: string, seed: number, wins: ReadonlyArray<number>, n = 10): Table.Entry => {
+  const outcomes = Array.from({ length: n }, (_, i) => ({ task: `test:${i}`, reward: wins.includes(i) ? 1 : 0, success: wins.includes(i) }))
+  const rate = wins.length / n
+  return { ...entry(method, env, rate, rate), dir: `runs/${method}-${env}-${seed}`, seed, outcomes }
+}
 
 describe("Table.methodOf", () => {
   const config = (pipeline: string, inner: unknown) => ({ pipeline, config: inner })
@@ -61,12 +69,62 @@ describe("Table.compare", () => {
   })
   it("escapes | in Markdown cells", () => {
     const md = Table.markdown(Table.compare([entry("a|b", "shop", 0.5, 0.25)]))
-    assert.include(md, "| a\\|b | 0.500 | 25.0% |")
+    assert.include(md, "| a\\|b | 0.500 | 25.0% (n=1) |")
+  })
+  it("runs without outcomes (older summaries): a t interval from the run means (marked †), none for one run", () => {
+    const c = Table.compare([entry("sft", "shop", 0.5, 0.2), entry("sft", "shop", 0.7, 0.4), entry("ppo", "shop", 0.4, 0.3)])
+    const sft = c.cells.find((x) => x.method === "sft")!
+    assert.strictEqual(sft.interval, "t")
+    assert.closeTo(sft.successRateCi!.lo, 0.3 - 12.706 * 0.1, 1e-9)
+    const ppo = c.cells.find((x) => x.method === "ppo")!
+    assert.deepStrictEqual([ppo.interval, ppo.successRateCi, ppo.avgRewardCi], ["none", null, null])
+    const md = Table.markdown(c)
+    assert.include(md, "| sft | 0.600 [-0.671, 1.871]† | 30.0% [-97.1, 157.1]† (n=2) |")
+    assert.include(md, "| ppo | 0.400 | 30.0% (n=1) |")
+    assert.include(md, "† Student's t interval from the run means")
+    assert.include(md, "No interval: a single run without per-episode outcomes.")
+    assert.notInclude(md, "### Train split")
+    assert.notInclude(md, "### Paired differences")
+  })
+  it("pairs each StepAgent variant with each baseline present, per column, by seed and task", () => {
+    const c = Table.compare([
+      withOutcomes("sft", "qa", 1, [0, 1]),
+      withOutcomes("sft", "qa", 2, [3]),
+      withOutcomes("outcome-ppo", "qa", 1, [0, 1, 2]),
+      withOutcomes("stepagent-inverse", "qa", 1, [0, 1, 2, 3, 4, 5, 6, 7]),
+      withOutcomes("stepagent-inverse", "qa", 2, [0, 1, 2, 3, 4, 5, 6, 7, 8]),
+      withOutcomes("step-dpo", "qa", 1, [0]),
+      withOutcomes("stepagent-implicit", "shop", 3, [0]),
+      withOutcomes("sft", "shop", 1, [0])
+    ])
+    assert.deepStrictEqual(c.differences.map((d) => [d.column, d.method, d.baseline, d.seeds, d.tasks, d.verdict]), [
+      ["qa", "stepagent-inverse", "sft", [1, 2], 20, "better"],
+      ["qa", "stepagent-inverse", "outcome-ppo", [1], 10, "better"],
+      ["shop", "stepagent-implicit", "sft", [], 0, null]
+    ])
+    assert.closeTo(c.differences[0]!.successRate!, ((0.8 - 0.2) + (0.9 - 0.1)) / 2, 1e-12)
+    assert.strictEqual(c.differences[2]!.successRate, null)
+    const md = Table.markdown(c)
+    assert.include(md, "| qa | stepagent-inverse | sft | +70.0 [")
+    assert.include(md, "| 2 | 20 | better |")
+    assert.include(md, "| shop | stepagent-implicit | sft | - | 0 | - | no common seed |")
+    assert.deepStrictEqual(Table.compare([withOutcomes("sft", "qa", 1, [0]), withOutcomes("step-dpo", "qa", 1, [1])]).differences, [])
+  })
+  it("averages train success and action accuracy over the runs that recorded them", () => {
+    const c = Table.compare([
+      { ...entry("sft", "shop", 0.5, 0.2), train: { avgReward: 0.9, successRate: 0.8, episodes: 10 }, actionAccuracy: 0.5 },
+      { ...entry("sft", "shop", 0.5, 0.2), train: { avgReward: 0.7, successRate: 0.6, episodes: 10 } },
+      entry("sft", "shop", 0.5, 0.2)
+    ])
+    const cell = c.cells[0]!
+    assert.deepStrictEqual([cell.trainRuns, cell.actionAccuracyRuns, cell.actionAccuracy], [2, 1, 0.5])
+    assert.closeTo(cell.trainSuccessRate!, 0.7, 1e-12)
+    assert.include(Table.markdown(c), "| sft | 70.0% (n=2) | 50.0% (n=1) |")
   })
 })
 
 describe("table command", () => {
-  it.effect("prints the Markdown table of fixture runs (seeds averaged, a missing cell as -)", () =>
+  it.effect("prints the Markdown report of fixture runs (seeds pooled with intervals, a missing cell as -, an old summary without interval)", () =>
     Effect.gen(function*() {
       const md = yield* run(runs)
       assert.strictEqual(
@@ -74,27 +132,72 @@ describe("table command", () => {
         [
           "| method | shop reward | shop success | house reward | house success |",
           "| :-- | --: | --: | --: | --: |",
-          "| sft | 0.521 | 30.0% | 0.250 | 25.0% |",
-          "| stepagent-implicit | 0.600 ± 0.018 (n=2) | 37.5% ± 3.5 | - | - |",
+          "| sft | 0.511 [0.419, 0.615] | 27.5% [15.0, 42.5] (n=2) | 0.250 | 25.0% (n=1) |",
+          "| stepagent-implicit | 0.600 [0.500, 0.703] | 37.5% [22.5, 52.5] (n=2) | - | - |",
           "",
-          "± is the sample standard deviation over the runs (seeds) averaged; n the number of runs."
+          "Mean over the runs (seeds) [95% interval] (n = runs); reward to 3 decimals, success in percent.",
+          "Intervals: hierarchical percentile bootstrap, 2000 resamples of the seeds, then of the episodes within each seed (seed 2411).",
+          "No interval: a single run without per-episode outcomes.",
+          "",
+          "### Train split and action accuracy",
+          "",
+          "Train success: the success rate on training tasks (the model can fit them); action accuracy: the greedy action's exact match at held-out expert states. Means over the runs that recorded them (n).",
+          "",
+          "| method | shop train success | shop action accuracy | house train success | house action accuracy |",
+          "| :-- | --: | --: | --: | --: |",
+          "| sft | 72.5% (n=2) | 61.0% (n=2) | - | - |",
+          "| stepagent-implicit | 75.0% (n=2) | 66.0% (n=1) | - | - |",
+          "",
+          "### Paired differences",
+          "",
+          "Success rate, method minus baseline, in points [95% interval]: runs paired by seed, episodes by test task, resampled like the table (seeds, then tasks). An interval containing 0 is \"no difference\".",
+          "",
+          "| env | method | baseline | success difference | seeds | episodes | verdict |",
+          "| :-- | :-- | :-- | --: | --: | --: | :-- |",
+          "| shop | stepagent-implicit | sft | +10.0 [-15.0, +35.0] | 2 | 40 | no difference |"
         ].join("\n")
       )
     }))
 
-  it.effect("prints JSON with --json", () =>
+  it.effect("prints JSON with --json: the existing keys unchanged, intervals and differences added", () =>
     Effect.gen(function*() {
       const c = JSON.parse(yield* run([...runs, "--json"])) as Table.Comparison
+      assert.deepStrictEqual(Object.keys(c), ["methods", "columns", "cells", "differences", "bootstrap"])
       assert.deepStrictEqual(c.methods, ["sft", "stepagent-implicit"])
       assert.deepStrictEqual(c.columns, ["shop", "house"])
+      assert.deepStrictEqual(c.bootstrap, { resamples: 2000, seed: 2411, level: 0.95 })
       assert.strictEqual(c.cells.length, 3)
       const implicit = c.cells.find((x) => x.method === "stepagent-implicit")!
+      const round = (x: number, d: number) => Number(x.toFixed(d))
       assert.deepStrictEqual(
-        { ...implicit, avgReward: Number(implicit.avgReward.toFixed(12)), successRate: Number(implicit.successRate.toFixed(12)), avgRewardStd: Number(implicit.avgRewardStd!.toFixed(6)), successRateStd: Number(implicit.successRateStd!.toFixed(6)), dirs: implicit.dirs.length },
-        { method: "stepagent-implicit", env: "shop", split: "test", column: "shop", runs: 2, avgReward: 0.6, successRate: 0.375, avgRewardStd: 0.017678, successRateStd: 0.035355, episodes: 40, dirs: 2 }
+        {
+          ...implicit,
+          avgReward: round(implicit.avgReward, 12),
+          successRate: round(implicit.successRate, 12),
+          avgRewardStd: round(implicit.avgRewardStd!, 6),
+          successRateStd: round(implicit.successRateStd!, 6),
+          dirs: implicit.dirs.length,
+          avgRewardCi: { lo: round(implicit.avgRewardCi!.lo, 3), hi: round(implicit.avgRewardCi!.hi, 3) },
+          successRateCi: { lo: round(implicit.successRateCi!.lo, 12), hi: round(implicit.successRateCi!.hi, 12) },
+          trainAvgReward: round(implicit.trainAvgReward!, 12),
+          trainSuccessRate: round(implicit.trainSuccessRate!, 12)
+        },
+        {
+          method: "stepagent-implicit", env: "shop", split: "test", column: "shop", runs: 2, avgReward: 0.6, successRate: 0.375, avgRewardStd: 0.017678, successRateStd: 0.035355, episodes: 40, dirs: 2,
+          seeds: [1, 2], interval: "bootstrap", avgRewardCi: { lo: 0.5, hi: 0.703 }, successRateCi: { lo: 0.225, hi: 0.525 },
+          trainSuccessRate: 0.75, trainAvgReward: 0.825, trainRuns: 2, actionAccuracy: 0.66, actionAccuracyRuns: 1
+        }
       )
-      // sft-house has no config.method: the pipeline name without "house".
-      assert.isTrue(c.cells.some((x) => x.method === "sft" && x.env === "house"))
+      // sft-house has no config.method (the pipeline name without "house") and an old summary: no outcomes, no interval.
+      const house = c.cells.find((x) => x.method === "sft" && x.env === "house")!
+      assert.deepStrictEqual([house.interval, house.successRateCi, house.avgRewardCi, house.trainSuccessRate, house.actionAccuracy], ["none", null, null, null, null])
+      assert.strictEqual(c.differences.length, 1)
+      const d = c.differences[0]!
+      assert.deepStrictEqual([d.column, d.env, d.split, d.method, d.baseline, d.seeds, d.tasks, d.interval, d.verdict], ["shop", "shop", "test", "stepagent-implicit", "sft", [1, 2], 40, "bootstrap", "no difference"])
+      assert.closeTo(d.successRate!, 0.1, 1e-12)
+      assert.closeTo(d.successRateCi!.lo, -0.15, 1e-12)
+      assert.closeTo(d.successRateCi!.hi, 0.35, 1e-12)
+      assert.closeTo(d.avgReward!, 0.6 - 0.51075, 1e-12)
     }))
 
   it.effect("fails with one line naming eval/summary.json of a run that was never evaluated", () =>
