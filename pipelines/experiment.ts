@@ -9,21 +9,23 @@ import { define, type Input } from "../src/pipeline/Pipeline.ts"
 export const envs = ["shop", "house", "qa"] as const
 export type Env = typeof envs[number]
 
-export const methods = ["sft", "outcome-ppo", "step-dpo", "stepagent-implicit", "stepagent-inverse"] as const
+export const methods = ["sft", "sft-more", "outcome-ppo", "step-dpo", "stepagent-implicit", "stepagent-inverse"] as const
 export type Method = typeof methods[number]
 
 /** The shared budget, each with its reason. */
 export const budget = {
   preset: "small" as const, // ~1M parameters: minutes per run on 2 cpu cores
-  // expert trajectories for SFT: a whole table (15 runs) must fit in about an hour on 2 cores, and a shop or house
-  // trajectory is ~3x a qa one in tokens (one SFT epoch over 1000 shop trajectories takes ~3 min here)
-  // house is last in the table run and gets half of shop's data and rounds, to fit the session's time
+  // expert trajectories of the SFT warm start (the first N of the data); the rest of the data is the held-out pool that
+  // every improvement method draws from (StepAgent's inspection states, step DPO's pairs, sft-more's extra data)
   trajectories: { shop: 400, house: 200, qa: 1000 },
-  sftEpochs: 4, // 3 epochs teach the action formats but barely the copying of entity names (3% success on qa test)
+  sftEpochs: 4, // measured learning curves: see docs/paper-table.md
   iterations: 4, // improvement rounds after SFT, for every method
-  perIteration: { shop: 32, house: 16, qa: 32 }, // expert trajectories (or episodes) per round
+  perIteration: { shop: 32, house: 16, qa: 32 }, // expert trajectories (or episodes) per round, from the pool
+  sftMoreEpochs: 3, // sft-more: passes over the pool trajectories the improvement rounds use, at the cost of a StepAgent round (~3 SFT epochs per trajectory)
   policyLearningRate: 1e-4, // one rate for every method's policy updates (PPO, step DPO): a small model from scratch needs more than TRL's 1e-5
-  evalEpisodes: 100 // held-out test tasks: a success rate within about +-10 points (95%); 200 would double the evaluation time
+  sftMoreLearningRate: 3e-4, // sft-more continues the warm start: below SFT's peak (1e-3), above the RL rate, decayed as SFT's
+  evalEpisodes: 200, // held-out test tasks: a success rate within about +-7 points (95%) per seed
+  trainEpisodes: 100 // train-split episodes beside them: did SFT fit its data (the ladder's second rung)
 }
 
 type Stage = Input["stages"][number]
@@ -35,14 +37,24 @@ const improvement = (env: Env, method: Method): ReadonlyArray<Stage> => {
   switch (method) {
     case "sft":
       return []
+    case "sft-more":
+      // the control: the improvement rounds' expert trajectories spent on plain SFT instead
+      return [{
+        stage: "sft",
+        epochs: budget.sftMoreEpochs,
+        offset: budget.trajectories[env],
+        trajectories: budget.iterations * perIteration,
+        learningRate: budget.sftMoreLearningRate,
+        warmupSteps: 0
+      }]
     case "outcome-ppo":
       return [{ stage: "outcomePpo", iterations: budget.iterations, episodesPerIteration: perIteration, ppo }]
     case "step-dpo":
-      return [{ stage: "stepDpo", iterations: budget.iterations, trajectoriesPerIteration: perIteration, learningRate: lr }]
+      return [{ stage: "stepDpo", iterations: budget.iterations, trajectoriesPerIteration: perIteration, poolOffset: budget.trajectories[env], learningRate: lr }]
     case "stepagent-implicit":
-      return [{ stage: "stepagent", reward: "implicit", iterations: budget.iterations, trajectoriesPerIteration: perIteration, ppo }]
+      return [{ stage: "stepagent", reward: "implicit", iterations: budget.iterations, trajectoriesPerIteration: perIteration, poolOffset: budget.trajectories[env], ppo }]
     case "stepagent-inverse":
-      return [{ stage: "stepagent", reward: "inverse", iterations: budget.iterations, trajectoriesPerIteration: perIteration, ppo }]
+      return [{ stage: "stepagent", reward: "inverse", iterations: budget.iterations, trajectoriesPerIteration: perIteration, poolOffset: budget.trajectories[env], ppo }]
   }
 }
 
@@ -56,13 +68,13 @@ export const experiment = (env: Env, method: Method, options: { readonly init?: 
     method,
     seed: options.seed ?? 1,
     env: { name: env },
-    data: { train: [`data/${env}-train.arrows`], limit: budget.trajectories[env] },
+    data: { train: [`data/${env}-train.arrows`], limit: budget.trajectories[env] + budget.iterations * budget.perIteration[env] },
     tokenizer: { vocab: 1024 },
     model: { preset: budget.preset },
     ...(options.init === undefined ? {} : { init: { checkpoint: options.init } }),
     stages: [
-      ...(options.init === undefined ? [{ stage: "sft" as const, epochs: budget.sftEpochs }] : []),
+      ...(options.init === undefined ? [{ stage: "sft" as const, epochs: budget.sftEpochs, trajectories: budget.trajectories[env] }] : []),
       ...improvement(env, method),
-      { stage: "evaluate", n: budget.evalEpisodes }
+      { stage: "evaluate", n: budget.evalEpisodes, trainEpisodes: budget.trainEpisodes }
     ]
   })

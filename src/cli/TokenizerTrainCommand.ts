@@ -15,7 +15,7 @@ import * as UserError from "./UserError.ts"
 export const command = Command.make("train", {
   input: Flag.String("input").pipe(Flag.atLeast(1), Flag.withDescription("trajectory file (.arrows); repeat for several")),
   vocab: Flag.Int("vocab").pipe(
-    Flag.withDescription("vocabulary size, >= 261 (5 specials + 256 bytes + merges)"),
+    Flag.withDescription("vocabulary size, >= 262 (6 specials + 256 bytes + merges)"),
     // Small policies (d_model 256) cannot afford large embeddings; 2k merges cover agent text's frequent words.
     Flag.withDefault(2048)
   ),

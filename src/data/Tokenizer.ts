@@ -3,8 +3,8 @@
  * (src/data/Bpe.ts) provides it; it is saved as JSON and loaded back identically.
  */
 
-/** Special tokens, always ids 0..4 in this order; bytes follow at 5..260, merges after. */
-export const specialTokens = ["<|pad|>", "<|bos|>", "<|obs|>", "<|act|>", "<|eoa|>"] as const
+/** Special tokens, always ids 0..5 in this order; bytes follow at 6..261, merges after. */
+export const specialTokens = ["<|pad|>", "<|bos|>", "<|obs|>", "<|act|>", "<|eoa|>", "<|gap|>"] as const
 export type SpecialToken = typeof specialTokens[number]
 
 export const PAD = 0 // padding; never predicted
@@ -12,6 +12,7 @@ export const BOS = 1 // start of a trajectory, before the instruction
 export const OBS = 2 // an observation (environment/human) turn begins
 export const ACT = 3 // an action (agent/gpt) turn begins
 export const EOA = 4 // end of action: sampling stops here
+export const GAP = 5 // turns were left out here to fit the context (src/model/Context.ts)
 export const BYTE_OFFSET = specialTokens.length // id of byte 0
 
 export interface Tokenizer {

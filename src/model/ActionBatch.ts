@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs"
 import { PAD } from "../data/Tokenizer.ts"
+import * as Copy from "./Copy.ts"
 
 /**
  * A padded batch of token sequences and the action spans to score in them: the input of every batched
@@ -89,9 +90,12 @@ export interface Tensors {
   readonly target: tf.Tensor2D // (R, A) int32
   readonly mask: tf.Tensor2D // (R, A) float32
   readonly last: tf.Tensor1D // (R,) int32
+  readonly copy: Copy.Plan | undefined // the copy head's host-side plan (models with a copy head)
 }
 
-export const tensors = (b: ActionBatch): Tensors => ({
+/** The batch's tensors; `withCopy` adds the copy head's plan (`Copy.plan`, host-side arrays). */
+export const tensors = (b: ActionBatch, withCopy = false): Tensors => ({
+  copy: withCopy ? Copy.plan(b) : undefined,
   tokens: tf.tensor2d(b.tokens, [b.batch, b.length], "int32"),
   index: tf.tensor1d(b.index, "int32"),
   target: tf.tensor2d(b.target, [b.rows, b.width], "int32"),

@@ -1,49 +1,79 @@
+import { ACT, GAP } from "../data/Tokenizer.ts"
 import * as Tokenized from "../domain/Tokenized.ts"
 
 /**
  * Rendering states (and whole-trajectory windows) within the model's context length, as views into the
- * trajectory's token buffer. Rules: the instruction (tokens before the first observation) is always kept;
- * the oldest turns (whole steps: observation and action) are dropped first; room is reserved for the
- * action. Only when the instruction and the current observation alone do not fit is a turn cut inside
- * (the observation keeps its end, the instruction keeps its beginning and at least half the budget).
+ * trajectory's token buffer. One rule everywhere (SFT, scoring, sampling, DPO pairs, evaluation), so the
+ * model is trained on exactly the states it acts from:
+ * - room is reserved for the action: `actionReserve(contextLength)` tokens, never the action's own length,
+ *   so a chosen and a rejected action at one state see the same state tokens;
+ * - the head is pinned: `<|bos|> instruction <|obs|> o_1 <|act|> a_1 <|eoa|>` (the task sits in the
+ *   instruction or the first observation in every built-in environment, and in ETO/AgentGym data);
+ * - middle turns go first (the oldest whole steps after the head), and a `<|gap|>` token marks where;
+ * - only when the head and the current observation alone do not fit is a turn cut inside: each keeps its
+ *   *beginning* (a task statement starts its observation; a results page lists its best matches first),
+ *   and the current observation keeps its closing `<|act|>`; the head gets at most half the budget.
  * What was dropped is counted, for metrics (`context/truncated_tokens`, `context/truncated_turns`).
  */
 export interface State {
-  readonly parts: ReadonlyArray<Int32Array> // views into the trajectory's tokens; concatenated, the state
+  readonly parts: ReadonlyArray<Int32Array> // views into the trajectory's tokens (and the shared `<|gap|>`); concatenated, the state
   readonly length: number // total tokens of `parts`
-  readonly firstStep: number // the oldest step whose turn is kept whole (0 when nothing was dropped)
+  readonly firstStep: number // the oldest step after the head whose turn is kept whole (0 when nothing was dropped)
   readonly truncatedTurns: number // whole earlier steps dropped
   readonly truncatedTokens: number // tokens of the full state s_i = tokens[0, obsEnd[i]) not in `parts`
+  readonly cut: boolean // a turn was cut inside (the state is not whole turns)
 }
 
-/** The state s_i rendered into at most `contextLength - reserve` tokens (`reserve`: room left for the action). */
-export const state = (t: Tokenized.TokenizedTrajectory, i: number, contextLength: number, reserve: number): State => {
-  const budget = Math.max(1, contextLength - reserve)
+/**
+ * Tokens reserved for the action at every state: the longest action sampled or scored. 64 holds every expert
+ * action of the built-in environments (the longest, a shop search with its keywords, is 50 tokens with a
+ * 1k vocabulary) and ETO-style `Thought: ... Action: ...` turns of a sentence; a quarter of the context at most
+ * (tiny test models).
+ */
+export const actionReserve = (contextLength: number): number => Math.max(1, Math.min(64, Math.floor(contextLength / 4)))
+
+const gap = Int32Array.of(GAP)
+const act = Int32Array.of(ACT)
+
+/** The state s_i rendered into at most `contextLength - actionReserve(contextLength)` tokens. */
+export const state = (t: Tokenized.TokenizedTrajectory, i: number, contextLength: number): State => {
+  const budget = Math.max(2, contextLength - actionReserve(contextLength))
   const end = Tokenized.obsEnd(t, i)
-  if (end <= budget) return { parts: [t.tokens.subarray(0, end)], length: end, firstStep: 0, truncatedTurns: 0, truncatedTokens: 0 }
-  const instr = Tokenized.obsStart(t, 0)
-  for (let k = 1; k <= i; k++) {
-    const kept = end - Tokenized.obsStart(t, k)
-    if (instr + kept <= budget) {
-      return {
-        parts: [t.tokens.subarray(0, instr), t.tokens.subarray(Tokenized.obsStart(t, k), end)],
-        length: instr + kept,
-        firstStep: k,
-        truncatedTurns: k,
-        truncatedTokens: end - instr - kept
+  if (end <= budget) return { parts: [t.tokens.subarray(0, end)], length: end, firstStep: 0, truncatedTurns: 0, truncatedTokens: 0, cut: false }
+  if (i >= 2) {
+    const head = Tokenized.obsStart(t, 1) // bos, instruction, first observation and action
+    for (let k = 2; k <= i; k++) {
+      const kept = end - Tokenized.obsStart(t, k)
+      if (head + 1 + kept <= budget) {
+        return {
+          parts: [t.tokens.subarray(0, head), gap, t.tokens.subarray(Tokenized.obsStart(t, k), end)],
+          length: head + 1 + kept,
+          firstStep: k,
+          truncatedTurns: k - 1,
+          truncatedTokens: end - head - kept,
+          cut: false
+        }
       }
     }
   }
-  // The instruction and the current observation alone are too long: cut inside them.
-  const obsLen = end - Tokenized.obsStart(t, i)
-  const keepInstr = Math.min(instr, Math.max(budget - obsLen, Math.ceil(budget / 2)))
-  const keepObs = budget - keepInstr
+  if (i === 0) {
+    // The first observation alone is too long: keep its beginning and the token that opens the action.
+    return { parts: [t.tokens.subarray(0, budget - 1), act], length: budget, firstStep: 0, truncatedTurns: 0, truncatedTokens: end - budget, cut: true }
+  }
+  // The head and the current observation alone are too long: keep the beginning of each.
+  const head = Tokenized.obsStart(t, 1)
+  const obsStart = Tokenized.obsStart(t, i)
+  const obsLen = end - obsStart - 1 // without its closing <|act|>
+  const room = budget - 2 // the gap and the <|act|> token
+  const keepHead = Math.min(head, Math.max(room - obsLen, Math.ceil(room / 2)))
+  const keepObs = Math.min(obsLen, room - keepHead)
   return {
-    parts: [t.tokens.subarray(0, keepInstr), t.tokens.subarray(end - keepObs, end)],
-    length: budget,
+    parts: [t.tokens.subarray(0, keepHead), gap, t.tokens.subarray(obsStart, obsStart + keepObs), act],
+    length: keepHead + keepObs + 2,
     firstStep: i,
-    truncatedTurns: i,
-    truncatedTokens: end - budget
+    truncatedTurns: i - 1,
+    truncatedTokens: end - keepHead - keepObs - 1,
+    cut: true
   }
 }
 
@@ -54,47 +84,63 @@ export interface Window {
   readonly firstStep: number // steps firstStep..lastStep are scored in this window
   readonly lastStep: number
   readonly actions: ReadonlyArray<readonly [number, number]> // per step, [start, end) of its action in the window
-  readonly truncatedTurns: number // of the window's first state (later states keep at least as much history)
-  readonly truncatedTokens: number // tokens of the first state dropped, plus action tokens cut to fit
+  readonly truncatedTurns: number // of the window's first state
+  readonly truncatedTokens: number // tokens of the window's states dropped, plus action tokens cut to fit
 }
 
 /**
- * Windows covering every step of a trajectory, each within `contextLength` tokens, for one-pass scoring.
- * When the trajectory fits (the usual case) there is one window, tokens[0, actEnd[last]), and every step's
- * state in it is exactly s_i. Otherwise a new window starts at the first step that does not fit, with that
- * step's state rendered by `state` (so it equals the per-segment state), and the steps that follow in the
- * same window keep at least as much history as `state` would give them.
+ * Windows covering every step of a trajectory, each within `contextLength` tokens, for one-pass scoring and
+ * training. A window starts at step m0 with `state(t, m0)` and takes the later steps whole while each one's
+ * state still fits the budget and its action the context: then every step's state in the window is exactly
+ * `state(t, i)` (the first step that would not fit starts a new window), so one-pass scores equal
+ * per-segment scores and training sees the states sampling and evaluation act from.
  */
 export const windows = (t: Tokenized.TokenizedTrajectory, contextLength: number): ReadonlyArray<Window> => {
   const n = Tokenized.stepCount(t)
+  const budget = Math.max(2, contextLength - actionReserve(contextLength))
   const out: Array<Window> = []
   let m0 = 0
   while (m0 < n) {
-    const actLen = Tokenized.actEnd(t, m0) - Tokenized.actStart(t, m0)
-    const s = state(t, m0, contextLength, Math.min(actLen, contextLength - 1))
-    const base = Tokenized.obsEnd(t, m0) // the state's last part ends here in the trajectory's buffer
+    const s = state(t, m0, contextLength)
+    const base = Tokenized.obsEnd(t, m0) // the state's last turn ends here in the trajectory's buffer
     const stateLen = s.length
-    // extend with whole later steps while they fit
     let m = m0
-    while (m + 1 < n && stateLen + Tokenized.actEnd(t, m + 1) - base <= contextLength) m++
-    const lastPart = s.parts[s.parts.length - 1]!
-    const startOfLast = base - lastPart.length
-    const end = Math.min(Tokenized.actEnd(t, m), base + contextLength - stateLen) // cut only a lone over-long action
-    const parts = [...s.parts.slice(0, -1), t.tokens.subarray(startOfLast, end)]
-    const actions: Array<readonly [number, number]> = []
-    for (let j = m0; j <= m; j++) {
-      const a = stateLen + Tokenized.actStart(t, j) - base
-      actions.push([a, Math.min(stateLen + Tokenized.actEnd(t, j) - base, stateLen + end - base)])
+    let truncated = s.truncatedTokens
+    if (!s.cut) {
+      // extend with whole later steps while their states fit (and so equal `state`) and their actions fit
+      while (
+        m + 1 < n &&
+        stateLen + Tokenized.obsEnd(t, m + 1) - base <= budget &&
+        stateLen + Tokenized.actEnd(t, m + 1) - base <= contextLength
+      ) {
+        m++
+        truncated += s.truncatedTokens
+      }
     }
-    out.push({
-      parts,
-      length: stateLen + end - base,
-      firstStep: m0,
-      lastStep: m,
-      actions,
-      truncatedTurns: s.truncatedTurns,
-      truncatedTokens: s.truncatedTokens + Tokenized.actEnd(t, m) - end
-    })
+    const actions: Array<readonly [number, number]> = []
+    let parts: ReadonlyArray<Int32Array>
+    let length: number
+    if (s.cut || m === m0) {
+      // the state as rendered, then its action (cut to the context when longer than the reserve allows)
+      const a0 = Tokenized.actStart(t, m0)
+      const a1 = Math.min(Tokenized.actEnd(t, m0), a0 + contextLength - stateLen)
+      if (!s.cut && m === m0) {
+        const last = s.parts[s.parts.length - 1]!
+        parts = [...s.parts.slice(0, -1), t.tokens.subarray(base - last.length, a1)]
+      } else {
+        parts = [...s.parts, t.tokens.subarray(a0, a1)]
+      }
+      actions.push([stateLen, stateLen + a1 - a0])
+      length = stateLen + a1 - a0
+      truncated += Tokenized.actEnd(t, m0) - a1
+    } else {
+      const last = s.parts[s.parts.length - 1]!
+      const end = Tokenized.actEnd(t, m)
+      parts = [...s.parts.slice(0, -1), t.tokens.subarray(base - last.length, end)]
+      for (let j = m0; j <= m; j++) actions.push([stateLen + Tokenized.actStart(t, j) - base, stateLen + Tokenized.actEnd(t, j) - base])
+      length = stateLen + end - base
+    }
+    out.push({ parts, length, firstStep: m0, lastStep: m, actions, truncatedTurns: s.truncatedTurns, truncatedTokens: truncated })
     m0 = m + 1
   }
   return out

@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs"
 import type * as ActionBatch from "./ActionBatch.ts"
+import * as Copy from "./Copy.ts"
 import * as Transformer from "./Transformer.ts"
 
 /**
@@ -8,8 +9,8 @@ import * as Transformer from "./Transformer.ts"
  * action tokens, not at every position. Call inside tf.tidy (or a tf.variableGrads loss).
  */
 export interface Outputs {
-  readonly logits: tf.Tensor3D // (R, A, V) next-token logits at the positions predicting action tokens
-  readonly logp: tf.Tensor2D // (R, A) log pi(token | prefix), 0 on padding
+  readonly logits: tf.Tensor3D // (R, A, V) the LM head's next-token logits at the positions predicting action tokens (without the copy head's share)
+  readonly logp: tf.Tensor2D // (R, A) log pi(token | prefix), 0 on padding (the copy head's mixture when the model has one)
   readonly values: tf.Tensor2D // (R, A) value head at the same positions; values[:, 0] = V(state)
   readonly mask: tf.Tensor2D // (R, A) 1 on action tokens
 }
@@ -19,7 +20,11 @@ export const outputs = (m: Transformer.Model, t: ActionBatch.Tensors): Outputs =
   const f = Transformer.forward(m, t.tokens)
   const h = tf.gather(f.hidden, t.index) // (R*A, C)
   const logits = Transformer.logits(m, h) // (R*A, V)
-  const logp = tf.mul(tokenLogp(logits, tf.reshape(t.target, [-1])), tf.reshape(t.mask, [-1])) // (R*A,)
+  const vocabLogp = tokenLogp(logits, tf.reshape(t.target, [-1])) // (R*A,)
+  const copy = m.weights.copy
+  const [B, T] = t.tokens.shape
+  const mixed = copy === undefined || t.copy === undefined ? vocabLogp : Copy.targetLogp(copy, f.hidden, h, vocabLogp, t.copy, B, T)
+  const logp = tf.mul(mixed, tf.reshape(t.mask, [-1])) // (R*A,)
   return {
     logits: tf.reshape(logits, [R, A, -1]),
     logp: tf.reshape(logp, [R, A]),

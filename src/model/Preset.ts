@@ -24,7 +24,8 @@ const presets: Record<Name, Transformer.Config> = {
     dModel: 128,
     layers: 4,
     heads: 4,
-    ...Transformer.defaults
+    ...Transformer.defaults,
+    copyHead: true // names and ids the agent must copy from observations are unseen at test time (src/model/Copy.ts)
   },
   // ~10M parameters: for a GPU backend (tfjs-node-gpu)
   base: {
@@ -33,7 +34,8 @@ const presets: Record<Name, Transformer.Config> = {
     dModel: 256,
     layers: 10,
     heads: 8,
-    ...Transformer.defaults
+    ...Transformer.defaults,
+    copyHead: true // as small
   }
 }
 

@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs"
 import * as Tokenized from "../domain/Tokenized.ts"
 import { EOA, PAD } from "../data/Tokenizer.ts"
 import * as Context from "./Context.ts"
+import * as Copy from "./Copy.ts"
 import * as Rng from "./Rng.ts"
 import * as Transformer from "./Transformer.ts"
 
@@ -208,6 +209,7 @@ export const sample = (
   if (prompts.length === 0) return out
   const V = m.config.vocabSize
   const { length: Tp, tokens: prefixTokens } = padPrefixes(prefixes)
+  const prefixFlat = prefixes.map((_, p) => prefixTokens.subarray(p * Tp, (p + 1) * Tp))
   const live0 = prompts.map((_, r) => r)
   const held = new Set<tf.Tensor>()
   const hold = <T extends tf.Tensor>(t: T): T => {
@@ -223,12 +225,42 @@ export const sample = (
   }
   try {
     // 1. prefill: one forward pass over the distinct prefixes; logits at each row's last state token
+    const copy = m.weights.copy
+    const K = Transformer.copyWidth(m.config)
     const base = tf.tidy(() => {
       const f = Transformer.forward(m, tf.tensor2d(prefixTokens, [prefixes.length, Tp], "int32"))
       const lastPos = tf.tensor1d(prompts.map((p) => p.prefix * Tp + p.length - 1), "int32")
-      return { keys: [...f.keys], values: [...f.values], logits: Transformer.logits(m, tf.gather(f.hidden, lastPos)) }
+      const h = tf.gather(f.hidden, lastPos)
+      const at = copy === undefined ? undefined : Copy.project(copy, h)
+      return {
+        keys: [...f.keys],
+        values: [...f.values],
+        logits: Transformer.logits(m, h),
+        copy: copy === undefined || at === undefined ? undefined : { query: at.query, gate: at.gate, keys: Copy.project(copy, f.hidden).key }
+      }
     })
     const baseSet = new Set<tf.Tensor>([...base.keys, ...base.values].map(hold))
+    // the copy head on the host: the prefixes' keys (P*Tp, K), and per row the query and gate of its current position
+    // and the keys of the positions it generated (all but the newest are candidates)
+    const copyHost = base.copy === undefined ? undefined : (() => {
+      const c = base.copy
+      const host = { prefixKeys: c.keys.dataSync() as Float32Array, query: c.query.dataSync() as Float32Array, gate: c.gate.dataSync() as Float32Array }
+      for (const x of [c.keys, c.query, c.gate]) x.dispose()
+      return host
+    })()
+    const rowQuery = prompts.map((_, r) => copyHost?.query.subarray(r * K, (r + 1) * K) ?? new Float32Array(0))
+    const rowGate = prompts.map((_, r) => copyHost?.gate[r] ?? 0)
+    const rowKeys: Array<Array<Float32Array>> = prompts.map(() => [])
+    const mixRows = (rows: ReadonlyArray<number>, data: Float32Array, t: number): void => {
+      if (copyHost === undefined) return
+      rows.forEach((r, i) => {
+        const pr = prompts[r]!
+        const L = pr.length
+        const flat = prefixFlat[pr.prefix]!
+        // choosing the token at position L + t from the query at L - 1 + t: candidates j < L - 1 + t copy x_{j+1}
+        Copy.mix(data, i * V, V, rowQuery[r]!, 0, rowGate[r]!, L - 1 + t, (j) => j < L ? [copyHost.prefixKeys, (pr.prefix * Tp + j) * K] : [rowKeys[r]![j - L]!, 0], (j) => j + 1 < L ? flat[j + 1]! : out.tokens[r * o.maxTokens + j + 1 - L]!, K)
+      })
+    }
     /** The prefix caches and mask of a layout (the base caches themselves when the groups are the prefixes in order). */
     const prefixFor = (lay: Layout): Transformer.PrefixCache => {
       const G = lay.width
@@ -256,6 +288,7 @@ export const sample = (
       const data = logits.dataSync() as Float32Array
       const liveData = new Float32Array(live.length * V)
       live.forEach((r, i) => liveData.set(data.subarray(logitRow(r) * V, (logitRow(r) + 1) * V), i * V))
+      mixRows(live, liveData, t)
       live = advance(live, liveData, V, t, rng)
       if (live.length === 0) break
       if (live.length * 2 <= layRows) {
@@ -286,8 +319,22 @@ export const sample = (
       const p = prefix
       const step = tf.tidy(() => {
         const d = Transformer.decode(m, tf.tensor1d(feed, "int32"), tf.tensor1d(pos, "int32"), p, prev)
-        return { keys: [...d.recent.keys], values: [...d.recent.values], logits: Transformer.logits(m, d.hidden) }
+        const at = copy === undefined ? undefined : Copy.project(copy, d.hidden)
+        return { keys: [...d.recent.keys], values: [...d.recent.values], logits: Transformer.logits(m, d.hidden), copy: at }
       })
+      if (step.copy !== undefined) {
+        // the fed token's position: its key joins the candidates after this step's choice; its query and gate choose next
+        const q = step.copy.query.dataSync() as Float32Array
+        const k = step.copy.key.dataSync() as Float32Array
+        const g = step.copy.gate.dataSync() as Float32Array
+        lay.slotRow.forEach((r, sl) => {
+          if (r < 0 || !liveSet.has(r)) return
+          rowQuery[r] = q.slice(sl * K, (sl + 1) * K)
+          rowGate[r] = g[sl]!
+          rowKeys[r]!.push(k.slice(sl * K, (sl + 1) * K))
+        })
+        for (const x of [step.copy.query, step.copy.key, step.copy.gate]) x.dispose()
+      }
       release([logits, ...(prev === undefined ? [] : [...prev.keys, ...prev.values])])
       recent = { keys: step.keys.map(hold), values: step.values.map(hold) }
       logits = hold(step.logits)
@@ -334,13 +381,24 @@ export const sampleUncached = (
       tokens.set(out.tokens.subarray(r * o.maxTokens, r * o.maxTokens + t), i * T + p.length)
       lastPos[i] = i * T + p.length + t - 1
     })
-    const logits = tf.tidy(() => {
+    const copy = m.weights.copy
+    const outs = tf.tidy(() => {
       const f = Transformer.forward(m, tf.tensor2d(tokens, [live.length, T], "int32"))
-      return Transformer.logits(m, tf.gather(f.hidden, tf.tensor1d(lastPos, "int32")))
+      const h = tf.gather(f.hidden, tf.tensor1d(lastPos, "int32"))
+      if (copy === undefined) return [Transformer.logits(m, h)]
+      const at = Copy.project(copy, h)
+      return [Transformer.logits(m, h), at.query, at.gate, Copy.project(copy, f.hidden).key]
     })
-    const data = logits.dataSync() as Float32Array
-    logits.dispose()
-    live = advance(live, data, V, t, rng)
+    const [data, query, gate, keys] = outs.map((x) => x.dataSync() as Float32Array)
+    for (const x of outs) x.dispose()
+    if (copy !== undefined) {
+      const K = Transformer.copyWidth(m.config)
+      live.forEach((_, i) => {
+        const p = lastPos[i]! - i * T // the query's position: candidates j < p copy the token at j + 1
+        Copy.mix(data!, i * V, V, query!, i * K, gate![i]!, p, (j) => [keys!, (i * T + j) * K], (j) => tokens[i * T + j + 1]!, K)
+      })
+    }
+    live = advance(live, data!, V, t, rng)
   }
   return out
 }
@@ -353,7 +411,8 @@ export interface StateRequest {
 
 /**
  * Samples `k` actions at each requested expert state (rows request-major: row r*k + j is the j-th sample
- * at request r). States are rendered within the context with room for `maxTokens`; states of one
+ * at request r). States are rendered by `Context.state` (the room for the action is the context's reserve, and
+ * `maxTokens` is capped to it); states of one
  * trajectory that are cuts of one sequence share one prefill.
  */
 export const states = (
@@ -363,7 +422,8 @@ export const states = (
   rng: Rng.Rng,
   options: Options & { readonly maxRows?: number } = {}
 ): Samples & { readonly truncatedTokens: number; readonly truncatedTurns: number } => {
-  const o = resolve(options)
+  // an action never runs past the room every state leaves for it (Context.actionReserve)
+  const o = { ...resolve(options), maxTokens: Math.min(resolve(options).maxTokens, Context.actionReserve(m.config.contextLength)) }
   const perCall = Math.max(1, Math.floor((options.maxRows ?? defaultMaxRows) / Math.max(1, k)))
   if (requests.length <= perCall) return statesAtOnce(m, requests, k, rng, o)
   // in calls of at most maxRows rows (requests in order, so a trajectory's steps mostly stay together)
@@ -401,14 +461,15 @@ const statesAtOnce = (
   let truncatedTokens = 0
   let truncatedTurns = 0
   for (const req of requests) {
-    const s = Context.state(req.trajectory, req.step, ctx, Math.min(o.maxTokens, ctx - 1))
+    const s = Context.state(req.trajectory, req.step, ctx)
     truncatedTokens += s.truncatedTokens
     truncatedTurns += s.truncatedTurns
     if (!trajIndex.has(req.trajectory)) trajIndex.set(req.trajectory, trajIndex.size)
     const end = Tokenized.obsEnd(req.trajectory, req.step)
     const last = s.parts[s.parts.length - 1]!
     const lastStart = end - last.length
-    const key = `${trajIndex.get(req.trajectory)}:${s.parts.length === 1 ? 0 : s.parts[0]!.length}:${lastStart}`
+    // states that differ only in how far their last part runs share a prefix (and its cache)
+    const key = `${trajIndex.get(req.trajectory)}:${s.parts.slice(0, -1).map((p) => `${p.byteOffset}+${p.length}`).join(",")}:${lastStart}`
     const g = groups.get(key)
     if (g === undefined || g.end < end) groups.set(key, { parts: s.parts, trajectory: req.trajectory, lastStart, end })
     keyed.push([key, s.length])

@@ -30,7 +30,7 @@ const defaultMaxTokens = 8192 // bounds one pass's activations (~100 MB for `sma
 export const score = (m: Transformer.Model, b: ActionBatch.ActionBatch): Scores => {
   if (b.length > m.config.contextLength) throw new Error(`Score: sequence of ${b.length} tokens exceeds the context length ${m.config.contextLength}`)
   const out = tf.tidy(() => {
-    const o = Policy.outputs(m, ActionBatch.tensors(b))
+    const o = Policy.outputs(m, ActionBatch.tensors(b, m.config.copyHead === true))
     return [o.logp, tf.mul(o.values, o.mask)] as const
   })
   const logp = out[0].dataSync() as Float32Array
@@ -109,8 +109,8 @@ export const expertAction = (t: Tokenized.TokenizedTrajectory, i: number): Int32
 /** The sequence of one segment, its state rendered within the context (an over-long action is cut). */
 export const segmentSequence = (contextLength: number, req: SegmentRequest): { readonly sequence: ActionBatch.Sequence; readonly state: Context.State } => {
   const full = req.action ?? expertAction(req.trajectory, req.step)
-  const state = Context.state(req.trajectory, req.step, contextLength, Math.min(full.length, contextLength - 1))
-  const action = full.subarray(0, contextLength - state.length)
+  const state = Context.state(req.trajectory, req.step, contextLength)
+  const action = full.subarray(0, contextLength - state.length) // an action longer than the reserve keeps what fits
   return { sequence: ActionBatch.segment(state.parts, action), state }
 }
 

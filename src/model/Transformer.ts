@@ -21,6 +21,7 @@ export interface Config {
   readonly tieEmbeddings: boolean // LM head = token embedding transposed
   readonly initStd: number // std of the normal initialisation of weights
   readonly layerNormEps: number // LayerNorm epsilon
+  readonly copyHead?: boolean // a pointer (copy) head beside the LM head (src/model/Copy.ts); absent = false
 }
 
 export const defaults = {
@@ -58,7 +59,21 @@ export interface Weights {
   readonly head: tf.Variable | undefined // (C, V) when not tied
   readonly valueWeight: tf.Variable // (C, 1)
   readonly valueBias: tf.Variable // (1,)
+  readonly copy: CopyWeights | undefined // when config.copyHead
 }
+
+/** The copy head's weights (src/model/Copy.ts): query and key projections and the gate. */
+export interface CopyWeights {
+  readonly query: tf.Variable // (C, K)
+  readonly key: tf.Variable // (C, K)
+  readonly gate: tf.Variable // (C, 1)
+  readonly gateBias: tf.Variable // (1,)
+}
+
+/** K, the copy head's query/key width: a quarter of the model width (an attention head's width in `small`), at least 16. */
+export const copyWidth = (c: Config): number => Math.max(16, Math.floor(c.dModel / 4))
+
+const copyKeys = [["copy.query", "query"], ["copy.key", "key"], ["copy.gate", "gate"], ["copy.gateBias", "gateBias"]] as const
 
 /** A network: its config and its weights. A frozen copy (`freeze`) has non-trainable variables. */
 export interface Model {
@@ -93,7 +108,15 @@ export const specs = (c: Config): ReadonlyArray<Spec> => {
     ["lnfBias", [C], "zeros"],
     ...(c.tieEmbeddings ? [] : [["head", [C, c.vocabSize], "normal"] as const]),
     ["valueWeight", [C, 1], "normal"],
-    ["valueBias", [1], "zeros"]
+    ["valueBias", [1], "zeros"],
+    ...(c.copyHead === true
+      ? [
+        ["copy.query", [C, copyWidth(c)], "normal"] as const,
+        ["copy.key", [C, copyWidth(c)], "normal"] as const,
+        ["copy.gate", [C, 1], "normal"] as const,
+        ["copy.gateBias", [1], "zeros"] as const
+      ]
+      : [])
   ]
 }
 
@@ -109,7 +132,8 @@ export const named = (w: Weights): ReadonlyArray<readonly [string, tf.Variable]>
   ["lnfBias", w.lnfBias],
   ...(w.head === undefined ? [] : [["head", w.head] as const]),
   ["valueWeight", w.valueWeight],
-  ["valueBias", w.valueBias]
+  ["valueBias", w.valueBias],
+  ...(w.copy === undefined ? [] : copyKeys.map(([n, k]) => [n, w.copy![k]] as const))
 ]
 
 /** Builds the record from tensors named as in `specs` (each becomes a variable; `trainable` false for a frozen copy). */
@@ -132,7 +156,8 @@ export const fromNamed = (c: Config, tensors: ReadonlyMap<string, tf.Tensor>, tr
     lnfBias: v("lnfBias"),
     head: c.tieEmbeddings ? undefined : v("head"),
     valueWeight: v("valueWeight"),
-    valueBias: v("valueBias")
+    valueBias: v("valueBias"),
+    copy: c.copyHead === true ? { query: v("copy.query"), key: v("copy.key"), gate: v("copy.gate"), gateBias: v("copy.gateBias") } : undefined
   }
 }
 

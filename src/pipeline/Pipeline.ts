@@ -28,7 +28,7 @@ export const Pipeline = Schema.Struct({
     limit: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0))) // use the first N trajectories only
   }),
   tokenizer: Schema.Struct({
-    vocab: Field.int(1024, 261), // agent text is repetitive: 1k merges cover its words; a small vocabulary keeps the LM head cheap
+    vocab: Field.int(1024, 262), // agent text is repetitive: 1k merges cover its words; a small vocabulary keeps the LM head cheap
     path: Schema.optionalKey(Schema.String) // a trained tokenizer.json instead of training one on the train data
   }),
   model: Schema.Struct({

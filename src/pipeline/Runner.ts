@@ -10,17 +10,21 @@ import type { Trajectory } from "../domain/Trajectory.ts"
 import * as AgentGymClient from "../env/AgentGymClient.ts"
 import * as Builtin from "../env/Builtin.ts"
 import { Env } from "../env/Env.ts"
+import * as Expert from "../env/Expert.ts"
 import * as Registry from "../env/Registry.ts"
 import { Backend, describe } from "../model/backend/Backend.ts"
 import * as Checkpoint from "../model/Checkpoint.ts"
 import * as Preset from "../model/Preset.ts"
 import * as Transformer from "../model/Transformer.ts"
+import * as ActionAccuracy from "../stages/ActionAccuracy.ts"
 import * as Evaluate from "../stages/Evaluate.ts"
 import * as Models from "../stages/Models.ts"
 import * as OutcomePpo from "../stages/OutcomePpo.ts"
 import type { Rewarded } from "../stages/Rewarded.ts"
+import * as Run from "../stages/Run.ts"
 import * as Segment from "../stages/Segment.ts"
 import * as Sft from "../stages/Sft.ts"
+import * as Shuffle from "../stages/Shuffle.ts"
 import * as StepAgent from "../stages/StepAgent.ts"
 import * as StepDpo from "../stages/StepDpo.ts"
 import * as Metrics from "./Metrics.ts"
@@ -79,16 +83,43 @@ const trajectories = (p: Pipeline.Pipeline): Stream.Stream<Trajectory, PipelineE
 
 const countTrajectories = (p: Pipeline.Pipeline) => Stream.runCount(trajectories(p))
 
-/** Trajectories [start, start + n) of the data, cycling: a StepAgent iteration's window. One pass over the files. */
-const window = (p: Pipeline.Pipeline, tok: Tokenizer, total: number, start: number, n: number) => {
-  const take = Math.min(n, total)
-  const begin = start % total
-  const inWindow = (i: number) => ((i - begin + total) % total) < take
+/**
+ * Trajectories [start, start + n) of the range [lo, hi) of the data, cycling within the range: a StepAgent
+ * iteration's window. One pass over the files.
+ */
+const window = (p: Pipeline.Pipeline, tok: Tokenizer, range: readonly [number, number], start: number, n: number) => {
+  const [lo, hi] = range
+  const size = hi - lo
+  const take = Math.min(n, size)
+  const begin = start % size
+  const inWindow = (i: number) => i >= lo && i < hi && ((i - lo - begin + size) % size) < take
   return trajectories(p).pipe(
+    Stream.take(hi),
     Stream.zipWithIndex,
     Stream.filter(([, i]) => inWindow(i)),
     Stream.map(([t]) => Render.render(tok, t))
   )
+}
+
+/** Trajectories held in a shuffle buffer: at least every SFT set the shipped pipelines use, so each epoch is a full permutation. */
+const shuffleBuffer = 20_000
+
+/** The trajectories an SFT entry trains on: [offset, offset + trajectories) of the data, clipped to it. */
+const sftRange = (e: { readonly offset: number; readonly trajectories?: number | undefined }, total: number): readonly [number, number] => {
+  const lo = Math.min(e.offset, total)
+  return [lo, e.trajectories === undefined ? total : Math.min(total, lo + e.trajectories)]
+}
+
+/**
+ * The held-out pool that improvement stages (StepAgent, step DPO) draw expert trajectories from: from `poolOffset`
+ * when the entry names it, else after the last trajectory the pipeline's first SFT stage trained on, as the paper's
+ * inspection stage intends (the agent acts at expert states it was not cloned on). When nothing is left after
+ * that point, the pool is all the data.
+ */
+export const poolRange = (p: Pipeline.Pipeline, entry: { readonly poolOffset?: number | undefined }, total: number): readonly [number, number] => {
+  const first = p.stages.find((e) => e.stage === "sft")
+  const start = entry.poolOffset ?? (first !== undefined && first.stage === "sft" ? sftRange(first, total)[1] : 0)
+  return start < total ? [start, total] : [0, total]
 }
 
 const trainTokenizer = (p: Pipeline.Pipeline) =>
@@ -134,7 +165,12 @@ interface Context {
   readonly total: number // trajectories in the data
 }
 
-const evalOutputs = (ctx: Context, entry: typeof StageEntry.EvaluateEntry.Type, episodes: ReadonlyArray<Evaluate.Episode>) =>
+const evalOutputs = (
+  ctx: Context,
+  entry: typeof StageEntry.EvaluateEntry.Type,
+  episodes: ReadonlyArray<Evaluate.Episode>,
+  extra: { readonly train?: Evaluate.Summary; readonly actionAccuracy?: ActionAccuracy.Result }
+) =>
   Effect.gen(function*() {
     const dir = NodePath.join(ctx.runDir, "eval")
     yield* sync(dir, () => NodeFs.mkdirSync(dir, { recursive: true }))
@@ -144,7 +180,18 @@ const evalOutputs = (ctx: Context, entry: typeof StageEntry.EvaluateEntry.Type, 
       Effect.mapError((e) => ioError(NodePath.join(dir, "episodes.arrows"), e))
     )
     const s = Evaluate.summary(episodes)
-    const summary = { avgReward: s.avgReward, successRate: s.successRate, episodes: s.episodes, env: ctx.pipeline.env.name, split: entry.split, policy: entry.policy }
+    const summary = {
+      avgReward: s.avgReward,
+      successRate: s.successRate,
+      episodes: s.episodes,
+      env: ctx.pipeline.env.name,
+      split: entry.split,
+      policy: entry.policy,
+      // per episode, in task order: what the table's bootstrap intervals and paired differences resample
+      outcomes: episodes.map((e) => ({ task: e.taskId, reward: e.reward, success: e.success })),
+      ...(extra.train === undefined ? {} : { train: { avgReward: extra.train.avgReward, successRate: extra.train.successRate, episodes: extra.train.episodes } }),
+      ...(extra.actionAccuracy === undefined ? {} : { actionAccuracy: extra.actionAccuracy.accuracy, actionAccuracyStates: extra.actionAccuracy.states })
+    }
     yield* RunState.writeAtomic(NodePath.join(dir, "summary.json"), JSON.stringify(summary, null, 2) + "\n")
     return summary
   })
@@ -193,14 +240,23 @@ const runUnit = (ctx: Context, unit: Unit) =>
     switch (e.stage) {
       case "sft": {
         const cfg = Schema.decodeUnknownSync(Sft.Config)(e)
-        yield* trajectories(p).pipe(Stream.map((t) => Render.render(ctx.tokenizer, t)), Sft.sft(cfg, run), Stream.runDrain)
+        const [lo, hi] = sftRange(e, ctx.total)
+        const totalSteps = e.epochs * Math.ceil((hi - lo) / cfg.batchSize)
+        yield* trajectories(p).pipe(
+          Stream.take(hi),
+          Stream.drop(lo),
+          Shuffle.buffer(shuffleBuffer, Run.rng(run, "sft/shuffle")), // a new order every epoch (run.iteration)
+          Stream.map((t) => Render.render(ctx.tokenizer, t)),
+          Sft.sft(cfg, run, { totalSteps }),
+          Stream.runDrain
+        )
         return
       }
       case "stepagent": {
         const cfg = Schema.decodeUnknownSync(StepAgent.Config)(e)
         const start = unit.iteration * e.trajectoriesPerIteration
         const samples = heatmapSampler(ctx, unit)
-        yield* window(p, ctx.tokenizer, ctx.total, start, e.trajectoriesPerIteration).pipe(
+        yield* window(p, ctx.tokenizer, poolRange(p, e, ctx.total), start, e.trajectoriesPerIteration).pipe(
           StepAgent.iteration(cfg, run, { rewarded: samples.observe }),
           Stream.runDrain
         )
@@ -211,7 +267,7 @@ const runUnit = (ctx: Context, unit: Unit) =>
         const cfg = Schema.decodeUnknownSync(StepDpo.Config)(e)
         yield* Models.ensureReference // π_ref: the policy as it is when the stage starts (after SFT)
         const start = unit.iteration * e.trajectoriesPerIteration
-        yield* window(p, ctx.tokenizer, ctx.total, start, e.trajectoriesPerIteration).pipe(StepDpo.stepDpo(cfg, run), Stream.runDrain)
+        yield* window(p, ctx.tokenizer, poolRange(p, e, ctx.total), start, e.trajectoriesPerIteration).pipe(StepDpo.stepDpo(cfg, run), Stream.runDrain)
         return
       }
       case "outcomePpo": {
@@ -226,11 +282,27 @@ const runUnit = (ctx: Context, unit: Unit) =>
       case "evaluate": {
         const cfg = Schema.decodeUnknownSync(Evaluate.Config)(e)
         const sim = p.env.url === undefined ? Registry.make(p.env.name, p.env.seed) : undefined
-        const episodes = yield* Evaluate.tasks(e.split, e.n).pipe(
-          Evaluate.evaluate(cfg, run, sim === undefined ? {} : { expert: (task) => sim.expert(task) }),
-          Stream.runCollect
-        )
-        yield* evalOutputs(ctx, e, Array.from(episodes))
+        const options = sim === undefined ? {} : { expert: (task: string) => sim.expert(task) }
+        const episodes = yield* Evaluate.tasks(e.split, e.n).pipe(Evaluate.evaluate(cfg, run, options), Stream.runCollect)
+        const metrics = yield* Metrics.Metrics
+        // the ladder's lower rungs (built-in environments, model policy): train-split success, held-out action accuracy
+        let train: Evaluate.Summary | undefined
+        if (e.trainEpisodes > 0) {
+          const done = yield* Evaluate.tasks("train", e.trainEpisodes).pipe(
+            Evaluate.evaluate(cfg, { ...run, iteration: run.iteration + 1_000_000 }, { ...options, prefix: "eval/train_" }),
+            Stream.runCollect
+          )
+          train = Evaluate.summary(Array.from(done))
+        }
+        let actionAccuracy: ActionAccuracy.Result | undefined
+        if (sim !== undefined && e.policy === "model" && e.actionAccuracyTasks > 0) {
+          const experts = Array.from({ length: Math.min(e.actionAccuracyTasks, sim.size("test")) }, (_, i) =>
+            Expert.trajectory(sim, `test:${i}`, { thoughts: false, seed: p.env.seed })
+          ).map((t) => p.render.instruction === "drop" ? { ...t, instruction: "" } : t)
+          actionAccuracy = yield* ActionAccuracy.actionAccuracy(experts)
+          yield* metrics.log({ stage: "evaluate", iteration: run.iteration, step: actionAccuracy.states, values: { "eval/action_accuracy": actionAccuracy.accuracy, "eval/action_states": actionAccuracy.states } })
+        }
+        yield* evalOutputs(ctx, e, Array.from(episodes), { ...(train === undefined ? {} : { train }), ...(actionAccuracy === undefined ? {} : { actionAccuracy }) })
         return
       }
     }

@@ -21,6 +21,7 @@ export const StepAgentEntry = Schema.Struct({
   stage: Schema.Literal("stepagent"),
   iterations: Field.int(4), // inspection-reflection rounds: the paper iterates a few times
   trajectoriesPerIteration: Field.int(64), // expert trajectories segmented per round (a window over the data, cycling)
+  poolOffset: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))), // where the held-out pool starts in the data (default: after the first SFT stage's trajectories; a run started from an `init` checkpoint names it)
   ...StepAgent.Config.fields
 })
 
@@ -35,6 +36,7 @@ export const StepDpoEntry = Schema.Struct({
   stage: Schema.Literal("stepDpo"),
   iterations: Field.int(4), // as StepAgent
   trajectoriesPerIteration: Field.int(64), // as StepAgent
+  poolOffset: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))), // as StepAgent
   ...StepDpo.Config.fields
 })
 
@@ -42,6 +44,10 @@ export const EvaluateEntry = Schema.Struct({
   stage: Schema.Literal("evaluate"),
   split: Schema.Literals(["train", "test"]).pipe(Schema.withDecodingDefaultKey(Effect.succeed("test" as const))), // held-out tasks
   n: Field.int(200), // episodes: 200 held-out tasks give a success rate within about +-7 points (95%)
+  // the ladder's other rungs (../shared/SCIENCE.md), built-in environments only: episodes on train tasks (did SFT fit
+  // its data? 0 = skip) and greedy-action exact match at the expert states of this many held-out tasks
+  trainEpisodes: Field.int(0, 0), // off by default: it costs as much as the test episodes
+  actionAccuracyTasks: Field.int(100, 0), // ~300-2,000 expert states: a cheap, low-variance rung (one batched pass per state)
   ...Evaluate.Config.fields
 })
 

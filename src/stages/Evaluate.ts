@@ -35,6 +35,8 @@ export type Episode = Rollout.Episode
 export interface Options {
   /** The scripted expert's actions for a task (`Simulator.expert`), for the `expert` policy. */
   readonly expert?: (taskId: string) => ReadonlyArray<string>
+  /** Metric name prefix: `eval/` (default); `eval/train_` for the train-split check beside the test split. */
+  readonly prefix?: string
 }
 
 export const stage = "evaluate"
@@ -109,17 +111,18 @@ export const evaluate = (config: Config, run: Run.Run, options: Options = {}) =>
       Stream.flattenIterable,
       Stream.onEnd(Effect.suspend(() => {
         const s = summary(done)
+        const m = options.prefix ?? "eval/"
         return metrics.log({
           stage,
           iteration: run.iteration,
           step: s.episodes,
           values: {
-            "eval/avg_reward": s.avgReward,
-            "eval/success_rate": s.successRate,
-            "eval/avg_steps": s.avgSteps,
-            "eval/error_rate": s.errorRate,
-            "eval/episodes": s.episodes,
-            "timing/evaluate_s": seconds
+            [`${m}avg_reward`]: s.avgReward,
+            [`${m}success_rate`]: s.successRate,
+            [`${m}avg_steps`]: s.avgSteps,
+            [`${m}error_rate`]: s.errorRate,
+            [`${m}episodes`]: s.episodes,
+            [`timing/${m === "eval/" ? "evaluate" : "evaluate_train"}_s`]: seconds
           }
         })
       }))

@@ -3,7 +3,8 @@ import { Metrics } from "../pipeline/Metrics.ts"
 import * as Field from "./Field.ts"
 import { Models } from "./Models.ts"
 import * as Preference from "./Preference.ts"
-import type * as Run from "./Run.ts"
+import * as RewardAuc from "./RewardAuc.ts"
+import * as Run from "./Run.ts"
 import type { Rewarded } from "./Rewarded.ts"
 import type { AgentAction } from "./Sample.ts"
 import { nonFinite, type StageError } from "./StageError.ts"
@@ -11,19 +12,24 @@ import * as Timed from "./Timed.ts"
 
 /**
  * Phase 3 of StepAgent, implicit variant (reflection). For each batch of agent actions, the reward model
- * π_φ (role `reward`, initialised from the SFT policy) takes `steps` step-level DPO updates on the pairs
- * (expert action chosen, agent action rejected, at the same expert state), against the frozen reference
+ * π_φ (role `reward`, initialised from the SFT policy) takes `steps` step-level DPO updates on seeded
+ * minibatches of the pairs (expert action chosen, agent action rejected, at the same expert state), against the frozen reference
  * π_ref (role `reference`, the SFT policy standing in for the expert's likelihood, see DESIGN.md):
  *   L = -E[log σ(β log π_φ(a_e|s)/π_ref(a_e|s) - β log π_φ(a|s)/π_ref(a|s))]
  * then every agent action is emitted with its step reward r(s, a) = β (log π_φ(a|s) - log π_ref(a|s)),
- * and the expert's action's reward at the same state (for metrics).
+ * and the expert's action's reward at the same state (for metrics). Before π_φ trains on a batch, its rewards
+ * there are held-out: `reward/auc` is how often they rank the expert's action above an agent action that
+ * differs from it (ties count half; 0.5 = no information), the signal check of ../shared/SCIENCE.md.
  */
 export const Config = Schema.Struct({
   beta: Field.positive(0.1), // DPO's β: TRL's default, the paper's step-DPO setting
   nllCoef: Field.nonNegative(0), // α of an NLL term on the expert's actions (RPO, TRL's rpo_alpha): off, as the paper's plain DPO
   batchSize: Field.int(64), // pairs per batch: each batch is trained on, then rewarded
-  steps: Field.int(1), // DPO updates of π_φ per batch: one pass over the data, as TRL's single DPO epoch
-  learningRate: Field.nonNegative(1e-4), // Optimizer's small-model fine-tuning rate (TRL's 1e-6 suits billion-parameter models)
+  // DPO updates of π_φ per batch, each on `minibatchSize` pairs: 4 passes over a batch of 64. Measured on qa: one
+  // update per batch (TRL's single epoch, ~2 per iteration) left β·Δlog π at 0.005-0.05, the size of the KL penalty
+  steps: Field.int(16),
+  minibatchSize: Field.int(16), // pairs per update: small steps, as in the policy's PPO minibatches
+  learningRate: Field.nonNegative(3e-4), // a small model from scratch moves slowly at 1e-4; TRL's 1e-6 suits billion-parameter models
   maxGradNorm: Field.nonNegative(1), // TRL's max_grad_norm
   maxTokens: Field.int(8192) // padded tokens per forward pass: bounds activations (gradients are accumulated)
 })
@@ -38,6 +44,7 @@ export const implicitReward = (config: Config, run: Run.Run) =>
   Stream.unwrap(Effect.gen(function*() {
     const models = yield* Models
     const metrics = yield* Metrics
+    let batchIndex = 0
     return actions.pipe(
       Stream.grouped(config.batchSize),
       Stream.mapEffect((batch) =>
@@ -45,19 +52,31 @@ export const implicitReward = (config: Config, run: Run.Run) =>
           const model = yield* models.get("reward")
           const reference = yield* models.get("reference")
           const opt = yield* models.optimizer("reward", { learningRate: config.learningRate, clipNorm: config.maxGradNorm })
+          const rng = Run.rng(run, stage, batchIndex++)
           const { value: result, seconds } = yield* Timed.sync(() => {
             const pairs = Preference.pairs(model.config.contextLength, batch)
             const ref = Preference.logps(reference, pairs, config.maxTokens)
+            const heldOut = Preference.rewards(model, pairs, ref, config.beta, config.maxTokens) // before π_φ sees these pairs
             const stats: Array<Preference.StepStats> = []
+            const m = Math.min(config.minibatchSize, pairs.n)
+            let order = Run.permutation(rng, pairs.n)
+            let at = 0
             for (let s = 0; s < config.steps; s++) {
-              const outcome = Preference.update(model, opt, pairs, ref, config.beta, config.maxTokens, config.nllCoef)
+              if (at + m > pairs.n) {
+                order = Run.permutation(rng, pairs.n)
+                at = 0
+              }
+              const rows = Array.from(order.subarray(at, at + m)).sort((a, b) => a - b)
+              at += m
+              const outcome = Preference.update(model, opt, Preference.select(pairs, rows), Preference.selectLogps(ref, rows), config.beta, config.maxTokens, config.nllCoef)
               if (!outcome.ok) return { ok: false, metric: outcome.metric, bad: outcome.bad, step: opt.step + 1 } as const
               stats.push(outcome.value)
             }
-            return { ok: true, stats, rewards: Preference.rewards(model, pairs, ref, config.beta, config.maxTokens) } as const
+            return { ok: true, stats, heldOut, rewards: Preference.rewards(model, pairs, ref, config.beta, config.maxTokens) } as const
           })
           if (!result.ok) return yield* Effect.fail(nonFinite(stage, result.step, result.metric, result.bad))
           const { rewards, stats } = result
+          const auc = RewardAuc.auc(result.heldOut.chosen, result.heldOut.rejected, batch.map((a) => RewardAuc.differs(a)))
           const mean = (x: Float32Array) => x.reduce((a, b) => a + b, 0) / Math.max(1, x.length)
           const stepMean = mean(rewards.rejected)
           const expertMean = mean(rewards.chosen)
@@ -76,6 +95,7 @@ export const implicitReward = (config: Config, run: Run.Run) =>
               "reward/step_mean": stepMean,
               "reward/expert_mean": expertMean,
               "reward/expert_above_agent": rewards.chosen.reduce((n, c, i) => n + (c > rewards.rejected[i]! ? 1 : 0), 0) / Math.max(1, batch.length),
+              ...RewardAuc.metrics(auc),
               "grad/norm": last.gradNorm,
               "lr": last.learningRate,
               "timing/implicit_reward_s": seconds

@@ -7,6 +7,7 @@ import * as Field from "./Field.ts"
 import * as Guard from "./Guard.ts"
 import * as Microbatch from "./Microbatch.ts"
 import { Models } from "./Models.ts"
+import * as RewardAuc from "./RewardAuc.ts"
 import * as Run from "./Run.ts"
 import type { Rewarded } from "./Rewarded.ts"
 import type { AgentAction } from "./Sample.ts"
@@ -23,9 +24,17 @@ import * as Timed from "./Timed.ts"
  */
 export const Config = Schema.Struct({
   batchSize: Field.int(64), // agent actions per batch: each batch is trained on, then rewarded
-  steps: Field.int(4), // discriminator updates per batch: 4 random minibatches of 16 see as many pairs as one update on the whole batch of 64 (GAIL: one discriminator pass per policy batch)
+  // discriminator updates per batch, each on a random minibatch: 16 of 16 are 4 passes over a batch of 64. Measured on qa:
+  // 4 updates (one pass, GAIL's usual) at 1e-4 left D's logits near 0, so r = -log D was log 2 plus noise
+  steps: Field.int(16),
+  // updates on the first batch a fresh discriminator sees, before it rewards anything: D starts from the SFT trunk with
+  // an untrained head, whose reward would be log 2 for every action
+  warmupSteps: Field.int(32, 0),
+  // where D starts: "policy" copies the SFT policy (its trunk already reads states and actions; the value head becomes
+  // D's logit), "fresh" a small transformer from a seed (`Discriminator.config`)
+  init: Schema.Literals(["policy", "fresh"]).pipe(Schema.withDecodingDefaultKey(Effect.succeed("policy" as const))),
   minibatchSize: Field.int(16), // agent pairs per update (and as many expert pairs): 2 x 16 sequences of up to 512 tokens keep D's attention activations near 0.5 GB (64 reached the wasm heap's 4 GB limit on shop and crashed)
-  learningRate: Field.nonNegative(1e-4), // Optimizer's small-model rate; the discriminator is small and trains from scratch
+  learningRate: Field.nonNegative(3e-4), // as the implicit reward model's: a small model's head moves slowly at 1e-4
   maxGradNorm: Field.nonNegative(1), // TRL's max_grad_norm
   maxTokens: Field.int(8192) // padded tokens per scoring pass when rewarding
 })
@@ -65,8 +74,10 @@ export const inverseReward = (config: Config, run: Run.Run) =>
             const agent = batch.map((a) => Score.segmentSequence(ctx, { trajectory: a.segment.trajectory, step: a.segment.step, action: a.tokens }).sequence)
             const expert = batch.map((a) => Score.segmentSequence(ctx, { trajectory: a.segment.trajectory, step: a.segment.step }).sequence)
             const m = Math.min(config.minibatchSize, batch.length)
+            const heldOut = { agent: rewardsOf(d, agent, config.maxTokens), expert: rewardsOf(d, expert, config.maxTokens) } // before D sees these pairs
+            const warm = opt.step === 0 ? config.warmupSteps : 0
             let last: Discriminator.TrainStats | undefined
-            for (let s = 0; s < config.steps; s++) {
+            for (let s = 0; s < config.steps + warm; s++) {
               const rows = Array.from(Run.permutation(rng, batch.length).subarray(0, m)).sort((a, b) => a - b)
               const outcome = Guard.update(
                 opt,
@@ -76,7 +87,7 @@ export const inverseReward = (config: Config, run: Run.Run) =>
               if (!outcome.ok) return { ok: false, metric: outcome.metric, bad: outcome.bad, step: opt.step + 1 } as const
               last = outcome.value
             }
-            return { ok: true, last: last!, agent: rewardsOf(d, agent, config.maxTokens), expert: rewardsOf(d, expert, config.maxTokens) } as const
+            return { ok: true, last: last!, heldOut, agent: rewardsOf(d, agent, config.maxTokens), expert: rewardsOf(d, expert, config.maxTokens) } as const
           })
           if (!result.ok) return yield* Effect.fail(nonFinite(stage, result.step, result.metric, result.bad))
           const mean = (x: Float32Array) => x.reduce((a, b) => a + b, 0) / Math.max(1, x.length)
@@ -94,6 +105,7 @@ export const inverseReward = (config: Config, run: Run.Run) =>
               "reward/step_mean": stepMean,
               "reward/expert_mean": mean(result.expert),
               "reward/expert_above_agent": result.expert.reduce((n, e, i) => n + (e > result.agent[i]! ? 1 : 0), 0) / Math.max(1, batch.length),
+              ...RewardAuc.metrics(RewardAuc.auc(result.heldOut.expert, result.heldOut.agent, batch.map(RewardAuc.differs))),
               "grad/norm": result.last.gradNorm,
               "timing/inverse_reward_s": seconds
             }

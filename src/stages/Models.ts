@@ -150,6 +150,9 @@ export const ensureReference = ensure("reference", Transformer.freeze)
 /** The implicit reward model π_φ: a trainable copy of the policy as it is now. */
 export const ensureReward = ensure("reward", copy)
 
+/** The discriminator as a trainable copy of the policy (the SFT trunk; its value head is D's logit). */
+export const ensureDiscriminatorFromPolicy = ensure("discriminator", copy)
+
 /** The discriminator: a fresh small transformer beside the policy (`Discriminator.config`), from a seed. */
 export const ensureDiscriminator = (seed: number, overrides: Partial<Transformer.Config> = {}) =>
   ensure("discriminator", (policy) => Discriminator.init(Discriminator.config(policy.config, overrides), seed))

@@ -24,8 +24,8 @@ import * as Timed from "./Timed.ts"
  *   1. score: per-token log-probs and values under the current policy (the "old" policy of this batch),
  *      per-token log-probs under the frozen reference;
  *   2. rewards: r_t = -klCoef (log π_old - log π_ref) at every action token, plus the step reward at the
- *      last action token (`Ppo.tokenRewards`); optionally scaled to unit variance over the batch (TRL's
- *      whiten_rewards, mean kept);
+ *      last action token (`Ppo.tokenRewards`); the step rewards optionally whitened over the batch first
+ *      (`whitenRewards`), apart from the penalty;
  *   3. advantages: GAE(γ, λ) over the action tokens, the episode ending after its last token
  *      (`Gae.compute`), then whitened over the batch;
  *   4. update: `epochs` passes over shuffled minibatches, each one optimizer step on
@@ -46,7 +46,7 @@ export const Config = Schema.Struct({
   vfCoef: Field.nonNegative(0.1), // value loss weight: TRL's vf_coef
   entropyCoef: Field.nonNegative(0), // entropy bonus λ: TRL has none; the inverse variant sets its own (StepAgent)
   whitenAdvantages: Schema.Boolean.pipe(Schema.withDecodingDefaultKey(Effect.succeed(true))), // TRL whitens advantages per batch
-  whitenRewards: Schema.Boolean.pipe(Schema.withDecodingDefaultKey(Effect.succeed(true))), // TRL's whiten_rewards (TRL: off); measured: step rewards of ~0.1 (β 0.1) drown in the fresh value head's noise without it
+  whitenRewards: Schema.Boolean.pipe(Schema.withDecodingDefaultKey(Effect.succeed(true))), // step rewards to zero mean, unit variance per batch, apart from the KL penalty (TRL's whiten_rewards whitens the sum, off by default); measured: step rewards of ~0.1 (β 0.1) drown in the fresh value head's noise without it
   targetKl: Field.optionalPositive(null), // early stop on approximate KL: off, as TRL (CleanRL's target_kl is None too)
   learningRate: Field.nonNegative(1e-5), // a fine-tuning rate an order below SFT's: small steps keep the ratio near 1
   maxGradNorm: Field.nonNegative(1), // TRL's max_grad_norm
@@ -100,10 +100,13 @@ export const batch = (
   const A = old.width
   const mask = old.mask
   // 2. rewards: per-token KL penalty, the step reward at the last action token
-  const stepRewards = Float32Array.from(episodes, (e) => e.reward)
+  // the step rewards are whitened over the batch on their own, before the KL penalty joins them: whitening the sum
+  // would scale the penalty with the rewards' spread, and a reward that is mostly noise would be blown up with it
+  const raw = Float32Array.from(episodes, (e) => e.reward)
+  const stepRewards = config.whitenRewards ? Whiten.masked(raw, new Float32Array(B).fill(1)) : raw
   const scored = PpoMath.tokenRewards(old.logp, ref.logp, mask, stepRewards, B, A, config.klCoef)
   const kl = scored.kl
-  const rewards = config.whitenRewards ? Whiten.masked(scored.rewards, mask, false) : scored.rewards
+  const rewards = scored.rewards
   // 3. advantages: GAE over the action tokens, whitened over the batch
   const gae = Gae.compute(rewards, old.values, mask, B, A, config.gamma, config.lambda)
   const advantages = config.whitenAdvantages ? Whiten.masked(gae.advantages, mask) : gae.advantages
@@ -132,7 +135,7 @@ export const batch = (
         const weight = (microTokens / Math.max(1, mbTokens)) * micro.length // token-weighted: the mean over micro-batches is the minibatch's masked mean
         return () =>
           tf.tidy(() => {
-            const t = ActionBatch.tensors(b)
+            const t = ActionBatch.tensors(b, policy.config.copyHead === true)
             const o = Policy.outputs(policy, t)
             const pl = PpoMath.policyLoss(o.logp, tf.tensor2d(oldLogp, [n, W]), tf.tensor2d(adv, [n, W]), t.mask, config.clip)
             const vl = PpoMath.valueLoss(o.values, tf.tensor2d(oldValues, [n, W]), tf.tensor2d(ret, [n, W]), t.mask, config.valueClip)

@@ -33,6 +33,14 @@ export const pairs = (contextLength: number, actions: ReadonlyArray<AgentAction>
   return { n: actions.length, chosen, rejected, lengths: chosen.map((c, i) => Math.max(lengthOf(c), lengthOf(rejected[i]!))) }
 }
 
+/** The pairs at `rows` (in that order). */
+export const select = (p: Pairs, rows: ReadonlyArray<number>): Pairs => ({
+  n: rows.length,
+  chosen: rows.map((r) => p.chosen[r]!),
+  rejected: rows.map((r) => p.rejected[r]!),
+  lengths: rows.map((r) => p.lengths[r]!)
+})
+
 /** Summed log-probabilities of the chosen and rejected actions under a model: (N,) each. */
 export interface Logps {
   readonly chosen: Float32Array
@@ -43,6 +51,12 @@ export const logps = (m: Transformer.Model, p: Pairs, maxTokens: number): Logps 
   const s = Score.sequences(m, [...p.chosen, ...p.rejected], { maxTokens })
   return { chosen: s.sum.slice(0, p.n), rejected: s.sum.slice(p.n) }
 }
+
+/** The log-probabilities at `rows` (in that order). */
+export const selectLogps = (l: Logps, rows: ReadonlyArray<number>): Logps => ({
+  chosen: Float32Array.from(rows, (r) => l.chosen[r]!),
+  rejected: Float32Array.from(rows, (r) => l.rejected[r]!)
+})
 
 /** The implicit rewards β (log π - log π_ref) of both actions of every pair, given the reference's log-probs. */
 export const rewards = (m: Transformer.Model, p: Pairs, ref: Logps, beta: number, maxTokens: number): Logps => {
@@ -90,7 +104,7 @@ export const update = (
     const k = rows.length
     return () =>
       tf.tidy(() => {
-        const o = Policy.outputs(m, ActionBatch.tensors(batch))
+        const o = Policy.outputs(m, ActionBatch.tensors(batch, m.config.copyHead === true))
         const sums = tf.sum(o.logp, 1) // (2k,)
         const l = Dpo.loss(
           tf.slice(sums, [0], [k]) as tf.Tensor1D,

@@ -126,15 +126,14 @@ export const run = (actor: Actor, taskIds: ReadonlyArray<string>, rng: Rng.Rng, 
         let obsTurns: Array<Int32Array> = []
         if (actor.kind === "model") {
           const ctx = actor.model.config.contextLength
-          const reserve = Math.min(actor.maxTokens, ctx - 1)
           obsTurns = live.map((l) => Render.encodeObservationTurn(actor.tokenizer, l.observation))
           const s = yield* Effect.sync(() => {
             const states = live.map((l, i) => {
               const t = current(l, obsTurns[i]!, env.name)
-              return Context.state(t, (t.spans.length / 4) - 1, ctx, reserve)
+              return Context.state(t, (t.spans.length / 4) - 1, ctx)
             })
             return ModelSample.sample(actor.model, states.map((st) => st.parts), states.map((st, i) => ({ prefix: i, length: st.length })), rng, {
-              maxTokens: actor.maxTokens,
+              maxTokens: Math.min(actor.maxTokens, Context.actionReserve(ctx)),
               temperature: actor.temperature,
               stop: EOA
             })

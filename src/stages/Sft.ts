@@ -17,16 +17,27 @@ import * as Timed from "./Timed.ts"
 
 /**
  * The warm start (the "novice"): behaviour cloning on expert trajectories. The loss is the mean negative
- * log-likelihood of the expert's action tokens only (instruction and observations are context). Each
+ * log-likelihood of the expert's action tokens, plus `observationLossWeight` times the mean negative
+ * log-likelihood of the other tokens (observations; the instruction too when it is kept). Each
  * trajectory is one causal forward pass (one per window when it exceeds the context, `Context.windows`):
  * every action of the trajectory is scored in that pass, so no prefix is computed twice.
- * Epochs are the caller's: pipe the trajectories through `Stream.repeat` or re-read the dataset.
+ * Epochs are the caller's: pipe the trajectories through `Stream.repeat` or re-read the dataset (the runner
+ * shuffles them per epoch). The learning rate warms up, then decays over `totalSteps` (the stage's steps,
+ * given by the caller; 0 keeps it constant after the warm-up).
  */
 export const Config = Schema.Struct({
   batchSize: Field.int(8), // trajectories per optimizer step: ETO's SFT uses small batches of whole conversations
-  learningRate: Field.nonNegative(1e-3), // Optimizer's note: training a small model from scratch wants ~1e-3
+  learningRate: Field.nonNegative(1e-3), // peak rate: training a small model from scratch wants ~1e-3 (nanoGPT's small models use 6e-4..1e-3)
   maxGradNorm: Field.nonNegative(1), // TRL's max_grad_norm
-  maxTokens: Field.int(8192) // padded tokens per forward pass: bounds activations (gradients are accumulated)
+  maxTokens: Field.int(8192), // padded tokens per forward pass: bounds activations (gradients are accumulated)
+  warmupSteps: Field.int(50, 0), // linear warm-up: Adam's moments settle before the peak rate (nanoGPT warms up over a few % of training)
+  schedule: Schema.Literals(["constant", "linear", "cosine"]).pipe(Schema.withDecodingDefaultKey(Effect.succeed("cosine" as const))), // nanoGPT's decay, over the stage's epochs
+  minLearningRateRatio: Field.unit(0.1), // the decay ends at a tenth of the peak, as nanoGPT
+  // language-model loss on observation tokens, relative to the action loss (0 = actions only, ETO's SFT): the
+  // observations repeat names and numbers, which teaches a model trained from scratch to attend back and copy
+  observationLossWeight: Field.nonNegative(0.25),
+  trajectories: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0))), // the first N of the data (default: all); the rest is the held-out pool
+  offset: Field.int(0, 0) // where its trajectories start in the data (sft-more trains on the pool after the warm start's)
 })
 export type Config = typeof Config.Type
 export const defaults: Config = Schema.decodeUnknownSync(Config)({})
@@ -45,32 +56,71 @@ interface SftStats {
 
 const lengthOf = (s: ActionBatch.Sequence): number => s.parts.reduce((n, p) => n + p.length, 0)
 
+/** Language-model rows are cut to this width: an (R, A, V) logits block stays small when observations are long. */
+const lmRowWidth = 32
+
+/** The [start, end) spans of a window's non-action targets (positions 1..length-1), cut into rows of `lmRowWidth`. */
+export const observationSpans = (length: number, actions: ReadonlyArray<readonly [number, number]>): Array<readonly [number, number]> => {
+  const out: Array<readonly [number, number]> = []
+  const push = (a: number, b: number) => {
+    for (let s = a; s < b; s += lmRowWidth) out.push([s, Math.min(b, s + lmRowWidth)])
+  }
+  let at = 1
+  for (const [a, b] of actions) {
+    if (a > at) push(at, a)
+    at = Math.max(at, b)
+  }
+  if (length > at) push(at, length)
+  return out
+}
+
 /** One SFT step on a batch of trajectories, synchronously. */
 export const step = (
   policy: Transformer.Model,
   opt: Optimizer.Optimizer,
   trajectories: ReadonlyArray<Tokenized.TokenizedTrajectory>,
-  maxTokens: number
+  maxTokens: number,
+  observationLossWeight = 0
 ): Guard.Outcome<SftStats> => {
   const windows = trajectories.flatMap((t) => Context.windows(t, policy.config.contextLength))
-  const seqs: Array<ActionBatch.Sequence> = windows.map((w) => ({ parts: w.parts, actions: w.actions }))
+  const withLm = observationLossWeight > 0
+  const seqs: Array<ActionBatch.Sequence & { readonly actionRows: number }> = windows.map((w) => ({
+    parts: w.parts,
+    actions: withLm ? [...w.actions, ...observationSpans(w.length, w.actions)] : w.actions,
+    actionRows: w.actions.length
+  }))
   const actionTokens = windows.reduce((n, w) => n + w.actions.reduce((m, [a, b]) => m + b - a, 0), 0)
+  const lmTokens = withLm ? seqs.reduce((n, q) => n + q.actions.slice(q.actionRows).reduce((m, [a, b]) => m + b - a, 0), 0) : 0
   const micro = Microbatch.plan(seqs.map(lengthOf), maxTokens)
   const captured: Array<tf.Tensor> = []
   let tokens = 0
   const losses = micro.map((rows) => {
     const b = ActionBatch.build(rows.map((r) => seqs[r]!))
-    const microTokens = b.mask.reduce((a, c) => a + c, 0)
-    const weight = (microTokens / Math.max(1, actionTokens)) * micro.length // token-weighted: exactly the mean over all action tokens
+    // per row: 1 / (action tokens) for action rows, weight / (observation tokens) for language-model rows; times the
+    // micro-batch count, because the optimizer averages micro-batches: the sum over micro-batches is then exactly
+    // mean action NLL + weight * mean observation NLL
+    const rowScale = new Float32Array(b.rows)
+    const isAction = new Float32Array(b.rows)
+    let r = 0
+    for (const q of rows) {
+      const seq = seqs[q]!
+      for (let k = 0; k < seq.actions.length; k++, r++) {
+        isAction[r] = k < seq.actionRows ? 1 : 0
+        rowScale[r] = micro.length * (k < seq.actionRows ? 1 / Math.max(1, actionTokens) : observationLossWeight / Math.max(1, lmTokens))
+      }
+    }
     tokens += b.batch * b.length
     return () =>
       tf.tidy(() => {
-        const t = ActionBatch.tensors(b)
+        const t = ActionBatch.tensors(b, policy.config.copyHead === true)
         const o = Policy.outputs(policy, t)
-        const nll = tf.neg(tf.div(tf.sum(o.logp), Math.max(1, microTokens))) as tf.Scalar
-        const hits = tf.sum(tf.mul(tf.cast(tf.equal(tf.argMax(o.logits, -1), t.target), "float32"), t.mask))
-        captured.push(tf.keep(hits))
-        return tf.mul(nll, weight) as tf.Scalar
+        const scale = tf.tensor2d(rowScale, [b.rows, 1])
+        const nll = tf.neg(tf.sum(tf.mul(o.logp, scale))) as tf.Scalar
+        // a token counts as right when it holds over half the probability (then it is the greedy choice): exact with the copy
+        // head too, whose mixture has no (R, A, V) logits to take the argmax of
+        const correct = tf.mul(tf.cast(tf.greater(o.logp, Math.log(0.5)), "float32"), t.mask) // (R, A)
+        captured.push(tf.keep(tf.sum(tf.mul(correct, tf.tensor2d(isAction, [b.rows, 1])))))
+        return nll
       })
   })
   return Guard.update(
@@ -97,7 +147,7 @@ export const step = (
 }
 
 /** Expert trajectories -> one metrics record per optimizer step (`loss/sft`, `sft/token_accuracy`, ...); the policy is trained in place. */
-export const sft = (config: Config, run: Run.Run) =>
+export const sft = (config: Config, run: Run.Run, schedule: { readonly totalSteps: number } = { totalSteps: 0 }) =>
 <E, R>(trajectories: Stream.Stream<Tokenized.TokenizedTrajectory, E, R>): Stream.Stream<MetricRecord, E | StageError, R | Models | Metrics> =>
   Stream.unwrap(Effect.gen(function*() {
     const models = yield* Models
@@ -107,8 +157,15 @@ export const sft = (config: Config, run: Run.Run) =>
       Stream.mapEffect((batch) =>
         Effect.gen(function*() {
           const policy = yield* models.get("policy")
-          const opt = yield* models.optimizer("policy", { learningRate: config.learningRate, clipNorm: config.maxGradNorm })
-          const { seconds, value: outcome } = yield* Timed.sync(() => step(policy, opt, batch, config.maxTokens))
+          const opt = yield* models.optimizer("policy", {
+            learningRate: config.learningRate,
+            clipNorm: config.maxGradNorm,
+            warmupSteps: config.warmupSteps,
+            totalSteps: schedule.totalSteps,
+            schedule: config.schedule,
+            minLearningRateRatio: config.minLearningRateRatio
+          })
+          const { seconds, value: outcome } = yield* Timed.sync(() => step(policy, opt, batch, config.maxTokens, config.observationLossWeight))
           if (!outcome.ok) return yield* Effect.fail(nonFinite(stage, opt.step + 1, outcome.metric, outcome.bad))
           const s = outcome.value
           const record: MetricRecord = {

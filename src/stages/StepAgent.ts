@@ -15,7 +15,8 @@ import type { StageError } from "./StageError.ts"
 /**
  * One StepAgent iteration (arXiv 2411.03817) over the expert trajectories, as stages in the paper's order:
  *   0. models: π_ref is the policy frozen as it is at the first iteration (call it after SFT);
- *      π_φ (implicit) starts as a copy of that policy, D (inverse) as a fresh small transformer;
+ *      π_φ (implicit) starts as a copy of that policy, D (inverse) too (its value head becomes D's logit;
+ *      `inverse.init: "fresh"` for a fresh small transformer);
  *   1. inspection: segment every expert trajectory after each expert action;
  *   2. inspection: the current policy samples its own action at every expert state;
  *   3. reflection: a step reward for every agent action, `reward: "implicit"` (step-level DPO reward
@@ -46,6 +47,7 @@ export const prepare = (config: Config, run: Run.Run) =>
   Effect.gen(function*() {
     yield* Models.ensureReference
     if (config.reward === "implicit") yield* Models.ensureReward
+    else if (config.inverse.init === "policy") yield* Models.ensureDiscriminatorFromPolicy
     else yield* Models.ensureDiscriminator(Run.streamSeed({ seed: run.seed, iteration: 0 }, "discriminator"))
   })
 

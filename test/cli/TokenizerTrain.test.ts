@@ -63,7 +63,7 @@ describe("tokenizer train", () => {
       assert.strictEqual(summary["texts"], texts.length)
       assert.strictEqual(summary["bytes"], texts.reduce((n, t) => n + Buffer.byteLength(t), 0))
       assert.strictEqual(summary["vocab"], 300)
-      assert.strictEqual(summary["merges"], 300 - 261)
+      assert.strictEqual(summary["merges"], 300 - 262)
       assert.strictEqual(summary["out"], out)
       assert.isNumber(summary["seconds"])
       const tok = yield* Bpe.loadFile(out)
@@ -80,11 +80,11 @@ describe("tokenizer train", () => {
       yield* run(["--input", a, "--input", b, "--vocab", "320", "--out", o2])
       assert.strictEqual(fs.readFileSync(o1, "utf8"), fs.readFileSync(o2, "utf8"))
     }))
-  it.effect("rejects a vocabulary below 261, naming the flag", () =>
+  it.effect("rejects a vocabulary below 262, naming the flag", () =>
     Effect.gen(function*() {
       const err = yield* Effect.flip(run(["--input", a, "--vocab", "100", "--out", path.join(dir, "x.json")]))
       assert.strictEqual(err._tag, "BpeError")
-      assert.match(err.message, /^--vocab 100: vocabulary size 100 must be an integer between 261/)
+      assert.match(err.message, /^--vocab 100: vocabulary size 100 must be an integer between 262/)
       assert.isFalse(fs.existsSync(path.join(dir, "x.json")))
     }))
   it.effect("a missing input is a one-line error naming the file", () =>
@@ -128,6 +128,6 @@ describe("tokenizer train (the stepagent binary)", () => {
   it("a bad --vocab prints one line on stderr and exits 1", async () => {
     const { code, stderr } = await cli(["tokenizer", "train", "--input", a, "--vocab", "7", "--out", path.join(dir, "bad.json")])
     assert.strictEqual(code, 1)
-    assert.strictEqual(stderr, "stepagent: --vocab 7: vocabulary size 7 must be an integer between 261 (5 specials + 256 bytes) and 2097152\n")
+    assert.strictEqual(stderr, "stepagent: --vocab 7: vocabulary size 7 must be an integer between 262 (6 specials + 256 bytes) and 2097152\n")
   })
 })

@@ -91,28 +91,44 @@ const mixedString = fc.oneof(
 )
 
 describe("Bpe pre-tokenizer", () => {
-  it("splits words with their leading space, contractions, digit groups, punctuation and whitespace", () => {
+  it("splits words, digit groups, punctuation runs and whitespace apart (no leading space on words)", () => {
     assert.deepStrictEqual(Bpe.pretokenize("Hello world's 12345 $9.99!!  search[x]\n\nok"), [
       "Hello",
-      " world",
-      "'s",
-      " 123",
+      " ",
+      "world",
+      "'",
+      "s",
+      " ",
+      "123",
       "45",
-      " $",
+      " ",
+      "$",
       "9",
       ".",
       "99",
       "!!",
-      " ",
-      " search",
+      "  ",
+      "search",
       "[",
       "x",
       "]",
-      "\n", // a whitespace run leaves its last character to the word after it
-      "\n",
+      "\n\n",
       "ok"
     ])
   })
+  // The property that lets a small model copy a name it never saw from an observation into an action.
+  const word = fc.stringMatching(/^[A-Z][a-z]{1,12}( [A-Z][a-z]{1,10}){0,2}$/)
+  prop.prop([word, fc.constantFrom("Question: Which is older, ", "Results: [SEP] ", "\n", "You see a "), fc.constantFrom("search[", "click[", "finish[", "take ")], { seed: 5, numRuns: 300 })(
+    "a name copied from an observation into an action has the same tokens in both",
+    (name, before, action) => {
+      const inObs = bpe.encode(`${before}${name}, then more.`)
+      const inAct = bpe.encode(`${action}${name}]`)
+      const ids = Array.from(bpe.encode(name))
+      const has = (xs: Int32Array) => Array.from(xs).some((_, i) => ids.every((id, k) => xs[i + k] === id))
+      assert.isTrue(has(inObs), `${JSON.stringify(name)} in the observation`)
+      assert.isTrue(has(inAct), `${JSON.stringify(name)} in the action`)
+    }
+  )
   prop.prop([anyString], { seed: 7, numRuns: 300 })("pieces concatenate back to the text and are at most MAX_PIECE long", (s) => {
     const pieces = Bpe.pretokenize(s)
     assert.strictEqual(pieces.join(""), s)
@@ -130,7 +146,7 @@ describe("Bpe pre-tokenizer", () => {
 describe("Bpe encode/decode", () => {
   it("learns the requested vocabulary on a corpus with enough pairs", () => {
     assert.strictEqual(bpe.vocabSize, 400)
-    assert.strictEqual(bpe.mergeCount, 400 - 261)
+    assert.strictEqual(bpe.mergeCount, 400 - 262)
   })
   prop.prop([mixedString], { seed: 11, numRuns: 400 })("decode inverts encode (lone surrogates become U+FFFD)", (s) => {
     assert.strictEqual(bpe.decode(bpe.encode(s)), s.toWellFormed())
@@ -157,8 +173,8 @@ describe("Bpe encode/decode", () => {
   })
   it("without merges, each byte is its own token", () => {
     const bytes = Bpe.fromMerges(new Int32Array(0))
-    assert.strictEqual(bytes.vocabSize, 261)
-    assert.deepStrictEqual(Array.from(bytes.encode("aé")), [0x61 + 5, 0xc3 + 5, 0xa9 + 5])
+    assert.strictEqual(bytes.vocabSize, 262)
+    assert.deepStrictEqual(Array.from(bytes.encode("aé")), [0x61 + BYTE_OFFSET, 0xc3 + BYTE_OFFSET, 0xa9 + BYTE_OFFSET])
   })
   it("stays correct past the word cache bound", () => {
     const words = Array.from({ length: Bpe.CACHE_SIZE + 10 }, (_, i) => `w${i.toString(36)}`).join(" ")
@@ -173,7 +189,7 @@ describe("Bpe encode/decode", () => {
 })
 
 describe("Bpe training", () => {
-  prop.prop([fc.array(fc.string({ unit: fc.constantFrom("a", "b", "c", " ", "é", "1"), maxLength: 12 }), { maxLength: 12 }), fc.integer({ min: 261, max: 300 })], {
+  prop.prop([fc.array(fc.string({ unit: fc.constantFrom("a", "b", "c", " ", "é", "1"), maxLength: 12 }), { maxLength: 12 }), fc.integer({ min: 262, max: 300 })], {
     seed: 23,
     numRuns: 150
   })("the incremental trainer gives the same merges as recounting every round", (texts, vocab) => {
@@ -190,15 +206,15 @@ describe("Bpe training", () => {
   })
   it("stops below the minimum frequency", () => {
     const tok = Effect.runSync(Bpe.train(["ab", "cd cd"], { vocabSize: 1000 }))
-    // Pairs: "ab" once, "cd" twice (in "cd" and " cd"), " c" once: only "cd" is merged.
-    assert.deepStrictEqual(Array.from(tok.merges), [0x63 + 5, 0x64 + 5])
+    // Pieces "ab", "cd", " ", "cd": the pair "ab" once, "cd" twice: only "cd" is merged.
+    assert.deepStrictEqual(Array.from(tok.merges), [0x63 + BYTE_OFFSET, 0x64 + BYTE_OFFSET])
   })
   it("rejects a vocabulary smaller than specials + bytes", () => {
     const exit = Effect.runSyncExit(Bpe.train(corpus, { vocabSize: 260 }))
     assert.isTrue(Exit.isFailure(exit))
     const err = Effect.runSync(Effect.flip(Bpe.train(corpus, { vocabSize: 260 })))
     assert.strictEqual(err.reason, "InvalidVocabSize")
-    assert.match(err.message, /vocabulary size 260 must be an integer between 261/)
+    assert.match(err.message, /vocabulary size 260 must be an integer between 262/)
   })
   it("keeps word counts bounded, dropping rare words first", () => {
     const counts = Bpe.wordCounts({ maxWords: 100 })
@@ -208,7 +224,7 @@ describe("Bpe training", () => {
     assert.isAbove(stats.pruned, 0)
     assert.strictEqual(stats.texts, 1000)
     const kept = new Map(counts.entries())
-    assert.strictEqual(kept.get(" words"), 1000)
+    assert.strictEqual(kept.get("words"), 1000)
   })
 })
 
@@ -233,11 +249,11 @@ describe("Bpe JSON", () => {
     ["not an object", () => 42, /invalid tokenizer JSON/],
     ["wrong format", (j) => ({ ...j, format: "hf" }), /format/],
     ["wrong specials", (j) => ({ ...j, specials: ["<|pad|>"] }), /specials/],
-    ["merge of a special id", (j) => ({ ...j, merges: [[0, 5]], vocabSize: 262 }), /merges/],
-    ["merge of a later id", (j) => ({ ...j, merges: [[5, 261]], vocabSize: 262 }), /merge 0 \(\[5,261\]\) refers to an id not defined before 261/],
-    ["repeated merge", (j) => ({ ...j, merges: [[5, 6], [5, 6]], vocabSize: 263 }), /repeats an earlier merge/],
+    ["merge of a special id", (j) => ({ ...j, merges: [[0, 6]], vocabSize: 263 }), /merges/],
+    ["merge of a later id", (j) => ({ ...j, merges: [[6, 262]], vocabSize: 263 }), /merge 0 \(\[6,262\]\) refers to an id not defined before 262/],
+    ["repeated merge", (j) => ({ ...j, merges: [[6, 7], [6, 7]], vocabSize: 264 }), /repeats an earlier merge/],
     ["vocab size mismatch", (j) => ({ ...j, vocabSize: 999 }), /vocabSize is 999 but/],
-    ["fractional id", (j) => ({ ...j, merges: [[5.5, 6]], vocabSize: 262 }), /merges/]
+    ["fractional id", (j) => ({ ...j, merges: [[6.5, 7]], vocabSize: 263 }), /merges/]
   ]
   for (const [name, mutate, re] of bad) {
     it.effect(`rejects ${name} with a clear one-line error`, () =>
@@ -249,6 +265,17 @@ describe("Bpe JSON", () => {
         assert.notInclude(err.message, "\n")
       }))
   }
+})
+
+describe("Bpe outdated files", () => {
+  it.effect("refuses a version 1 tokenizer (GPT-2 pre-tokenizer, 5 specials) with one line saying what to do", () =>
+    Effect.gen(function*() {
+      const old = { format: "stepagent-bpe", version: 1, pretokenizer: "gpt2-unicode-n3-cut256", specials: specialTokens.slice(0, 5), vocabSize: 261, merges: [] }
+      const err = yield* Effect.flip(Bpe.load(old))
+      assert.strictEqual(err.reason, "Outdated")
+      assert.match(err.message, /version 1 .*retrain it with `stepagent tokenizer train`/)
+      assert.notInclude(err.message, "\n")
+    }))
 })
 
 describe("Bpe files", () => {

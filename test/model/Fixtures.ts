@@ -19,7 +19,7 @@ export const cpu = async (): Promise<void> => {
 
 /** A tiny config for fast tests (vocabulary: specials + bytes). */
 export const tinyConfig = (overrides: Preset.Overrides = {}): Transformer.Config =>
-  Preset.config("tiny", { vocabSize: 261, contextLength: 96, dModel: 32, layers: 2, heads: 4, ...overrides })
+  Preset.config("tiny", { vocabSize: 262, contextLength: 96, dModel: 32, layers: 2, heads: 4, ...overrides })
 
 /**
  * A synthetic tokenized trajectory laid out as src/domain/Tokenized.ts describes:

@@ -20,7 +20,7 @@ const requests = (trajs: ReadonlyArray<Tokenized.TokenizedTrajectory>): Array<Sa
 
 /** Every request as its own prefix (no sharing), for the reference sampler. */
 const separate = (reqs: ReadonlyArray<Sample.StateRequest>, k: number, maxTokens: number) => {
-  const states = reqs.map((r) => Context.state(r.trajectory, r.step, m.config.contextLength, maxTokens))
+  const states = reqs.map((r) => Context.state(r.trajectory, r.step, m.config.contextLength))
   return {
     prefixes: states.map((s) => s.parts),
     prompts: states.flatMap((s, i) => Array.from({ length: k }, () => ({ prefix: i, length: s.length })))
@@ -139,5 +139,54 @@ describe("Sample", () => {
     expect([...seen].sort()).toEqual([1, 3])
     const p = { ...o, temperature: 1, topP: 0.01 }
     expect(Sample.choose(logits, 0, 5, p, 0.99)).toBe(1)
+  })
+})
+
+describe("Sample with the copy head", () => {
+  // a copy head whose gate is pushed open, so that copied tokens dominate the draws
+  const copyModel = (seed: number, contextLength = 96) => {
+    const c = Transformer.init(Fixtures.tinyConfig({ copyHead: true, contextLength }), seed)
+    c.weights.copy!.gateBias.assign(tf.tensor1d([2]))
+    return c
+  }
+  const trajs = [Fixtures.trajectory(40, 3), Fixtures.trajectory(41, 2)]
+  it("cached sampling yields the tokens of uncached sampling, and log-probs as scoring gives them", () => {
+    const c = copyModel(11)
+    const reqs = requests(trajs)
+    const o = { maxTokens: 8, temperature: 1 }
+    const shared = Sample.states(c, reqs, 2, Rng.make(5), o)
+    const sep = separate(reqs, 2, 8)
+    const uncached = Sample.sampleUncached(c, sep.prefixes, sep.prompts, Rng.make(5), o)
+    expect(rowsOf(shared)).toEqual(rowsOf(uncached))
+    for (let i = 0; i < shared.logp.length; i++) expect(Math.abs(shared.logp[i]! - uncached.logp[i]!)).toBeLessThan(1e-4)
+    const scored = Score.segments(c, reqs.flatMap((q, i) => [0, 1].map((j) => ({ ...q, action: shared.tokens.slice((i * 2 + j) * 8, (i * 2 + j) * 8 + shared.lengths[i * 2 + j]!) }))))
+    for (let r = 0; r < shared.rows; r++) {
+      let sum = 0
+      for (let j = 0; j < shared.lengths[r]!; j++) sum += shared.logp[r * 8 + j]!
+      expect(Math.abs(sum - scored.sum[r]!)).toBeLessThan(1e-3)
+    }
+    // most draws copy a token of the state (the gate is at 0.88)
+    let copied = 0
+    let total = 0
+    reqs.forEach((q, i) => {
+      const state = new Set(Array.from(q.trajectory.tokens.subarray(0, Tokenized.obsEnd(q.trajectory, q.step))))
+      for (const j of [0, 1]) {
+        const r = i * 2 + j
+        for (let t = 0; t < shared.lengths[r]!; t++) {
+          total++
+          if (state.has(shared.tokens[r * 8 + t]!)) copied++
+        }
+      }
+    })
+    expect(copied / total).toBeGreaterThan(0.6)
+    Transformer.dispose(c)
+  })
+  it("one pass per trajectory equals per-segment scoring", () => {
+    const c = copyModel(12)
+    const all = trajs.flatMap((t) => Array.from({ length: Tokenized.stepCount(t) }, (_, step) => ({ trajectory: t, step })))
+    const one = Score.trajectories(c, trajs)
+    const seg = Score.segments(c, all)
+    for (let i = 0; i < one.sum.length; i++) expect(Math.abs(one.sum[i]! - seg.sum[i]!)).toBeLessThan(1e-4)
+    Transformer.dispose(c)
   })
 })

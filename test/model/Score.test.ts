@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs"
 import { fc, test } from "@fast-check/vitest"
 import { beforeAll, describe, expect, it } from "vitest"
 import * as Tokenized from "../../src/domain/Tokenized.ts"
-import { ACT, BOS, EOA, OBS } from "../../src/data/Tokenizer.ts"
+import { ACT, BOS, EOA, GAP, OBS } from "../../src/data/Tokenizer.ts"
 import * as ActionBatch from "../../src/model/ActionBatch.ts"
 import * as Context from "../../src/model/Context.ts"
 import * as Score from "../../src/model/Score.ts"
@@ -22,35 +22,48 @@ const expectClose = (a: Float32Array, b: Float32Array, tol: number) => {
 }
 
 describe("Context.state", () => {
-  const t = Fixtures.trajectory(1, 4, { instruction: 5, observation: 4, action: 3 })
+  const t = Fixtures.trajectory(1, 5, { instruction: 5, observation: 4, action: 3 })
   // layout: bos + 5 = 6 tokens; each step: obs(1) + 4 + act(1) = 6 tokens of state, 3 + eoa = 4 of action: 10 per step
+  // the head (pinned) is bos + instruction + step 0 = 16 tokens; the reserve is min(64, ctx / 4)
   it("keeps the whole state when it fits", () => {
-    const s = Context.state(t, 3, 96, 4)
+    const s = Context.state(t, 3, 96)
     expect(concat(s.parts)).toEqual(Array.from(t.tokens.subarray(0, Tokenized.obsEnd(t, 3))))
-    expect([s.truncatedTokens, s.truncatedTurns, s.firstStep]).toEqual([0, 0, 0])
+    expect([s.truncatedTokens, s.truncatedTurns, s.firstStep, s.cut]).toEqual([0, 0, 0, false])
   })
-  it("keeps the instruction and drops the oldest whole steps first", () => {
-    // s_3 has 6 + 3 * 10 + 6 = 42 tokens; a budget of 30 keeps the instruction + steps 2..3 (6 + 10 + 6 = 22)
-    const s = Context.state(t, 3, 34, 4)
-    expect(s.firstStep).toBe(2)
+  it("pins the instruction and the first step, drops middle turns and marks the gap", () => {
+    // s_4 has 6 + 4 * 10 + 6 = 52 tokens; ctx 48 leaves 36: head 16 + gap 1 + steps 3..4 (10 + 6) = 33
+    const s = Context.state(t, 4, 48)
+    expect(s.firstStep).toBe(3)
     expect(s.truncatedTurns).toBe(2)
-    expect(s.truncatedTokens).toBe(20)
-    expect(s.length).toBe(22)
+    expect(s.length).toBe(33)
+    expect(s.truncatedTokens).toBe(52 - 32)
     expect(concat(s.parts)).toEqual([
-      ...Array.from(t.tokens.subarray(0, 6)),
-      ...Array.from(t.tokens.subarray(Tokenized.obsStart(t, 2), Tokenized.obsEnd(t, 3)))
+      ...Array.from(t.tokens.subarray(0, Tokenized.obsStart(t, 1))),
+      GAP,
+      ...Array.from(t.tokens.subarray(Tokenized.obsStart(t, 3), Tokenized.obsEnd(t, 4)))
     ])
     expect(s.parts[0]![0]).toBe(BOS)
-    expect(s.parts[1]![0]).toBe(OBS)
-    expect(s.parts[1]![s.parts[1]!.length - 1]).toBe(ACT)
+    expect(s.parts[2]![0]).toBe(OBS)
+    expect(s.cut).toBe(false)
   })
-  it("cuts inside only when the instruction and the current observation do not fit", () => {
-    const s = Context.state(t, 3, 12, 4) // budget 8 < 6 + 6
-    expect(s.length).toBe(8)
-    expect(s.truncatedTurns).toBe(3)
-    expect(s.truncatedTokens).toBe(42 - 8)
-    expect(s.parts[0]![0]).toBe(BOS)
-    expect(s.parts[s.parts.length - 1]![s.parts[s.parts.length - 1]!.length - 1]).toBe(ACT)
+  it("cuts inside only when the head and the current observation do not fit, keeping their beginnings", () => {
+    const s = Context.state(t, 3, 24) // budget 18 < 16 + 1 + 6
+    expect(s.length).toBe(18)
+    expect(s.cut).toBe(true)
+    const toks = concat(s.parts)
+    expect(toks[0]).toBe(BOS)
+    expect(toks).toContain(GAP)
+    expect(toks[toks.length - 1]).toBe(ACT)
+    const afterGap = toks.slice(toks.indexOf(GAP) + 1, -1)
+    expect(afterGap).toEqual(Array.from(t.tokens.subarray(Tokenized.obsStart(t, 3), Tokenized.obsStart(t, 3) + afterGap.length)))
+    expect(s.length + s.truncatedTokens).toBe(Tokenized.obsEnd(t, 3) + 1) // the gap is one token not in s_i
+  })
+  it("leaves the same room for every action: a chosen and a rejected action see the same state", () => {
+    const long = Int32Array.from({ length: 30 }, (_, i) => 100 + i)
+    const chosen = Score.segmentSequence(48, { trajectory: t, step: 4 })
+    const rejected = Score.segmentSequence(48, { trajectory: t, step: 4, action: long })
+    expect(concat(chosen.sequence.parts).slice(0, chosen.state.length)).toEqual(concat(rejected.sequence.parts).slice(0, rejected.state.length))
+    expect(concat(chosen.state.parts)).toEqual(concat(Context.state(t, 4, 48).parts))
   })
 })
 
@@ -61,7 +74,7 @@ describe("Context.windows", () => {
     expect(w.length).toBe(1)
     expect(w[0]!.actions.map(([a, e]) => [a, e])).toEqual(Array.from({ length: 5 }, (_, i) => [Tokenized.actStart(t, i), Tokenized.actEnd(t, i)]))
   })
-  it("covers every step with windows inside the context, each action ending with EOA", () => {
+  it("covers every step with windows inside the context, each action after ACT", () => {
     const t = Fixtures.trajectory(3, 12)
     for (const ctx of [20, 32, 50]) {
       const ws = Context.windows(t, ctx)
@@ -76,12 +89,6 @@ describe("Context.windows", () => {
           expect(toks[a - 1]).toBe(ACT)
         })
       }
-      // the first step of each window sees exactly its per-segment state
-      for (const w of ws) {
-        const a = w.actions[0]!
-        const seg = Score.segmentSequence(ctx, { trajectory: t, step: w.firstStep })
-        expect(concat(w.parts).slice(0, a[0])).toEqual(concat(seg.sequence.parts).slice(0, seg.state.length))
-      }
     }
   })
 })
@@ -95,27 +102,35 @@ describe("Context properties", () => {
     action: fc.integer({ min: 0, max: 20 })
   })
   test.prop([trajectoryArb, fc.integer({ min: 8, max: 200 })], { numRuns: 300 })(
-    "windows cover every step once, in order, within the context; states fit their budget",
+    "windows cover every step once, within the context, and every step's state in its window is Context.state",
     ({ action, instruction, observation, seed, steps }, ctx) => {
       const t = Fixtures.trajectory(seed, steps, { instruction, observation, action })
       const ws = Context.windows(t, ctx)
       const covered = ws.flatMap((w) => Array.from({ length: w.lastStep - w.firstStep + 1 }, (_, k) => w.firstStep + k))
       expect(covered).toEqual(Array.from({ length: steps }, (_, i) => i))
+      const budget = Math.max(2, ctx - Context.actionReserve(ctx))
       for (const w of ws) {
         expect(w.length).toBeLessThanOrEqual(ctx)
-        expect(concat(w.parts).length).toBe(w.length)
-        for (const [a, e] of w.actions) {
+        const toks = concat(w.parts)
+        expect(toks.length).toBe(w.length)
+        w.actions.forEach(([a, e], k) => {
           expect(a).toBeGreaterThanOrEqual(1)
           expect(e).toBeLessThanOrEqual(w.length)
-        }
+          // training sees exactly the state that sampling and evaluation act from
+          expect(toks.slice(0, a)).toEqual(concat(Context.state(t, w.firstStep + k, ctx).parts))
+        })
       }
       for (let i = 0; i < steps; i++) {
-        const reserve = Math.min(Tokenized.actEnd(t, i) - Tokenized.actStart(t, i), ctx - 1)
-        const s = Context.state(t, i, ctx, reserve)
-        expect(s.length).toBeLessThanOrEqual(Math.max(1, ctx - reserve))
+        const s = Context.state(t, i, ctx)
+        expect(s.length).toBeLessThanOrEqual(budget)
         expect(concat(s.parts).length).toBe(s.length)
-        expect(s.length + s.truncatedTokens).toBe(Tokenized.obsEnd(t, i))
         expect(s.parts[0]![0]).toBe(BOS)
+        expect(concat(s.parts)[s.length - 1]).toBe(ACT)
+        if (!s.cut) expect(s.length + s.truncatedTokens).toBe(Tokenized.obsEnd(t, i) + (s.truncatedTurns > 0 ? 1 : 0))
+        // the head (the task) is kept whenever it fits in half the budget
+        if (i > 0 && Tokenized.obsStart(t, 1) <= budget / 2 - 1) {
+          expect(concat(s.parts).slice(0, Tokenized.obsStart(t, 1))).toEqual(Array.from(t.tokens.subarray(0, Tokenized.obsStart(t, 1))))
+        }
       }
     }
   )

@@ -117,7 +117,7 @@ describe("implicit reward", () => {
         return { segment, sample: 0, tokens, logp: new Float32Array(tokens.length), stopped: true, text: world.tokenizer.decode(tokens) }
       })
     const records: Array<Metrics.MetricRecord> = []
-    const config = { ...ImplicitReward.defaults, batchSize: 64, steps: 4, learningRate: 1e-3 }
+    const config = { ...ImplicitReward.defaults, batchSize: 64, steps: 8, minibatchSize: 64, learningRate: 1e-3 }
     const ranked = await Fixtures.run(
       Effect.gen(function*() {
         yield* Models.ensureReward
@@ -142,7 +142,7 @@ describe("implicit reward", () => {
 /** StepAgent-implicit as the tests run it on the tiny model (see docs/stages.md on these settings). */
 const stepAgentConfig = StepAgent.config({
   sample: { maxTokens: 8 },
-  implicit: { steps: 4, learningRate: 1e-3, nllCoef: 1 },
+  implicit: { steps: 4, minibatchSize: 64, learningRate: 1e-3, nllCoef: 1 },
   ppo: { learningRate: 1e-3, epochs: 4, minibatchSize: 32 }
 })
 

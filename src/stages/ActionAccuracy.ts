@@ -1,0 +1,48 @@
+import { Effect } from "effect"
+import * as Render from "../data/Render.ts"
+import { EOA } from "../data/Tokenizer.ts"
+import { parseAssistantTurn } from "../domain/Step.ts"
+import * as Tokenized from "../domain/Tokenized.ts"
+import type { Trajectory } from "../domain/Trajectory.ts"
+import * as Context from "../model/Context.ts"
+import * as ModelSample from "../model/Sample.ts"
+import * as Rng from "../model/Rng.ts"
+import { Models } from "./Models.ts"
+import type { StageError } from "./StageError.ts"
+
+/**
+ * One rung of the ladder (../shared/SCIENCE.md): does the policy generalise one step? At every state of
+ * held-out expert trajectories, the greedy action (temperature 0, so no randomness) is parsed as the
+ * environment would parse it and compared with the expert's action (exact match after trimming). Low
+ * here and high on train means memorisation; high here and low episode success means compounding errors.
+ */
+export interface Result {
+  readonly states: number
+  readonly matched: number
+  readonly accuracy: number
+}
+
+/** States scored per sampling call: bounds the decode batch. */
+const statesPerCall = 128
+
+export const actionAccuracy = Effect.fn("ActionAccuracy.actionAccuracy")(function*(trajectories: ReadonlyArray<Trajectory>) {
+  const models = yield* Models
+  const policy = yield* models.get("policy")
+  const tok = models.tokenizer
+  const requests = trajectories.flatMap((t) => {
+    const rendered = Render.render(tok, t)
+    return Array.from({ length: Tokenized.stepCount(rendered) }, (_, step) => ({ trajectory: rendered, step, expert: t.steps[step]!.action.trim() }))
+  })
+  let matched = 0
+  for (let i = 0; i < requests.length; i += statesPerCall) {
+    const chunk = requests.slice(i, i + statesPerCall)
+    const s = yield* Effect.sync(() =>
+      ModelSample.states(policy, chunk, 1, Rng.make(0), { maxTokens: Context.actionReserve(policy.config.contextLength), temperature: 0, stop: EOA })
+    )
+    chunk.forEach((r, k) => {
+      const text = tok.decode(s.tokens.subarray(k * s.width, k * s.width + s.lengths[k]!))
+      if (parseAssistantTurn(text).action.trim() === r.expert) matched++
+    })
+  }
+  return { states: requests.length, matched, accuracy: requests.length === 0 ? 0 : matched / requests.length } satisfies Result
+}) as (trajectories: ReadonlyArray<Trajectory>) => Effect.Effect<Result, StageError, Models>
