@@ -24,7 +24,13 @@ export const Pipeline = Schema.Struct({
     url: Schema.optionalKey(Schema.String) // evaluate against an AgentGym server instead of the built-in simulator
   }),
   data: Schema.Struct({
-    train: Schema.Array(Schema.String).check(Schema.isMinLength(1)), // .arrows files of expert trajectories, relative to the working directory
+    train: Schema.Array(Schema.String).pipe(Schema.withDecodingDefaultKey(Effect.succeed([]))), // .arrows files of expert trajectories, relative to the working directory
+    // expert trajectories generated in-process from the built-in environment (after the files): data is free, and fresh
+    // worlds keep a model from memorising one world's facts. Trajectory k is train task floor(k / S) of world seeds[k % S].
+    generate: Schema.optionalKey(Schema.Struct({
+      n: Schema.Int.check(Schema.isGreaterThan(0)),
+      seeds: Schema.optionalKey(Schema.Array(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))).check(Schema.isMinLength(1))) // default: [env.seed]
+    })),
     limit: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0))) // use the first N trajectories only
   }),
   tokenizer: Schema.Struct({
@@ -38,7 +44,8 @@ export const Pipeline = Schema.Struct({
       dModel: Schema.optionalKey(Schema.Int),
       layers: Schema.optionalKey(Schema.Int),
       heads: Schema.optionalKey(Schema.Int),
-      mlpRatio: Schema.optionalKey(Schema.Int)
+      mlpRatio: Schema.optionalKey(Schema.Int),
+      copyHead: Schema.optionalKey(Schema.Boolean) // the pointer head of src/model/Copy.ts (small and base have it)
     }))
   }),
   // Start from another run's checkpoint (its policy, tokenizer and reference) instead of a fresh model: lets several
@@ -106,9 +113,27 @@ export const load = (file: string): Effect.Effect<unknown, PipelineError> =>
     return mod.default
   })
 
+/**
+ * Environments whose test split stays disjoint from the train split of *every* world seed (qa: a name's split is a
+ * hash of the name, whatever the seed). Shop and house split products, layouts and goal combinations per seed, so
+ * another seed's train tasks could be this seed's test tasks: they generate from `env.seed` only.
+ */
+export const crossSeedSafe: ReadonlyArray<string> = ["qa"]
+
 /** Checks that every dataset the pipeline names exists, before any work. */
 export const checkDatasets = (file: string, p: Pipeline): Effect.Effect<void, PipelineError> =>
   Effect.gen(function*() {
+    if (p.data.train.length === 0 && p.data.generate === undefined) {
+      return yield* invalid(file, "data: give train files, generate, or both")
+    }
+    const seeds = p.data.generate?.seeds ?? [p.env.seed]
+    if (seeds.some((s) => s !== p.env.seed) && !crossSeedSafe.includes(p.env.name)) {
+      return yield* invalid(file, `data.generate.seeds: ${p.env.name} splits its tasks per world seed, so other seeds' train tasks could be test tasks of seed ${p.env.seed}; generate from [${p.env.seed}] only`)
+    }
+    if (p.env.url !== undefined && p.data.generate !== undefined) {
+      // generation runs the built-in simulator's expert; a remote environment's tasks may differ
+      return yield* invalid(file, "data.generate needs the built-in environment (env.url is set)")
+    }
     for (const d of [...p.data.train, ...(p.tokenizer.path === undefined ? [] : [p.tokenizer.path]), ...(p.init === undefined ? [] : [p.init.checkpoint])]) {
       if (!NodeFs.existsSync(d)) return yield* new PipelineError({ reason: "MissingDataset", message: `${file}: dataset ${d} does not exist` })
     }

@@ -73,13 +73,33 @@ const sync = <A>(path: string, f: () => A) => Effect.try({ try: f, catch: (e) =>
 
 /** The pipeline's expert trajectories, streamed from its files, as the model sees them (instruction rule applied). */
 const trajectories = (p: Pipeline.Pipeline): Stream.Stream<Trajectory, PipelineError> => {
-  const all = Stream.fromIterable(p.data.train).pipe(Stream.flatMap((path) => TrajectoryArrow.read(path)))
+  const files = Stream.fromIterable(p.data.train).pipe(Stream.flatMap((path) => TrajectoryArrow.read(path)))
+  const all = p.data.generate === undefined ? files : Stream.concat(files, generated(p, p.data.generate))
   const limited = p.data.limit === undefined ? all : Stream.take(all, p.data.limit)
   return limited.pipe(
     Stream.map((t) => p.render.instruction === "drop" ? { ...t, instruction: "" } : t),
     Stream.mapError((e) => new PipelineError({ reason: "MissingDataset", message: e.message }))
   )
 }
+
+/** Expert trajectories generated in-process: trajectory k is train task floor(k / S) of world seeds[k % S]. */
+const generated = (p: Pipeline.Pipeline, g: { readonly n: number; readonly seeds?: ReadonlyArray<number> | undefined }) =>
+  Stream.suspend(() => {
+    const seeds = g.seeds ?? [p.env.seed]
+    const sims = new Map<number, ReturnType<typeof Registry.make>>()
+    const sim = (seed: number) => {
+      let s = sims.get(seed)
+      if (s === undefined) sims.set(seed, s = Registry.make(p.env.name, seed))
+      return s
+    }
+    const n = Math.min(g.n, seeds.length * sim(seeds[0]!).size("train"))
+    return Stream.range(0, n - 1).pipe(
+      Stream.map((k) => {
+        const seed = seeds[k % seeds.length]!
+        return Expert.trajectory(sim(seed), `train:${Math.floor(k / seeds.length)}`, { thoughts: false, seed })
+      })
+    )
+  })
 
 const countTrajectories = (p: Pipeline.Pipeline) => Stream.runCount(trajectories(p))
 
@@ -232,6 +252,38 @@ const heatmapSampler = (ctx: Context, unit: Unit) => {
   }
 }
 
+/** Greedy expert-state actions of the first `n` held-out tasks: the action-accuracy rung (built-in environments). */
+const heldOutExperts = (p: Pipeline.Pipeline, n: number) => {
+  const sim = Registry.make(p.env.name, p.env.seed)
+  return Array.from({ length: Math.min(n, sim.size("test")) }, (_, i) => Expert.trajectory(sim, `test:${i}`, { thoughts: false, seed: p.env.seed }))
+    .map((t) => p.render.instruction === "drop" ? { ...t, instruction: "" } : t)
+}
+
+/** One point of the SFT learning curves: held-out and train success, held-out action accuracy, at the current optimizer step. */
+const curvePoint = (p: Pipeline.Pipeline, run: Run.Run, n: number) =>
+  Effect.gen(function*() {
+    if (p.env.url !== undefined) return
+    const models = yield* Models.Models
+    const metrics = yield* Metrics.Metrics
+    const silent = Layer.succeed(Metrics.Metrics, { log: () => Effect.void }) // the curve's own record below, not eval/*
+    const cfg = Schema.decodeUnknownSync(Evaluate.Config)({})
+    const curveRun = { ...run, iteration: run.iteration + 2_000_000 }
+    const test = yield* Evaluate.tasks("test", n).pipe(Evaluate.evaluate(cfg, curveRun, {}), Stream.runCollect, Effect.provide(silent))
+    const train = yield* Evaluate.tasks("train", n).pipe(Evaluate.evaluate(cfg, curveRun, {}), Stream.runCollect, Effect.provide(silent))
+    const accuracy = yield* ActionAccuracy.actionAccuracy(heldOutExperts(p, n))
+    const step = (yield* models.entries)["policy"]?.optimizer?.step ?? 0
+    yield* metrics.log({
+      stage: "sft_curve",
+      iteration: run.iteration,
+      step,
+      values: {
+        "curve/success_rate": Evaluate.summary(Array.from(test)).successRate,
+        "curve/train_success_rate": Evaluate.summary(Array.from(train)).successRate,
+        "curve/action_accuracy": accuracy.accuracy
+      }
+    })
+  })
+
 const runUnit = (ctx: Context, unit: Unit) =>
   Effect.gen(function*() {
     const p = ctx.pipeline
@@ -250,6 +302,7 @@ const runUnit = (ctx: Context, unit: Unit) =>
           Sft.sft(cfg, run, { totalSteps }),
           Stream.runDrain
         )
+        if (e.curveEvery > 0 && (unit.iteration + 1) % e.curveEvery === 0) yield* curvePoint(p, run, e.curveEpisodes)
         return
       }
       case "stepagent": {
@@ -296,10 +349,7 @@ const runUnit = (ctx: Context, unit: Unit) =>
         }
         let actionAccuracy: ActionAccuracy.Result | undefined
         if (sim !== undefined && e.policy === "model" && e.actionAccuracyTasks > 0) {
-          const experts = Array.from({ length: Math.min(e.actionAccuracyTasks, sim.size("test")) }, (_, i) =>
-            Expert.trajectory(sim, `test:${i}`, { thoughts: false, seed: p.env.seed })
-          ).map((t) => p.render.instruction === "drop" ? { ...t, instruction: "" } : t)
-          actionAccuracy = yield* ActionAccuracy.actionAccuracy(experts)
+          actionAccuracy = yield* ActionAccuracy.actionAccuracy(heldOutExperts(p, e.actionAccuracyTasks))
           yield* metrics.log({ stage: "evaluate", iteration: run.iteration, step: actionAccuracy.states, values: { "eval/action_accuracy": actionAccuracy.accuracy, "eval/action_states": actionAccuracy.states } })
         }
         yield* evalOutputs(ctx, e, Array.from(episodes), { ...(train === undefined ? {} : { train }), ...(actionAccuracy === undefined ? {} : { actionAccuracy }) })
@@ -364,12 +414,37 @@ const execute = (runDir: string, p: Pipeline.Pipeline, hash: string, from: numbe
         yield* bar.advance(1, `${unit.entry.stage} ${unit.iteration + 1}/${StageEntry.repetitions(unit.entry)} (${((performance.now() - t0) / 1000).toFixed(1)} s)`)
       }
     }).pipe(
-      Effect.provide(Layer.mergeAll(Models.layer({ tokenizer, models }), Metrics.layerFile(metricsPath), envLayer(p)))
+      Effect.provide(Layer.mergeAll(Models.layer({ tokenizer, models }), withProgress(Metrics.layerFile(metricsPath), bar), envLayer(p)))
     )
     yield* bar.done
+    // the result in one line, before the report's path (the last line)
+    const summaryPath = NodePath.join(runDir, "eval/summary.json")
+    if (NodeFs.existsSync(summaryPath)) {
+      const s = yield* sync(summaryPath, () => JSON.parse(NodeFs.readFileSync(summaryPath, "utf8")) as Record<string, unknown>)
+      yield* Console.log(evalLine(s))
+    }
     const written = yield* Report.write([runDir], {}).pipe(Effect.mapError((e) => new PipelineError({ reason: "RunDirectory", message: e.message })))
     return written.out
   })
+
+const pct = (x: unknown) => typeof x === "number" ? `${(100 * x).toFixed(1)}%` : "-"
+
+/** `eval: <split> success 12.5% of 200 episodes (avg reward 0.153); train success 54.0%; action accuracy 42.4%` */
+const evalLine = (s: Record<string, unknown>): string => {
+  const train = typeof s["train"] === "object" && s["train"] !== null ? (s["train"] as Record<string, unknown>)["successRate"] : undefined
+  return [
+    `eval: ${String(s["split"] ?? "test")} success ${pct(s["successRate"])} of ${String(s["episodes"])} episodes (avg reward ${typeof s["avgReward"] === "number" ? s["avgReward"].toFixed(3) : "-"})`,
+    ...(train === undefined ? [] : [`train success ${pct(train)}`]),
+    ...(s["actionAccuracy"] === undefined ? [] : [`action accuracy ${pct(s["actionAccuracy"])}`])
+  ].join("; ")
+}
+
+/** The metrics sink, with every logged step also noted in the progress (a plain line every ~15 s inside long units). */
+const withProgress = (sink: Layer.Layer<Metrics.Metrics>, bar: Progress.Task): Layer.Layer<Metrics.Metrics> =>
+  Layer.effect(Metrics.Metrics, Effect.gen(function*() {
+    const m = yield* Metrics.Metrics
+    return Metrics.Metrics.of({ log: (r) => Effect.andThen(m.log(r), bar.note(`${r.stage} step ${r.step}`)) })
+  })).pipe(Layer.provide(sink))
 
 /** Where a run starts: a fresh tokenizer and model, or the `init` checkpoint's policy, reference and tokenizer. */
 const initialState = (p: Pipeline.Pipeline) =>

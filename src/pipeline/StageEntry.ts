@@ -14,6 +14,10 @@ import * as StepDpo from "../stages/StepDpo.ts"
 export const SftEntry = Schema.Struct({
   stage: Schema.Literal("sft"),
   epochs: Field.int(2), // passes over the expert data: enough for a small model to imitate the expert's format
+  // learning curves (the ladder of ../shared/SCIENCE.md): every this many epochs, `curveEpisodes` held-out and as many
+  // train episodes and the held-out action accuracy, logged as curve/* at the optimizer step (0 = off: they cost time)
+  curveEvery: Field.int(0, 0),
+  curveEpisodes: Field.int(50), // a rough point (+-14 points at 95%): curves show direction, the final evaluation the number
   ...Sft.Config.fields
 })
 

@@ -53,6 +53,12 @@ describe("pipeline config errors", () => {
   it("an unknown stage names it and the known ones", () => {
     expectOneLineError(run([script({ ...base, stages: [{ stage: "ppo2" }] })]), /stages\[0\]: unknown stage "ppo2" \(known: sft, stepagent/)
   })
+  it("generated data from other world seeds is refused where splits are per seed (shop, house), with the reason", () => {
+    expectOneLineError(run([script({ ...base, env: { name: "house" }, data: { generate: { n: 4, seeds: [0, 1] } } })]), /data\.generate\.seeds: house splits its tasks per world seed/)
+  })
+  it("a pipeline without data says what to give", () => {
+    expectOneLineError(run([script({ ...base, data: {} })]), /data: give train files, generate, or both/)
+  })
   it("a missing dataset names the file", () => {
     expectOneLineError(run([script({ ...base, data: { train: ["nowhere/missing.arrows"] } })]), /dataset nowhere\/missing\.arrows does not exist/)
   })
@@ -67,4 +73,18 @@ describe("pipeline config errors", () => {
     expectOneLineError(run([script(base), "--set", "stages.7.epochs=1"]), /has no element 7/)
     expectOneLineError(run([script(base), "--set", "seed=-3"]), /seed/)
   })
+  it("data.generate trains on expert trajectories generated from several qa worlds", () => {
+    const out = NodePath.join(dir, `out${n++}`)
+    const definition = { ...base, data: { generate: { n: 6, seeds: [0, 5] } }, stages: [{ stage: "sft", epochs: 1 }, { stage: "evaluate", n: 1, actionAccuracyTasks: 1 }] }
+    // wasm: the cpu backend takes tens of seconds for one SFT step of six whole qa trajectories
+    const r = NodeChild.spawnSync(node, [bin, "run", script(definition), "--out", out], { cwd: root, encoding: "utf8", env: { ...process.env, STEPAGENT_BACKEND: "wasm" } })
+    expect(r.status, r.stderr).toBe(0)
+    const runDir = r.stdout.split("\n")[0]!.trim()
+    const metrics = NodeFs.readFileSync(NodePath.join(runDir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, number>)
+    expect(metrics.filter((m) => m["stage"] as unknown === "sft")).toHaveLength(1) // 6 trajectories, batches of 8
+    const summary = JSON.parse(NodeFs.readFileSync(NodePath.join(runDir, "eval/summary.json"), "utf8")) as { outcomes: ReadonlyArray<unknown>; actionAccuracy: number }
+    expect(summary.outcomes).toHaveLength(1)
+    expect(summary.actionAccuracy).toBeGreaterThanOrEqual(0)
+    expect(r.stdout).toMatch(/\neval: test success 0\.0% of 1 episodes .*; action accuracy /)
+  }, 120_000)
 })
