@@ -73,9 +73,9 @@ describe("pipeline config errors", () => {
     expectOneLineError(run([script(base), "--set", "stages.7.epochs=1"]), /has no element 7/)
     expectOneLineError(run([script(base), "--set", "seed=-3"]), /seed/)
   })
-  it("data.generate trains on expert trajectories generated from several qa worlds", () => {
+  it("data.generate trains on expert trajectories generated from several qa worlds; curveEvery logs curve points", () => {
     const out = NodePath.join(dir, `out${n++}`)
-    const definition = { ...base, data: { generate: { n: 6, seeds: [0, 5] } }, stages: [{ stage: "sft", epochs: 1 }, { stage: "evaluate", n: 1, actionAccuracyTasks: 1 }] }
+    const definition = { ...base, data: { generate: { n: 6, seeds: [0, 5] } }, stages: [{ stage: "sft", epochs: 1, curveEvery: 1, curveEpisodes: 1 }, { stage: "evaluate", n: 1, actionAccuracyTasks: 1 }] }
     // wasm: the cpu backend takes tens of seconds for one SFT step of six whole qa trajectories
     const r = NodeChild.spawnSync(node, [bin, "run", script(definition), "--out", out], { cwd: root, encoding: "utf8", env: { ...process.env, STEPAGENT_BACKEND: "wasm" } })
     expect(r.status, r.stderr).toBe(0)
@@ -84,6 +84,11 @@ describe("pipeline config errors", () => {
     expect(metrics.filter((m) => m["stage"] as unknown === "sft")).toHaveLength(1) // 6 trajectories, batches of 8
     const summary = JSON.parse(NodeFs.readFileSync(NodePath.join(runDir, "eval/summary.json"), "utf8")) as { outcomes: ReadonlyArray<unknown>; actionAccuracy: number }
     expect(summary.outcomes).toHaveLength(1)
+    // one learning-curve point after the epoch, at the optimizer step it was taken
+    const curve = metrics.filter((m) => m["stage"] as unknown === "sft_curve")
+    expect(curve).toHaveLength(1)
+    expect(curve[0]!["step"]).toBe(1)
+    for (const k of ["curve/success_rate", "curve/train_success_rate", "curve/action_accuracy"]) expect(curve[0]![k]).toBeGreaterThanOrEqual(0)
     expect(summary.actionAccuracy).toBeGreaterThanOrEqual(0)
     expect(r.stdout).toMatch(/\neval: test success 0\.0% of 1 episodes .*; action accuracy /)
   }, 120_000)
