@@ -117,29 +117,15 @@ export const windows = (t: Tokenized.TokenizedTrajectory, contextLength: number)
         truncated += s.truncatedTokens
       }
     }
+    // a lone step's action longer than the room left is cut to the context; later steps were taken only when they fit
+    const end = Math.min(Tokenized.actEnd(t, m), base + contextLength - stateLen)
+    const last = s.parts[s.parts.length - 1]!
+    // a cut state ends with its own <|act|> part: the action follows it; otherwise the last turn runs on into the actions
+    const parts = s.cut ? [...s.parts, t.tokens.subarray(base, end)] : [...s.parts.slice(0, -1), t.tokens.subarray(base - last.length, end)]
     const actions: Array<readonly [number, number]> = []
-    let parts: ReadonlyArray<Int32Array>
-    let length: number
-    if (s.cut || m === m0) {
-      // the state as rendered, then its action (cut to the context when longer than the reserve allows)
-      const a0 = Tokenized.actStart(t, m0)
-      const a1 = Math.min(Tokenized.actEnd(t, m0), a0 + contextLength - stateLen)
-      if (!s.cut && m === m0) {
-        const last = s.parts[s.parts.length - 1]!
-        parts = [...s.parts.slice(0, -1), t.tokens.subarray(base - last.length, a1)]
-      } else {
-        parts = [...s.parts, t.tokens.subarray(a0, a1)]
-      }
-      actions.push([stateLen, stateLen + a1 - a0])
-      length = stateLen + a1 - a0
-      truncated += Tokenized.actEnd(t, m0) - a1
-    } else {
-      const last = s.parts[s.parts.length - 1]!
-      const end = Tokenized.actEnd(t, m)
-      parts = [...s.parts.slice(0, -1), t.tokens.subarray(base - last.length, end)]
-      for (let j = m0; j <= m; j++) actions.push([stateLen + Tokenized.actStart(t, j) - base, stateLen + Tokenized.actEnd(t, j) - base])
-      length = stateLen + end - base
-    }
+    for (let j = m0; j <= m; j++) actions.push([stateLen + Tokenized.actStart(t, j) - base, stateLen + Math.min(Tokenized.actEnd(t, j), end) - base])
+    const length = stateLen + end - base
+    truncated += Tokenized.actEnd(t, m) - end
     out.push({ parts, length, firstStep: m0, lastStep: m, actions, truncatedTurns: s.truncatedTurns, truncatedTokens: truncated })
     m0 = m + 1
   }

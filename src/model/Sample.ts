@@ -423,7 +423,8 @@ export const states = (
   options: Options & { readonly maxRows?: number } = {}
 ): Samples & { readonly truncatedTokens: number; readonly truncatedTurns: number } => {
   // an action never runs past the room every state leaves for it (Context.actionReserve)
-  const o = { ...resolve(options), maxTokens: Math.min(resolve(options).maxTokens, Context.actionReserve(m.config.contextLength)) }
+  const resolved = resolve(options)
+  const o = { ...resolved, maxTokens: Math.min(resolved.maxTokens, Context.actionReserve(m.config.contextLength)) }
   const perCall = Math.max(1, Math.floor((options.maxRows ?? defaultMaxRows) / Math.max(1, k)))
   if (requests.length <= perCall) return statesAtOnce(m, requests, k, rng, o)
   // in calls of at most maxRows rows (requests in order, so a trajectory's steps mostly stay together)

@@ -1,7 +1,7 @@
 import * as NodeCrypto from "node:crypto"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
-import { Console, Effect, Layer, Schema, Stream } from "effect"
+import { Console, Effect, Layer, Option, Schema, Stream } from "effect"
 import * as Bpe from "../data/Bpe.ts"
 import * as Render from "../data/Render.ts"
 import type { Tokenizer } from "../data/Tokenizer.ts"
@@ -12,6 +12,7 @@ import * as Builtin from "../env/Builtin.ts"
 import { Env } from "../env/Env.ts"
 import * as Expert from "../env/Expert.ts"
 import * as Registry from "../env/Registry.ts"
+import type { Simulator } from "../env/Simulator.ts"
 import { Backend, describe } from "../model/backend/Backend.ts"
 import * as Checkpoint from "../model/Checkpoint.ts"
 import * as Preset from "../model/Preset.ts"
@@ -32,6 +33,7 @@ import * as Pipeline from "./Pipeline.ts"
 import { PipelineError } from "./PipelineError.ts"
 import * as Progress from "./Progress.ts"
 import * as Report from "./Report.ts"
+import * as RunDir from "./RunDir.ts"
 import * as RunState from "./RunState.ts"
 import * as StageEntry from "./StageEntry.ts"
 
@@ -252,12 +254,9 @@ const heatmapSampler = (ctx: Context, unit: Unit) => {
   }
 }
 
-/** Greedy expert-state actions of the first `n` held-out tasks: the action-accuracy rung (built-in environments). */
-const heldOutExperts = (p: Pipeline.Pipeline, n: number) => {
-  const sim = Registry.make(p.env.name, p.env.seed)
-  return Array.from({ length: Math.min(n, sim.size("test")) }, (_, i) => Expert.trajectory(sim, `test:${i}`, { thoughts: false, seed: p.env.seed }))
+/** Expert trajectories of the first `n` held-out tasks, rendered as the pipeline renders: the action-accuracy rung. */
+const heldOutExperts = (p: Pipeline.Pipeline, sim: Simulator, n: number) => Array.from({ length: Math.min(n, sim.size("test")) }, (_, i) => Expert.trajectory(sim, `test:${i}`, { thoughts: false, seed: p.env.seed }))
     .map((t) => p.render.instruction === "drop" ? { ...t, instruction: "" } : t)
-}
 
 /** One point of the SFT learning curves: held-out and train success, held-out action accuracy, at the current optimizer step. */
 const curvePoint = (p: Pipeline.Pipeline, run: Run.Run, n: number) =>
@@ -265,12 +264,13 @@ const curvePoint = (p: Pipeline.Pipeline, run: Run.Run, n: number) =>
     if (p.env.url !== undefined) return
     const models = yield* Models.Models
     const metrics = yield* Metrics.Metrics
-    const silent = Layer.succeed(Metrics.Metrics, { log: () => Effect.void }) // the curve's own record below, not eval/*
-    const cfg = Schema.decodeUnknownSync(Evaluate.Config)({})
     const curveRun = { ...run, iteration: run.iteration + 2_000_000 }
-    const test = yield* Evaluate.tasks("test", n).pipe(Evaluate.evaluate(cfg, curveRun, {}), Stream.runCollect, Effect.provide(silent))
-    const train = yield* Evaluate.tasks("train", n).pipe(Evaluate.evaluate(cfg, curveRun, {}), Stream.runCollect, Effect.provide(silent))
-    const accuracy = yield* ActionAccuracy.actionAccuracy(heldOutExperts(p, n))
+    const episodes = (split: "test" | "train") =>
+      // the curve's own record below, not eval/*
+      Evaluate.tasks(split, n).pipe(Evaluate.evaluate(Evaluate.defaults, curveRun, {}), Stream.runCollect, Effect.provide(Metrics.layerNone))
+    const test = yield* episodes("test")
+    const train = yield* episodes("train")
+    const accuracy = yield* ActionAccuracy.actionAccuracy(heldOutExperts(p, Registry.make(p.env.name, p.env.seed), n))
     const step = (yield* models.entries)["policy"]?.optimizer?.step ?? 0
     yield* metrics.log({
       stage: "sft_curve",
@@ -349,7 +349,7 @@ const runUnit = (ctx: Context, unit: Unit) =>
         }
         let actionAccuracy: ActionAccuracy.Result | undefined
         if (sim !== undefined && e.policy === "model" && e.actionAccuracyTasks > 0) {
-          actionAccuracy = yield* ActionAccuracy.actionAccuracy(heldOutExperts(p, e.actionAccuracyTasks))
+          actionAccuracy = yield* ActionAccuracy.actionAccuracy(heldOutExperts(p, sim, e.actionAccuracyTasks))
           yield* metrics.log({ stage: "evaluate", iteration: run.iteration, step: actionAccuracy.states, values: { "eval/action_accuracy": actionAccuracy.accuracy, "eval/action_states": actionAccuracy.states } })
         }
         yield* evalOutputs(ctx, e, Array.from(episodes), { ...(train === undefined ? {} : { train }), ...(actionAccuracy === undefined ? {} : { actionAccuracy }) })
@@ -418,26 +418,21 @@ const execute = (runDir: string, p: Pipeline.Pipeline, hash: string, from: numbe
     )
     yield* bar.done
     // the result in one line, before the report's path (the last line)
-    const summaryPath = NodePath.join(runDir, "eval/summary.json")
-    if (NodeFs.existsSync(summaryPath)) {
-      const s = yield* sync(summaryPath, () => JSON.parse(NodeFs.readFileSync(summaryPath, "utf8")) as Record<string, unknown>)
-      yield* Console.log(evalLine(s))
-    }
+    const summary = yield* RunDir.summary(runDir).pipe(Effect.option)
+    if (Option.isSome(summary)) yield* Console.log(evalLine(summary.value))
     const written = yield* Report.write([runDir], {}).pipe(Effect.mapError((e) => new PipelineError({ reason: "RunDirectory", message: e.message })))
     return written.out
   })
 
-const pct = (x: unknown) => typeof x === "number" ? `${(100 * x).toFixed(1)}%` : "-"
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`
 
 /** `eval: <split> success 12.5% of 200 episodes (avg reward 0.153); train success 54.0%; action accuracy 42.4%` */
-const evalLine = (s: Record<string, unknown>): string => {
-  const train = typeof s["train"] === "object" && s["train"] !== null ? (s["train"] as Record<string, unknown>)["successRate"] : undefined
-  return [
-    `eval: ${String(s["split"] ?? "test")} success ${pct(s["successRate"])} of ${String(s["episodes"])} episodes (avg reward ${typeof s["avgReward"] === "number" ? s["avgReward"].toFixed(3) : "-"})`,
-    ...(train === undefined ? [] : [`train success ${pct(train)}`]),
-    ...(s["actionAccuracy"] === undefined ? [] : [`action accuracy ${pct(s["actionAccuracy"])}`])
+const evalLine = (s: RunDir.EvalSummary): string =>
+  [
+    `eval: ${s.split ?? "test"} success ${pct(s.successRate)} of ${s.episodes} episodes (avg reward ${s.avgReward.toFixed(3)})`,
+    ...(s.train === undefined ? [] : [`train success ${pct(s.train.successRate)}`]),
+    ...(s.actionAccuracy === undefined ? [] : [`action accuracy ${pct(s.actionAccuracy)}`])
   ].join("; ")
-}
 
 /** The metrics sink, with every logged step also noted in the progress (a plain line every ~15 s inside long units). */
 const withProgress = (sink: Layer.Layer<Metrics.Metrics>, bar: Progress.Task): Layer.Layer<Metrics.Metrics> =>

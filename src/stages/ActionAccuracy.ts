@@ -8,7 +8,6 @@ import * as Context from "../model/Context.ts"
 import * as ModelSample from "../model/Sample.ts"
 import * as Rng from "../model/Rng.ts"
 import { Models } from "./Models.ts"
-import type { StageError } from "./StageError.ts"
 
 /**
  * One rung of the ladder (../shared/SCIENCE.md): does the policy generalise one step? At every state of
@@ -45,4 +44,4 @@ export const actionAccuracy = Effect.fn("ActionAccuracy.actionAccuracy")(functio
     })
   }
   return { states: requests.length, matched, accuracy: requests.length === 0 ? 0 : matched / requests.length } satisfies Result
-}) as (trajectories: ReadonlyArray<Trajectory>) => Effect.Effect<Result, StageError, Models>
+})

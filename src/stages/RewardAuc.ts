@@ -1,5 +1,5 @@
-import * as Tokenized from "../domain/Tokenized.ts"
 import type { AgentAction } from "./Sample.ts"
+import * as Segment from "./Segment.ts"
 
 /**
  * `reward/auc` (../shared/SCIENCE.md): at expert states the reward model has not trained on yet, the
@@ -14,12 +14,8 @@ export interface Auc {
 
 /** Whether the agent's action differs from the expert's at its state (tokens compared, <|eoa|> included). */
 export const differs = (a: AgentAction): boolean => {
-  const t = a.segment.trajectory
-  const start = Tokenized.actStart(t, a.segment.step)
-  const end = Tokenized.actEnd(t, a.segment.step)
-  if (a.tokens.length !== end - start) return true
-  for (let k = 0; k < a.tokens.length; k++) if (a.tokens[k] !== t.tokens[start + k]) return true
-  return false
+  const expert = Segment.expertAction(a.segment)
+  return a.tokens.length !== expert.length || a.tokens.some((t, k) => t !== expert[k])
 }
 
 export const auc = (expert: ArrayLike<number>, agent: ArrayLike<number>, counted: ReadonlyArray<boolean>): Auc => {
