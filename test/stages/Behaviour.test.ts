@@ -164,7 +164,7 @@ describe("StepAgent", () => {
       expect(records.filter((r) => r.stage === "ppo").every((r) => Number.isFinite(r.values[name]))).toBe(true)
     }
     expect(new Set(records.map((r) => r.iteration))).toEqual(new Set([0, 1, 2]))
-  })
+  }, 120_000) // ~40 s alone; over 60 s when the whole suite shares the 2 cores (the reward model now also scores each batch before training on it)
 
   it("is deterministic: the same seed gives identical metrics (both reward variants, and evaluation)", async () => {
     const once = async () => {
