@@ -1,17 +1,43 @@
 import * as tf from "@tensorflow/tfjs"
 import { PAD } from "../data/Tokenizer.ts"
 import * as Copy from "./Copy.ts"
+import type * as Transformer from "./Transformer.ts"
 
 /**
  * A padded batch of token sequences and the action spans to score in them: the input of every batched
- * model operation. A sequence holds one (state, action) segment, or a whole trajectory window holding
- * many actions (one-pass scoring). Each action becomes one row of width A (the longest action), whose
- * entries name the flat position b*T + p whose output predicts the action's token at p + 1.
+ * model operation. A sequence holds one (state, action) segment, a whole trajectory window holding many
+ * actions (one-pass scoring), or a packed tree: a trunk (the expert's window) followed by branches (agent
+ * actions), each branch seeing only the trunk's first `attach` tokens and itself, at the positions that
+ * continue that prefix (`Packed.ts` builds them). Each action becomes one row of width A (the longest
+ * action), whose entries name the flat position whose output predicts the action's token: the token's
+ * parent, b*T + p - 1 in a plain sequence, the state's last token for a branch's first token.
  * Pure typed arrays; `tensors` makes the int32 tensors (call inside tf.tidy).
  */
 export interface Sequence {
   readonly parts: ReadonlyArray<Int32Array> // concatenated, the sequence (views are copied straight into the batch)
   readonly actions: ReadonlyArray<readonly [number, number]> // [start, end) of each action in the sequence, start >= 1
+  readonly branches?: ReadonlyArray<Branch> | undefined // packed: the sequence's tail is branches off its trunk (the tokens before the first)
+}
+
+/**
+ * Tokens [start, end) of a packed sequence form a branch off the trunk: they attend to the trunk's tokens
+ * [0, attach) and to the branch's own earlier tokens, at positions attach, attach + 1, ...: exactly what they
+ * would see as the sequence trunk[0, attach) + branch. Branches follow the trunk and each other, in order.
+ */
+export interface Branch {
+  readonly start: number
+  readonly end: number
+  readonly attach: number // >= 1
+}
+
+/**
+ * The attention layout of a batch holding packed sequences (absent when every sequence is plain causal).
+ * Padding keeps causal rows (finite, never read).
+ */
+export interface Layout {
+  readonly positions: Int32Array // (B*T) each token's position (the learned position it embeds)
+  readonly parent: Int32Array // (B*T) within its sequence, the token before it on its path (-1 at the first token)
+  readonly mask: Float32Array // (B*T*T) additive: 0 where row i may attend to column j (ancestors and itself), -1e9 elsewhere
 }
 
 export interface ActionBatch {
@@ -24,8 +50,10 @@ export interface ActionBatch {
   readonly index: Int32Array // (R*A) flat position predicting each action token (a valid position on padding)
   readonly target: Int32Array // (R*A) the action token (PAD on padding)
   readonly mask: Float32Array // (R*A) 1 on action tokens, 0 on padding
-  readonly last: Int32Array // (R,) flat position of each action's final token (the discriminator reads it)
+  readonly last: Int32Array // (R,) flat position of each action's final token
+  readonly position: Int32Array // (R*A) flat position of each action token itself (the discriminator reads them; a valid position on padding)
   readonly actionLength: Int32Array // (R,)
+  readonly layout: Layout | undefined // packed sequences' positions and mask; undefined: every sequence is causal from position 0
 }
 
 const lengthOf = (s: Sequence): number => s.parts.reduce((n, p) => n + p.length, 0)
@@ -49,11 +77,14 @@ export const build = (sequences: ReadonlyArray<Sequence>): ActionBatch => {
       A = Math.max(A, end - start)
     }
   })
+  const layout = sequences.some((s) => s.branches !== undefined && s.branches.length > 0) ? layoutOf(sequences, T) : undefined
+  const parentOf = (b: number, p: number): number => layout === undefined ? p - 1 : layout.parent[b * T + p]!
   const sequenceOf = new Int32Array(R)
   const index = new Int32Array(R * A)
   const target = new Int32Array(R * A)
   const mask = new Float32Array(R * A)
   const last = new Int32Array(R)
+  const position = new Int32Array(R * A)
   const actionLength = new Int32Array(R)
   let r = 0
   sequences.forEach((s, b) => {
@@ -64,18 +95,54 @@ export const build = (sequences: ReadonlyArray<Sequence>): ActionBatch => {
       for (let j = 0; j < A; j++) {
         const k = r * A + j
         if (start + j < end) {
-          index[k] = b * T + start + j - 1
+          index[k] = b * T + parentOf(b, start + j)
           target[k] = tokens[b * T + start + j]!
+          position[k] = b * T + start + j
           mask[k] = 1
         } else {
-          index[k] = b * T + start - 1
+          index[k] = b * T + parentOf(b, start)
+          position[k] = b * T + start
           target[k] = PAD
         }
       }
       r++
     }
   })
-  return { tokens, batch: B, length: T, rows: R, width: A, sequenceOf, index, target, mask, last, actionLength }
+  return { tokens, batch: B, length: T, rows: R, width: A, sequenceOf, index, target, mask, last, position, actionLength, layout }
+}
+
+/** Positions, parents and the additive mask of a batch (plain sequences are causal trees: parent p - 1). */
+const layoutOf = (sequences: ReadonlyArray<Sequence>, T: number): Layout => {
+  const B = sequences.length
+  const positions = new Int32Array(B * T)
+  const parent = new Int32Array(B * T)
+  const mask = new Float32Array(B * T * T).fill(-1e9)
+  sequences.forEach((s, b) => {
+    const n = lengthOf(s)
+    const branches = s.branches ?? []
+    const trunk = branches.length === 0 ? n : branches[0]!.start
+    for (let p = 0; p < T; p++) {
+      // the trunk and padding: causal from position 0 (branch rows are set below)
+      positions[b * T + p] = p < n ? p : 0
+      parent[b * T + p] = p - 1
+      if (p < trunk || p >= n) mask.fill(0, (b * T + p) * T, (b * T + p) * T + p + 1)
+    }
+    let next = trunk
+    for (const br of branches) {
+      if (br.start !== next || br.end < br.start || br.end > n || br.attach < 1 || br.attach > trunk) {
+        throw new Error(`ActionBatch: bad branch [${br.start}, ${br.end}) attached at ${br.attach} (trunk ${trunk}, sequence ${n})`)
+      }
+      next = br.end
+      for (let p = br.start; p < br.end; p++) {
+        positions[b * T + p] = br.attach + p - br.start
+        parent[b * T + p] = p === br.start ? br.attach - 1 : p - 1
+        const row = (b * T + p) * T
+        mask.fill(0, row, row + br.attach) // the state: the trunk's prefix
+        mask.fill(0, row + br.start, row + p + 1) // the branch so far
+      }
+    }
+  })
+  return { positions, parent, mask }
 }
 
 /** A (state, action) segment as a sequence with one action. */
@@ -90,6 +157,8 @@ export interface Tensors {
   readonly target: tf.Tensor2D // (R, A) int32
   readonly mask: tf.Tensor2D // (R, A) float32
   readonly last: tf.Tensor1D // (R,) int32
+  readonly position: tf.Tensor1D // (R*A,) int32
+  readonly layout: Transformer.Layout | undefined // packed batches: positions and mask
   readonly copy: Copy.Plan | undefined // the copy head's host-side plan (models with a copy head)
 }
 
@@ -100,5 +169,10 @@ export const tensors = (b: ActionBatch, withCopy = false): Tensors => ({
   index: tf.tensor1d(b.index, "int32"),
   target: tf.tensor2d(b.target, [b.rows, b.width], "int32"),
   mask: tf.tensor2d(b.mask, [b.rows, b.width], "float32"),
-  last: tf.tensor1d(b.last, "int32")
+  last: tf.tensor1d(b.last, "int32"),
+  position: tf.tensor1d(b.position, "int32"),
+  layout: b.layout === undefined ? undefined : {
+    positions: tf.tensor1d(b.layout.positions, "int32"),
+    mask: tf.tensor4d(b.layout.mask, [b.batch, 1, b.length, b.length])
+  }
 })

@@ -23,8 +23,8 @@ export interface Plan {
   readonly M: number // the most entries of one sequence
   readonly slotEntry: Int32Array // (B*M) the entry in each slot (0 for an empty slot: computed, never read)
   readonly entrySlot: Int32Array // (N) the slot of each entry
-  readonly allowed: Float32Array // (B*M*T) 0 where position j may be copied from (j < p, j + 1 < T), -1e9 elsewhere
-  readonly hit: Float32Array // (B*M*T) 1 where the token after j is the entry's target
+  readonly allowed: Float32Array // (B*M*T) 0 where position j may be copied from (j < p; in a packed batch, p's strict ancestors), -1e9 elsewhere
+  readonly hit: Float32Array // (B*M*T) 1 where the token after j (on p's path) is the entry's target
   readonly has: Float32Array // (N) 1 when the entry has something to copy (p > 0)
 }
 
@@ -49,14 +49,30 @@ export const plan = (b: ActionBatch.ActionBatch): Plan => {
     slotEntry[slot] = n
     entrySlot[n] = slot
     const p = b.index[n]! - seq * T
-    const last = Math.min(p, T - 1) // candidates j < p with j + 1 < T
-    if (last <= 0) continue
-    has[n] = 1
     const target = b.target[n]!
     const row = slot * T
-    for (let j = 0; j < last; j++) {
-      allowed[row + j] = 0
-      if (b.tokens[seq * T + j + 1] === target) hit[row + j] = 1
+    if (b.layout === undefined) {
+      // causal: candidates j < p, each followed by token j + 1
+      if (p <= 0) continue
+      has[n] = 1
+      for (let j = 0; j < p; j++) {
+        allowed[row + j] = 0
+        if (b.tokens[seq * T + j + 1] === target) hit[row + j] = 1
+      }
+    } else {
+      // packed: the candidates are p's strict ancestors, each followed by the next token on p's path (a branch's
+      // first token follows its state's last, not the trunk's next token)
+      const parent = b.layout.parent
+      let after = p
+      let j = parent[seq * T + p]!
+      if (j < 0) continue
+      has[n] = 1
+      while (j >= 0) {
+        allowed[row + j] = 0
+        if (b.tokens[seq * T + after] === target) hit[row + j] = 1
+        after = j
+        j = parent[seq * T + j]!
+      }
     }
   }
   return { M, slotEntry, entrySlot, allowed, hit, has }

@@ -28,7 +28,7 @@ export const init = (c: Transformer.Config, seed: number): Discriminator => Tran
 /** Logits of D for every action row of a batch: (R,). Call inside tf.tidy or a loss. */
 export const logits = (d: Discriminator, t: ActionBatch.Tensors): tf.Tensor1D => {
   const [R, A] = t.mask.shape
-  const h = tf.gather(Transformer.forward(d, t.tokens).hidden, tf.add(t.index, tf.scalar(1, "int32"))) // (R*A, C) at the action tokens themselves
+  const h = tf.gather(Transformer.forward(d, t.tokens, t.layout).hidden, t.position) // (R*A, C) at the action tokens themselves
   const w = tf.reshape(t.mask, [R, A, 1])
   const pooled = tf.div(tf.sum(tf.mul(tf.reshape(h, [R, A, -1]), w), 1), tf.maximum(tf.sum(w, 1), 1)) // (R, C)
   return Transformer.value(d, pooled as tf.Tensor2D)

@@ -17,7 +17,7 @@ export interface Outputs {
 
 export const outputs = (m: Transformer.Model, t: ActionBatch.Tensors): Outputs => {
   const [R, A] = t.target.shape
-  const f = Transformer.forward(m, t.tokens)
+  const f = Transformer.forward(m, t.tokens, t.layout)
   const h = tf.gather(f.hidden, t.index) // (R*A, C)
   const logits = Transformer.logits(m, h) // (R*A, V)
   const vocabLogp = tokenLogp(logits, tf.reshape(t.target, [-1])) // (R*A,)

@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs"
 import * as Tokenized from "../domain/Tokenized.ts"
 import * as ActionBatch from "./ActionBatch.ts"
 import * as Context from "./Context.ts"
+import * as Packed from "./Packed.ts"
 import * as Policy from "./Policy.ts"
 import type * as Transformer from "./Transformer.ts"
 
@@ -22,13 +23,15 @@ export interface Scores {
 
 export interface Options {
   readonly maxTokens?: number // padded tokens per forward pass (B*T)
+  readonly maxLength?: number | undefined // `packed`: longest packed sequence (Packed.Options)
 }
 
 const defaultMaxTokens = 8192 // bounds one pass's activations (~100 MB for `small` at T = 512)
 
 /** One forward pass over a prepared batch. */
 export const score = (m: Transformer.Model, b: ActionBatch.ActionBatch): Scores => {
-  if (b.length > m.config.contextLength) throw new Error(`Score: sequence of ${b.length} tokens exceeds the context length ${m.config.contextLength}`)
+  const span = b.layout === undefined ? b.length : b.layout.positions.reduce((a, x) => Math.max(a, x), 0) + 1 // packed: positions, not length, meet the context
+  if (span > m.config.contextLength) throw new Error(`Score: sequence of ${span} positions exceeds the context length ${m.config.contextLength}`)
   const out = tf.tidy(() => {
     const o = Policy.outputs(m, ActionBatch.tensors(b, m.config.copyHead === true))
     return [o.logp, tf.mul(o.values, o.mask)] as const
@@ -91,17 +94,36 @@ export const sequences = (m: Transformer.Model, seqs: ReadonlyArray<ActionBatch.
   return out
 }
 
+/**
+ * Prefix-packed scoring (`Packed.pack`): the same rows as `segments` (one per request, in request order), each
+ * trajectory window going through the model once with every request's action on it.
+ */
+export const packed = (m: Transformer.Model, requests: ReadonlyArray<Packed.Request>, options: Options = {}): Scores => {
+  const p = Packed.pack(m.config.contextLength, requests, { maxLength: options.maxLength })
+  const R = requests.length
+  let A = 1
+  for (const s of p.sequences) for (const [a, e] of s.actions) A = Math.max(A, e - a)
+  const out = { rows: R, width: A, logp: new Float32Array(R * A), values: new Float32Array(R * A), mask: new Float32Array(R * A), sum: new Float32Array(R), stateValue: new Float32Array(R) }
+  for (const pass of Packed.passes(p, options.maxTokens ?? defaultMaxTokens)) {
+    const s = score(m, pass.batch)
+    pass.requests.forEach((dst, r) => {
+      out.sum[dst] = s.sum[r]!
+      out.stateValue[dst] = s.stateValue[r]!
+      out.logp.set(s.logp.subarray(r * s.width, (r + 1) * s.width), dst * A)
+      out.values.set(s.values.subarray(r * s.width, (r + 1) * s.width), dst * A)
+      out.mask.set(s.mask.subarray(r * s.width, (r + 1) * s.width), dst * A)
+    })
+  }
+  return out
+}
+
 export interface Truncation {
   readonly truncatedTokens: number // summed over states: tokens dropped to fit the context
   readonly truncatedTurns: number // summed over states: whole earlier steps dropped
 }
 
 /** A (state, action) pair: the expert's action at step `step`, or another action (a sample) at that state. */
-export interface SegmentRequest {
-  readonly trajectory: Tokenized.TokenizedTrajectory
-  readonly step: number
-  readonly action?: Int32Array // default: the expert's action tokens[actStart, actEnd)
-}
+export type SegmentRequest = Packed.Request
 
 export const expertAction = (t: Tokenized.TokenizedTrajectory, i: number): Int32Array =>
   t.tokens.subarray(Tokenized.actStart(t, i), Tokenized.actEnd(t, i))

@@ -248,16 +248,29 @@ export interface Forward {
   readonly values: ReadonlyArray<tf.Tensor4D> // per layer (B, H, T, D)
 }
 
-/** The causal forward pass over right-padded sequences (B, T) int32, positions 0..T-1. Call inside tf.tidy. */
-export const forward = (m: Model, tokens: tf.Tensor2D): Forward => {
+/**
+ * Packed sequences (ActionBatch's branches): each token's position and an additive attention mask per
+ * sequence, 0 where a row may attend (its ancestors and itself), -1e9 elsewhere.
+ */
+export interface Layout {
+  readonly positions: tf.Tensor1D // (B*T,) int32
+  readonly mask: tf.Tensor4D // (B, 1, T, T), broadcast over heads
+}
+
+/**
+ * The forward pass over right-padded sequences (B, T) int32: causal at positions 0..T-1, or with a
+ * `layout` (packed trees: the positions and mask it gives). Call inside tf.tidy.
+ */
+export const forward = (m: Model, tokens: tf.Tensor2D, layout?: Layout): Forward => {
   const c = m.config
   const w = m.weights
   const [B, T] = tokens.shape
   const H = c.heads
   const scale = 1 / Math.sqrt(c.dModel / H)
-  const mask = causalMask(T) // (T, T)
-  const pos = tf.gather(w.positionEmbedding, tf.range(0, T, 1, "int32")) // (T, C)
-  let x = tf.reshape<tf.Rank.R2>(tf.add(tf.gather(w.tokenEmbedding, tokens), pos), [B * T, c.dModel]) // (B*T, C)
+  const mask = layout === undefined ? causalMask(T) : layout.mask // (T, T) or (B, 1, T, T)
+  let x = layout === undefined
+    ? tf.reshape<tf.Rank.R2>(tf.add(tf.gather(w.tokenEmbedding, tokens), tf.gather(w.positionEmbedding, tf.range(0, T, 1, "int32"))), [B * T, c.dModel]) // (B, T, C) + (T, C) -> (B*T, C)
+    : tf.add<tf.Tensor2D>(tf.reshape(tf.gather(w.tokenEmbedding, tokens), [B * T, c.dModel]), tf.gather(w.positionEmbedding, layout.positions)) // (B*T, C) + (B*T, C)
   const keys: Array<tf.Tensor4D> = []
   const values: Array<tf.Tensor4D> = []
   for (const blk of w.blocks) {

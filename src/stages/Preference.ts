@@ -6,7 +6,7 @@ import * as Policy from "../model/Policy.ts"
 import * as Score from "../model/Score.ts"
 import type * as Transformer from "../model/Transformer.ts"
 import * as Guard from "./Guard.ts"
-import * as Microbatch from "./Microbatch.ts"
+import * as Microbatch from "../model/Microbatch.ts"
 import type { AgentAction } from "./Sample.ts"
 
 /**
