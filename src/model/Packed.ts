@@ -73,26 +73,45 @@ export const pack = (contextLength: number, requests: ReadonlyArray<Request>, op
         const attach = span(i)[0]
         return requests[i]!.action!.subarray(0, contextLength - attach) // an action longer than the reserve keeps what fits
       }
-      // chunks of branches within maxLength (at least one pair each); the expert spans ride in the first
+      // chunks of branches within maxLength (at least one pair each). The j-th expert request at a step rides in the
+      // chunk of the j-th branch at that step (a DPO pair or a discriminator pair stays in one sequence, so in one
+      // pass), else in the first; a branch at a step with an expert request counts that expert action in its trunk.
+      const hasExpert = new Set(experts.map((i) => requests[i]!.step))
+      const need = (i: number) => hasExpert.has(requests[i]!.step) ? span(i)[1] : span(i)[0]
       const chunks: Array<Array<number>> = [[]]
-      let trunk = experts.reduce((n, i) => Math.max(n, span(i)[1]), 0) // the current chunk's trunk end
+      let trunk = 0 // the current chunk's trunk end
       let tail = 0 // and its branch tokens
       for (const i of branches) {
         const n = branchTokens(i).length
         const current = chunks[chunks.length - 1]!
-        const occupied = current.length > 0 || (chunks.length === 1 && experts.length > 0)
-        if (occupied && Math.max(trunk, span(i)[0]) + tail + n > maxLength) {
+        if (current.length > 0 && Math.max(trunk, need(i)) + tail + n > maxLength) {
           chunks.push([i])
-          trunk = span(i)[0]
+          trunk = need(i)
           tail = n
         } else {
           current.push(i)
-          trunk = Math.max(trunk, span(i)[0])
+          trunk = Math.max(trunk, need(i))
           tail += n
         }
       }
+      const branchChunks = new Map<number, Array<number>>() // per step, the chunk of its 1st, 2nd, ... branch
       chunks.forEach((chunk, c) => {
-        const ex = c === 0 ? experts : []
+        for (const i of chunk) {
+          const step = requests[i]!.step
+          branchChunks.set(step, [...(branchChunks.get(step) ?? []), c])
+        }
+      })
+      const ridesIn: Array<Array<number>> = chunks.map(() => [])
+      const seen = new Map<number, number>()
+      for (const e of experts) {
+        const step = requests[e]!.step
+        const j = seen.get(step) ?? 0
+        seen.set(step, j + 1)
+        ridesIn[branchChunks.get(step)?.[j] ?? 0]!.push(e)
+      }
+      chunks.forEach((chunk, c) => {
+        const ex = ridesIn[c]!
+        if (ex.length === 0 && chunk.length === 0) return
         const trunk = Math.max(...ex.map((i) => span(i)[1]), ...chunk.map((i) => span(i)[0]))
         const parts = head(w.parts, trunk)
         const actions: Array<readonly [number, number]> = ex.map((i) => span(i))

@@ -97,6 +97,24 @@ describe("Packed", () => {
     })
   })
 
+  it("keeps the j-th expert request of a step in the sequence of the j-th branch there (a pair stays in one pass)", () => {
+    const t = Fixtures.trajectory(9, 8)
+    const agent = requestsOf([t], 3, 4).filter((r) => r.action !== undefined)
+    const reqs = [...agent.map((r) => ({ trajectory: r.trajectory, step: r.step })), ...agent] // pair i: request i (chosen) and n + i (rejected)
+    const p = Packed.pack(96, reqs, { maxLength: 70 })
+    expect(p.sequences.length).toBeGreaterThan(1)
+    const where = new Map<number, number>()
+    p.requestsOf.forEach((rs, s) => rs.forEach((r) => where.set(r, s)))
+    expect(where.size).toBe(reqs.length)
+    const n = agent.length
+    const byStep = (from: number) => {
+      const out = new Map<number, Array<number>>()
+      for (let i = 0; i < n; i++) out.set(reqs[from + i]!.step, [...(out.get(reqs[from + i]!.step) ?? []), where.get(from + i)!])
+      return out
+    }
+    expect(byStep(0)).toEqual(byStep(n))
+  })
+
   it("rejects a branch that does not follow the trunk", () => {
     expect(() => ActionBatch.build([{ parts: [Int32Array.from([1, 2, 3, 4])], actions: [[3, 4]], branches: [{ start: 2, end: 4, attach: 2 }, { start: 2, end: 4, attach: 1 }] }]))
       .toThrow(/bad branch/)
