@@ -58,16 +58,45 @@ export interface TrainStats {
   readonly gradNorm: number
 }
 
-/** One optimizer step on a batch of agent pairs (pushed to 1) and expert pairs (pushed to 0). */
-export const train = (d: Discriminator, opt: Optimizer.Optimizer, agent: ActionBatch.ActionBatch, expert: ActionBatch.ActionBatch): TrainStats => {
-  const step = Optimizer.minimize(opt, () => tf.tidy(() =>
-    Gail.discriminatorLoss(logits(d, ActionBatch.tensors(agent)), logits(d, ActionBatch.tensors(expert))).loss
-  ))
-  const metrics = tf.tidy(() => {
-    const l = Gail.discriminatorLoss(logits(d, ActionBatch.tensors(agent)), logits(d, ActionBatch.tensors(expert)))
-    return tf.stack([l.accuracy, l.expertProb, l.agentProb])
-  })
-  const [accuracy, expertProb, agentProb] = metrics.dataSync() as Float32Array
-  metrics.dispose()
-  return { loss: step.loss, accuracy: accuracy!, expertProb: expertProb!, agentProb: agentProb!, gradNorm: step.gradNorm }
+/** A forward pass's batch with its agent rows (pushed to 1) and expert rows (pushed to 0). */
+export interface LabelledBatch {
+  readonly batch: ActionBatch.ActionBatch
+  readonly agent: Int32Array // rows of `batch`
+  readonly expert: Int32Array // rows of `batch`
 }
+
+/**
+ * One optimizer step over labelled batches (gradients accumulated, one forward pass each): the loss is each
+ * batch's GAIL loss weighted by its share of the rows, so it equals the loss of all rows in one batch when
+ * every batch holds as many agent as expert rows (pairs packed together, `Packed.pack`).
+ */
+export const train = (d: Discriminator, opt: Optimizer.Optimizer, batches: ReadonlyArray<LabelledBatch>): TrainStats => {
+  const total = batches.reduce((n, b) => n + b.agent.length + b.expert.length, 0)
+  const split = (b: LabelledBatch) => {
+    const l = logits(d, ActionBatch.tensors(b.batch))
+    return [tf.gather(l, tf.tensor1d(b.agent, "int32")) as tf.Tensor1D, tf.gather(l, tf.tensor1d(b.expert, "int32")) as tf.Tensor1D] as const
+  }
+  const step = Optimizer.minimize(opt, batches.map((b) => () => tf.tidy(() =>
+    tf.mul(Gail.discriminatorLoss(...split(b)).loss, ((b.agent.length + b.expert.length) / total) * batches.length) as tf.Scalar
+  )))
+  const sums = [0, 0, 0]
+  for (const b of batches) {
+    const m = tf.tidy(() => {
+      const l = Gail.discriminatorLoss(...split(b))
+      return tf.stack([tf.mul(l.accuracy, b.agent.length + b.expert.length), tf.mul(l.expertProb, b.expert.length), tf.mul(l.agentProb, b.agent.length)])
+    })
+    const v = m.dataSync()
+    m.dispose()
+    for (let i = 0; i < 3; i++) sums[i] = sums[i]! + v[i]!
+  }
+  const agents = batches.reduce((n, b) => n + b.agent.length, 0)
+  const experts = total - agents
+  return { loss: step.loss, accuracy: sums[0]! / total, expertProb: sums[1]! / Math.max(1, experts), agentProb: sums[2]! / Math.max(1, agents), gradNorm: step.gradNorm }
+}
+
+/** One batch of agent and expert sequences as a labelled batch (each sequence one row: agent rows first). */
+export const labelled = (agent: ReadonlyArray<ActionBatch.Sequence>, expert: ReadonlyArray<ActionBatch.Sequence>): LabelledBatch => ({
+  batch: ActionBatch.build([...agent, ...expert]),
+  agent: Int32Array.from(agent, (_, i) => i),
+  expert: Int32Array.from(expert, (_, i) => agent.length + i)
+})

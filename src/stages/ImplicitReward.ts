@@ -59,11 +59,11 @@ export const implicitReward = (config: Config, run: Run.Run) =>
             const heldOut = Preference.rewards(model, pairs, ref, config.beta, config.maxTokens) // before π_φ sees these pairs
             const stats: Array<Preference.StepStats> = []
             const m = Math.min(config.minibatchSize, pairs.n)
-            let order = Run.permutation(rng, pairs.n)
+            let order = Preference.order(rng, pairs)
             let at = 0
             for (let s = 0; s < config.steps; s++) {
               if (at + m > pairs.n) {
-                order = Run.permutation(rng, pairs.n)
+                order = Preference.order(rng, pairs)
                 at = 0
               }
               const rows = Array.from(order.subarray(at, at + m)).sort((a, b) => a - b)

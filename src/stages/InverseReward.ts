@@ -1,11 +1,9 @@
 import { Effect, Schema, Stream } from "effect"
-import * as ActionBatch from "../model/ActionBatch.ts"
 import * as Discriminator from "../model/Discriminator.ts"
-import * as Score from "../model/Score.ts"
+import * as Packed from "../model/Packed.ts"
 import { Metrics } from "../pipeline/Metrics.ts"
 import * as Field from "./Field.ts"
 import * as Guard from "./Guard.ts"
-import * as Microbatch from "../model/Microbatch.ts"
 import { Models } from "./Models.ts"
 import * as RewardAuc from "./RewardAuc.ts"
 import * as Run from "./Run.ts"
@@ -43,17 +41,21 @@ export const defaults: Config = Schema.decodeUnknownSync(Config)({})
 
 export const stage = "inverse_reward"
 
-const lengthOf = (s: ActionBatch.Sequence): number => s.parts.reduce((n, p) => n + p.length, 0)
-
-/** -log D(s, a) of every sequence, in passes of at most `maxTokens` padded tokens. */
-const rewardsOf = (d: Discriminator.Discriminator, seqs: ReadonlyArray<ActionBatch.Sequence>, maxTokens: number): Float32Array => {
-  const out = new Float32Array(seqs.length)
-  for (const rows of Microbatch.plan(seqs.map(lengthOf), maxTokens)) {
-    const r = Discriminator.rewards(d, ActionBatch.build(rows.map((i) => seqs[i]!)))
-    rows.forEach((i, j) => out[i] = r[j]!)
+/** -log D(s, a) of every request, in packed passes of at most `maxTokens` padded tokens. */
+const rewardsOf = (d: Discriminator.Discriminator, requests: ReadonlyArray<Packed.Request>, maxTokens: number): Float32Array => {
+  const out = new Float32Array(requests.length)
+  for (const pass of Packed.passes(Packed.pack(d.config.contextLength, requests), maxTokens)) {
+    const r = Discriminator.rewards(d, pass.batch)
+    pass.requests.forEach((q, j) => out[q] = r[j]!)
   }
   return out
 }
+
+/** Requests 0..n-1 the experts' actions at the rows' states, n..2n-1 the agents' (a pair stays in one packed sequence). */
+const requestsOf = (agent: ReadonlyArray<Packed.Request>, rows: ReadonlyArray<number>): Array<Packed.Request> => [
+  ...rows.map((r) => ({ trajectory: agent[r]!.trajectory, step: agent[r]!.step })),
+  ...rows.map((r) => agent[r]!)
+]
 
 /** Agent actions -> rewarded agent actions (same order). Logs `loss/disc`, `disc/*`, `reward/step_mean`, `reward/expert_mean` per batch. */
 export const inverseReward = (config: Config, run: Run.Run) =>
@@ -70,24 +72,33 @@ export const inverseReward = (config: Config, run: Run.Run) =>
           const opt = yield* models.optimizer("discriminator", { learningRate: config.learningRate, clipNorm: config.maxGradNorm })
           const rng = Run.rng(run, stage, batchIndex++)
           const { value: result, seconds } = yield* Timed.sync(() => {
-            const ctx = d.config.contextLength
-            const agent = batch.map((a) => Score.segmentSequence(ctx, { trajectory: a.segment.trajectory, step: a.segment.step, action: a.tokens }).sequence)
-            const expert = batch.map((a) => Score.segmentSequence(ctx, { trajectory: a.segment.trajectory, step: a.segment.step }).sequence)
-            const m = Math.min(config.minibatchSize, batch.length)
-            const heldOut = { agent: rewardsOf(d, agent, config.maxTokens), expert: rewardsOf(d, expert, config.maxTokens) } // before D sees these pairs
+            const n = batch.length
+            const agent = batch.map((a): Packed.Request => ({ trajectory: a.segment.trajectory, step: a.segment.step, action: a.tokens }))
+            const all = Array.from({ length: n }, (_, i) => i)
+            const scored = () => {
+              const r = rewardsOf(d, requestsOf(agent, all), config.maxTokens)
+              return { expert: r.slice(0, n), agent: r.slice(n) }
+            }
+            const m = Math.min(config.minibatchSize, n)
+            const heldOut = scored() // before D sees these pairs
             const warm = opt.step === 0 ? config.warmupSteps : 0
             let last: Discriminator.TrainStats | undefined
             for (let s = 0; s < config.steps + warm; s++) {
-              const rows = Array.from(Run.permutation(rng, batch.length).subarray(0, m)).sort((a, b) => a - b)
+              const rows = Array.from(Run.groupedPermutation(rng, agent.map((a) => a.trajectory)).subarray(0, m)).sort((a, b) => a - b) // whole trajectories: packed passes share trunks
+              const passes = Packed.passes(Packed.pack(d.config.contextLength, requestsOf(agent, rows)), config.maxTokens).map((p) => ({
+                batch: p.batch,
+                agent: Int32Array.from(p.requests.keys()).filter((j) => p.requests[j]! >= m),
+                expert: Int32Array.from(p.requests.keys()).filter((j) => p.requests[j]! < m)
+              }))
               const outcome = Guard.update(
                 opt,
-                () => Discriminator.train(d, opt, ActionBatch.build(rows.map((r) => agent[r]!)), ActionBatch.build(rows.map((r) => expert[r]!))),
+                () => Discriminator.train(d, opt, passes),
                 (t) => Guard.firstNonFinite([["loss/disc", t.loss], ["grad/norm", t.gradNorm]])
               )
               if (!outcome.ok) return { ok: false, metric: outcome.metric, bad: outcome.bad, step: opt.step + 1 } as const
               last = outcome.value
             }
-            return { ok: true, last: last!, heldOut, agent: rewardsOf(d, agent, config.maxTokens), expert: rewardsOf(d, expert, config.maxTokens) } as const
+            return { ok: true, last: last!, heldOut, ...scored() } as const
           })
           if (!result.ok) return yield* Effect.fail(nonFinite(stage, result.step, result.metric, result.bad))
           const mean = (x: Float32Array) => x.reduce((a, b) => a + b, 0) / Math.max(1, x.length)

@@ -5,6 +5,7 @@ import * as PpoMath from "../math/Ppo.ts"
 import * as Whiten from "../math/Whiten.ts"
 import * as ActionBatch from "../model/ActionBatch.ts"
 import * as Optimizer from "../model/Optimizer.ts"
+import * as Packed from "../model/Packed.ts"
 import * as Policy from "../model/Policy.ts"
 import * as Score from "../model/Score.ts"
 import type * as Transformer from "../model/Transformer.ts"
@@ -80,8 +81,6 @@ type BatchResult =
   | { readonly ok: true; readonly steps: ReadonlyArray<StepStats & { readonly step: number }>; readonly kl: number; readonly nonScore: number; readonly tokens: number; readonly earlyStop: boolean }
   | { readonly ok: false; readonly step: number; readonly metric: string; readonly value: number }
 
-const lengthOf = (s: ActionBatch.Sequence): number => s.parts.reduce((n, p) => n + p.length, 0)
-
 /** One PPO batch, synchronously (all tensors live and die inside). */
 export const batch = (
   policy: Transformer.Model,
@@ -92,10 +91,11 @@ export const batch = (
   rng: ReturnType<typeof Run.rng>
 ): BatchResult => {
   const ctx = policy.config.contextLength
-  const seqs = episodes.map((e) => Score.segmentSequence(ctx, { trajectory: e.segment.trajectory, step: e.segment.step, action: e.tokens }).sequence)
+  // every (state, action) pair is packed with the other pairs of its trajectory (`Packed.pack`): one pass per trajectory window
+  const requests = episodes.map((e): Packed.Request => ({ trajectory: e.segment.trajectory, step: e.segment.step, action: e.tokens }))
   // 1. score: the old policy's per-token log-probs and values, the reference's log-probs
-  const old = Score.sequences(policy, seqs, { maxTokens: config.maxTokens })
-  const ref = Score.sequences(reference, seqs, { maxTokens: config.maxTokens })
+  const old = Score.packed(policy, requests, { maxTokens: config.maxTokens })
+  const ref = Score.packed(reference, requests, { maxTokens: config.maxTokens })
   const B = old.rows
   const A = old.width
   const mask = old.mask
@@ -120,10 +120,11 @@ export const batch = (
     for (let start = 0; start < B && !earlyStop; start += config.minibatchSize) {
       const mb = Array.from(order.subarray(start, Math.min(B, start + config.minibatchSize)))
       const mbTokens = mb.reduce((n, r) => n + old.mask.subarray(r * A, (r + 1) * A).reduce((a, b) => a + b, 0), 0)
-      const micro = Microbatch.plan(mb.map((r) => lengthOf(seqs[r]!)), config.maxTokens).map((ix) => ix.map((i) => mb[i]!))
+      const passes = Packed.passes(Packed.pack(ctx, mb.map((r) => requests[r]!)), config.maxTokens)
       const captured: Array<tf.Tensor> = []
-      const losses = micro.map((rows) => {
-        const b = ActionBatch.build(rows.map((r) => seqs[r]!))
+      const losses = passes.map((pass) => {
+        const b = pass.batch
+        const rows = Array.from(pass.requests, (q) => mb[q]!) // the pass's rows as episodes of the batch
         const W = b.width
         const n = rows.length
         const oldLogp = Microbatch.rows(old.logp, A, rows, W)
@@ -132,7 +133,7 @@ export const batch = (
         const ret = Microbatch.rows(gae.returns, A, rows, W)
         const microTokens = b.mask.reduce((a, c) => a + c, 0)
         tokens += b.batch * b.length
-        const weight = (microTokens / Math.max(1, mbTokens)) * micro.length // token-weighted: the mean over micro-batches is the minibatch's masked mean
+        const weight = (microTokens / Math.max(1, mbTokens)) * passes.length // token-weighted: the mean over passes is the minibatch's masked mean
         return () =>
           tf.tidy(() => {
             const t = ActionBatch.tensors(b, policy.config.copyHead === true)

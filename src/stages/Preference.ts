@@ -6,7 +6,9 @@ import * as Policy from "../model/Policy.ts"
 import * as Score from "../model/Score.ts"
 import type * as Transformer from "../model/Transformer.ts"
 import * as Guard from "./Guard.ts"
-import * as Microbatch from "../model/Microbatch.ts"
+import * as Packed from "../model/Packed.ts"
+import type * as Rng from "../model/Rng.ts"
+import * as Run from "./Run.ts"
 import type { AgentAction } from "./Sample.ts"
 
 /**
@@ -19,27 +21,25 @@ import type { AgentAction } from "./Sample.ts"
  */
 export interface Pairs {
   readonly n: number
-  readonly chosen: ReadonlyArray<ActionBatch.Sequence> // (N) state + expert action
-  readonly rejected: ReadonlyArray<ActionBatch.Sequence> // (N) state + agent action
-  readonly lengths: ReadonlyArray<number> // (N) the longer of the two sequences of each pair
+  readonly contextLength: number
+  readonly agent: ReadonlyArray<Packed.Request> // (N) the agent's action at its expert state; the chosen is the expert's action there
 }
-
-const lengthOf = (s: ActionBatch.Sequence): number => s.parts.reduce((n, p) => n + p.length, 0)
 
 /** The pairs of a batch of agent actions, states rendered within `contextLength` (as scoring does). */
-export const pairs = (contextLength: number, actions: ReadonlyArray<AgentAction>): Pairs => {
-  const chosen = actions.map((a) => Score.segmentSequence(contextLength, { trajectory: a.segment.trajectory, step: a.segment.step }).sequence)
-  const rejected = actions.map((a) => Score.segmentSequence(contextLength, { trajectory: a.segment.trajectory, step: a.segment.step, action: a.tokens }).sequence)
-  return { n: actions.length, chosen, rejected, lengths: chosen.map((c, i) => Math.max(lengthOf(c), lengthOf(rejected[i]!))) }
-}
+export const pairs = (contextLength: number, actions: ReadonlyArray<AgentAction>): Pairs => ({
+  n: actions.length,
+  contextLength,
+  agent: actions.map((a) => ({ trajectory: a.segment.trajectory, step: a.segment.step, action: a.tokens }))
+})
 
 /** The pairs at `rows` (in that order). */
-export const select = (p: Pairs, rows: ReadonlyArray<number>): Pairs => ({
-  n: rows.length,
-  chosen: rows.map((r) => p.chosen[r]!),
-  rejected: rows.map((r) => p.rejected[r]!),
-  lengths: rows.map((r) => p.lengths[r]!)
-})
+export const select = (p: Pairs, rows: ReadonlyArray<number>): Pairs => ({ n: rows.length, contextLength: p.contextLength, agent: rows.map((r) => p.agent[r]!) })
+
+/** A minibatch order that keeps each trajectory's pairs together (`Run.groupedPermutation`), so packed passes share trunks. */
+export const order = (rng: Rng.Rng, p: Pairs): Int32Array => Run.groupedPermutation(rng, p.agent.map((a) => a.trajectory))
+
+/** Requests 0..N-1 the chosen (expert) actions, N..2N-1 the rejected (agent) ones: pair i stays in one packed sequence. */
+const requests = (p: Pairs): Array<Packed.Request> => [...p.agent.map((a) => ({ trajectory: a.trajectory, step: a.step })), ...p.agent]
 
 /** Summed log-probabilities of the chosen and rejected actions under a model: (N,) each. */
 export interface Logps {
@@ -48,7 +48,7 @@ export interface Logps {
 }
 
 export const logps = (m: Transformer.Model, p: Pairs, maxTokens: number): Logps => {
-  const s = Score.sequences(m, [...p.chosen, ...p.rejected], { maxTokens })
+  const s = Score.packed(m, requests(p), { maxTokens })
   return { chosen: s.sum.slice(0, p.n), rejected: s.sum.slice(p.n) }
 }
 
@@ -78,7 +78,7 @@ export interface StepStats {
 }
 
 /**
- * One DPO update of `m` on all pairs (gradient accumulated over micro-batches of at most `maxTokens`
+ * One DPO update of `m` on all pairs (gradient accumulated over packed passes of at most `maxTokens`
  * padded tokens; the loss is the mean over pairs exactly). `nllCoef` > 0 adds α times the mean token
  * negative log-likelihood of the chosen (expert) actions (RPO, TRL's `rpo_alpha`): it keeps DPO from
  * lowering the expert's likelihood along with the agent's. Guarded: a non-finite loss or gradient
@@ -93,22 +93,30 @@ export const update = (
   maxTokens: number,
   nllCoef = 0
 ): Guard.Outcome<StepStats> => {
-  const micro = Microbatch.plan(p.lengths, maxTokens, 2)
-  const chosenTokens = p.chosen.reduce((n, c) => n + c.actions.reduce((m, [a, b]) => m + b - a, 0), 0)
+  // packed passes of at most maxTokens padded tokens; both actions of a pair are in the same pass (`Packed.pack`)
+  const passes = Packed.passes(Packed.pack(p.contextLength, requests(p)), maxTokens)
+  const chosenTokens = p.agent.reduce((n, a) => n + Math.min(Score.expertAction(a.trajectory, a.step).length, p.contextLength), 0)
   const captured: Array<tf.Tensor> = []
-  const losses = micro.map((rows) => {
-    const batch = ActionBatch.build([...rows.map((r) => p.chosen[r]!), ...rows.map((r) => p.rejected[r]!)])
-    const refChosen = Float32Array.from(rows, (r) => ref.chosen[r]!)
-    const refRejected = Float32Array.from(rows, (r) => ref.rejected[r]!)
-    const weight = (rows.length / p.n) * micro.length // the mean over micro-batches is then the mean over pairs
-    const k = rows.length
+  const losses = passes.map((pass) => {
+    // rows of the pass: pair i's chosen action is request i, its rejected one request n + i
+    const chosenRow = new Map<number, number>()
+    const rejectedRow = new Map<number, number>()
+    pass.requests.forEach((q, r) => (q < p.n ? chosenRow : rejectedRow).set(q % p.n, r))
+    const pairsIn = [...rejectedRow.keys()].sort((a, b) => a - b)
+    const k = pairsIn.length
+    const chosenIx = Int32Array.from(pairsIn, (i) => chosenRow.get(i)!)
+    const rejectedIx = Int32Array.from(pairsIn, (i) => rejectedRow.get(i)!)
+    const refChosen = Float32Array.from(pairsIn, (i) => ref.chosen[i]!)
+    const refRejected = Float32Array.from(pairsIn, (i) => ref.rejected[i]!)
+    const weight = (k / p.n) * passes.length // Dpo.loss is a mean over the pass's pairs; Optimizer.minimize averages over passes: the result is the mean over pairs
     return () =>
       tf.tidy(() => {
-        const o = Policy.outputs(m, ActionBatch.tensors(batch, m.config.copyHead === true))
-        const sums = tf.sum(o.logp, 1) // (2k,)
+        const o = Policy.outputs(m, ActionBatch.tensors(pass.batch, m.config.copyHead === true))
+        const sums = tf.sum(o.logp, 1) // (R,)
+        const chosen = tf.gather(sums, tf.tensor1d(chosenIx, "int32")) as tf.Tensor1D // (k,)
         const l = Dpo.loss(
-          tf.slice(sums, [0], [k]) as tf.Tensor1D,
-          tf.slice(sums, [k], [k]) as tf.Tensor1D,
+          chosen,
+          tf.gather(sums, tf.tensor1d(rejectedIx, "int32")) as tf.Tensor1D,
           tf.tensor1d(refChosen),
           tf.tensor1d(refRejected),
           beta
@@ -117,7 +125,7 @@ export const update = (
         const dpo = tf.mul(l.loss, weight) as tf.Scalar
         if (nllCoef === 0) return dpo
         // RPO: + α * the chosen actions' mean token NLL (over all chosen tokens of the step), against likelihood displacement
-        const nll = tf.div(tf.neg(tf.sum(tf.slice(sums, [0], [k]))), Math.max(1, chosenTokens) / micro.length)
+        const nll = tf.div(tf.neg(tf.sum(chosen)), Math.max(1, chosenTokens) / passes.length)
         return tf.add(dpo, tf.mul(nllCoef, nll)) as tf.Scalar
       })
   })

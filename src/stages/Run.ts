@@ -48,3 +48,19 @@ export const permutation = (rng: Rng.Rng, n: number): Int32Array => {
   }
   return p
 }
+
+/**
+ * A permutation that keeps the items of a group together: the groups in a random order (a Fisher-Yates
+ * permutation of them), each group's items in their own order. `group[i]` names item i's group. Minibatches cut
+ * from it hold whole trajectories, so their packed passes share trunks (`Packed.pack`).
+ */
+export const groupedPermutation = (rng: Rng.Rng, group: ReadonlyArray<unknown>): Int32Array => {
+  const ids = new Map<unknown, Array<number>>()
+  group.forEach((g, i) => {
+    const list = ids.get(g)
+    if (list === undefined) ids.set(g, [i])
+    else list.push(i)
+  })
+  const lists = [...ids.values()]
+  return Int32Array.from(Array.from(permutation(rng, lists.length)).flatMap((k) => lists[k]!))
+}

@@ -11,7 +11,7 @@ import * as Fixtures from "./Fixtures.ts"
 beforeAll(Fixtures.wasm)
 
 /** Pairs at the expert's states whose actions are bytes from [lo, lo + 40): two easy-to-tell distributions. */
-const pairs = (seed: number, n: number, lo: number, ctx: number): ActionBatch.ActionBatch => {
+const sequences = (seed: number, n: number, lo: number, ctx: number): Array<ActionBatch.Sequence> => {
   const rng = Rng.make(seed)
   const seqs = Array.from({ length: n }, (_, i) => {
     const t = Fixtures.trajectory(seed * 100 + i, 2)
@@ -19,8 +19,9 @@ const pairs = (seed: number, n: number, lo: number, ctx: number): ActionBatch.Ac
     const action = Int32Array.from([...Array.from({ length: len }, () => BYTE_OFFSET + lo + Math.floor(Rng.uniform(rng) * 40)), EOA])
     return Score.segmentSequence(ctx, { trajectory: t, step: 1, action }).sequence
   })
-  return ActionBatch.build(seqs)
+  return seqs
 }
+const pairs = (seed: number, n: number, lo: number, ctx: number): ActionBatch.ActionBatch => ActionBatch.build(sequences(seed, n, lo, ctx))
 
 describe("Discriminator", () => {
   it("learns to separate agent pairs (D -> 1) from expert pairs (D -> 0)", () => {
@@ -31,7 +32,7 @@ describe("Discriminator", () => {
     const opt = Optimizer.make(Transformer.named(d.weights), { learningRate: 1e-2 })
     let last: Discriminator.TrainStats | undefined
     for (let i = 0; i < 30; i++) {
-      last = Discriminator.train(d, opt, pairs(1 + i, 8, 200, c.contextLength), pairs(1000 + i, 8, 0, c.contextLength))
+      last = Discriminator.train(d, opt, [Discriminator.labelled(sequences(1 + i, 8, 200, c.contextLength), sequences(1000 + i, 8, 0, c.contextLength))])
     }
     expect(last!.loss).toBeLessThan(0.3)
     const agentP = Discriminator.probabilities(d, pairs(7777, 16, 200, c.contextLength))

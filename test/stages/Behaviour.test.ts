@@ -147,7 +147,11 @@ const stepAgentConfig = StepAgent.config({
 })
 
 describe("StepAgent", () => {
-  it("a few implicit iterations raise the probability of the expert's actions at held-out states", async () => {
+  // Whether the iterations raise the expert's held-out likelihood is an empirical question, not a law: on this toy world it
+  // held for seed 1 and not for seeds 2 and 3 (before and after packing), as the paper table finds on qa (docs/paper-table.md).
+  // The direction of a PPO update under a given reward is tested in Wiring.test.ts; here, that three iterations run end to
+  // end and move the policy.
+  it("a few implicit iterations run sampling, reward and PPO end to end and move the policy", async () => {
     const records: Array<Metrics.MetricRecord> = []
     const before = Fixtures.expertLogLikelihood(novice, heldOut)
     const after = await Fixtures.run(
@@ -157,7 +161,8 @@ describe("StepAgent", () => {
       }),
       Fixtures.layer(world.tokenizer, Models.copy(novice), records)
     )
-    expect(after).toBeGreaterThan(before + 0.1)
+    expect(Math.abs(after - before)).toBeGreaterThan(1e-3)
+    expect(Number.isFinite(after)).toBe(true)
     const stages = new Set(records.map((r) => r.stage))
     expect([...stages].sort()).toEqual(["implicit_reward", "ppo", "sample"])
     for (const name of ["policy/approxkl", "policy/clipfrac", "policy/entropy", "loss/policy", "loss/value", "objective/kl", "reward/step_mean", "perf/tokens_per_s"]) {
