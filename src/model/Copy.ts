@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs"
 import type * as ActionBatch from "./ActionBatch.ts"
-import type * as Transformer from "./Transformer.ts"
+import * as Transformer from "./Transformer.ts"
 
 /**
  * The copy (pointer) head, after pointer-generator networks (See et al. 2017): the next token is drawn from a
@@ -26,6 +26,7 @@ export interface Plan {
   readonly allowed: Float32Array // (B*M*T) 0 where position j may be copied from (j < p; in a packed batch, p's strict ancestors), -1e9 elsewhere
   readonly hit: Float32Array // (B*M*T) 1 where the token after j (on p's path) is the entry's target
   readonly has: Float32Array // (N) 1 when the entry has something to copy (p > 0)
+  readonly match: Int32Array // (B*M*T) the suffix-match length of each candidate, 0..matchCap (the `copy.match` bias it gets)
 }
 
 export const plan = (b: ActionBatch.ActionBatch): Plan => {
@@ -41,41 +42,35 @@ export const plan = (b: ActionBatch.ActionBatch): Plan => {
   const allowed = new Float32Array(B * M * T).fill(-1e9)
   const hit = new Float32Array(B * M * T)
   const has = new Float32Array(N)
+  const match = new Int32Array(B * M * T)
   const next = new Int32Array(B)
   for (let s = 0; s < B * M; s++) allowed[s * T] = 0 // empty slots stay finite
+  const path = new Int32Array(T)
   for (let n = 0; n < N; n++) {
     const seq = b.sequenceOf[Math.floor(n / A)]!
     const slot = seq * M + next[seq]!++
     slotEntry[slot] = n
     entrySlot[n] = slot
-    const p = b.index[n]! - seq * T
+    // p's path back to the sequence's first token: p, p - 1, ..., 0 (causal) or through the tree's parents (packed)
+    let len = 0
+    for (let q = b.index[n]! - seq * T; q >= 0; q = b.layout === undefined ? q - 1 : b.layout.parent[seq * T + q]!) path[len++] = q
+    if (len <= 1) continue
+    has[n] = 1
     const target = b.target[n]!
     const row = slot * T
-    if (b.layout === undefined) {
-      // causal: candidates j < p, each followed by token j + 1
-      if (p <= 0) continue
-      has[n] = 1
-      for (let j = 0; j < p; j++) {
-        allowed[row + j] = 0
-        if (b.tokens[seq * T + j + 1] === target) hit[row + j] = 1
-      }
-    } else {
-      // packed: the candidates are p's strict ancestors, each followed by the next token on p's path (a branch's
-      // first token follows its state's last, not the trunk's next token)
-      const parent = b.layout.parent
-      let after = p
-      let j = parent[seq * T + p]!
-      if (j < 0) continue
-      has[n] = 1
-      while (j >= 0) {
-        allowed[row + j] = 0
-        if (b.tokens[seq * T + after] === target) hit[row + j] = 1
-        after = j
-        j = parent[seq * T + j]!
-      }
+    const tok = (q: number) => b.tokens[seq * T + q]!
+    // candidate j = path[d] (a strict ancestor) copies the next token on the path, path[d - 1]; its match is how many
+    // tokens ending at j equal those ending at p (up to matchCap)
+    for (let d = 1; d < len; d++) {
+      const j = path[d]!
+      allowed[row + j] = 0
+      if (tok(path[d - 1]!) === target) hit[row + j] = 1
+      let k = 0
+      while (k < Transformer.matchCap && d + k < len && tok(path[d + k]!) === tok(path[k]!)) k++
+      match[row + j] = k
     }
   }
-  return { M, slotEntry, entrySlot, allowed, hit, has }
+  return { M, slotEntry, entrySlot, allowed, hit, has, match }
 }
 
 /**
@@ -94,7 +89,8 @@ export const targetLogp = (
   const K = w.query.shape[1]!
   const q = tf.reshape(tf.matMul(tf.gather(h, tf.tensor1d(p.slotEntry, "int32")), w.query as tf.Tensor2D), [B, p.M, K]) // (B, M, K)
   const k = tf.reshape(tf.matMul(hidden, w.key as tf.Tensor2D), [B, T, K]) // (B, T, K)
-  const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(K)), tf.tensor3d(p.allowed, [B, p.M, T])) // (B, M, T)
+  const bilinear = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(K)), tf.tensor3d(p.allowed, [B, p.M, T])) // (B, M, T)
+  const scores = w.match === undefined ? bilinear : tf.add(bilinear, tf.reshape(tf.gather(w.match, tf.tensor1d(p.match, "int32")), [B, p.M, T])) // + b[match]
   const mass = tf.sum(tf.mul(tf.softmax(scores), tf.tensor3d(p.hit, [B, p.M, T])), -1) // (B, M): copy probability of each target
   const copyMass = tf.gather(tf.reshape(mass, [-1]), tf.tensor1d(p.entrySlot, "int32")) // (N,)
   const z = tf.reshape(tf.add(tf.matMul(h, w.gate as tf.Tensor2D), w.gateBias), [-1]) // (N,) gate logit
@@ -118,8 +114,10 @@ export const project = (w: Transformer.CopyWeights, hidden: tf.Tensor2D) => ({
 
 /**
  * The mixture's log-probabilities for one sampling row, in place of its LM logits (host side, float64 sums).
- * logits[offset .. offset+V) are the LM head's logits and are overwritten with log p(v). The candidates are
- * n positions with keys `keyOf(j)` (K floats at `keys[keyOffset(j) ..]`) and copied tokens `copied(j)`.
+ * logits[offset .. offset+V) are the LM head's logits and are overwritten with log p(v). The row's query sits at
+ * position n of a causal sequence whose tokens are `tokenAt(0..n)`; the candidates are positions j < n with keys
+ * `keyAt(j)` (K floats at `keys[at ..]`), each copying `tokenAt(j + 1)`, scored with `match[m]` added for a suffix
+ * match of m tokens (`match` undefined: no bias), as `targetLogp` scores them.
  */
 export const mix = (
   logits: Float32Array,
@@ -130,8 +128,9 @@ export const mix = (
   gateLogit: number,
   n: number,
   keyAt: (j: number) => readonly [ArrayLike<number>, number],
-  copied: (j: number) => number,
-  K: number
+  tokenAt: (j: number) => number,
+  K: number,
+  match: ArrayLike<number> | undefined
 ): void => {
   let max = -Infinity
   for (let v = 0; v < V; v++) max = Math.max(max, logits[offset + v]!)
@@ -150,6 +149,11 @@ export const mix = (
     let s = 0
     for (let d = 0; d < K; d++) s += query[queryOffset + d]! * keys[at + d]!
     scores[j] = s * scale
+    if (match !== undefined) {
+      let k = 0
+      while (k < Transformer.matchCap && j - k >= 0 && tokenAt(j - k) === tokenAt(n - k)) k++
+      scores[j] = scores[j]! + match[k]!
+    }
     top = Math.max(top, scores[j]!)
   }
   let z = 0
@@ -157,7 +161,7 @@ export const mix = (
   const g = 1 / (1 + Math.exp(-gateLogit))
   const copy = new Float64Array(V)
   for (let j = 0; j < n; j++) {
-    const c = copied(j)
+    const c = tokenAt(j + 1)
     copy[c] = copy[c]! + scores[j]! / z
   }
   for (let v = 0; v < V; v++) {

@@ -244,7 +244,7 @@ export const sample = (
     // and the keys of the positions it generated (all but the newest are candidates)
     const copyHost = base.copy === undefined ? undefined : (() => {
       const c = base.copy
-      const host = { prefixKeys: c.keys.dataSync() as Float32Array, query: c.query.dataSync() as Float32Array, gate: c.gate.dataSync() as Float32Array }
+      const host = { prefixKeys: c.keys.dataSync() as Float32Array, query: c.query.dataSync() as Float32Array, gate: c.gate.dataSync() as Float32Array, match: copy?.match?.dataSync() as Float32Array | undefined }
       for (const x of [c.keys, c.query, c.gate]) x.dispose()
       return host
     })()
@@ -258,7 +258,7 @@ export const sample = (
         const L = pr.length
         const flat = prefixFlat[pr.prefix]!
         // choosing the token at position L + t from the query at L - 1 + t: candidates j < L - 1 + t copy x_{j+1}
-        Copy.mix(data, i * V, V, rowQuery[r]!, 0, rowGate[r]!, L - 1 + t, (j) => j < L ? [copyHost.prefixKeys, (pr.prefix * Tp + j) * K] : [rowKeys[r]![j - L]!, 0], (j) => j + 1 < L ? flat[j + 1]! : out.tokens[r * o.maxTokens + j + 1 - L]!, K)
+        Copy.mix(data, i * V, V, rowQuery[r]!, 0, rowGate[r]!, L - 1 + t, (j) => j < L ? [copyHost.prefixKeys, (pr.prefix * Tp + j) * K] : [rowKeys[r]![j - L]!, 0], (j) => j < L ? flat[j]! : out.tokens[r * o.maxTokens + j - L]!, K, copyHost.match)
       })
     }
     /** The prefix caches and mask of a layout (the base caches themselves when the groups are the prefixes in order). */
@@ -393,9 +393,10 @@ export const sampleUncached = (
     for (const x of outs) x.dispose()
     if (copy !== undefined) {
       const K = Transformer.copyWidth(m.config)
+      const match = copy.match?.dataSync() as Float32Array | undefined
       live.forEach((_, i) => {
         const p = lastPos[i]! - i * T // the query's position: candidates j < p copy the token at j + 1
-        Copy.mix(data!, i * V, V, query!, i * K, gate![i]!, p, (j) => [keys!, (i * T + j) * K], (j) => tokens[i * T + j + 1]!, K)
+        Copy.mix(data!, i * V, V, query!, i * K, gate![i]!, p, (j) => [keys!, (i * T + j) * K], (j) => tokens[i * T + j]!, K, match)
       })
     }
     live = advance(live, data!, V, t, rng)

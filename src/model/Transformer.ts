@@ -22,6 +22,7 @@ export interface Config {
   readonly initStd: number // std of the normal initialisation of weights
   readonly layerNormEps: number // LayerNorm epsilon
   readonly copyHead?: boolean // a pointer (copy) head beside the LM head (src/model/Copy.ts); absent = false
+  readonly copyMatch?: boolean // the copy head's learned bias per suffix-match length (Copy.ts); absent = false (older checkpoints)
 }
 
 export const defaults = {
@@ -68,12 +69,16 @@ export interface CopyWeights {
   readonly key: tf.Variable // (C, K)
   readonly gate: tf.Variable // (C, 1)
   readonly gateBias: tf.Variable // (1,)
+  readonly match: tf.Variable | undefined // (matchCap + 1,) when config.copyMatch: score bias per suffix-match length
 }
 
 /** K, the copy head's query/key width: a quarter of the model width (an attention head's width in `small`), at least 16. */
 export const copyWidth = (c: Config): number => Math.max(16, Math.floor(c.dModel / 4))
 
 const copyKeys = [["copy.query", "query"], ["copy.key", "key"], ["copy.gate", "gate"], ["copy.gateBias", "gateBias"]] as const
+
+/** The longest suffix match the copy head scores (Copy.ts): 4 tokens tell apart repeats of " of", "," or a digit group within a name or number. */
+export const matchCap = 4
 
 /** A network: its config and its weights. A frozen copy (`freeze`) has non-trainable variables. */
 export interface Model {
@@ -114,7 +119,8 @@ export const specs = (c: Config): ReadonlyArray<Spec> => {
         ["copy.query", [C, copyWidth(c)], "normal"] as const,
         ["copy.key", [C, copyWidth(c)], "normal"] as const,
         ["copy.gate", [C, 1], "normal"] as const,
-        ["copy.gateBias", [1], "zeros"] as const
+        ["copy.gateBias", [1], "zeros"] as const,
+        ...(c.copyMatch === true ? [["copy.match", [matchCap + 1], "zeros"] as const] : [])
       ]
       : [])
   ]
@@ -133,7 +139,8 @@ export const named = (w: Weights): ReadonlyArray<readonly [string, tf.Variable]>
   ...(w.head === undefined ? [] : [["head", w.head] as const]),
   ["valueWeight", w.valueWeight],
   ["valueBias", w.valueBias],
-  ...(w.copy === undefined ? [] : copyKeys.map(([n, k]) => [n, w.copy![k]] as const))
+  ...(w.copy === undefined ? [] : copyKeys.map(([n, k]) => [n, w.copy![k]] as const)),
+  ...(w.copy?.match === undefined ? [] : [["copy.match", w.copy.match] as const])
 ]
 
 /** Builds the record from tensors named as in `specs` (each becomes a variable; `trainable` false for a frozen copy). */
@@ -157,7 +164,9 @@ export const fromNamed = (c: Config, tensors: ReadonlyMap<string, tf.Tensor>, tr
     head: c.tieEmbeddings ? undefined : v("head"),
     valueWeight: v("valueWeight"),
     valueBias: v("valueBias"),
-    copy: c.copyHead === true ? { query: v("copy.query"), key: v("copy.key"), gate: v("copy.gate"), gateBias: v("copy.gateBias") } : undefined
+    copy: c.copyHead === true
+      ? { query: v("copy.query"), key: v("copy.key"), gate: v("copy.gate"), gateBias: v("copy.gateBias"), match: c.copyMatch === true ? v("copy.match") : undefined }
+      : undefined
   }
 }
 

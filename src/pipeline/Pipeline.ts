@@ -45,7 +45,8 @@ export const Pipeline = Schema.Struct({
       layers: Schema.optionalKey(Schema.Int),
       heads: Schema.optionalKey(Schema.Int),
       mlpRatio: Schema.optionalKey(Schema.Int),
-      copyHead: Schema.optionalKey(Schema.Boolean) // the pointer head of src/model/Copy.ts (small and base have it)
+      copyHead: Schema.optionalKey(Schema.Boolean), // the pointer head of src/model/Copy.ts (small and base have it)
+      copyMatch: Schema.optionalKey(Schema.Boolean) // its suffix-match bias (small and base have it)
     }))
   }),
   // Start from another run's checkpoint (its policy, tokenizer and reference) instead of a fresh model: lets several

@@ -45,7 +45,11 @@ describe("Packed", () => {
   const models = new Map<string, Transformer.Model>()
   const model = (contextLength: number, copyHead: boolean) => {
     const key = `${contextLength}/${copyHead}`
-    if (!models.has(key)) models.set(key, Transformer.init(Fixtures.tinyConfig({ contextLength, copyHead }), 3))
+    if (!models.has(key)) {
+      const m = Transformer.init(Fixtures.tinyConfig({ contextLength, copyHead, copyMatch: copyHead }), 3)
+      m.weights.copy?.match?.assign(tf.tensor1d([0, 0.7, 1.5, 2.2, 3])) // the suffix-match bias at work (its init is 0)
+      models.set(key, m)
+    }
     return models.get(key)!
   }
   afterAll(() => {

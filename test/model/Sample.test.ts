@@ -143,10 +143,12 @@ describe("Sample", () => {
 })
 
 describe("Sample with the copy head", () => {
-  // a copy head whose gate is pushed open, so that copied tokens dominate the draws
+  // a copy head whose gate is pushed open, so that copied tokens dominate the draws, with suffix-match biases set
+  // (sampling computes the matches on the host, scoring in Copy.plan: the comparisons below check they agree)
   const copyModel = (seed: number, contextLength = 96) => {
-    const c = Transformer.init(Fixtures.tinyConfig({ copyHead: true, contextLength }), seed)
+    const c = Transformer.init(Fixtures.tinyConfig({ copyHead: true, copyMatch: true, contextLength }), seed)
     c.weights.copy!.gateBias.assign(tf.tensor1d([2]))
+    c.weights.copy!.match!.assign(tf.tensor1d([0, 0.7, 1.5, 2.2, 3]))
     return c
   }
   const trajs = [Fixtures.trajectory(40, 3), Fixtures.trajectory(41, 2)]

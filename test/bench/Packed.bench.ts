@@ -1,0 +1,149 @@
+/**
+ * Benchmarks of prefix-packed step branches (src/model/Packed.ts), `small` preset, the machine's best backend.
+ * - `packedSpeedup`: scoring and training every step's (state, action) pair of 10- and 30-step trajectories
+ *   (the expert's action and one agent action per step, as the implicit reward's DPO sees them), packed
+ *   against per pair (`Score.segmentSequence` sequences). Target: steps10 >= 5.
+ * - `iterationCost`: seconds of one StepAgent iteration (sampling, reward, PPO; default config) per trajectory
+ *   over seconds of one SFT epoch per trajectory, same trajectories and model, on qa, house and shop expert
+ *   trajectories (implicit variant; the inverse variant's ratios under `inverse`). Target: <= 3.
+ */
+import * as tf from "@tensorflow/tfjs"
+import { Effect, Layer, Stream } from "effect"
+import * as Bpe from "../../src/data/Bpe.ts"
+import * as Render from "../../src/data/Render.ts"
+import * as Tokenized from "../../src/domain/Tokenized.ts"
+import * as Expert from "../../src/env/Expert.ts"
+import * as Registry from "../../src/env/Registry.ts"
+import * as ActionBatch from "../../src/model/ActionBatch.ts"
+import * as Backend from "../../src/model/backend/Backend.ts"
+import * as TfjsInit from "../../src/model/backend/TfjsInit.ts"
+import * as Microbatch from "../../src/model/Microbatch.ts"
+import * as Optimizer from "../../src/model/Optimizer.ts"
+import * as Packed from "../../src/model/Packed.ts"
+import * as Policy from "../../src/model/Policy.ts"
+import * as Preset from "../../src/model/Preset.ts"
+import * as Score from "../../src/model/Score.ts"
+import * as Transformer from "../../src/model/Transformer.ts"
+import * as Metrics from "../../src/pipeline/Metrics.ts"
+import * as Models from "../../src/stages/Models.ts"
+import * as Sft from "../../src/stages/Sft.ts"
+import * as StepAgent from "../../src/stages/StepAgent.ts"
+import * as Fixtures from "../model/Fixtures.ts"
+
+const round = (x: number, digits = 3): number => Number(x.toPrecision(digits))
+const median = (xs: ReadonlyArray<number>): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+const seconds = (f: () => void): number => {
+  const t0 = performance.now()
+  f()
+  return (performance.now() - t0) / 1000
+}
+
+/** Scoring plus one gradient step (summed log-probs of every pair) over `batches`, as a DPO or PPO step does. */
+const scoreAndTrain = (m: Transformer.Model, opt: Optimizer.Optimizer, batches: ReadonlyArray<ActionBatch.ActionBatch>): void => {
+  for (const b of batches) Score.score(m, b)
+  Optimizer.minimize(opt, batches.map((b) => () => tf.tidy(() => tf.neg(tf.mean(tf.sum(Policy.outputs(m, ActionBatch.tensors(b, true)).logp, 1))) as tf.Scalar)))
+}
+
+const speedupAt = (m: Transformer.Model, opt: Optimizer.Optimizer, steps: number) => {
+  const ctx = m.config.contextLength
+  // 4 trajectories: 21 + steps * (1 + 24 + 1 + 8 + 1) tokens (371 at 10 steps; 1,071 at 30, two to three windows)
+  const trajs = Array.from({ length: 4 }, (_, i) => Fixtures.trajectory(300 + steps * 10 + i, steps, { instruction: 20, observation: 24, action: 8 }))
+  const requests: Array<Packed.Request> = trajs.flatMap((t) =>
+    Array.from({ length: steps }, (_, step) => [
+      { trajectory: t, step },
+      { trajectory: t, step, action: Int32Array.from({ length: 9 }, (_, k) => 262 + ((step * 31 + k * 7) % 700)) }
+    ]).flat()
+  )
+  const maxTokens = 8192
+  const packed = Packed.passes(Packed.pack(ctx, requests), maxTokens).map((p) => p.batch)
+  const seqs = requests.map((r) => Score.segmentSequence(ctx, r).sequence)
+  const perPair = Microbatch.plan(seqs.map((s) => s.parts.reduce((n, p) => n + p.length, 0)), maxTokens).map((rows) => ActionBatch.build(rows.map((r) => seqs[r]!)))
+  scoreAndTrain(m, opt, packed) // warm-up
+  scoreAndTrain(m, opt, perPair)
+  const p: Array<number> = []
+  const q: Array<number> = []
+  for (let i = 0; i < 3; i++) {
+    p.push(seconds(() => scoreAndTrain(m, opt, packed)))
+    q.push(seconds(() => scoreAndTrain(m, opt, perPair)))
+  }
+  const tokens = (bs: ReadonlyArray<ActionBatch.ActionBatch>) => bs.reduce((n, b) => n + b.batch * b.length, 0)
+  return {
+    ratio: round(median(q) / median(p)),
+    packedSeconds: round(median(p)),
+    perPairSeconds: round(median(q)),
+    pairs: requests.length,
+    paddedTokens: { packed: tokens(packed), perPair: tokens(perPair) }
+  }
+}
+
+const packedSpeedup = async (): Promise<unknown> => {
+  const info = await Effect.runPromise(TfjsInit.initialise({}, {}))
+  const m = Transformer.init(Preset.config("small"), 1)
+  const opt = Optimizer.make(Transformer.named(m.weights), { learningRate: 1e-5 })
+  const steps10 = speedupAt(m, opt, 10)
+  const steps30 = speedupAt(m, opt, 30)
+  Optimizer.dispose(opt)
+  Transformer.dispose(m)
+  return {
+    backend: Backend.describe(info),
+    preset: "small",
+    steps10: steps10.ratio,
+    steps30: steps30.ratio,
+    detail: { steps10, steps30 },
+    workload: "4 trajectories, per step the expert's action and one 9-token agent action; scoring plus one gradient step on summed log-probs",
+    targets: { steps10: { target: ">= 5", met: steps10.ratio >= 5 } }
+  }
+}
+
+/** Trajectories per environment: qa's are 3 steps, house's 10-34, shop's 4-8 (about one 64-segment batch or two each). */
+const perEnv = { qa: 21, house: 6, shop: 10 } as const
+
+const costOf = async (env: Registry.Name) => {
+  const sim = Registry.make(env, 0)
+  const raw = Array.from({ length: perEnv[env] + 24 }, (_, i) => Expert.trajectory(sim, `train:${i}`, { thoughts: false, seed: 0 }))
+  const tokenizer = await Effect.runPromise(Bpe.train(raw.flatMap(Render.texts), { vocabSize: 1024 }))
+  const config = Preset.config("small", { vocabSize: tokenizer.vocabSize })
+  const trajectories = raw.slice(0, perEnv[env]).map((t) => Render.render(tokenizer, t))
+  const warmup = raw.slice(perEnv[env]).map((t) => Render.render(tokenizer, t))
+  const steps = trajectories.reduce((n, t) => n + Tokenized.stepCount(t), 0)
+  type Cost = { readonly ratio: number; readonly iterationSeconds: number; readonly sftEpochSeconds: number }
+  const out: { implicit?: Cost; inverse?: Cost } = {}
+  for (const reward of ["implicit", "inverse"] as const) {
+    const records: Array<Metrics.MetricRecord> = []
+    const layer = Layer.merge(Models.layer({ tokenizer, models: { policy: { model: Transformer.init(config, 1) } } }), Metrics.layerMemory(records))
+    const [sft, iteration] = await Effect.runPromise(Effect.gen(function*() {
+      // a short SFT first (untimed) so that the policy ends its actions with <|eoa|>, as a trained novice does
+      yield* Stream.runDrain(Stream.fromIterable([...warmup, ...warmup]).pipe(Sft.sft(Sft.defaults, { seed: 1, iteration: 0 })))
+      const t0 = performance.now()
+      yield* Stream.runDrain(Stream.fromIterable(trajectories).pipe(Sft.sft(Sft.defaults, { seed: 2, iteration: 0 })))
+      const t1 = performance.now()
+      yield* Stream.runDrain(StepAgent.iteration(StepAgent.config({ reward }), { seed: 1, iteration: 0 })(Stream.fromIterable(trajectories)))
+      return [(t1 - t0) / 1000, (performance.now() - t1) / 1000] as const
+    }).pipe(Effect.provide(layer)))
+    const n = trajectories.length
+    out[reward] = { ratio: round((iteration / n) / (sft / n)), iterationSeconds: round(iteration / n), sftEpochSeconds: round(sft / n) }
+  }
+  return { implicit: out.implicit!, inverse: out.inverse!, trajectories: trajectories.length, segments: steps, meanTokens: round(trajectories.reduce((n, t) => n + t.tokens.length, 0) / trajectories.length) }
+}
+
+const iterationCost = async (): Promise<unknown> => {
+  const info = await Effect.runPromise(TfjsInit.initialise({}, {}))
+  const envs: Record<string, Awaited<ReturnType<typeof costOf>>> = {}
+  for (const env of ["qa", "house", "shop"] as const) {
+    process.stderr.write(`bench: iterationCost ${env}\n`)
+    envs[env] = await costOf(env)
+  }
+  const pick = (reward: "implicit" | "inverse") => Object.fromEntries(Object.entries(envs).map(([k, v]) => [k, reward === "implicit" ? v.implicit : v.inverse]))
+  const implicit = pick("implicit")
+  return {
+    backend: Backend.describe(info),
+    preset: "small",
+    ...implicit,
+    inverse: pick("inverse"),
+    workload: Object.fromEntries(Object.entries(envs).map(([k, v]) => [k, { trajectories: v.trajectories, segments: v.segments, meanTokens: v.meanTokens }])),
+    config: "StepAgent defaults (sample k 1; implicit: 16 DPO steps of 16 pairs; inverse: 16 + 32 warm-up discriminator steps; PPO 4 epochs of minibatches of 16); SFT defaults, 1 epoch",
+    targets: { ratio: { target: "<= 3", met: Object.values(implicit).every((r) => r!.ratio <= 3) } }
+  }
+}
+
+export const entries: Record<string, () => Promise<unknown>> = { packedSpeedup, iterationCost }
