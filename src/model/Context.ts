@@ -9,7 +9,8 @@ import * as Tokenized from "../domain/Tokenized.ts"
  *   so a chosen and a rejected action at one state see the same state tokens;
  * - the head is pinned: `<|bos|> instruction <|obs|> o_1 <|act|> a_1 <|eoa|>` (the task sits in the
  *   instruction or the first observation in every built-in environment, and in ETO/AgentGym data);
- * - middle turns go first (the oldest whole steps after the head), and a `<|gap|>` token marks where;
+ * - middle turns go first (the oldest whole steps after the head), and a `<|gap|>` token marks where; they
+ *   go in blocks (`keptFrom`), so consecutive states share their turns and pack into one window;
  * - only when the head and the current observation alone do not fit is a turn cut inside: each keeps its
  *   *beginning* (a task statement starts its observation; a results page lists its best matches first),
  *   and the current observation keeps its closing `<|act|>`; the head gets at most half the budget.
@@ -35,6 +36,41 @@ export const actionReserve = (contextLength: number): number => Math.max(1, Math
 const gap = Int32Array.of(GAP)
 const act = Int32Array.of(ACT)
 
+/**
+ * The first step whose turn the state of step i keeps after the head (1: nothing dropped). Turns are dropped in
+ * blocks: while the state grows within the budget, every step keeps the same turns (its state extends the previous
+ * one, so consecutive states are prefixes of one window and pack into one pass: `windows`, `Packed.pack`); when it
+ * overflows, the oldest turns go until it fills at most `refill` of the budget (else as much as fits). Dropping one
+ * turn per step instead keeps the most history but makes every late state differ from the last, which costs a
+ * forward pass per step in training and scoring.
+ */
+const keptFrom = (t: Tokenized.TokenizedTrajectory, i: number, budget: number): number => {
+  const head = Tokenized.obsStart(t, 1)
+  const length = (k: number, j: number) => k === 1 ? Tokenized.obsEnd(t, j) : head + 1 + Tokenized.obsEnd(t, j) - Tokenized.obsStart(t, k)
+  let k = 1
+  for (let j = 1; j <= i; j++) {
+    if (length(k, j) <= budget) continue
+    let next = j // when even turn j alone does not fit, the state is cut inside (`state`)
+    for (const limit of [Math.floor(budget * refill), budget]) {
+      let c = Math.max(k + 1, 2)
+      while (c <= j && length(c, j) > limit) c++
+      if (c <= j) {
+        next = c
+        break
+      }
+    }
+    k = next
+  }
+  return k
+}
+
+/**
+ * How full a state is left when it overflows and turns are dropped: half the budget, so that the next steps extend
+ * it for about half a context before the next drop (a window then covers several steps); the states keep between
+ * half and all of the budget of history.
+ */
+export const refill = 0.5
+
 /** The state s_i rendered into at most `contextLength - actionReserve(contextLength)` tokens. */
 export const state = (t: Tokenized.TokenizedTrajectory, i: number, contextLength: number): State => {
   const budget = Math.max(2, contextLength - actionReserve(contextLength))
@@ -42,17 +78,16 @@ export const state = (t: Tokenized.TokenizedTrajectory, i: number, contextLength
   if (end <= budget) return { parts: [t.tokens.subarray(0, end)], length: end, firstStep: 0, truncatedTurns: 0, truncatedTokens: 0, cut: false }
   if (i >= 2) {
     const head = Tokenized.obsStart(t, 1) // bos, instruction, first observation and action
-    for (let k = 2; k <= i; k++) {
-      const kept = end - Tokenized.obsStart(t, k)
-      if (head + 1 + kept <= budget) {
-        return {
-          parts: [t.tokens.subarray(0, head), gap, t.tokens.subarray(Tokenized.obsStart(t, k), end)],
-          length: head + 1 + kept,
-          firstStep: k,
-          truncatedTurns: k - 1,
-          truncatedTokens: end - head - kept,
-          cut: false
-        }
+    const k = keptFrom(t, i, budget)
+    const kept = end - Tokenized.obsStart(t, k)
+    if (k >= 2 && head + 1 + kept <= budget) {
+      return {
+        parts: [t.tokens.subarray(0, head), gap, t.tokens.subarray(Tokenized.obsStart(t, k), end)],
+        length: head + 1 + kept,
+        firstStep: k,
+        truncatedTurns: k - 1,
+        truncatedTokens: end - head - kept,
+        cut: false
       }
     }
   }

@@ -421,16 +421,42 @@ export const states = (
   requests: ReadonlyArray<StateRequest>,
   k: number,
   rng: Rng.Rng,
-  options: Options & { readonly maxRows?: number } = {}
+  options: Options & { readonly maxRows?: number; readonly maxPrefillTokens?: number } = {}
 ): Samples & { readonly truncatedTokens: number; readonly truncatedTurns: number } => {
   // an action never runs past the room every state leaves for it (Context.actionReserve)
   const resolved = resolve(options)
   const o = { ...resolved, maxTokens: Math.min(resolved.maxTokens, Context.actionReserve(m.config.contextLength)) }
   const perCall = Math.max(1, Math.floor((options.maxRows ?? defaultMaxRows) / Math.max(1, k)))
-  if (requests.length <= perCall) return statesAtOnce(m, requests, k, rng, o)
-  // in calls of at most maxRows rows (requests in order, so a trajectory's steps mostly stay together)
-  const parts: Array<ReturnType<typeof statesAtOnce>> = []
-  for (let i = 0; i < requests.length; i += perCall) parts.push(statesAtOnce(m, requests.slice(i, i + perCall), k, rng, o))
+  // calls of at most maxRows rows whose distinct prefixes, padded to the longest, hold at most maxPrefillTokens tokens
+  // (requests in order, so a trajectory's steps mostly stay together): the prefill's attention over P prefixes of
+  // Tp tokens is P x H x Tp x Tp floats per layer, and 64 distinct 448-token house states in one pass exhausted
+  // the wasm heap
+  const budget = options.maxPrefillTokens ?? defaultMaxPrefillTokens
+  const calls: Array<ReadonlyArray<StateRequest>> = []
+  let current: Array<StateRequest> = []
+  let seen = new Set<string>()
+  let longest = 0
+  const ids = new Map<Tokenized.TokenizedTrajectory, number>()
+  for (const req of requests) {
+    if (!ids.has(req.trajectory)) ids.set(req.trajectory, ids.size)
+    const p = prefixKey(req, m.config.contextLength)
+    const key = `${ids.get(req.trajectory)}:${p.key}`
+    const length = p.length
+    const fresh = !seen.has(key)
+    const tokens = (seen.size + (fresh ? 1 : 0)) * Math.max(longest, length)
+    if (current.length > 0 && (current.length >= perCall || tokens > budget)) {
+      calls.push(current)
+      current = []
+      seen = new Set()
+      longest = 0
+    }
+    current.push(req)
+    seen.add(key)
+    longest = Math.max(longest, length)
+  }
+  if (current.length > 0) calls.push(current)
+  if (calls.length <= 1) return statesAtOnce(m, requests, k, rng, o)
+  const parts = calls.map((c) => statesAtOnce(m, c, k, rng, o))
   const R = requests.length * k
   const W = o.maxTokens
   const out = { rows: R, width: W, tokens: new Int32Array(R * W), lengths: new Int32Array(R), stopped: new Uint8Array(R), logp: new Float32Array(R * W), truncatedTokens: 0, truncatedTurns: 0 }
@@ -448,6 +474,15 @@ export const states = (
 }
 
 const defaultMaxRows = 256 // bounds the decode batch and its caches (~100 MB of recent keys/values for `small` at 64 tokens)
+const defaultMaxPrefillTokens = 8192 // as scoring's maxTokens: one prefill's attention stays near 70 MB a layer for `small`
+
+/** Which prefill a state shares (states of one trajectory that differ only in how far their last part runs), and its length. */
+const prefixKey = (req: StateRequest, contextLength: number): { readonly key: string; readonly length: number; readonly state: Context.State } => {
+  const s = Context.state(req.trajectory, req.step, contextLength)
+  const end = Tokenized.obsEnd(req.trajectory, req.step)
+  const lastStart = end - s.parts[s.parts.length - 1]!.length
+  return { key: `${s.parts.slice(0, -1).map((p) => `${p.byteOffset}+${p.length}`).join(",")}:${lastStart}`, length: s.length, state: s }
+}
 
 const statesAtOnce = (
   m: Transformer.Model,

@@ -106,7 +106,7 @@ const costOf = async (env: Registry.Name) => {
   const trajectories = raw.slice(0, perEnv[env]).map((t) => Render.render(tokenizer, t))
   const warmup = raw.slice(perEnv[env]).map((t) => Render.render(tokenizer, t))
   const steps = trajectories.reduce((n, t) => n + Tokenized.stepCount(t), 0)
-  type Cost = { readonly ratio: number; readonly iterationSeconds: number; readonly sftEpochSeconds: number }
+  type Cost = { readonly ratio: number; readonly iterationSeconds: number; readonly sftEpochSeconds: number; readonly phases: Record<string, number> }
   const out: { implicit?: Cost; inverse?: Cost } = {}
   for (const reward of ["implicit", "inverse"] as const) {
     const records: Array<Metrics.MetricRecord> = []
@@ -121,7 +121,13 @@ const costOf = async (env: Registry.Name) => {
       return [(t1 - t0) / 1000, (performance.now() - t1) / 1000] as const
     }).pipe(Effect.provide(layer)))
     const n = trajectories.length
-    out[reward] = { ratio: round((iteration / n) / (sft / n)), iterationSeconds: round(iteration / n), sftEpochSeconds: round(sft / n) }
+    const timing = (key: string) => round(records.filter((r) => r.iteration === 0 && r.stage !== "sft").reduce((x, r) => x + (r.values[key] ?? 0), 0) / n)
+    out[reward] = {
+      ratio: round((iteration / n) / (sft / n)),
+      iterationSeconds: round(iteration / n),
+      sftEpochSeconds: round(sft / n),
+      phases: { sample: timing("timing/sample_s"), reward: timing(reward === "implicit" ? "timing/implicit_reward_s" : "timing/inverse_reward_s"), ppo: timing("timing/ppo_s") } // seconds per trajectory
+    }
   }
   return { implicit: out.implicit!, inverse: out.inverse!, trajectories: trajectories.length, segments: steps, meanTokens: round(trajectories.reduce((n, t) => n + t.tokens.length, 0) / trajectories.length) }
 }
