@@ -66,27 +66,25 @@ export interface LabelledBatch {
 }
 
 /**
- * One optimizer step over labelled batches (gradients accumulated, one forward pass each): the loss is each
+ * One optimizer step over labelled batches (gradients accumulated, one forward pass each; the statistics are
+ * those of that pass, before the update, as TRL logs them): the loss is each
  * batch's GAIL loss weighted by its share of the rows, so it equals the loss of all rows in one batch when
  * every batch holds as many agent as expert rows (pairs packed together, `Packed.pack`).
  */
 export const train = (d: Discriminator, opt: Optimizer.Optimizer, batches: ReadonlyArray<LabelledBatch>): TrainStats => {
   const total = batches.reduce((n, b) => n + b.agent.length + b.expert.length, 0)
-  const split = (b: LabelledBatch) => {
+  const captured: Array<tf.Tensor> = []
+  const step = Optimizer.minimize(opt, batches.map((b) => () => tf.tidy(() => {
     const l = logits(d, ActionBatch.tensors(b.batch))
-    return [tf.gather(l, tf.tensor1d(b.agent, "int32")) as tf.Tensor1D, tf.gather(l, tf.tensor1d(b.expert, "int32")) as tf.Tensor1D] as const
-  }
-  const step = Optimizer.minimize(opt, batches.map((b) => () => tf.tidy(() =>
-    tf.mul(Gail.discriminatorLoss(...split(b)).loss, ((b.agent.length + b.expert.length) / total) * batches.length) as tf.Scalar
-  )))
+    const g = Gail.discriminatorLoss(tf.gather(l, tf.tensor1d(b.agent, "int32")) as tf.Tensor1D, tf.gather(l, tf.tensor1d(b.expert, "int32")) as tf.Tensor1D)
+    // the statistics of this forward pass (before the update), weighted to sum over the batches: no second pass
+    captured.push(tf.keep(tf.stack([tf.mul(g.accuracy, b.agent.length + b.expert.length), tf.mul(g.expertProb, b.expert.length), tf.mul(g.agentProb, b.agent.length)])))
+    return tf.mul(g.loss, ((b.agent.length + b.expert.length) / total) * batches.length) as tf.Scalar
+  })))
   const sums = [0, 0, 0]
-  for (const b of batches) {
-    const m = tf.tidy(() => {
-      const l = Gail.discriminatorLoss(...split(b))
-      return tf.stack([tf.mul(l.accuracy, b.agent.length + b.expert.length), tf.mul(l.expertProb, b.expert.length), tf.mul(l.agentProb, b.agent.length)])
-    })
-    const v = m.dataSync()
-    m.dispose()
+  for (const t of captured) {
+    const v = t.dataSync()
+    t.dispose()
     for (let i = 0; i < 3; i++) sums[i] = sums[i]! + v[i]!
   }
   const agents = batches.reduce((n, b) => n + b.agent.length, 0)
