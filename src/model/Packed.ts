@@ -1,4 +1,4 @@
-import type * as Tokenized from "../domain/Tokenized.ts"
+import * as Tokenized from "../domain/Tokenized.ts"
 import * as ActionBatch from "./ActionBatch.ts"
 import * as Context from "./Context.ts"
 import * as Microbatch from "./Microbatch.ts"
@@ -55,6 +55,9 @@ export const pack = (contextLength: number, requests: ReadonlyArray<Request>, op
   const maxLength = options.maxLength ?? 2 * contextLength
   const byTrajectory = new Map<Tokenized.TokenizedTrajectory, Array<number>>()
   requests.forEach((r, i) => {
+    if (!Number.isInteger(r.step) || r.step < 0 || r.step >= Tokenized.stepCount(r.trajectory)) {
+      throw new Error(`Packed: request ${i} names step ${r.step} of a ${Tokenized.stepCount(r.trajectory)}-step trajectory`)
+    }
     const list = byTrajectory.get(r.trajectory)
     if (list === undefined) byTrajectory.set(r.trajectory, [i])
     else list.push(i)

@@ -119,6 +119,11 @@ describe("Packed", () => {
     expect(byStep(0)).toEqual(byStep(n))
   })
 
+  it("refuses a request for a step the trajectory does not have", () => {
+    const t = Fixtures.trajectory(12, 2)
+    expect(() => Packed.pack(96, [{ trajectory: t, step: 2 }])).toThrow(/step 2 of a 2-step trajectory/)
+  })
+
   it("rejects a branch that does not follow the trunk", () => {
     expect(() => ActionBatch.build([{ parts: [Int32Array.from([1, 2, 3, 4])], actions: [[3, 4]], branches: [{ start: 2, end: 4, attach: 2 }, { start: 2, end: 4, attach: 1 }] }]))
       .toThrow(/bad branch/)
