@@ -108,6 +108,14 @@ export const toTrajectory = (turns: ReadonlyArray<Turn>, meta: Meta): Result.Res
   })
 }
 
+/**
+ * Whether the acknowledgement turn (turn 1) is really an action: a conversation that lacks the
+ * prompt + acknowledgement pair starts with the first observation and action, so its first action
+ * would be read as the acknowledgement and its steps shifted by one. An `Action:` line is the tell
+ * (ETO's and AgentGym's assistant turns carry one); bare actions without it cannot be told apart.
+ */
+export const ackLooksLikeAction = (ack: string): boolean => /(^|\n)[ \t]*Action:/.test(ack)
+
 /** AgentGym's convention when a trajectory has no flags: prompt and observations null, acknowledgement false, actions true. */
 export const defaultLoss = (i: number): boolean | null => (i % 2 === 0 ? null : i > 1)
 
@@ -160,6 +168,8 @@ export const decodeRecord = (value: unknown, env: string, spec: RecordSpec): Res
   if (has(value, "reward")) {
     const r = value.reward
     if (typeof r !== "number") return Result.fail(`reward must be a number, got ${kindOf(r)}`)
+    // JSON.parse reads 1e400 as Infinity: no real reward, and it would not survive an export.
+    if (!Number.isFinite(r)) return Result.fail(`reward must be a finite number, got ${r} (a number too large for a double?)`)
     reward = r
   }
   let success = reward >= 1

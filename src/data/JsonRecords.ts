@@ -20,10 +20,16 @@ export interface ReadOptions {
   /** Undefined: detect from the first non-space byte (`[` is a JSON array, anything else JSONL). */
   readonly layout?: Layout | undefined
   readonly maxRecordBytes?: number | undefined
+  /** Records nested deeper than this many arrays and objects are rejected before they are parsed. */
+  readonly maxDepth?: number | undefined
 }
 
 // 64 MiB: far above any real trajectory, yet small enough that one record cannot exhaust memory.
 export const defaultMaxRecordBytes = 64 * 1024 * 1024
+
+// 100 levels: a conversation record is 4 deep (record, turns, turn, text) and metadata adds a few; far
+// below the thousands of levels at which recursive code (JSON.stringify, schema checks) overflows the stack.
+export const defaultMaxDepth = 100
 
 // 1 MiB reads: few enough system calls to stream at disk speed, small next to the memory bound.
 const readChunkBytes = 1024 * 1024
@@ -81,16 +87,39 @@ const isBlank = (bytes: Uint8Array): boolean => {
   return true
 }
 
+/** Whether JSON text nests arrays and objects deeper than `limit` (strings and their escapes skipped). */
+export const nestsDeeperThan = (bytes: Uint8Array, limit: number): boolean => {
+  let depth = 0
+  let inString = false
+  let escape = false
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!
+    if (inString) {
+      if (escape) escape = false
+      else if (b === 0x5c) escape = true
+      else if (b === 0x22) inString = false
+    } else if (b === 0x22) inString = true
+    else if (b === 0x7b || b === 0x5b) {
+      if (++depth > limit) return true
+    } else if ((b === 0x7d || b === 0x5d) && depth > 0) depth--
+  }
+  return false
+}
+
 /**
  * Decodes one record's bytes: UTF-8 (fatal), then JSON. `truncated` names why the record may be cut
  * (the end of the file came first); it prefixes the reason when the record does not parse.
  */
-export const decodeRecord = (index: number, bytes: Uint8Array, truncated?: string): Item => {
+export const decodeRecord = (index: number, bytes: Uint8Array, truncated?: string, maxDepth = defaultMaxDepth): Item => {
   let text: string
   try {
     text = fatalDecoder.decode(bytes)
   } catch {
     return { _tag: "Reject", index, reason: truncated === undefined ? "not UTF-8" : `${truncated}: not UTF-8`, record: lossyDecoder.decode(bytes) }
+  }
+  if (nestsDeeperThan(bytes, maxDepth)) {
+    const why = `nested deeper than ${maxDepth} levels`
+    return { _tag: "Reject", index, reason: truncated === undefined ? why : `${truncated}: ${why}`, record: lossyDecoder.decode(bytes.subarray(0, prefixBytes)) }
   }
   try {
     return { _tag: "Record", index, value: JSON.parse(text) }
@@ -112,9 +141,80 @@ type Mode = "detect" | "jsonl" | "array" | "after" | "whole"
 
 const BOM = [0xef, 0xbb, 0xbf]
 
-/** A pure, synchronous splitter over bytes; `read` drives it from a file. */
+// A record's signature is at most this long: `{"conversations":` fits, and a search for it stays cheap.
+const maxSignatureBytes = 64
+
+/**
+ * The bytes that open a record: `{`, spaces, its first key in quotes, spaces, `:` (as `{"id":` or
+ * `{\n    "item_id":`). Undefined when `bytes` does not open that way. Records of one file share it, and
+ * inside a string it cannot appear unescaped, so after a broken array element it marks where the next
+ * record starts.
+ */
+export const signatureOf = (bytes: Uint8Array): Uint8Array | undefined => {
+  let i = 0
+  while (i < bytes.length && isSpace(bytes[i]!)) i++
+  const from = i
+  if (bytes[i++] !== 0x7b) return undefined
+  while (i < bytes.length && isSpace(bytes[i]!)) i++
+  if (bytes[i++] !== 0x22) return undefined
+  while (i < bytes.length && bytes[i] !== 0x22 && bytes[i] !== 0x5c && i - from < maxSignatureBytes) i++
+  if (bytes[i++] !== 0x22) return undefined
+  while (i < bytes.length && isSpace(bytes[i]!) && i - from < maxSignatureBytes) i++
+  if (bytes[i++] !== 0x3a) return undefined
+  return bytes.slice(from, i)
+}
+
+/**
+ * Where a later record starts inside `bytes` (a broken element that ran on): the first occurrence of
+ * any of `signatures` after a comma (spaces between), as the comma's and the signature's offsets.
+ */
+export const findResync = (
+  bytes: Uint8Array,
+  signatures: ReadonlyArray<Uint8Array>
+): { readonly comma: number; readonly start: number } | undefined => {
+  const haystack = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)
+  let best: { readonly comma: number; readonly start: number } | undefined
+  for (const signature of signatures) {
+    for (let at = haystack.indexOf(signature, 1); at > 0 && (best === undefined || at < best.start); at = haystack.indexOf(signature, at + 1)) {
+      let c = at - 1
+      while (c > 0 && isSpace(bytes[c]!)) c--
+      if (bytes[c] === 0x2c && c > 0) {
+        best = { comma: c, start: at }
+        break
+      }
+    }
+  }
+  return best
+}
+
+/** The first `{` after a comma (spaces between) that opens an object with a key (`{"k":`), as `findResync` gives it. */
+export const findAnyObject = (bytes: Uint8Array): { readonly comma: number; readonly start: number } | undefined => {
+  for (let at = bytes.indexOf(0x7b, 1); at > 0; at = bytes.indexOf(0x7b, at + 1)) {
+    let c = at - 1
+    while (c > 0 && isSpace(bytes[c]!)) c--
+    if (bytes[c] !== 0x2c || c === 0) continue
+    if (signatureOf(bytes.subarray(at, at + maxSignatureBytes)) !== undefined) return { comma: c, start: at }
+  }
+  return undefined
+}
+
+// Signatures kept per file: the records' own, and room for a few odd objects that came first.
+const maxSignatures = 8
+
+/**
+ * A pure, synchronous splitter over bytes; `read` drives it from a file.
+ *
+ * Array elements that do not parse are resynchronised: a broken element (cut short, an unclosed string
+ * or bracket) throws the scanner's count of strings and brackets off, so it would run on over the
+ * records that follow. When an element fails to parse, or grows past the size limit, the splitter looks
+ * inside it for the signature of a record (`signatureOf`, learnt from the elements that parsed) after a comma;
+ * the bytes before it are rejected and the scan restarts, fresh, from there. A `]` that ends a broken
+ * element may be one of its own bytes: a `,` after it goes on with the array. Valid files never take
+ * this path (their elements all parse).
+ */
 export const makeSplitter = (options: ReadOptions = {}): Splitter => {
   const max = options.maxRecordBytes ?? defaultMaxRecordBytes
+  const maxDepth = options.maxDepth ?? defaultMaxDepth
   let mode: Mode = "detect"
   let detected: Layout | undefined = options.layout
   let offset = 0 // bytes seen before the current chunk (for the BOM)
@@ -123,67 +223,145 @@ export const makeSplitter = (options: ReadOptions = {}): Splitter => {
   let parts: Array<Uint8Array> = []
   let size = 0
   let oversized: Uint8Array | undefined
+  let oversizedTail: Uint8Array = new Uint8Array(0) // array mode: the last bytes of an oversized element, to find a signature across reads
   let started = false // array mode: the current element has a non-space byte
   let depth = 0
   let inString = false
   let escape = false
   let sawComma = false // array mode: a top-level comma was seen (a `]` right after one is a trailing comma)
   let trailing: Uint8Array | undefined // array mode: the first bytes after the closing `]`
+  const signatures: Array<Uint8Array> = [] // array mode: how this file's records open (see signatureOf)
+  let brokenClose = false // array mode: the last `]` ended an element that did not parse; a `,` after it goes on
 
-  const append = (part: Uint8Array): void => {
-    if (part.length === 0) return
+  /** Keeps the signature of an element that parsed as an object. */
+  const learn = (bytes: Uint8Array, value: unknown): void => {
+    if (signatures.length >= maxSignatures || typeof value !== "object" || value === null || Array.isArray(value)) return
+    const sig = signatureOf(bytes)
+    if (sig !== undefined && !signatures.some((s) => Buffer.compare(s, sig) === 0)) signatures.push(sig)
+  }
+
+  /**
+   * Where to resume inside a broken element: at a signature learnt, else at the element's own opening.
+   * With nothing known yet (the first records are broken), an element that is not JSON (`loose`)
+   * resumes at any object after a comma, moving on one object at a time: a broken first record may
+   * then give several rejects, but the records after it are read.
+   */
+  const resync = (bytes: Uint8Array, loose: boolean) => {
+    if (signatures.length > 0) return findResync(bytes, signatures)
+    const own = signatureOf(bytes)
+    const found = own === undefined ? undefined : findResync(bytes, [own])
+    return found ?? (loose ? findAnyObject(bytes) : undefined)
+  }
+
+  const reject = (reason: string, record: unknown): Item => ({ _tag: "Reject", index: index++, reason, record })
+
+  /**
+   * Adds bytes to the current record. In array mode, when the record is over the limit and a later
+   * record's signature shows up in it, the record is rejected and the bytes from that signature on are
+   * returned, to be scanned again.
+   */
+  const append = (part: Uint8Array, out: Array<Item>): Uint8Array | undefined => {
+    if (part.length === 0) return undefined
     if (oversized !== undefined) {
       size += part.length
-      return
+      if (mode !== "array" || signatures.length === 0) return undefined
+      const window = concat([oversizedTail, part], oversizedTail.length + part.length)
+      const cut = findResync(window, signatures)
+      if (cut !== undefined) {
+        out.push(reject(`record exceeds ${max} bytes`, lossyDecoder.decode(oversized)))
+        reset()
+        return window.slice(cut.start)
+      }
+      oversizedTail = window.slice(Math.max(0, window.length - (maxSignatureBytes + 256)))
+      return undefined
     }
     if (size + part.length > max) {
-      oversized = head([...parts, part], Math.min(prefixBytes, max))
+      const all = [...parts, part]
+      if (mode === "array") {
+        const bytes = concat(all, size + part.length)
+        const cut = resync(bytes, false)
+        if (cut !== undefined && cut.comma <= max) {
+          out.push(rejectBroken(bytes.subarray(0, cut.comma), undefined))
+          reset()
+          return bytes.slice(cut.start)
+        }
+        oversizedTail = bytes.slice(Math.max(0, bytes.length - maxSignatureBytes - 256))
+      }
+      oversized = head(all, Math.min(prefixBytes, max))
       parts = []
       size += part.length
-      return
+      return undefined
     }
     parts.push(part)
     size += part.length
+    return undefined
   }
 
   const reset = (): void => {
     parts = []
     size = 0
     oversized = undefined
+    oversizedTail = new Uint8Array(0)
     started = false
     depth = 0
     inString = false
     escape = false
   }
 
-  /** Emits the collected record (if any) and resets. `truncated` when the file ended inside it. */
-  const finish = (out: Array<Item>, truncated?: string): void => {
-    if (oversized !== undefined) {
-      out.push({ _tag: "Reject", index: index++, reason: `record exceeds ${max} bytes`, record: lossyDecoder.decode(oversized) })
-    } else if (size > 0) {
-      const bytes = concat(parts, size)
-      if (!isBlank(bytes)) out.push(decodeRecord(index++, bytes, truncated))
-    }
-    reset()
+  /** The reject of a broken element's bytes (cut before the next record), with its own reason. */
+  const rejectBroken = (bytes: Uint8Array, truncated: string | undefined): Item => {
+    const item = decodeRecord(index, bytes, truncated, maxDepth)
+    const why = item._tag === "Reject" ? item.reason : "invalid JSON: the element runs on into the next record"
+    const record = item._tag === "Reject" ? item.record : lossyDecoder.decode(bytes)
+    return reject(`${why} (read resumed at the next record)`, record)
   }
 
-  const pushJsonl = (chunk: Uint8Array, from: number, out: Array<Item>): void => {
-    let pos = from
+  /**
+   * Emits the collected record (if any) and resets. `truncated` when the file ended inside it. In array
+   * mode, returns the bytes to scan again when the record was broken and a later record starts inside it.
+   */
+  const finish = (out: Array<Item>, truncated?: string): Uint8Array | undefined => {
+    if (oversized !== undefined) {
+      out.push(reject(`record exceeds ${max} bytes`, lossyDecoder.decode(oversized)))
+    } else if (size > 0) {
+      const bytes = concat(parts, size)
+      if (!isBlank(bytes)) {
+        const item = decodeRecord(index, bytes, truncated, maxDepth)
+        if (mode === "array" && item._tag === "Record") learn(bytes, item.value)
+        const cut = item._tag === "Reject" && mode === "array"
+          ? resync(bytes, truncated !== undefined || item.reason.startsWith("invalid JSON"))
+          : undefined
+        if (cut !== undefined) {
+          out.push(rejectBroken(bytes.subarray(0, cut.comma), undefined))
+          reset()
+          return bytes.slice(cut.start)
+        }
+        index++
+        out.push(item)
+      }
+    }
+    reset()
+    return undefined
+  }
+
+  const pushJsonl = (chunk: Uint8Array, out: Array<Item>): void => {
+    let pos = 0
     while (pos < chunk.length) {
       const nl = chunk.indexOf(0x0a, pos)
       if (nl < 0) {
-        append(chunk.subarray(pos))
+        append(chunk.subarray(pos), out)
         return
       }
-      append(chunk.subarray(pos, nl))
+      append(chunk.subarray(pos, nl), out)
       finish(out)
       pos = nl + 1
     }
   }
 
-  const pushArray = (chunk: Uint8Array, from: number, out: Array<Item>): void => {
-    let segment = started ? from : -1 // where the current element's bytes start in this chunk
-    for (let i = from; i < chunk.length; i++) {
+  /** Bytes to scan again, then the rest of this chunk (as `[rest, again]`), or undefined when the chunk was used up. */
+  const pushArray = (chunk: Uint8Array, out: Array<Item>): [Uint8Array, Uint8Array] | undefined => {
+    let segment = started ? 0 : -1 // where the current element's bytes start in this chunk
+    for (let i = 0; i < chunk.length; i++) {
       const b = chunk[i]!
       if (inString) {
         if (escape) escape = false
@@ -196,19 +374,30 @@ export const makeSplitter = (options: ReadOptions = {}): Splitter => {
           if (b === 0x5d) depth--
           continue
         }
-        if (segment >= 0) append(chunk.subarray(segment, i))
+        if (segment >= 0) {
+          const again = append(chunk.subarray(segment, i), out)
+          if (again !== undefined) return [chunk.subarray(i + 1), concat([again, chunk.subarray(i, i + 1)], again.length + 1)]
+        }
         segment = -1
-        if (started || oversized !== undefined) finish(out)
-        else if (b === 0x2c) out.push({ _tag: "Reject", index: index++, reason: "invalid JSON: empty array element", record: "" })
-        else if (sawComma) out.push({ _tag: "Reject", index: index++, reason: "invalid JSON: trailing comma before ]", record: "" })
+        let broken = false
+        if (started || oversized !== undefined) {
+          const before = out.length
+          const again = finish(out)
+          if (again !== undefined) return [chunk.subarray(i + 1), concat([again, chunk.subarray(i, i + 1)], again.length + 1)]
+          broken = out.length > before && out[out.length - 1]!._tag === "Reject"
+        } else if (b === 0x2c && brokenClose) {
+          // `], ` after a broken element: that `]` was the element's own; the array goes on.
+        } else if (b === 0x2c) out.push(reject("invalid JSON: empty array element", ""))
+        else if (sawComma) out.push(reject("invalid JSON: trailing comma before ]", ""))
         reset()
-        if (b === 0x2c) {
-          sawComma = true
+        brokenClose = b === 0x5d && broken
+        if (b === 0x2c || brokenClose) {
+          sawComma = b === 0x2c
           continue
         }
         mode = "after"
         pushAfter(chunk, i + 1)
-        return
+        return undefined
       }
       if (isSpace(b)) continue
       if (!started) {
@@ -219,7 +408,11 @@ export const makeSplitter = (options: ReadOptions = {}): Splitter => {
       else if (b === 0x7b || b === 0x5b) depth++
       else if (b === 0x7d && depth > 0) depth--
     }
-    if (segment >= 0) append(chunk.subarray(segment))
+    if (segment >= 0) {
+      const again = append(chunk.subarray(segment), out)
+      if (again !== undefined) return [new Uint8Array(0), again]
+    }
+    return undefined
   }
 
   const pushAfter = (chunk: Uint8Array, from: number): void => {
@@ -227,6 +420,20 @@ export const makeSplitter = (options: ReadOptions = {}): Splitter => {
       if (isSpace(chunk[i]!)) continue
       if (trailing === undefined) trailing = chunk.slice(i, i + prefixBytes)
       return
+    }
+  }
+
+  /** Scans `bytes` in the current mode; bytes handed back for a second scan go first (no recursion). */
+  const scan = (bytes: Uint8Array, out: Array<Item>): void => {
+    const stack = [bytes]
+    while (stack.length > 0) {
+      const next = stack.pop()!
+      if (mode === "jsonl") pushJsonl(next, out)
+      else if (mode === "array") {
+        const again = pushArray(next, out)
+        if (again !== undefined) stack.push(...again)
+      } else if (mode === "whole") append(next, out)
+      else if (mode === "after") pushAfter(next, 0)
     }
   }
 
@@ -248,10 +455,7 @@ export const makeSplitter = (options: ReadOptions = {}): Splitter => {
       }
     }
     offset += chunk.length
-    if (mode === "jsonl") pushJsonl(chunk, from, out)
-    else if (mode === "array") pushArray(chunk, from, out)
-    else if (mode === "whole") append(chunk.subarray(from))
-    else if (mode === "after") pushAfter(chunk, from)
+    if (mode !== "detect") scan(chunk.subarray(from), out)
     return out
   }
 
@@ -263,18 +467,25 @@ export const makeSplitter = (options: ReadOptions = {}): Splitter => {
       finish(out, "truncated")
     } else if (mode === "array") {
       // The last element is kept when it parses (a cut right after it); the missing `]` is reported either way.
-      const before = out.length
-      if (started || oversized !== undefined) finish(out, "truncated: the array is never closed")
-      if (out.length === before || out[before]!._tag === "Record") {
-        out.push({ _tag: "Reject", index: index++, reason: "truncated: the array is never closed (no ] at the end)", record: "" })
+      for (;;) {
+        const before = out.length
+        if (started || oversized !== undefined) {
+          const again = finish(out, "truncated: the array is never closed")
+          if (again !== undefined) {
+            scan(again, out)
+            if (mode === "array") continue
+            break
+          }
+        }
+        if (brokenClose && out.length === before) break // closed by the `]` after a broken element
+        if (out.length === before || out[before]!._tag === "Record") {
+          out.push(reject("truncated: the array is never closed (no ] at the end)", ""))
+        }
+        break
       }
-    } else if (mode === "after" && trailing !== undefined) {
-      out.push({
-        _tag: "Reject",
-        index: index++,
-        reason: "unexpected data after the closing ] of the array",
-        record: lossyDecoder.decode(trailing)
-      })
+    }
+    if (mode === "after" && trailing !== undefined) {
+      out.push(reject("unexpected data after the closing ] of the array", lossyDecoder.decode(trailing)))
     }
     reset()
     return out

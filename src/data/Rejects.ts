@@ -4,8 +4,10 @@
  * the original text as a string when it was not valid JSON (the first bytes of a record too large to keep).
  *
  * Lines are buffered and written synchronously in batches, so memory stays bounded however many
- * records are rejected. The file is always created (empty when nothing was rejected), so a stale
- * rejects file of an earlier run never survives.
+ * records are rejected. Atomic, as the import's output is: the lines go to `<path>.tmp-<pid>`, renamed
+ * over `path` by `commit` once the output is in place; an import that fails or is interrupted leaves the
+ * earlier rejects file (if any) untouched and no temporary file. A committed file always exists (empty
+ * when nothing was rejected), so a stale rejects file of an earlier run never survives a new import.
  */
 import * as NodeFs from "node:fs"
 import { Effect, type Scope } from "effect"
@@ -25,8 +27,8 @@ export interface Writer {
   readonly path: string
   /** Appends one reject (buffered). */
   readonly write: (reject: Reject) => Effect.Effect<void, DataError>
-  /** Writes out what is buffered. */
-  readonly flush: Effect.Effect<void, DataError>
+  /** Writes out what is buffered and renames the file into place. */
+  readonly commit: Effect.Effect<void, DataError>
   /** Rejects written so far. */
   readonly count: () => number
 }
@@ -39,27 +41,62 @@ const writeAll = (fd: number, bytes: Uint8Array): void => {
   while (at < bytes.length) at += NodeFs.writeSync(fd, bytes, at, bytes.length - at)
 }
 
-/** Opens (truncates) the rejects file at `path`; it is flushed and closed when the scope closes. */
+/**
+ * One line of the file. A record JSON cannot encode (nested past the stack, which the reader's depth
+ * limit already prevents) is kept as its text form rather than losing the line.
+ */
+export const line = (reject: Reject): string => {
+  const head = { index: reject.index, reason: reject.reason }
+  try {
+    return `${JSON.stringify({ ...head, record: reject.record })}\n`
+  } catch {
+    return `${JSON.stringify({ ...head, reason: `${reject.reason} (record not encodable as JSON; kept as text)`, record: String(reject.record).slice(0, 1024) })}\n`
+  }
+}
+
+/** Opens the rejects file for `path` (a temporary file until `commit`); closed (and, uncommitted, removed) when the scope closes. */
 export const open = (path: string): Effect.Effect<Writer, DataError, Scope.Scope> =>
   Effect.gen(function*() {
-    const fd = yield* Effect.acquireRelease(
-      Effect.try({ try: () => NodeFs.openSync(path, "w"), catch: (e) => JsonRecords.createError(path, e) }),
-      (fd) => Effect.sync(() => NodeFs.closeSync(fd))
+    const temp = `${path}.tmp-${process.pid}`
+    let committed = false
+    let fd: number | undefined = yield* Effect.acquireRelease(
+      Effect.try({ try: () => NodeFs.openSync(temp, "w"), catch: (e) => JsonRecords.createError(path, e) }),
+      () =>
+        Effect.sync(() => {
+          if (fd !== undefined) NodeFs.closeSync(fd)
+          if (!committed) NodeFs.rmSync(temp, { force: true })
+        })
     )
     let buffer = ""
     let count = 0
     const flush = Effect.suspend(() => {
-      if (buffer === "") return Effect.void
+      if (buffer === "" || fd === undefined) return Effect.void
       const text = buffer
+      const target = fd
       buffer = ""
-      return Effect.try({ try: () => writeAll(fd, Buffer.from(text, "utf8")), catch: (e) => JsonRecords.ioError(path, e) })
+      return Effect.try({ try: () => writeAll(target, Buffer.from(text, "utf8")), catch: (e) => JsonRecords.ioError(path, e) })
     })
     const write = (reject: Reject) =>
       Effect.suspend(() => {
-        buffer += `${JSON.stringify({ index: reject.index, reason: reject.reason, record: reject.record })}\n`
+        buffer += line(reject)
         count++
         return buffer.length >= flushChars ? flush : Effect.void
       })
-    yield* Effect.addFinalizer(() => Effect.ignore(flush))
-    return { path, write, flush, count: () => count }
+    const commit = Effect.gen(function*() {
+      yield* flush
+      const target = fd
+      fd = undefined
+      if (target !== undefined) {
+        yield* Effect.try({
+          try: () => {
+            NodeFs.fsyncSync(target)
+            NodeFs.closeSync(target)
+          },
+          catch: (e) => JsonRecords.ioError(path, e)
+        })
+      }
+      yield* Effect.try({ try: () => NodeFs.renameSync(temp, path), catch: (e) => JsonRecords.ioError(path, e) })
+      committed = true
+    })
+    return { path, write, commit, count: () => count }
   })

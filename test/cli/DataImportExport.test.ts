@@ -97,7 +97,7 @@ describe("data import / export (in process)", () => {
 
       const good = expected.flatMap((e) => (e.kind === "valid" ? [e.record] : []))
       const bad = expected.flatMap((e, index) => (e.kind === "bad" ? [{ index, e }] : []))
-      expect(summary).toEqual({ read: expected.length, written: good.length, rejected: bad.length, rejects: `${out}.rejects.jsonl` })
+      expect(summary).toEqual({ read: expected.length, written: good.length, rejected: bad.length, rejects: `${out}.rejects.jsonl`, warnings: 0 })
       const rejects = readJsonl(summary.rejects) as Array<{ index: number; reason: string; record: unknown }>
       expect(rejects.map((r) => r.index)).toEqual(bad.map((b) => b.index))
       rejects.forEach((r, i) => {
@@ -149,7 +149,7 @@ describe("stepagent data import / export (CLI)", () => {
     const imp = cli("data", "import", sample("eto-webshop.json"), "--format", "eto", "--env", "webshop", "--out", out)
     expect(imp.stderr).toBe("")
     expect(imp.code).toBe(0)
-    expect(JSON.parse(imp.stdout)).toEqual({ read: 3, written: 3, rejected: 0, rejects: `${out}.rejects.jsonl` })
+    expect(JSON.parse(imp.stdout)).toEqual({ read: 3, written: 3, rejected: 0, rejects: `${out}.rejects.jsonl`, warnings: 0 })
     expect(imp.stdout.trim().split("\n")).toHaveLength(1)
     expect(NodeFs.readFileSync(`${out}.rejects.jsonl`, "utf8")).toBe("")
     const original = records(sample("eto-webshop.json")).map((r) => ({ ...r, reward: r.reward ?? 0 }))
@@ -181,7 +181,7 @@ describe("stepagent data import / export (CLI)", () => {
     const imp = cli("data", "import", input, "--format", "eto", "--env", "webshop", "--out", out, "--max-record-bytes", "2048")
     expect(imp.code).toBe(0)
     const summary = JSON.parse(imp.stdout) as { read: number; written: number; rejected: number; rejects: string }
-    expect(summary).toEqual({ read: 11, written: 2, rejected: 9, rejects: `${out}.rejects.jsonl` })
+    expect(summary).toEqual({ read: 11, written: 2, rejected: 9, rejects: `${out}.rejects.jsonl`, warnings: 0 })
     const rejects = readJsonl(summary.rejects) as Array<{ index: number; reason: string; record: unknown }>
     expect(rejects.map((r) => [r.index, r.reason])).toEqual([
       [1, "invalid JSON: Unexpected end of JSON input"],
@@ -202,6 +202,101 @@ describe("stepagent data import / export (CLI)", () => {
     expect(JSON.parse(strict.stdout)).toMatchObject({ read: 11, rejected: 9 })
     expect(strict.stderr.trim().split("\n")).toHaveLength(1)
     expect(strict.stderr).toMatch(/^stepagent: 9 of 11 records rejected/)
+  })
+
+  const conv = (id: string, extra: Record<string, unknown> = {}) => ({
+    id,
+    conversations: [
+      { from: "human", value: "You are web shopping." },
+      { from: "gpt", value: "OK" },
+      { from: "human", value: `find ${id}` },
+      { from: "gpt", value: "Thought: look\nAction: search[x]" }
+    ],
+    ...extra
+  })
+
+  it("hostile records never crash an import: deep nesting, a broken array element, non-finite rewards", async () => {
+    const deep = `${"[".repeat(5000)}${"]".repeat(5000)}` // ~10 KB, thousands of levels
+    const good = [conv("a"), conv("b"), conv("c"), conv("d")]
+    const g = good.map((r) => JSON.stringify(r))
+    const inputs: Array<[string, string, string]> = [
+      ["deep.jsonl", `${g[0]}\n${deep}\n{"id":"x","conversations":${deep}}\n${g[1]}\n${g[2]}\n${g[3]}\n`, "nested deeper than 100 levels"],
+      ["deep.json", `[${g[0]},${deep},${g[1]},{"id":"x","conversations":${deep}},${g[2]},${g[3]}]`, "nested deeper than 100 levels"],
+      ["cut.json", `[${g[0]},${g[1]},{"id":"x","conversations":[{"from":"hu,${g[2]},\n${g[3]}]`, "(read resumed at the next record)"],
+      ["inf.jsonl", `${g[0]}\n${g[1]}\n${JSON.stringify(conv("x")).replace(/}$/, ',"reward":1e400}')}\n${g[2]}\n${g[3]}\n`, "reward must be a finite number, got Infinity"]
+    ]
+    for (const format of ["eto", "agentgym"] as const) {
+      const runs = await Promise.all(inputs.map(([name, body]) => {
+        const input = tmp(name)
+        // AgentGym records name their id item_id.
+        NodeFs.writeFileSync(input, format === "eto" ? body : body.replaceAll("\"id\":", "\"item_id\":"))
+        const out = tmp(`${name}.arrows`)
+        return cliAsync("data", "import", input, "--format", format, "--env", "webshop", "--out", out).then((r) => ({ r, out }))
+      }))
+      for (const [i, { r, out }] of runs.entries()) {
+        const [name, , reason] = inputs[i]!
+        expect(r.stderr, `${format} ${name}`).toBe("")
+        expect(r.code, `${format} ${name}`).toBe(0)
+        const summary = JSON.parse(r.stdout) as { read: number; written: number; rejected: number; rejects: string }
+        expect(summary.written, `${format} ${name}`).toBe(4)
+        expect(summary.read).toBe(summary.written + summary.rejected)
+        const rejects = readJsonl(summary.rejects) as Array<{ index: number; reason: string }>
+        expect(rejects.length).toBe(summary.rejected)
+        expect(rejects.some((x) => x.reason.includes(reason)), `${format} ${name}: ${JSON.stringify(rejects.map((x) => x.reason))}`).toBe(true)
+        const exported = tmp(`${name}.back.jsonl`)
+        expect(cli("data", "export", out, "--format", format, "--out", exported).code).toBe(0)
+        expect(records(exported).map((x) => x[format === "eto" ? "id" : "item_id"])).toEqual(["a", "b", "c", "d"])
+      }
+    }
+  })
+
+  it("refuses an --out that is the input however it is spelt (./, absolute, links); the input is untouched", () => {
+    const sub = NodeFs.mkdtempSync(NodePath.join(dir, "same-"))
+    const input = NodePath.join(sub, "in.json")
+    const body = JSON.stringify([conv("a")])
+    NodeFs.writeFileSync(input, body)
+    NodeFs.symlinkSync(input, NodePath.join(sub, "sym.json"))
+    NodeFs.linkSync(input, NodePath.join(sub, "hard.json"))
+    NodeFs.symlinkSync(input, NodePath.join(sub, "out.arrows.rejects.jsonl"))
+    const run = (args: Array<string>) =>
+      NodeChild.spawnSync(NodePath.join(root, "node_modules/.bin/node"), [NodePath.join(root, "bin/stepagent.ts"), "data", "import", ...args, "--format", "eto", "--env", "w"], { cwd: sub, encoding: "utf8" })
+    for (const [arg, out] of [["in.json", "./in.json"], ["./in.json", input], [input, "sym.json"], ["in.json", "hard.json"], ["in.json", "out.arrows"]] as const) {
+      const r = run([arg, "--out", out])
+      expect(r.status, `${arg} -> ${out}`).not.toBe(0)
+      expect(r.stderr).toMatch(/^stepagent: --out.* is the input file/)
+      expect(r.stderr.trim().split("\n")).toHaveLength(1)
+      expect(NodeFs.readFileSync(input, "utf8")).toBe(body)
+    }
+  })
+
+  it("warns when a conversation lacks the prompt + acknowledgement pair; --strict rejects it", () => {
+    const input = tmp("noack.jsonl")
+    const noAck = { id: "n", conversations: [{ from: "human", value: "Task: find x. Observation: page" }, { from: "gpt", value: "Thought: a\nAction: search[x]" }, { from: "human", value: "obs" }, { from: "gpt", value: "Action: click[y]" }] }
+    NodeFs.writeFileSync(input, `${JSON.stringify(conv("a"))}\n${JSON.stringify(noAck)}\n`)
+    const lenient = cli("data", "import", input, "--format", "eto", "--env", "webshop", "--out", tmp("noack.arrows"))
+    expect(lenient.code).toBe(0)
+    expect(JSON.parse(lenient.stdout)).toMatchObject({ read: 2, written: 2, rejected: 0, warnings: 1, firstWarning: 1 })
+    expect(lenient.stderr.trim().split("\n")).toHaveLength(1)
+    expect(lenient.stderr).toMatch(/^stepagent: warning: 1 record \(first: index 1\) have an action at turn 1/)
+    const strict = cli("data", "import", input, "--format", "eto", "--env", "webshop", "--out", tmp("noack-strict.arrows"), "--strict")
+    expect(strict.code).not.toBe(0)
+    const summary = JSON.parse(strict.stdout) as { rejects: string }
+    expect(summary).toMatchObject({ read: 2, written: 1, rejected: 1, warnings: 0 })
+    expect(readJsonl(summary.rejects)).toEqual([{ index: 1, reason: expect.stringMatching(/^turn 1 is an action/), record: noAck }])
+  })
+
+  it("a failed import leaves the earlier output and rejects file as they were, and no temporary files", () => {
+    const sub = NodeFs.mkdtempSync(NodePath.join(dir, "atomic-"))
+    const out = NodePath.join(sub, "out.arrows")
+    NodeFs.mkdirSync(out) // the output cannot be renamed into place: the import fails at the very end
+    NodeFs.writeFileSync(`${out}.rejects.jsonl`, "earlier\n")
+    const input = tmp("atomic.jsonl")
+    NodeFs.writeFileSync(input, `${JSON.stringify(conv("a"))}\n{bad}\n`)
+    const r = cli("data", "import", input, "--format", "eto", "--env", "webshop", "--out", out)
+    expect(r.code).not.toBe(0)
+    expect(r.stderr.trim().split("\n")).toHaveLength(1)
+    expect(NodeFs.readFileSync(`${out}.rejects.jsonl`, "utf8")).toBe("earlier\n")
+    expect(NodeFs.readdirSync(sub).sort()).toEqual(["out.arrows", "out.arrows.rejects.jsonl"])
   })
 
   it("gives a one-line error and a non-zero exit for bad paths and flags, never a stack trace", async () => {

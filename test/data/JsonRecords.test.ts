@@ -143,6 +143,70 @@ describe("JsonRecords splitter", () => {
     }
   )
 
+  it("reads on after a broken array element: the records that follow survive, each reject has its own reason", () => {
+    const good = (i: number) => ({ id: `r${i}`, conversations: [{ from: "human", value: `q ${i}, [x]` }] })
+    const g = (i: number) => JSON.stringify(good(i))
+    // An element cut inside a string: the scanner's quote count is off for the rest of the file.
+    for (const input of [
+      `[${g(0)}, {"id": "r1", "conversations": [{"from": "hu, ${g(2)}, ${g(3)}]`,
+      JSON.stringify([good(0), 0, good(2), good(3)], null, 2).replace("  0,", '  {\n    "id": "r1", "conversations": [{"from": "hu,')
+    ]) {
+      const items = split(bytes(input))
+      expect(values(items)).toEqual([good(0), good(2), good(3)])
+      expect(rejects(items)).toEqual([{ index: 1, reason: expect.stringMatching(/^invalid JSON: .*\(read resumed at the next record\)$/), record: expect.stringMatching(/^\{\s*"id": "r1"/) }])
+      expect(items.map((i) => i.index)).toEqual([0, 1, 2, 3])
+    }
+    // An unclosed bracket, and a stray `]` that would otherwise end the array.
+    expect(values(split(bytes(`[${g(0)}, {"id": "r1", "conversations": [[, ${g(2)}]`)))).toEqual([good(0), good(2)])
+    const stray = split(bytes(`[${g(0)}, {"id": "r1"]], ${g(2)}]`))
+    expect(values(stray)).toEqual([good(0), good(2)])
+    expect(rejects(stray).length).toBe(1)
+    // A broken first element: its own opening tells where the next record starts.
+    expect(values(split(bytes(`[{"id": "r0", "x": "cut, ${g(1)}]`)))).toEqual([good(1)])
+  })
+
+  it("a broken element that runs past the size limit gives back the records inside it", () => {
+    const good = (i: number) => ({ id: `r${i}`, text: "y".repeat(40) })
+    const rest = Array.from({ length: 30 }, (_, i) => JSON.stringify(good(i + 2))).join(",")
+    const input = bytes(`[${JSON.stringify(good(0))},{"id":"r1","text":"cut,${rest}]`)
+    const items = JsonRecords.splitAll(chunked(input, [50, 300, 700, 1500]), { maxRecordBytes: 200 })
+    expect(values(items)).toEqual([good(0), ...Array.from({ length: 30 }, (_, i) => good(i + 2))])
+    expect(rejects(items).length).toBe(1)
+  })
+
+  it("rejects a record nested deeper than the limit before parsing it, in both layouts", () => {
+    const deep = `${"[".repeat(5000)}${"]".repeat(5000)}`
+    for (const input of [`{"a":1}\n${deep}\n{"b":2}\n`, `[{"a":1},${deep},{"b":2}]`, `[{"a":1},{"a":${"[".repeat(200)}, {"a":2}]`]) {
+      const items = split(bytes(input))
+      expect(values(items)).toEqual([{ a: 1 }, input.includes("\"b\"") ? { b: 2 } : { a: 2 }])
+      expect(rejects(items)).toEqual([{ index: 1, reason: expect.stringMatching(/nested deeper than 100 levels/), record: expect.any(String) }])
+    }
+    expect(rejects(split(bytes(`{"a":${"[".repeat(10)}${"]".repeat(10)}}\n`), { maxDepth: 5 }))[0]!.reason).toBe("nested deeper than 5 levels")
+    expect(values(split(bytes(`{"a":"${"[".repeat(300)}"}\n`)))).toHaveLength(1) // brackets in strings do not count
+  })
+
+  const keyed = fc.record({ id: fc.string({ maxLength: 6 }), body: record })
+  test.prop([
+    fc.array(fc.tuple(keyed, fc.option(fc.nat(), { nil: undefined })), { minLength: 1, maxLength: 8 }),
+    fc.boolean(),
+    fc.array(fc.nat(), { maxLength: 6 })
+  ], { seed: 4, numRuns: 300 })(
+    "array elements cut short anywhere cost only themselves: every whole record that follows is read",
+    (entries, pretty, cuts) => {
+      // An entry with a cut is written as a prefix of its JSON (a record broken off mid-way).
+      const pieces = entries.map(([r, cut]) => {
+        const json = pretty ? JSON.stringify(r, null, 2) : JSON.stringify(r)
+        return cut === undefined ? json : json.slice(0, cut % json.length)
+      })
+      const input = bytes(`[${pieces.join(pretty ? ",\n" : ",")}]`)
+      const items = JsonRecords.splitAll(chunked(input, cuts))
+      const whole = entries.filter(([, cut]) => cut === undefined).map(([r]) => r)
+      expect(values(items)).toEqual(whole)
+      expect(items.map((i) => i.index)).toEqual(items.map((_, i) => i))
+      for (const r of rejects(items)) expect(r.reason.length).toBeGreaterThan(0)
+    }
+  )
+
   test.prop([fc.array(record.filter((r) => Object.keys(r).length > 0), { minLength: 1, maxLength: 6 }), fc.nat(), fc.boolean()], { seed: 3, numRuns: 200 })(
     "a file cut anywhere keeps every record before the cut; the partial one is rejected as truncated",
     (records, cutSeed, asArray) => {
