@@ -52,6 +52,8 @@ export const parseTurns = (value: unknown, withLoss: boolean): Result.Result<Arr
     if (!has(t, "value")) return Result.fail(`turn ${i}: missing field value`)
     const text = t.value
     if (typeof text !== "string") return Result.fail(`turn ${i}: value must be a string, got ${kindOf(text)}`)
+    // A lone surrogate (`"\ud800"` in the JSON) has no UTF-8 form: stored, it would silently become U+FFFD.
+    if (!text.isWellFormed()) return Result.fail(`turn ${i}: value is not well-formed Unicode (a lone surrogate)`)
     if (withLoss && has(t, "loss")) {
       const loss = t.loss
       if (loss !== null && typeof loss !== "boolean") return Result.fail(`turn ${i}: loss must be a boolean or null, got ${kindOf(loss)}`)
@@ -164,6 +166,7 @@ export const decodeRecord = (value: unknown, env: string, spec: RecordSpec): Res
   else if (typeof rawId === "number" && Number.isFinite(rawId)) id = String(rawId)
   else return Result.fail(`${spec.idField} must be a string or a number, got ${kindOf(rawId)}`)
   if (id === "") return Result.fail(`${spec.idField} is empty`)
+  if (!id.isWellFormed()) return Result.fail(`${spec.idField} is not well-formed Unicode (a lone surrogate)`)
   let reward = 0 // absent reward: 0 (demonstration sets such as ETO's SFT data carry none)
   if (has(value, "reward")) {
     const r = value.reward

@@ -137,7 +137,7 @@ export interface Splitter {
   readonly layout: () => Layout | undefined
 }
 
-type Mode = "detect" | "jsonl" | "array" | "after" | "whole"
+type Mode = "detect" | "jsonl" | "array" | "whole"
 
 const BOM = [0xef, 0xbb, 0xbf]
 
@@ -208,9 +208,9 @@ const maxSignatures = 8
  * or bracket) throws the scanner's count of strings and brackets off, so it would run on over the
  * records that follow. When an element fails to parse, or grows past the size limit, the splitter looks
  * inside it for the signature of a record (`signatureOf`, learnt from the elements that parsed) after a comma;
- * the bytes before it are rejected and the scan restarts, fresh, from there. A `]` that ends a broken
- * element may be one of its own bytes: a `,` after it goes on with the array. Valid files never take
- * this path (their elements all parse).
+ * the bytes before it are rejected and the scan restarts, fresh, from there. A top-level `]` closes the
+ * array only if nothing but space follows it; otherwise it may be a broken element's own byte, and reading
+ * goes on (see `afterClose`). Valid files never take these paths (their elements all parse).
  */
 export const makeSplitter = (options: ReadOptions = {}): Splitter => {
   const max = options.maxRecordBytes ?? defaultMaxRecordBytes
@@ -229,9 +229,12 @@ export const makeSplitter = (options: ReadOptions = {}): Splitter => {
   let inString = false
   let escape = false
   let sawComma = false // array mode: a top-level comma was seen (a `]` right after one is a trailing comma)
-  let trailing: Uint8Array | undefined // array mode: the first bytes after the closing `]`
   const signatures: Array<Uint8Array> = [] // array mode: how this file's records open (see signatureOf)
-  let brokenClose = false // array mode: the last `]` ended an element that did not parse; a `,` after it goes on
+  // Array mode: the last top-level byte was a `]`. The array is closed if nothing follows; a `,` after it
+  // goes on with the array (that `]` was a broken element's own), a `[` opens the next of concatenated
+  // arrays, anything else is one reject ("unexpected data after the closing ]") and reading goes on.
+  let afterClose = false
+  let elementAfterClose = false // the current element began right after a closing `]`
 
   /** Keeps the signature of an element that parsed as an object. */
   const learn = (bytes: Uint8Array, value: unknown): void => {
@@ -303,6 +306,7 @@ export const makeSplitter = (options: ReadOptions = {}): Splitter => {
     oversized = undefined
     oversizedTail = new Uint8Array(0)
     started = false
+    elementAfterClose = false
     depth = 0
     inString = false
     escape = false
@@ -326,10 +330,12 @@ export const makeSplitter = (options: ReadOptions = {}): Splitter => {
     } else if (size > 0) {
       const bytes = concat(parts, size)
       if (!isBlank(bytes)) {
-        const item = decodeRecord(index, bytes, truncated, maxDepth)
+        const item: Item = elementAfterClose
+          ? { _tag: "Reject", index, reason: "unexpected data after the closing ] of the array", record: lossyDecoder.decode(bytes.subarray(0, prefixBytes)) }
+          : decodeRecord(index, bytes, truncated, maxDepth)
         if (mode === "array" && item._tag === "Record") learn(bytes, item.value)
         const cut = item._tag === "Reject" && mode === "array"
-          ? resync(bytes, truncated !== undefined || item.reason.startsWith("invalid JSON"))
+          ? resync(bytes, truncated !== undefined || elementAfterClose || item.reason.startsWith("invalid JSON"))
           : undefined
         if (cut !== undefined) {
           out.push(rejectBroken(bytes.subarray(0, cut.comma), undefined))
@@ -379,30 +385,28 @@ export const makeSplitter = (options: ReadOptions = {}): Splitter => {
           if (again !== undefined) return [chunk.subarray(i + 1), concat([again, chunk.subarray(i, i + 1)], again.length + 1)]
         }
         segment = -1
-        let broken = false
         if (started || oversized !== undefined) {
-          const before = out.length
           const again = finish(out)
           if (again !== undefined) return [chunk.subarray(i + 1), concat([again, chunk.subarray(i, i + 1)], again.length + 1)]
-          broken = out.length > before && out[out.length - 1]!._tag === "Reject"
-        } else if (b === 0x2c && brokenClose) {
-          // `], ` after a broken element: that `]` was the element's own; the array goes on.
+        } else if (b === 0x2c && afterClose) {
+          // `] ,`: that `]` was not the end of the array; it goes on.
         } else if (b === 0x2c) out.push(reject("invalid JSON: empty array element", ""))
         else if (sawComma) out.push(reject("invalid JSON: trailing comma before ]", ""))
         reset()
-        brokenClose = b === 0x5d && broken
-        if (b === 0x2c || brokenClose) {
-          sawComma = b === 0x2c
-          continue
-        }
-        mode = "after"
-        pushAfter(chunk, i + 1)
-        return undefined
+        sawComma = b === 0x2c
+        afterClose = b === 0x5d
+        continue
       }
       if (isSpace(b)) continue
       if (!started) {
+        if (afterClose && b === 0x5b) { // `] [`: the next of concatenated arrays
+          afterClose = false
+          continue
+        }
         started = true
         segment = i
+        elementAfterClose = afterClose
+        afterClose = false
       }
       if (b === 0x22) inString = true
       else if (b === 0x7b || b === 0x5b) depth++
@@ -415,14 +419,6 @@ export const makeSplitter = (options: ReadOptions = {}): Splitter => {
     return undefined
   }
 
-  const pushAfter = (chunk: Uint8Array, from: number): void => {
-    for (let i = from; i < chunk.length; i++) {
-      if (isSpace(chunk[i]!)) continue
-      if (trailing === undefined) trailing = chunk.slice(i, i + prefixBytes)
-      return
-    }
-  }
-
   /** Scans `bytes` in the current mode; bytes handed back for a second scan go first (no recursion). */
   const scan = (bytes: Uint8Array, out: Array<Item>): void => {
     const stack = [bytes]
@@ -433,7 +429,6 @@ export const makeSplitter = (options: ReadOptions = {}): Splitter => {
         const again = pushArray(next, out)
         if (again !== undefined) stack.push(...again)
       } else if (mode === "whole") append(next, out)
-      else if (mode === "after") pushAfter(next, 0)
     }
   }
 
@@ -469,23 +464,20 @@ export const makeSplitter = (options: ReadOptions = {}): Splitter => {
       // The last element is kept when it parses (a cut right after it); the missing `]` is reported either way.
       for (;;) {
         const before = out.length
+        const trailer = elementAfterClose // data after a closing `]` ran to the end: the array was closed
         if (started || oversized !== undefined) {
-          const again = finish(out, "truncated: the array is never closed")
+          const again = finish(out, trailer ? undefined : "truncated: the array is never closed")
           if (again !== undefined) {
             scan(again, out)
-            if (mode === "array") continue
-            break
+            continue
           }
         }
-        if (brokenClose && out.length === before) break // closed by the `]` after a broken element
+        if (afterClose || trailer) break
         if (out.length === before || out[before]!._tag === "Record") {
           out.push(reject("truncated: the array is never closed (no ] at the end)", ""))
         }
         break
       }
-    }
-    if (mode === "after" && trailing !== undefined) {
-      out.push(reject("unexpected data after the closing ] of the array", lossyDecoder.decode(trailing)))
     }
     reset()
     return out
