@@ -4,6 +4,7 @@ import { HttpServer } from "effect/http"
 import * as AgentGymServer from "../env/AgentGymServer.ts"
 import * as Registry from "../env/Registry.ts"
 import * as EnvFlags from "./EnvFlags.ts"
+import * as ListenError from "./ListenError.ts"
 import * as UserError from "./UserError.ts"
 
 const positive = (name: string, n: number) => n > 0 ? Effect.void : UserError.fail(`--${name} must be a positive integer, got ${n}`)
@@ -12,7 +13,7 @@ const positive = (name: string, n: number) => n > 0 ? Effect.void : UserError.fa
 export const command = Command.make("serve", {
   env: EnvFlags.env,
   seed: EnvFlags.seed,
-  port: Flag.Int("port").pipe(Flag.withDescription("TCP port (0 picks a free one)")),
+  port: Flag.Int("port").pipe(Flag.withDescription("TCP port, 0 to 65535 (0 picks a free one)")),
   host: Flag.String("host").pipe(Flag.withDescription("address to listen on (default 127.0.0.1: loopback only)"), Flag.withDefault("127.0.0.1")),
   split: Flag.Literals("split", ["train", "test"]).pipe(Flag.withDescription("which split a reset's task index points into (default test: servers are for evaluation)"), Flag.withDefault("test" as const)),
   createReply: Flag.Literals("create-reply", ["object", "integer"]).pipe(
@@ -29,6 +30,8 @@ export const command = Command.make("serve", {
   )
 }, ({ createReply, env, host, idleTimeoutSeconds, maxBodyBytes, port, seed, split }) =>
   Effect.gen(function*() {
+    yield* ListenError.checkPort(port)
+    yield* ListenError.checkHost(host)
     yield* positive("idle-timeout-seconds", idleTimeoutSeconds)
     yield* positive("max-body-bytes", maxBodyBytes)
     const sim = Registry.make(env, seed)
@@ -36,7 +39,8 @@ export const command = Command.make("serve", {
     const announce = Layer.effectDiscard(Effect.gen(function*() {
       const server = yield* HttpServer.HttpServer
       const bound = "port" in server.address ? server.address.port : port
-      yield* Console.log(JSON.stringify({ url: `http://${host}:${bound}`, env, split, tasks: sim.size(split) }))
+      const authority = host.includes(":") ? `[${host}]` : host
+      yield* Console.log(JSON.stringify({ url: `http://${authority}:${bound}`, env, split, tasks: sim.size(split) }))
     }))
     const server = AgentGymServer.layer(sim, {
       split,
@@ -47,5 +51,7 @@ export const command = Command.make("serve", {
       idleTimeout: Duration.seconds(idleTimeoutSeconds),
       maxBodyBytes
     })
-    yield* Layer.launch(announce.pipe(Layer.provideMerge(server)))
+    yield* Layer.launch(announce.pipe(Layer.provideMerge(server))).pipe(
+      Effect.catchTag("ServeError", ListenError.onServeError(host, port))
+    )
   })).pipe(Command.withDescription("Serve a built-in environment over AgentGym's HTTP protocol"))
