@@ -14,6 +14,9 @@ const isTagged = (u: unknown): u is HasMessage =>
   typeof u === "object" && u !== null && "_tag" in u && "message" in u &&
   typeof (u as { _tag: unknown })._tag === "string" && typeof (u as { message: unknown }).message === "string"
 
+const withCause = (tag: string, cause: unknown): string =>
+  cause instanceof Error && cause.message !== "" ? `${tag}: ${cause.message.split("\n")[0]}` : tag
+
 /** The one line shown to the user for a failure cause ("" when already shown), or undefined for a defect (a bug: keep the trace). */
 export const lineOf = (cause: Cause.Cause<unknown>): string | undefined => {
   for (const reason of cause.reasons) {
@@ -21,7 +24,8 @@ export const lineOf = (cause: Cause.Cause<unknown>): string | undefined => {
       const e = reason.error
       // Parse errors and help requests were already presented by the CLI with the usage text.
       if (CliError.isCliError(e)) return ""
-      if (isTagged(e)) return `${e.message}`
+      // A tagged error without a message (Effect's ServeError, say) is named rather than printed as nothing.
+      if (isTagged(e)) return e.message !== "" ? e.message : withCause(e._tag, (e as { readonly cause?: unknown }).cause)
       if (typeof e === "string") return e
       if (e instanceof Error) return e.message
       return String(e)

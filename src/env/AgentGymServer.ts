@@ -1,125 +1,184 @@
 import * as Http from "node:http"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Effect, Layer, Schema } from "effect"
-import { HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
+import { ByteSize, Clock, Data, Duration, Effect, Layer, type Result } from "effect"
+import { HttpIncomingMessage, HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import type { Split } from "../domain/TaskId.ts"
+import * as AgentGymRequest from "./AgentGymRequest.ts"
 import { checkTask } from "./Builtin.ts"
+import * as SessionTable from "./SessionTable.ts"
 import type { SimEpisode, Simulator } from "./Simulator.ts"
 
 /**
- * An HTTP server speaking AgentGym's environment protocol over a built-in simulator:
- *   POST /create                     -> {"id": n}                (also `env_idx`, as WebShop's server names it)
- *   POST /reset {"id", "data_idx"}   -> {"observation", "id", "task_id", "instruction", "max_steps"}
- *   POST /step  {"id", "action"}     -> {"observation", "reward", "done"}
- *   GET  /observation?id=n           -> {"observation"}
- *   POST /close {"id"}               -> {"closed": true}
- *   GET  /                           -> "ok"
- * `data_idx` is the index within the server's split. Requests may name the session `id` or `env_idx`.
- * Unknown ids and bad bodies get a 4xx with `{"error": "..."}`; nothing a client sends crashes the server.
+ * An HTTP server speaking AgentGym's environment protocol over a built-in simulator, so that AgentGym's own
+ * Python clients (agentenv/agentenv/envs/*.py) and stepagent's client can drive it. docs/env-server.md has
+ * every request and answer. In short:
+ *   POST /create                      -> {"id", "env_idx", "observation"}, or a bare integer (createReply "integer")
+ *   POST /reset {session, task field} -> {"id", "env_idx", "task_id", "observation", "instruction", "max_steps", ...}
+ *   POST /step  {session, "action"}   -> {"observation", "state", "reward", "score", "done", "terminated", "available_actions"}
+ *   GET  /observation?id=n            -> the observation as a JSON string
+ *   POST /close {session}             -> {"closed": true}
+ *   GET  /                            -> "ok"
+ * Answers are the union of the keys AgentGym's clients read; only /create's answer differs in type between
+ * clients (an object for ALFWorld & co., a bare integer for WebShop & co.), hence `createReply`.
+ * Refusals are a 4xx with `{"error": "..."}`; nothing a client sends crashes the server.
  */
 export interface ServerOptions {
   readonly split: Split
+  /** The seed the simulator was made with: a reset's `seed` field (WebArena's client sends 0) must match it. */
+  readonly worldSeed: number
   /** Sessions open at once; /create beyond it answers 429. Default 10,000: far above the 1,000 concurrent sessions tested. */
   readonly maxSessions?: number
+  /**
+   * A session without a request for this long is dropped (its slot freed). Default 30 minutes: the gap between
+   * two requests is one policy reply, minutes at worst for a large model on a busy GPU, and a crashed run's
+   * sessions still come back within the half hour.
+   */
+  readonly idleTimeout?: Duration.Input
+  /**
+   * Largest request body accepted; larger ones get 413. Default 1 MiB: an action is one model reply (a few KB),
+   * so this is hundreds of times the largest real request, and bounds what a request can make the server hold.
+   */
+  readonly maxBodyBytes?: number
+  /**
+   * What /create answers: "object" (`{"id", "env_idx", "observation"}`, read by ALFWorld, BabyAI, SciWorld,
+   * TextCraft, Maze and WebArena's clients and stepagent's) or "integer" (the bare session number, read by WebShop,
+   * SQLGym, SearchQA and the tool environments' clients). Default "object".
+   */
+  readonly createReply?: CreateReply
+}
+
+export type CreateReply = "object" | "integer"
+
+export const defaults = {
+  maxSessions: 10_000,
+  idleTimeout: Duration.minutes(30),
+  maxBodyBytes: 1024 * 1024,
+  createReply: "object" as CreateReply
 }
 
 interface Session {
   episode: SimEpisode | undefined
   observation: string
+  /** The episode has answered done: later steps get reward 0 and change nothing. */
+  done: boolean
 }
 
-const SessionRef = Schema.Struct({
-  id: Schema.optionalKey(Schema.Int),
-  env_idx: Schema.optionalKey(Schema.Int)
-})
-const ResetBody = Schema.Struct({ ...SessionRef.fields, data_idx: Schema.optionalKey(Schema.Int), idx: Schema.optionalKey(Schema.Int) })
-const StepBody = Schema.Struct({ ...SessionRef.fields, action: Schema.String })
+/** A request the server refuses, with the status and a one-line reason. */
+class Refusal extends Data.TaggedError("Refusal")<{ readonly status: number; readonly message: string }> {}
 
-const error = (status: number, message: string) => HttpServerResponse.jsonUnsafe({ error: message }, { status })
+const refuse = (status: number, message: string) => new Refusal({ status, message })
+const parsed = <A>(result: Result.Result<A, string>) => Effect.mapError(Effect.fromResult(result), (m) => refuse(400, m))
 
-/** Reads and decodes a JSON body; a 400 response describes what was wrong. */
-const body = <A>(request: HttpServerRequest.HttpServerRequest, schema: Schema.ConstraintDecoder<A, never>) =>
-  request.text.pipe(
-    Effect.mapError(() => error(400, "could not read the request body")),
-    Effect.flatMap((text) =>
-      Effect.try({ try: () => JSON.parse(text === "" ? "{}" : text) as unknown, catch: () => error(400, "the body is not valid JSON") })
-    ),
-    Effect.flatMap((json) =>
-      Schema.decodeUnknownEffect(schema)(json).pipe(
-        Effect.mapError((e) => error(400, `bad request body: ${e.message.split("\n").join(" ")}`))
-      )
-    )
-  )
+/** Runs a handler; a refusal becomes its JSON error answer. */
+const answer = (effect: Effect.Effect<HttpServerResponse.HttpServerResponse, Refusal>) =>
+  Effect.catchTag(effect, "Refusal", (r) => Effect.succeed(HttpServerResponse.jsonUnsafe({ error: r.message }, { status: r.status })))
 
 export const routes = (sim: Simulator, options: ServerOptions) => {
-  const sessions = new Map<number, Session>()
-  let nextId = 0
-  const maxSessions = options.maxSessions ?? 10_000
+  const maxSessions = options.maxSessions ?? defaults.maxSessions
+  const idle = Duration.fromInputUnsafe(options.idleTimeout ?? defaults.idleTimeout)
+  const maxBody = options.maxBodyBytes ?? defaults.maxBodyBytes
+  const createReply = options.createReply ?? defaults.createReply
+  const sessions = SessionTable.make<Session>({ maxSessions, idleMillis: Duration.toMillis(idle) })
+  const idleText = Duration.format(idle)
 
-  const lookup = (ref: { readonly id?: number; readonly env_idx?: number }): Effect.Effect<readonly [number, Session], HttpServerResponse.HttpServerResponse> => {
-    const id = ref.id ?? ref.env_idx
-    if (id === undefined) return Effect.fail(error(400, "missing field id (or env_idx)"))
-    const s = sessions.get(id)
-    return s === undefined ? Effect.fail(error(404, `unknown id ${id}`)) : Effect.succeed([id, s] as const)
+  /** The body as text, refused with 413 beyond the size limit. */
+  const text = (request: HttpServerRequest.HttpServerRequest) =>
+    request.text.pipe(
+      Effect.provideService(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(maxBody)),
+      Effect.mapError((e) =>
+        e.reason._tag === "RequestParseError" && e.reason.reason === "BodyTooLarge"
+          ? refuse(413, `the request body is larger than the limit of ${maxBody} bytes`)
+          : refuse(400, "could not read the request body")
+      )
+    )
+
+  const lookup = (now: number, ref: AgentGymRequest.SessionRef) => {
+    const s = sessions.get(now, ref.session)
+    return s === "unknown"
+      ? Effect.fail(refuse(404, `unknown session ${ref.session}: /create one first`))
+      : s === "gone"
+        ? Effect.fail(refuse(404, `session ${ref.session} is closed or expired (sessions expire after ${idleText} without a request)`))
+        : Effect.succeed(s)
   }
 
-  const handle = (effect: Effect.Effect<HttpServerResponse.HttpServerResponse, HttpServerResponse.HttpServerResponse>) =>
-    Effect.catch(effect, (response) => Effect.succeed(response))
+  const validActions = (s: Session): ReadonlyArray<string> => (s.done ? undefined : s.episode?.validActions()) ?? []
 
   return HttpRouter.use((router) =>
     Effect.all([
       router.add("GET", "/", HttpServerResponse.text("ok")),
-      router.add("POST", "/create", () =>
-        Effect.sync(() => {
-          if (sessions.size >= maxSessions) return error(429, `too many sessions (${maxSessions}); close some first`)
-          const id = nextId++
-          sessions.set(id, { episode: undefined, observation: "" })
-          return HttpServerResponse.jsonUnsafe({ id, env_idx: id })
-        })),
+      router.add("POST", "/create", (request) =>
+        answer(Effect.gen(function*() {
+          yield* parsed(AgentGymRequest.create(yield* text(request)))
+          const now = yield* Clock.currentTimeMillis
+          const id = sessions.create(now, { episode: undefined, observation: "", done: false })
+          if (id === undefined) {
+            return yield* refuse(429, `too many open sessions (${maxSessions}): close some, or wait for idle ones to expire after ${idleText}`)
+          }
+          return HttpServerResponse.jsonUnsafe(createReply === "integer" ? id : { id, env_idx: id, observation: "" })
+        }))),
       router.add("POST", "/reset", (request) =>
-        handle(Effect.gen(function*() {
-          const b = yield* body(request, ResetBody)
-          const [id, s] = yield* lookup(b)
-          const index = b.data_idx ?? b.idx ?? 0
-          const taskId = `${options.split}:${index}`
+        answer(Effect.gen(function*() {
+          const r = yield* parsed(AgentGymRequest.reset(yield* text(request), { worldSeed: options.worldSeed }))
+          const s = yield* lookup(yield* Clock.currentTimeMillis, r)
+          const taskId = `${options.split}:${r.task}`
           const bad = checkTask(sim, taskId)
-          if (bad !== undefined) return error(400, `data_idx ${index}: ${bad.message}`)
+          if (bad !== undefined) return yield* refuse(400, `${r.taskField} ${r.task}: ${bad.message}`)
           s.episode = sim.start(taskId)
-          s.observation = s.episode.episode.observation
+          s.done = false
           const e = s.episode.episode
+          s.observation = e.observation
           return HttpServerResponse.jsonUnsafe({
-            id,
-            observation: e.observation,
+            id: r.session,
+            env_idx: r.session,
             task_id: taskId,
+            observation: e.observation,
             instruction: e.instruction,
-            max_steps: e.maxSteps
+            max_steps: e.maxSteps,
+            available_actions: validActions(s),
+            // SciWorld's client shows task_description + "\n" + observation; our observations already state the task.
+            task_description: "",
+            reward: 0,
+            score: 0,
+            done: false
           })
         }))),
       router.add("POST", "/step", (request) =>
-        handle(Effect.gen(function*() {
-          const b = yield* body(request, StepBody)
-          const [, s] = yield* lookup(b)
-          if (s.episode === undefined) return error(409, "reset the session before stepping it")
-          const r = s.episode.step(b.action)
-          s.observation = r.observation
-          return HttpServerResponse.jsonUnsafe({ observation: r.observation, reward: r.reward, done: r.done })
+        answer(Effect.gen(function*() {
+          const r = yield* parsed(AgentGymRequest.step(yield* text(request)))
+          const s = yield* lookup(yield* Clock.currentTimeMillis, r)
+          if (s.episode === undefined) return yield* refuse(409, "reset the session before stepping it")
+          // After done the episode is over: the final observation again, reward 0 (a client summing rewards counts it once).
+          const result = s.done ? { observation: s.observation, reward: 0, done: true } : s.episode.step(r.action)
+          s.observation = result.observation
+          s.done = result.done
+          return HttpServerResponse.jsonUnsafe({
+            observation: result.observation,
+            state: result.observation,
+            reward: result.reward,
+            score: result.reward,
+            done: result.done,
+            terminated: result.done,
+            available_actions: validActions(s)
+          })
         }))),
       router.add("GET", "/observation", (request) =>
-        handle(Effect.gen(function*() {
-          const params = new URL(request.url, "http://localhost").searchParams
-          const raw = params.get("id") ?? params.get("env_idx")
-          const id = raw === null || !/^\d+$/.test(raw) ? undefined : Number(raw)
-          if (id === undefined) return error(400, "query parameter id must be a non-negative integer")
-          const [, s] = yield* lookup({ id })
-          return HttpServerResponse.jsonUnsafe({ observation: s.observation })
+        answer(Effect.gen(function*() {
+          const r = yield* parsed(AgentGymRequest.observation(new URL(request.url, "http://localhost").searchParams))
+          const s = yield* lookup(yield* Clock.currentTimeMillis, r)
+          return HttpServerResponse.jsonUnsafe(s.observation)
         }))),
       router.add("POST", "/close", (request) =>
-        handle(Effect.gen(function*() {
-          const b = yield* body(request, SessionRef)
-          const [id] = yield* lookup(b)
-          sessions.delete(id)
+        answer(Effect.gen(function*() {
+          const r = yield* parsed(AgentGymRequest.close(yield* text(request)))
+          const now = yield* Clock.currentTimeMillis
+          // Closing is idempotent for numbers the server handed out (a retried close, or one after expiry, is fine).
+          if (!sessions.close(now, r.session) && sessions.get(now, r.session) === "unknown") {
+            return yield* refuse(404, `unknown session ${r.session}`)
+          }
           return HttpServerResponse.jsonUnsafe({ closed: true })
-        })))
+        }))),
+      router.add("*", "*", (request) =>
+        Effect.succeed(HttpServerResponse.jsonUnsafe({ error: `no route ${request.method} ${new URL(request.url, "http://localhost").pathname}` }, { status: 404 })))
     ])
   )
 }

@@ -1,5 +1,6 @@
 import * as NodeChild from "node:child_process"
 import * as NodeFs from "node:fs"
+import * as NodeNet from "node:net"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
 import * as Readline from "node:readline"
@@ -70,10 +71,68 @@ describe("stepagent env serve", () => {
       })
       const { url } = JSON.parse(first) as { url: string }
       const created = (await (await fetch(`${url}/create`, { method: "POST" })).json()) as { id: number }
-      const reset = (await (await fetch(`${url}/reset`, { method: "POST", body: JSON.stringify({ id: created.id, data_idx: 0 }) })).json()) as { observation: string }
-      expect(reset.observation).toBe(Registry.make("qa", 0).start("test:0").episode.observation)
+      const reset = (await (await fetch(`${url}/reset`, { method: "POST", body: JSON.stringify({ id: created.id, data_idx: 4 }) })).json()) as { observation: string }
+      expect(reset.observation).toBe(Registry.make("qa", 0).start("test:4").episode.observation)
     } finally {
       child.kill("SIGTERM")
     }
   })
+
+  it("--create-reply integer answers /create with a bare integer, as AgentGym's WebShop client reads it", async () => {
+    const child = NodeChild.spawn(node, [bin, "env", "serve", "--env", "shop", "--port", "0", "--create-reply", "integer"], { cwd: root })
+    try {
+      const first = await new Promise<string>((resolve, reject) => {
+        Readline.createInterface({ input: child.stdout }).once("line", resolve)
+        child.once("exit", (code) => reject(new Error(`server exited ${code}`)))
+      })
+      const { url } = JSON.parse(first) as { url: string }
+      const envIdx = (await (await fetch(`${url}/create`, { method: "POST" })).json()) as unknown
+      expect(typeof envIdx).toBe("number")
+      await fetch(`${url}/reset`, { method: "POST", body: JSON.stringify({ env_idx: envIdx, session_id: 9 }) })
+      const observation = (await (await fetch(`${url}/observation?env_idx=${String(envIdx)}`)).json()) as unknown
+      expect(observation).toBe(Registry.make("shop", 0).start("test:9").episode.observation)
+    } finally {
+      child.kill("SIGTERM")
+    }
+  })
+
+  it("a busy port, a bad host, an out-of-range port: one line naming the problem, non-zero exit", async () => {
+    const busy = NodeNet.createServer()
+    await new Promise<void>((resolve) => busy.listen(0, "127.0.0.1", resolve))
+    const port = (busy.address() as NodeNet.AddressInfo).port
+    try {
+      const cases: ReadonlyArray<readonly [ReadonlyArray<string>, string]> = [
+        [["--port", String(port), "--log-level", "all"], `stepagent: port ${port} on 127.0.0.1 is in use`],
+        [["--port", "0", "--host", "192.0.2.1"], "stepagent: cannot listen on 192.0.2.1: it is not an address of this machine"],
+        [["--port", "0", "--host", "no-such-host.invalid"], "stepagent: cannot listen on no-such-host.invalid: no such host"],
+        [["--port", "70000"], "stepagent: port 70000 is out of range: use 0 to 65535 (0 picks a free port)"],
+        [["--port", "-1"], "stepagent: port -1 is out of range: use 0 to 65535 (0 picks a free port)"],
+        [["--port", "0", "--host", ""], "stepagent: --host is empty: give an address such as 127.0.0.1 (loopback) or 0.0.0.0 (every interface)"],
+        [["--port", "0", "--idle-timeout-seconds", "0"], "stepagent: --idle-timeout-seconds must be a positive integer, got 0"]
+      ]
+      const results = await Promise.all(cases.map(([args]) =>
+        new Promise<{ status: number | null; stderr: string; stdout: string }>((resolve) => {
+          const child = NodeChild.spawn(node, [bin, "env", "serve", "--env", "qa", ...args], { cwd: root })
+          let stderr = ""
+          let stdout = ""
+          child.stderr.on("data", (d: Buffer) => stderr += d.toString())
+          child.stdout.on("data", (d: Buffer) => stdout += d.toString())
+          // A server that did start would run forever: stop it, and the status shows it.
+          const timer = setTimeout(() => child.kill("SIGKILL"), 20_000)
+          child.once("exit", (status) => {
+            clearTimeout(timer)
+            resolve({ status, stderr, stdout })
+          })
+        })
+      ))
+      results.forEach((r, i) => {
+        expect(r.status, cases[i]![1]).not.toBe(0)
+        expect(r.status, cases[i]![1]).not.toBe(null)
+        expect(r.stderr.split("\n").filter((l) => l !== "")).toEqual([cases[i]![1]])
+        expect(r.stdout).toBe("")
+      })
+    } finally {
+      busy.close()
+    }
+  }, 60_000)
 })

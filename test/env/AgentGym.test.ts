@@ -3,16 +3,18 @@ import type { AddressInfo } from "node:net"
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Duration, Effect, Exit, Layer } from "effect"
 import { HttpServer } from "effect/http"
+import { TestClock } from "effect/testing"
+import * as fc from "fast-check"
 import * as AgentGymClient from "../../src/env/AgentGymClient.ts"
 import * as AgentGymServer from "../../src/env/AgentGymServer.ts"
 import { Env } from "../../src/env/Env.ts"
 import * as Registry from "../../src/env/Registry.ts"
 
 /** Starts the real server on a free loopback port for the test's scope; returns its base URL. */
-const serve = (name: Registry.Name, maxSessions?: number) =>
+const serve = (name: Registry.Name, options: Partial<AgentGymServer.ServerOptions> = {}) =>
   Effect.gen(function*() {
     const sim = Registry.make(name, 0)
-    const ctx = yield* Layer.build(AgentGymServer.layer(sim, { split: "test", port: 0, host: "127.0.0.1", ...(maxSessions === undefined ? {} : { maxSessions }) }))
+    const ctx = yield* Layer.build(AgentGymServer.layer(sim, { split: "test", worldSeed: 0, port: 0, host: "127.0.0.1", ...options }))
     const server = Context.get(ctx, HttpServer.HttpServer)
     const port = "port" in server.address ? server.address.port : 0
     return { url: `http://127.0.0.1:${port}`, sim }
@@ -22,6 +24,7 @@ const post = async (url: string, body: string) => {
   const r = await fetch(url, { method: "POST", body, headers: { "content-type": "application/json" } })
   return { status: r.status, json: (await r.json()) as Record<string, unknown> }
 }
+const postJson = (url: string, body: unknown) => post(url, JSON.stringify(body))
 
 /** Replays the expert of a task through the HTTP client: the reward at the end. */
 const replay = (sim: ReturnType<typeof Registry.make>, taskId: string) =>
@@ -78,6 +81,139 @@ describe("AgentGym server and client", () => {
       for (const r of results.slice(0, -1)) assert.isString(r.json.error)
       assert.isString(results.at(-1)!.json.observation)
     })))
+
+  it.live("a reset that names no task, an unknown field or two tasks is refused with 400, never run as task 0", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { url } = yield* serve("house")
+      const results = yield* Effect.promise(async () => {
+        const id = (await post(`${url}/create`, "")).json.id
+        const bodies: ReadonlyArray<readonly [unknown, RegExp]> = [
+          [{ id }, /no task named: \/reset needs one of data_idx .*game .*session_id/],
+          [{ id, task: 3 }, /unknown field "task"/],
+          [{ id, data_idx: 1, game: 2 }, /the task is named twice \(data_idx and game\)/],
+          [{ id, game: 2, world_type: "Embody" }, /world_type the string "Embody" is not available/],
+          [{ env_idx: id, idx: 1, seed: 5 }, /seed 5 does not match this server's world seed 0/],
+          [{ env_idx: id, session_id: null }, /session_id must be a non-negative integer, got null/],
+          [{ env_idx: { id, env_idx: id }, session_id: 1 }, /--create-reply integer/],
+          [{ id, data_idx: -1 }, /data_idx must be a non-negative integer, got -1/],
+          [{ id, game: 10 ** 6 }, /game 1000000: task test:1000000 is out of range/],
+          [[id, 0], /must be a JSON object, got an array/]
+        ]
+        return Promise.all(bodies.map(async ([body, pattern]) => ({ r: await postJson(`${url}/reset`, body), pattern })))
+      })
+      for (const { pattern, r } of results) {
+        assert.strictEqual(r.status, 400, JSON.stringify(r.json))
+        assert.match(String(r.json.error), pattern)
+      }
+    })))
+
+  it.live("the task field each AgentGym client sends selects that task", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { sim, url } = yield* serve("house")
+      const answers = yield* Effect.promise(async () => {
+        const out: Array<Record<string, unknown>> = []
+        const fields: ReadonlyArray<readonly [string, number]> = [["data_idx", 3], ["game", 4], ["session_id", 5], ["item_id", 6], ["idx", 7], ["id", 8]]
+        for (const [field, task] of fields) {
+          const id = (await post(`${url}/create`, "")).json.id
+          const session = field === "id" ? { env_idx: id } : { id }
+          out.push((await postJson(`${url}/reset`, { ...session, [field]: task })).json)
+        }
+        return out
+      })
+      assert.deepStrictEqual(answers.map((a) => a.task_id), ["test:3", "test:4", "test:5", "test:6", "test:7", "test:8"])
+      assert.strictEqual(answers[5]!.observation, sim.start("test:8").episode.observation)
+    })))
+
+  it.live("stepping after done answers reward 0 and done, and changes nothing", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { sim, url } = yield* serve("qa")
+      const steps = yield* Effect.promise(async () => {
+        const id = (await post(`${url}/create`, "")).json.id
+        await postJson(`${url}/reset`, { id, data_idx: 2 })
+        const out: Array<Record<string, unknown>> = []
+        for (const action of [...sim.expert("test:2"), "Finish[again]", "Search[x]"]) out.push((await postJson(`${url}/step`, { id, action })).json)
+        return out
+      })
+      const n = sim.expert("test:2").length
+      assert.deepStrictEqual(steps.map((s) => s.reward), [...Array<number>(n - 1).fill(0), 1, 0, 0])
+      assert.deepStrictEqual(steps.slice(n - 1).map((s) => s.done), [true, true, true])
+      assert.deepStrictEqual(steps.slice(n).map((s) => s.observation), [steps[n - 1]!.observation, steps[n - 1]!.observation])
+    })))
+
+  it.effect("idle sessions expire after the idle timeout and free their slot; closed ids free theirs (TestClock)", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { url } = yield* serve("qa", { maxSessions: 2, idleTimeout: Duration.minutes(30) })
+      const create = Effect.promise(() => post(`${url}/create`, ""))
+      const reset = (id: unknown) => Effect.promise(() => postJson(`${url}/reset`, { id, data_idx: 0 }))
+      const a = yield* create
+      const b = yield* create
+      assert.deepStrictEqual([a.status, b.status, (yield* create).status], [200, 200, 429])
+      assert.strictEqual((yield* Effect.promise(() => postJson(`${url}/close`, { id: a.json.id }))).status, 200)
+      const c = yield* create
+      assert.strictEqual(c.status, 200)
+      assert.strictEqual((yield* create).status, 429)
+      yield* TestClock.adjust(Duration.minutes(29))
+      assert.strictEqual((yield* reset(b.json.id)).status, 200) // b is used: its idle time starts again
+      yield* TestClock.adjust(Duration.minutes(2)) // c has been idle 31 minutes
+      const gone = yield* reset(c.json.id)
+      assert.strictEqual(gone.status, 404)
+      assert.match(String(gone.json.error), /session \d+ is closed or expired \(sessions expire after 30m without a request\)/)
+      assert.strictEqual((yield* create).status, 200) // c's slot is free again
+      assert.strictEqual((yield* create).status, 429) // b still holds the other
+      // Closing is idempotent for ids the server handed out; never-issued ids are unknown.
+      assert.strictEqual((yield* Effect.promise(() => postJson(`${url}/close`, { id: c.json.id }))).status, 200)
+      assert.strictEqual((yield* Effect.promise(() => postJson(`${url}/close`, { id: 999 }))).status, 404)
+    })))
+
+  it.live("a body over the size limit gets 413 with a JSON error; the server goes on", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const big = yield* serve("qa")
+      const small = yield* serve("qa", { maxBodyBytes: 1000 })
+      const results = yield* Effect.promise(async () => {
+        const out: Array<{ status: number; json: Record<string, unknown> }> = []
+        for (const { limit, url } of [{ url: big.url, limit: 50 * 1024 * 1024 }, { url: small.url, limit: 1001 }]) {
+          const id = (await post(`${url}/create`, "")).json.id
+          await postJson(`${url}/reset`, { id, data_idx: 0 })
+          out.push(await postJson(`${url}/step`, { id, action: "x".repeat(limit) }))
+          out.push(await postJson(`${url}/step`, { id, action: "Search[x]" }))
+        }
+        return out
+      })
+      assert.deepStrictEqual(results.map((r) => r.status), [413, 200, 413, 200])
+      assert.match(String(results[0]!.json.error), /larger than the limit of 1048576 bytes/)
+      assert.match(String(results[2]!.json.error), /larger than the limit of 1000 bytes/)
+    })), 60_000)
+
+  it.live("random bodies on every route: always 2xx or 4xx, a 4xx always with a JSON error, and the server goes on", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { url } = yield* serve("shop", { maxSessions: 50, maxBodyBytes: 4096 })
+      const keys = ["id", "env_idx", "data_idx", "game", "session_id", "item_id", "idx", "seed", "world_type", "action", "commands", "goal", "minecraft_dir", "__proto__", "x"]
+      const value = fc.oneof(fc.integer({ min: -2, max: 600 }), fc.constant(0), fc.double(), fc.string(), fc.constant(null), fc.boolean(), fc.array(fc.integer(), { maxLength: 3 }), fc.constant({ id: 0 }))
+      const body = fc.oneof(
+        { weight: 5, arbitrary: fc.dictionary(fc.constantFrom(...keys), value, { maxKeys: 4 }).map((o) => JSON.stringify(o)) },
+        { weight: 1, arbitrary: fc.json() },
+        { weight: 1, arbitrary: fc.string({ maxLength: 50 }) },
+        { weight: 1, arbitrary: fc.integer({ min: 4000, max: 6000 }).map((n) => JSON.stringify({ id: 0, action: "a".repeat(n) })) }
+      )
+      const route = fc.constantFrom("/create", "/reset", "/step", "/close")
+      yield* Effect.promise(() =>
+        fc.assert(
+          fc.asyncProperty(route, body, async (path, text) => {
+            const r = await fetch(`${url}${path}`, { method: "POST", body: text })
+            const answer = await r.text()
+            if (r.status >= 500 || r.status < 200) return false
+            if (r.status >= 400) {
+              const json = JSON.parse(answer) as { error?: unknown }
+              return typeof json.error === "string" && json.error.length > 0 && !json.error.includes("\n")
+            }
+            return true
+          }),
+          { numRuns: 400, seed: 12 }
+        )
+      )
+      const alive = yield* Effect.promise(async () => (await fetch(`${url}/`)).status)
+      assert.strictEqual(alive, 200)
+    })), 60_000)
 
   it.live("1,000 concurrent sessions", () =>
     Effect.scoped(Effect.gen(function*() {
