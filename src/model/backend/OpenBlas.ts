@@ -1,4 +1,6 @@
 import { createRequire } from "node:module"
+import * as NodeFs from "node:fs"
+import * as NodePath from "node:path"
 import type * as MatmulKernels from "./MatmulKernels.ts"
 import * as OpenBlasSum from "./OpenBlasSum.ts"
 
@@ -81,6 +83,29 @@ const selfTest = (addon: Addon): string | undefined => {
   return s.join() === "4,6" ? undefined : `OpenBLAS matmul addon summed columns wrong (${s.join(", ")})`
 }
 
+// Where Debian, Fedora and source builds put OpenBLAS's C header (binding.gyp compiles against cblas.h).
+const cblasHeaders = ["/usr/include/cblas.h", "/usr/include/x86_64-linux-gnu/cblas.h", "/usr/include/aarch64-linux-gnu/cblas.h", "/usr/include/openblas/cblas.h", "/usr/local/include/cblas.h"]
+
+/**
+ * Why the package is there but its binary is not: OpenBLAS's headers absent (the build could not
+ * compile), the install script never run (npm's `ignore-scripts`, or an `allowScripts` list that does
+ * not cover it: node-gyp leaves no build/ directory), or the build tried and failed. Undefined when the
+ * package directory cannot be found.
+ */
+const whyNotBuilt = (specifier: string): string | undefined => {
+  let dir: string
+  try {
+    dir = NodePath.dirname(require.resolve(`${specifier}/package.json`))
+  } catch {
+    return undefined
+  }
+  if (!cblasHeaders.some((h) => NodeFs.existsSync(h))) return `OpenBLAS's headers (cblas.h) are not installed; ${remedy}`
+  if (!NodeFs.existsSync(NodePath.join(dir, "build"))) {
+    return "its install script never ran (npm's ignore-scripts, or allowScripts in package.json not covering it: `npm install-scripts ls` lists it); run npm rebuild @stepagent/openblas-matmul"
+  }
+  return `its build failed although the headers are present; run npm rebuild @stepagent/openblas-matmul --foreground-scripts to see why`
+}
+
 /**
  * The addon, or a one-line reason it cannot be used (not installed, not built, OpenBLAS's library missing, wrong
  * results). `specifier` is what to `require` (default: the package; tests point it at a broken one).
@@ -94,6 +119,8 @@ export const loadAddon = (specifier: string = packageName): Addon | string => {
     const missing = code === "MODULE_NOT_FOUND" && firstLine(e).includes(specifier)
     if (missing) return `OpenBLAS matmul addon not installed (${specifier}); ${remedy}`
     const why = firstLine(e)
+    const unbuilt = why.includes("is not built") ? whyNotBuilt(specifier) : undefined
+    if (unbuilt !== undefined) return `OpenBLAS matmul addon is not built: ${unbuilt}`
     return `OpenBLAS matmul addon does not load: ${why}${why.includes("libopenblas-dev") ? "" : `; ${remedy}`}`
   }
   if (!isAddon(loaded)) return `OpenBLAS matmul addon ${specifier} does not export sgemm/sumRows/setThreads/getThreads/config`

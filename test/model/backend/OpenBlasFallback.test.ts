@@ -42,12 +42,21 @@ describe("OpenBLAS unavailable", () => {
     )
   })
 
-  it("a package whose build failed: 'not built'", () => {
+  it("a package without its binary: 'not built', and why (headers absent, install script never run, build failed)", () => {
+    const headers = ["/usr/include/cblas.h", "/usr/include/x86_64-linux-gnu/cblas.h", "/usr/include/aarch64-linux-gnu/cblas.h", "/usr/include/openblas/cblas.h", "/usr/local/include/cblas.h"]
+      .some((h) => Fs.existsSync(h))
     const reason = OpenBlas.loadAddon(unbuilt)
     assert.isString(reason)
     oneLine(reason as string)
-    assert.match(reason as string, /^OpenBLAS matmul addon does not load: @stepagent\/openblas-matmul is not built \(Cannot find module/)
-    assert.include(reason as string, "install libopenblas-dev, then run npm ci")
+    if (!headers) {
+      assert.strictEqual(reason, "OpenBLAS matmul addon is not built: OpenBLAS's headers (cblas.h) are not installed; install libopenblas-dev, then run npm ci (docs/openblas.md)")
+      return
+    }
+    // No build/ directory: node-gyp never ran (a blocked install script).
+    assert.match(reason as string, /^OpenBLAS matmul addon is not built: its install script never ran \(npm's ignore-scripts, or allowScripts/)
+    const tried = fakePackage("tried", { "index.js": Fs.readFileSync(Path.join(root, "packages/openblas-matmul/index.js"), "utf8") })
+    Fs.mkdirSync(Path.join(tried, "build"))
+    assert.match(OpenBlas.loadAddon(tried) as string, /^OpenBLAS matmul addon is not built: its build failed although the headers are present; run npm rebuild/)
   })
 
   it("a binding that exports the wrong things, or multiplies wrong, is refused", () => {
@@ -86,6 +95,6 @@ describe("OpenBLAS unavailable", () => {
     assert.strictEqual(report.threads.blas, 0)
     assert.strictEqual(report.notices.length, 1)
     oneLine(report.notices[0])
-    assert.match(report.notices[0], /^OpenBLAS matmul addon does not load: .*; using XNNPACK$/)
+    assert.match(report.notices[0], /^OpenBLAS matmul addon (does not load|is not built): .*; using XNNPACK$/)
   })
 })
