@@ -26,12 +26,14 @@ export interface State {
 }
 
 /**
- * Tokens reserved for the action at every state: the longest action sampled or scored. 64 holds every expert
- * action of the built-in environments (the longest, a shop search with its keywords, is 50 tokens with a
- * 1k vocabulary) and ETO-style `Thought: ... Action: ...` turns of a sentence; a quarter of the context at most
- * (tiny test models).
+ * Tokens reserved for the action at every state: the longest action sampled or scored. An eighth of the context,
+ * at least 64, at most a quarter (tiny test models). 64 (`small`, 512 tokens) holds every expert action of the
+ * built-in environments (the longest, a shop search with its keywords, is 50 tokens with a 1k vocabulary); a
+ * longer context is for longer turns: the built-in experts' `Thought: ...\nAction: ...` turns (qa: median 59
+ * tokens, longest 77 with a 1k vocabulary) fit the 96 of a 768-token context.
  */
-export const actionReserve = (contextLength: number): number => Math.max(1, Math.min(64, Math.floor(contextLength / 4)))
+export const actionReserve = (contextLength: number): number =>
+  Math.max(1, Math.min(Math.floor(contextLength / 4), Math.max(64, Math.floor(contextLength / 8))))
 
 const gap = Int32Array.of(GAP)
 const act = Int32Array.of(ACT)

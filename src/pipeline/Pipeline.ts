@@ -29,6 +29,9 @@ export const Pipeline = Schema.Struct({
     // worlds keep a model from memorising one world's facts. Trajectory k is train task floor(k / S) of world seeds[k % S].
     generate: Schema.optionalKey(Schema.Struct({
       n: Schema.Int.check(Schema.isGreaterThan(0)),
+      // the experts' templated thoughts (`Thought: ...\nAction: ...` turns, as ReAct writes them): a chain of reasoning
+      // the policy learns to write before each action. Longer turns: give the model a longer context (768 for qa).
+      thoughts: Schema.optionalKey(Schema.Boolean),
       seeds: Schema.optionalKey(Schema.Array(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))).check(Schema.isMinLength(1))) // default: [env.seed]
     })),
     limit: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0))) // use the first N trajectories only

@@ -74,7 +74,7 @@ const sync = <A>(path: string, f: () => A) => Effect.try({ try: f, catch: (e) =>
 // Data
 
 /** The pipeline's expert trajectories, streamed from its files, as the model sees them (instruction rule applied). */
-const trajectories = (p: Pipeline.Pipeline): Stream.Stream<Trajectory, PipelineError> => {
+export const trajectories = (p: Pipeline.Pipeline): Stream.Stream<Trajectory, PipelineError> => {
   const files = Stream.fromIterable(p.data.train).pipe(Stream.flatMap((path) => TrajectoryArrow.read(path)))
   const all = p.data.generate === undefined ? files : Stream.concat(files, generated(p, p.data.generate))
   const limited = p.data.limit === undefined ? all : Stream.take(all, p.data.limit)
@@ -85,7 +85,7 @@ const trajectories = (p: Pipeline.Pipeline): Stream.Stream<Trajectory, PipelineE
 }
 
 /** Expert trajectories generated in-process: trajectory k is train task floor(k / S) of world seeds[k % S]. */
-const generated = (p: Pipeline.Pipeline, g: { readonly n: number; readonly seeds?: ReadonlyArray<number> | undefined }) =>
+const generated = (p: Pipeline.Pipeline, g: { readonly n: number; readonly seeds?: ReadonlyArray<number> | undefined; readonly thoughts?: boolean | undefined }) =>
   Stream.suspend(() => {
     const seeds = g.seeds ?? [p.env.seed]
     const sims = new Map<number, ReturnType<typeof Registry.make>>()
@@ -98,7 +98,7 @@ const generated = (p: Pipeline.Pipeline, g: { readonly n: number; readonly seeds
     return Stream.range(0, n - 1).pipe(
       Stream.map((k) => {
         const seed = seeds[k % seeds.length]!
-        return Expert.trajectory(sim(seed), `train:${Math.floor(k / seeds.length)}`, { thoughts: false, seed })
+        return Expert.trajectory(sim(seed), `train:${Math.floor(k / seeds.length)}`, { thoughts: g.thoughts === true, seed })
       })
     )
   })
@@ -255,7 +255,7 @@ const heatmapSampler = (ctx: Context, unit: Unit) => {
 }
 
 /** Expert trajectories of the first `n` held-out tasks, rendered as the pipeline renders: the action-accuracy rung. */
-const heldOutExperts = (p: Pipeline.Pipeline, sim: Simulator, n: number) => Array.from({ length: Math.min(n, sim.size("test")) }, (_, i) => Expert.trajectory(sim, `test:${i}`, { thoughts: false, seed: p.env.seed }))
+const heldOutExperts = (p: Pipeline.Pipeline, sim: Simulator, n: number) => Array.from({ length: Math.min(n, sim.size("test")) }, (_, i) => Expert.trajectory(sim, `test:${i}`, { thoughts: p.data.generate?.thoughts === true, seed: p.env.seed }))
     .map((t) => p.render.instruction === "drop" ? { ...t, instruction: "" } : t)
 
 /** One point of the SFT learning curves: held-out and train success, held-out action accuracy, at the current optimizer step. */

@@ -24,7 +24,7 @@ export const Config = Schema.Struct({
   policy: Policy.pipe(Schema.withDecodingDefaultKey(Effect.succeed("model" as const))), // the trained policy; expert and random are reference points
   parallel: Field.int(16), // episodes in flight: one batched sampling call spans them all
   maxSteps: Schema.NullOr(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))).pipe(Schema.withDecodingDefaultKey(Effect.succeed(null))), // null: the environment's own step limit
-  maxTokens: Field.int(64), // longest action, as in sampling: the environments' actions are short commands
+  maxTokens: Field.int(1024), // longest action, as in sampling: by default only the room every state leaves (Context.actionReserve: 64 for `small`)
   temperature: Field.nonNegative(0) // greedy decoding: how ETO and AgentGym evaluate agents
 })
 export type Config = typeof Config.Type

@@ -18,7 +18,7 @@ import * as Timed from "./Timed.ts"
 export const Config = Schema.Struct({
   k: Field.int(1), // samples per state: the paper samples one action per expert state
   batchSize: Field.int(64), // segments per sampling call: a few trajectories' steps share one batched decode
-  maxTokens: Field.int(64), // longest action, <|eoa|> included: the built-in environments' actions are short commands
+  maxTokens: Field.int(1024), // longest action, <|eoa|> included: by default only the room every state leaves (Context.actionReserve: 64 for `small`)
   temperature: Field.nonNegative(1) // sample from the policy itself: PPO's ratios and the reward's contrast assume on-policy samples
 })
 export type Config = typeof Config.Type
