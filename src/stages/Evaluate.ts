@@ -1,7 +1,7 @@
 import { Duration, Effect, Option, Schema, Stream } from "effect"
 import * as TaskId from "../domain/TaskId.ts"
 import type { Env } from "../env/Env.ts"
-import { Metrics } from "../pipeline/Metrics.ts"
+import { Metrics, type MetricsError } from "../pipeline/Metrics.ts"
 import * as Field from "./Field.ts"
 import { Models } from "./Models.ts"
 import * as Rollout from "./Rollout.ts"
@@ -91,7 +91,7 @@ export const actor = (config: Pick<Config, "policy" | "maxTokens" | "temperature
 
 /** Task ids -> one record per episode (in task order); the summary metrics are logged when the tasks end. */
 export const evaluate = (config: Config, run: Run.Run, options: Options = {}) =>
-<E, R>(taskIds: Stream.Stream<string, E, R>): Stream.Stream<Episode, E | StageError, R | Env | Metrics> =>
+<E, R>(taskIds: Stream.Stream<string, E, R>): Stream.Stream<Episode, E | StageError | MetricsError, R | Env | Metrics> =>
   Stream.unwrap(Effect.gen(function*() {
     const metrics = yield* Metrics
     const done: Array<Pick<Episode, "reward" | "success" | "steps" | "termination">> = [] // small records only: the transcripts stream on
