@@ -193,7 +193,7 @@ const evalOutputs = (
   ctx: Context,
   entry: typeof StageEntry.EvaluateEntry.Type,
   episodes: ReadonlyArray<Evaluate.Episode>,
-  extra: { readonly train?: Evaluate.Summary; readonly actionAccuracy?: ActionAccuracy.Result }
+  extra: { readonly train?: ReadonlyArray<Evaluate.Episode>; readonly actionAccuracy?: ActionAccuracy.Result }
 ) =>
   Effect.gen(function*() {
     const dir = NodePath.join(ctx.runDir, "eval")
@@ -214,12 +214,20 @@ const evalOutputs = (
       policy: entry.policy,
       // per episode, in task order: what the table's bootstrap intervals and paired differences resample
       outcomes: episodes.map((e) => ({ task: e.taskId, reward: e.reward, success: e.success })),
-      ...(extra.train === undefined ? {} : { train: { avgReward: extra.train.avgReward, successRate: extra.train.successRate, episodes: extra.train.episodes } }),
+      // how each episode ended (done, max_steps, error:<reason>): they add up to `episodes`, whatever the environment did
+      terminations: Evaluate.terminations(episodes),
+      ...(extra.train === undefined ? {} : { train: trainSummary(extra.train) }),
       ...(extra.actionAccuracy === undefined ? {} : { actionAccuracy: extra.actionAccuracy.accuracy, actionAccuracyStates: extra.actionAccuracy.states })
     }
     yield* RunState.writeAtomic(NodePath.join(dir, "summary.json"), JSON.stringify(summary, null, 2) + "\n")
     return summary
   })
+
+/** The train-split check's part of eval/summary.json. */
+const trainSummary = (episodes: ReadonlyArray<Evaluate.Episode>) => {
+  const s = Evaluate.summary(episodes)
+  return { avgReward: s.avgReward, successRate: s.successRate, episodes: s.episodes, terminations: Evaluate.terminations(episodes) }
+}
 
 /** Trajectories per iteration whose every step goes to samples/step-rewards.jsonl (the report's heatmap rows). */
 const heatmapTrajectories = 4
@@ -343,13 +351,13 @@ const runUnit = (ctx: Context, unit: Unit) =>
         const episodes = yield* Evaluate.tasks(e.split, e.n).pipe(Evaluate.evaluate(cfg, run, options), Stream.runCollect)
         const metrics = yield* Metrics.Metrics
         // the ladder's lower rungs (built-in environments, model policy): train-split success, held-out action accuracy
-        let train: Evaluate.Summary | undefined
+        let train: ReadonlyArray<Evaluate.Episode> | undefined
         if (e.trainEpisodes > 0) {
           const done = yield* Evaluate.tasks("train", e.trainEpisodes).pipe(
             Evaluate.evaluate(cfg, { ...run, iteration: run.iteration + 1_000_000 }, { ...options, prefix: "eval/train_" }),
             Stream.runCollect
           )
-          train = Evaluate.summary(Array.from(done))
+          train = Array.from(done)
         }
         let actionAccuracy: ActionAccuracy.Result | undefined
         if (sim !== undefined && e.policy === "model" && e.actionAccuracyTasks > 0) {
@@ -472,8 +480,17 @@ const evalLine = (s: RunDir.EvalSummary): string =>
   [
     `eval: ${s.split ?? "test"} success ${pct(s.successRate)} of ${s.episodes} episodes (avg reward ${s.avgReward.toFixed(3)})`,
     ...(s.train === undefined ? [] : [`train success ${pct(s.train.successRate)}`]),
-    ...(s.actionAccuracy === undefined ? [] : [`action accuracy ${pct(s.actionAccuracy)}`])
+    ...(s.actionAccuracy === undefined ? [] : [`action accuracy ${pct(s.actionAccuracy)}`]),
+    ...errorPart("", s.terminations),
+    ...errorPart("train: ", s.train?.terminations)
   ].join("; ")
+
+/** `3 episodes ended on environment errors (error:Timeout 2, error:ServerError 1)`, when some did. */
+const errorPart = (prefix: string, terminations: Readonly<Record<string, number>> | undefined): Array<string> => {
+  const errors = Object.entries(terminations ?? {}).filter(([k]) => k.startsWith("error:"))
+  const n = errors.reduce((sum, [, v]) => sum + v, 0)
+  return n === 0 ? [] : [`${prefix}${n} episode${n === 1 ? "" : "s"} ended on environment errors (${errors.map(([k, v]) => `${k} ${v}`).join(", ")})`]
+}
 
 /** The metrics sink, with every logged step also noted in the progress (a plain line every ~15 s inside long units). */
 const withProgress = (sink: Layer.Layer<Metrics.Metrics>, bar: Progress.Task): Layer.Layer<Metrics.Metrics> =>

@@ -66,6 +66,13 @@ export const summary = (episodes: ReadonlyArray<Pick<Episode, "reward" | "succes
   }
 }
 
+/** Episodes per termination (`done`, `max_steps`, `error:<reason>`), keys sorted: the counts add up to the episodes. */
+export const terminations = (episodes: ReadonlyArray<Pick<Episode, "termination">>): Record<string, number> => {
+  const counts = new Map<string, number>()
+  for (const e of episodes) counts.set(e.termination, (counts.get(e.termination) ?? 0) + 1)
+  return Object.fromEntries([...counts].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0))
+}
+
 /** The actor of a policy: the `model` policy reads the `policy` role of `Models` when the service is present. */
 export const actor = (config: Pick<Config, "policy" | "maxTokens" | "temperature">, options: Options, stageName: string) =>
   Effect.gen(function*() {
