@@ -406,16 +406,28 @@ const saveProgress = (ctx: Context, completed: number, total: number, hash: stri
     }
     yield* RunState.write(ctx.runDir, { format: "stepagent-run-state/1", ...point, units: total, hash, backend, previous: last })
     yield* Failpoint.hit("state.prune")
-    // Checkpoints other than the two state.json names are no longer needed (nor leftovers of failed or killed writes).
-    const keep = new Set([name, ...(last.checkpoint === null ? [] : [NodePath.basename(last.checkpoint)])])
+    yield* settle(ctx.runDir, point, last)
+    return point
+  }).pipe(Effect.uninterruptible)
+
+/**
+ * Brings checkpoints/ in line with state.json: LATEST names its checkpoint, and checkpoints other than the two it
+ * names (and leftovers of failed or killed writes) are removed. After each save, and by a resume that finds every
+ * unit done (a kill between state.json and this leaves them behind).
+ */
+const settle = (runDir: string, current: RunState.Point, previous: RunState.Point | undefined) =>
+  Effect.gen(function*() {
+    if (current.checkpoint === null) return
+    const dir = NodePath.join(runDir, "checkpoints")
+    const name = NodePath.basename(current.checkpoint)
+    const keep = new Set([name, ...(previous?.checkpoint == null ? [] : [NodePath.basename(previous.checkpoint)])])
+    yield* RunState.writeAtomic(NodePath.join(dir, "LATEST"), name + "\n")
     yield* sync(dir, () => {
       for (const old of NodeFs.readdirSync(dir)) {
         if (!keep.has(old) && old.startsWith("unit-")) NodeFs.rmSync(NodePath.join(dir, old), { recursive: true, force: true })
       }
     })
-    yield* RunState.writeAtomic(NodePath.join(dir, "LATEST"), name + "\n")
-    return point
-  }).pipe(Effect.uninterruptible)
+  })
 
 // ---------------------------------------------------------------------------------------------------
 // Execution
@@ -651,6 +663,7 @@ export const resume = (runDir: string) =>
         if (NodeFs.existsSync(NodePath.join(runDir, "report.html"))) {
           return yield* new PipelineError({ reason: "NothingToResume", message: `${runDir}: the run is complete (${state.completed}/${all.length} units): nothing to resume` })
         }
+        yield* settle(runDir, state, state.previous)
         yield* Console.log(runDir)
         yield* Console.log(`report: ${yield* finish(runDir)}`)
         return runDir

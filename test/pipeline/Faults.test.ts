@@ -6,8 +6,8 @@ import * as FaultRun from "./FaultRun.ts"
 
 /**
  * The tiny pipeline under faults (the full set of 20+ kill points is `npm run bench -- --only faults`):
- * - killed (SIGKILL, at deterministic failpoints) during PPO, during a checkpoint write and during the report,
- *   then resumed: identical to the uninterrupted run;
+ * - killed (SIGKILL, at deterministic failpoints) during PPO, during a checkpoint write and between the last
+ *   unit's state.json and the report, then resumed: identical to the uninterrupted run;
  * - its last checkpoint corrupted: resume says so in one line and falls back to the checkpoint before;
  * - its run directory on a full disk (a small tmpfs): one line, no stack trace, the last checkpoint intact, and a
  *   resume once space is freed finishes identically.
@@ -44,9 +44,10 @@ describe("runs under faults", () => {
     expect(FaultRun.differences(FaultRun.fingerprint(runDir), reference)).toEqual([])
   }, 120_000)
 
-  it("killed while writing the report: resume writes it and the run is identical", () => {
-    const { runDir } = killAndResume("report", "report.figure@2", (d) => expect(NodeFs.existsSync(NodePath.join(d, "report.html"))).toBe(false))
+  it("killed after the last unit's state.json, before the older checkpoints are removed and the report: resume settles and reports, identical", () => {
+    const { runDir } = killAndResume("report", "state.prune@5", (d) => expect(NodeFs.existsSync(NodePath.join(d, "report.html"))).toBe(false))
     expect(FaultRun.differences(FaultRun.fingerprint(runDir), reference)).toEqual([])
+    expect(NodeFs.readdirSync(NodePath.join(runDir, "checkpoints")).sort()).toEqual(["LATEST", "unit-0004", "unit-0005"])
     // complete now: nothing more to resume
     const again = FaultRun.cli(["resume", runDir])
     expect(again.status).not.toBe(0)
