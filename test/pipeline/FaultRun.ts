@@ -84,13 +84,13 @@ export const flipBytes = (path: string, count = 4): void => {
 /** Cuts a file to half its length. */
 export const truncate = (path: string): void => NodeFs.truncateSync(path, Math.floor(NodeFs.statSync(path).size / 2))
 
-/** Whether this process may mount a tmpfs (root in a container that allows it). */
+/** Whether this process may mount a tmpfs (root in a container that allows it); probes at `dir`, then removes it. */
 export const canMount = (dir: string): boolean => {
   NodeFs.mkdirSync(dir, { recursive: true })
   const r = NodeChild.spawnSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", dir], { encoding: "utf8" })
-  if (r.status !== 0) return false
-  NodeChild.spawnSync("umount", [dir])
-  return true
+  if (r.status === 0) NodeChild.spawnSync("umount", [dir])
+  NodeFs.rmSync(dir, { recursive: true, force: true })
+  return r.status === 0
 }
 
 export const mount = (dir: string, size: string): void => {
@@ -105,6 +105,8 @@ export const remount = (dir: string, size: string): void => {
   if (r.status !== 0) throw new Error(`remount ${dir}: ${r.stderr.trim()}`)
 }
 
+/** Unmounts `dir` and removes the mount point. */
 export const umount = (dir: string): void => {
   NodeChild.spawnSync("umount", [dir])
+  NodeFs.rmSync(dir, { recursive: true, force: true })
 }
