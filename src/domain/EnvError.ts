@@ -8,6 +8,7 @@ export const EnvErrorReason = Schema.Literals([
   "Unreachable", // connection refused / reset, after retries
   "ServerError", // a remote environment answered 5xx, after retries
   "BadResponse", // a remote environment answered something that is not its protocol
+  "SessionLost", // a remote environment no longer knows the episode's session (404: restarted, or expired it)
   "Crashed" // anything else that ended the episode
 ])
 export type EnvErrorReason = typeof EnvErrorReason.Type

@@ -17,7 +17,12 @@ export interface ClientOptions {
   readonly env: string
   /** Per-request time limit. Default 30 s: real WebShop/ALFWorld servers take seconds on a cold search. */
   readonly timeout?: Duration.Input
-  /** Retries on connection errors and 5xx. Default 3: rides out a server restart without hiding a dead one. */
+  /**
+   * Retries on connection errors, timeouts and 5xx. Default 3: rides out a server restart without hiding a dead one.
+   * `/step` is not idempotent (an action applied twice is a different episode), so it is retried only when the
+   * connection was refused, i.e. the request never reached a server; after any other failure its episode ends
+   * with the reason.
+   */
   readonly retries?: number
   /** First retry delay, doubled each time. Default 100 ms. */
   readonly backoff?: Duration.Input
@@ -43,10 +48,22 @@ const ObservationAnswer = Schema.Union([Schema.String, Schema.Struct({ observati
 
 /** A failure of one HTTP exchange, before it is turned into an EnvError. */
 class Attempt extends Schema.TaggedError<Attempt>()("Attempt", {
-  reason: Schema.Literals(["Unreachable", "ServerError", "BadResponse"]),
+  reason: Schema.Literals(["Unreachable", "ServerError", "BadResponse", "SessionLost"]),
   message: Schema.String,
-  retriable: Schema.Boolean
+  retriable: Schema.Boolean,
+  /** The request certainly reached no server (the connection was refused): safe to send again, whatever it does. */
+  unsent: Schema.Boolean
 }) {}
+
+/** True when an error's cause chain holds a refused connection (`ECONNREFUSED`). */
+const refused = (e: unknown): boolean => {
+  let c: unknown = e
+  for (let depth = 0; depth < 6 && typeof c === "object" && c !== null; depth++) {
+    if ("code" in c && c.code === "ECONNREFUSED") return true
+    c = "cause" in c ? c.cause : undefined
+  }
+  return false
+}
 
 export const make = Effect.fn("AgentGymClient.make")(function*(options: ClientOptions) {
   const http = yield* HttpClient.HttpClient
@@ -56,41 +73,51 @@ export const make = Effect.fn("AgentGymClient.make")(function*(options: ClientOp
   const backoff = options.backoff ?? Duration.millis(100)
   const envError = (reason: EnvErrorReason, message: string) => new EnvError({ reason, env: options.env, message })
 
-  /** One request: JSON in, JSON out; retried on connection errors and 5xx with exponential backoff. */
-  const call = <A>(request: HttpClientRequest.HttpClientRequest, what: string, schema: Schema.ConstraintDecoder<A, never>) => {
+  /**
+   * One request: JSON in, JSON out; retried on connection errors, timeouts and 5xx with exponential backoff. A request
+   * that is not `idempotent` is retried only when it certainly reached no server. `session`: the request names a
+   * session, so a 404 means the server no longer knows it (restarted, or expired it): `SessionLost`.
+   */
+  const call = <A>(
+    request: HttpClientRequest.HttpClientRequest,
+    what: string,
+    schema: Schema.ConstraintDecoder<A, never>,
+    kind: { readonly idempotent: boolean; readonly session: boolean }
+  ) => {
     const once = Effect.gen(function*() {
       const response = yield* http.execute(request).pipe(
-        Effect.mapError((e) => new Attempt({ reason: "Unreachable", message: `${what}: ${e.message}`, retriable: true }))
+        Effect.mapError((e) => new Attempt({ reason: "Unreachable", message: `${what}: ${e.message}`, retriable: true, unsent: refused(e) }))
       )
       const text = yield* response.text.pipe(
-        Effect.mapError((e) => new Attempt({ reason: "Unreachable", message: `${what}: ${e.message}`, retriable: true }))
+        Effect.mapError((e) => new Attempt({ reason: "Unreachable", message: `${what}: ${e.message}`, retriable: true, unsent: false }))
       )
-      if (response.status >= 500) {
-        return yield* new Attempt({ reason: "ServerError", message: `${what}: HTTP ${response.status} ${text.slice(0, 200)}`, retriable: true })
-      }
-      if (response.status >= 400) {
-        return yield* new Attempt({ reason: "BadResponse", message: `${what}: HTTP ${response.status} ${text.slice(0, 200)}`, retriable: false })
-      }
+      const answered = `${what}: HTTP ${response.status} ${text.slice(0, 200)}`
+      if (response.status >= 500) return yield* new Attempt({ reason: "ServerError", message: answered, retriable: true, unsent: false })
+      if (response.status === 404 && kind.session) return yield* new Attempt({ reason: "SessionLost", message: answered, retriable: false, unsent: false })
+      if (response.status >= 400) return yield* new Attempt({ reason: "BadResponse", message: answered, retriable: false, unsent: false })
       const json = yield* Effect.try({
         try: () => JSON.parse(text) as unknown,
-        catch: () => new Attempt({ reason: "BadResponse", message: `${what}: the answer is not JSON: ${text.slice(0, 120)}`, retriable: false })
+        catch: () => new Attempt({ reason: "BadResponse", message: `${what}: the answer is not JSON: ${text.slice(0, 120)}`, retriable: false, unsent: false })
       })
       return yield* Schema.decodeUnknownEffect(schema)(json).pipe(
-        Effect.mapError((e) => new Attempt({ reason: "BadResponse", message: `${what}: unexpected answer: ${e.message.split("\n")[0]}`, retriable: false }))
+        Effect.mapError((e) => new Attempt({ reason: "BadResponse", message: `${what}: unexpected answer: ${e.message.split("\n")[0]}`, retriable: false, unsent: false }))
       )
     })
     return once.pipe(
       Effect.timeout(timeout),
-      Effect.catchTag("TimeoutError", () => Effect.fail(new Attempt({ reason: "Unreachable", message: `${what}: no answer within ${Duration.format(Duration.fromInputUnsafe(timeout))}`, retriable: true }))),
-      Effect.retry({ while: (e: Attempt) => e.retriable, schedule: Schedule.exponential(backoff), times: retries }),
+      Effect.catchTag("TimeoutError", () => Effect.fail(new Attempt({ reason: "Unreachable", message: `${what}: no answer within ${Duration.format(Duration.fromInputUnsafe(timeout))}`, retriable: true, unsent: false }))),
+      Effect.retry({ while: (e: Attempt) => e.retriable && (kind.idempotent || e.unsent), schedule: Schedule.exponential(backoff), times: retries }),
       Effect.mapError((e) => envError(e.message.includes("no answer within") ? "Timeout" : e.reason, e.message))
     )
   }
+  // Which requests may be sent twice: /create (a lost answer leaks an unused session on the server, which its idle
+  // expiry reclaims), /reset (resets the same session to the same task), /observation, /close. Not /step.
+  const idempotent = { idempotent: true, session: true } as const
 
   const post = (path: string, body: unknown) => HttpClientRequest.post(`${base}${path}`).pipe(HttpClientRequest.bodyJsonUnsafe(body))
 
   const open = Effect.gen(function*() {
-    const created = yield* call(post("/create", {}), "POST /create", CreateAnswer)
+    const created = yield* call(post("/create", {}), "POST /create", CreateAnswer, { idempotent: true, session: false })
     const id = typeof created === "number" ? created : "id" in created ? created.id : created.env_idx
     const key = options.convention === undefined || options.convention === "auto"
       ? (typeof created === "object" && "env_idx" in created && !("id" in created) ? "env_idx" : "id")
@@ -102,7 +129,7 @@ export const make = Effect.fn("AgentGymClient.make")(function*(options: ClientOp
         Effect.gen(function*() {
           const task = TaskId.parse(taskId)
           if (task === undefined) return yield* envError("UnknownTask", `task id "${taskId}" is not <train|test>:<index>`)
-          const answer = yield* call(post("/reset", { ...ref, data_idx: task.index }), "POST /reset", ResetAnswer)
+          const answer = yield* call(post("/reset", { ...ref, data_idx: task.index }), "POST /reset", ResetAnswer, idempotent)
           const observation = answer.observation ?? (yield* observe)
           const episode: Episode = {
             taskId,
@@ -112,15 +139,15 @@ export const make = Effect.fn("AgentGymClient.make")(function*(options: ClientOp
           }
           return episode
         }),
-      step: (action) => call(post("/step", { ...ref, action }), "POST /step", StepAnswer),
+      step: (action) => call(post("/step", { ...ref, action }), "POST /step", StepAnswer, { idempotent: false, session: true }),
       validActions: Effect.succeed(undefined),
       close: Effect.suspend(() => {
         if (!open) return Effect.void
         open = false
-        return call(post("/close", ref), "POST /close", Schema.Unknown).pipe(Effect.ignore)
+        return call(post("/close", ref), "POST /close", Schema.Unknown, idempotent).pipe(Effect.ignore)
       })
     }
-    const observe = call(HttpClientRequest.get(`${base}/observation`).pipe(HttpClientRequest.setUrlParam(key, String(id))), "GET /observation", ObservationAnswer).pipe(
+    const observe = call(HttpClientRequest.get(`${base}/observation`).pipe(HttpClientRequest.setUrlParam(key, String(id))), "GET /observation", ObservationAnswer, idempotent).pipe(
       Effect.map((o) => typeof o === "string" ? o : o.observation)
     )
     return session

@@ -4,6 +4,7 @@ import * as crypto from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import type { Tokenizer } from "../data/Tokenizer.ts"
+import * as Failpoint from "../pipeline/Failpoint.ts"
 import { CheckpointError } from "./CheckpointError.ts"
 import * as Optimizer from "./Optimizer.ts"
 import * as Transformer from "./Transformer.ts"
@@ -14,7 +15,9 @@ import * as Transformer from "./Transformer.ts"
  *
  * Layout:
  *   manifest.json              format, per-model config / tensor table / optimizer config and step,
- *                              tokenizer hash, rng, counters, meta, sha256 of every .bin
+ *                              tokenizer hash, rng, counters, meta, sha256 of every other file
+ *   manifest.sha256            sha256 of manifest.json itself (format /2): a flipped digit in an optimizer step
+ *                              or a tensor offset would otherwise load silently
  *   tokenizer.json             the tokenizer's own JSON (`Tokenizer.toJSON()`)
  *   <model>.weights.bin        float32 little-endian, tensors back to back in `Transformer.specs` order
  *   <model>.optimizer.bin      Adam's first then second moment of every tensor, same order
@@ -22,9 +25,13 @@ import * as Transformer from "./Transformer.ts"
  * Atomic: everything is written into a sibling temporary directory, each file fsynced, then the directory
  * is renamed into place. Replacing an existing checkpoint moves it aside first (`<dir>.old-*`) and deletes
  * it last; a crash between the two renames leaves that complete old copy, which `load` falls back to.
- * A crash before the rename leaves only a `<dir>.tmp-*` directory, which `load` ignores.
+ * A crash before the rename leaves only a `<dir>.tmp-*` directory, which `load` ignores and the next `save` to
+ * that path removes before writing; a write the file system refuses (a full disk) removes its own.
  */
-export const format = "stepagent-checkpoint/1"
+export const format = "stepagent-checkpoint/2"
+/** Checkpoints written before manifest.sha256 existed: still loaded, their manifest unchecked. */
+const formatV1 = "stepagent-checkpoint/1"
+const manifestSum = "manifest.sha256"
 
 export interface Entry {
   readonly model: Transformer.Model
@@ -53,7 +60,7 @@ interface ModelManifest {
 }
 
 interface Manifest {
-  readonly format: typeof format
+  readonly format: typeof format | typeof formatV1
   readonly models: Readonly<Record<string, ModelManifest>>
   readonly tokenizer: { readonly hash: string; readonly vocabSize: number }
   readonly rng: Readonly<Record<string, ReadonlyArray<number>>>
@@ -142,30 +149,44 @@ const serialise = (c: Contents): { readonly manifest: Manifest; readonly files: 
 export const save = Effect.fn("Checkpoint.save")(function*(dir: string, contents: Contents) {
   const { files, manifest } = yield* Effect.try({ try: () => serialise(contents), catch: io(dir, "cannot serialise") })
   const abs = path.resolve(dir)
+  const parent = path.dirname(abs)
+  const base = path.basename(abs)
   const nonce = crypto.randomBytes(6).toString("hex")
   const tmp = `${abs}.tmp-${nonce}`
   const old = `${abs}.old-${nonce}`
+  const manifestText = JSON.stringify(manifest, null, 1)
+  const siblings = (prefix: string) => fs.readdir(parent).then((all) => all.filter((f) => f.startsWith(prefix)))
   yield* Effect.tryPromise({
     try: async () => {
-      await fs.mkdir(path.dirname(abs), { recursive: true })
+      await fs.mkdir(parent, { recursive: true })
+      // temporaries of earlier killed saves to this path: never complete, and on a full disk they hold the space
+      for (const f of await siblings(`${base}.tmp-`)) await fs.rm(path.join(parent, f), { recursive: true, force: true })
       await fs.mkdir(tmp)
-      for (const [f, b] of files) await writeDurably(path.join(tmp, f), b)
-      await writeDurably(path.join(tmp, "manifest.json"), JSON.stringify(manifest, null, 1))
-      await syncDir(tmp)
+      try {
+        for (const [f, b] of files) {
+          await writeDurably(path.join(tmp, f), b)
+          Failpoint.reach("checkpoint.file")
+        }
+        await writeDurably(path.join(tmp, "manifest.json"), manifestText)
+        await writeDurably(path.join(tmp, manifestSum), `${sha256(new TextEncoder().encode(manifestText))}\n`)
+        await syncDir(tmp)
+      } catch (e) {
+        await fs.rm(tmp, { recursive: true, force: true })
+        throw e
+      }
+      Failpoint.reach("checkpoint.rename")
       const exists = await fs.stat(abs).then(() => true, () => false)
       if (exists && !(await fs.stat(path.join(abs, "manifest.json")).then(() => true, () => false))) {
         await fs.rm(tmp, { recursive: true, force: true })
         throw new Error("the path exists and is not a checkpoint (no manifest.json); refusing to replace it")
       }
       if (exists) await fs.rename(abs, old)
+      if (exists) Failpoint.reach("checkpoint.replace")
       await fs.rename(tmp, abs)
-      await syncDir(path.dirname(abs))
+      await syncDir(parent)
       if (exists) await fs.rm(old, { recursive: true, force: true })
-      // temporaries of earlier crashed saves to this path
-      for (const f of await fs.readdir(path.dirname(abs))) {
-        const base = path.basename(abs)
-        if (f.startsWith(`${base}.tmp-`) || f.startsWith(`${base}.old-`)) await fs.rm(path.join(path.dirname(abs), f), { recursive: true, force: true })
-      }
+      // copies left by earlier saves killed between their two renames
+      for (const f of await siblings(`${base}.old-`)) await fs.rm(path.join(parent, f), { recursive: true, force: true })
     },
     catch: io(dir, "cannot write")
   })
@@ -211,7 +232,7 @@ const configDiff = (got: Transformer.Config, want: Transformer.Config): string |
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
 const checkManifest = (dir: string, u: unknown): Manifest => {
-  if (!isRecord(u) || u["format"] !== format) throw corrupt(dir, `manifest.json is not a ${format} manifest`)
+  if (!isRecord(u) || (u["format"] !== format && u["format"] !== formatV1)) throw corrupt(dir, `manifest.json is not a ${format} manifest`)
   if (!isRecord(u["models"]) || !isRecord(u["tokenizer"]) || !isRecord(u["sha256"])) throw corrupt(dir, "manifest.json lacks models, tokenizer or sha256")
   return u as unknown as Manifest
 }
@@ -259,18 +280,22 @@ export const load = Effect.fn("Checkpoint.load")(function*(dir: string, expect: 
   if (where === undefined) return yield* new CheckpointError({ reason: "NotFound", path: dir, message: `checkpoint ${dir}: not found (no manifest.json)` })
   const raw = yield* Effect.tryPromise({
     try: async () => {
-      const manifestText = await fs.readFile(path.join(where, "manifest.json"), "utf8")
+      const manifestBytes = new Uint8Array(await fs.readFile(path.join(where, "manifest.json")))
+      const sum = await fs.readFile(path.join(where, manifestSum), "utf8").then((t) => t.trim(), () => undefined)
       const names = (await fs.readdir(where)).filter((f) => f.endsWith(".bin") || f === "tokenizer.json")
       const files = new Map<string, Uint8Array>()
       for (const f of names) files.set(f, new Uint8Array(await fs.readFile(path.join(where, f))))
-      return { manifestText, files }
+      return { manifestBytes, sum, files }
     },
     catch: io(dir, "cannot read")
   })
+  // The manifest's own checksum first: every other check trusts the manifest.
+  if (raw.sum !== undefined && raw.sum !== sha256(raw.manifestBytes)) return yield* corrupt(dir, "manifest.json does not match its checksum")
   const manifest = yield* Effect.try({
-    try: () => checkManifest(dir, JSON.parse(raw.manifestText)),
+    try: () => checkManifest(dir, JSON.parse(new TextDecoder().decode(raw.manifestBytes))),
     catch: (e) => e instanceof CheckpointError ? e : corrupt(dir, "manifest.json is not valid JSON")
   })
+  if (manifest.format === format && raw.sum === undefined) return yield* corrupt(dir, `${manifestSum} is missing`)
   for (const [f, digest] of Object.entries(manifest.sha256)) {
     const b = raw.files.get(f)
     if (b === undefined) return yield* corrupt(dir, `${f} is missing`)

@@ -1,5 +1,6 @@
 import * as NodeFs from "node:fs"
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, Schema } from "effect"
+import * as Failpoint from "./Failpoint.ts"
 
 /**
  * One logged step: where it happened and the metric values, named as in the field
@@ -13,9 +14,15 @@ export interface MetricRecord {
   readonly values: Readonly<Record<string, number>>
 }
 
+/** A record could not be written (a full disk, a file system gone read-only): `message` is one line naming the file. */
+export class MetricsError extends Schema.TaggedError<MetricsError>()("MetricsError", {
+  path: Schema.String,
+  message: Schema.String
+}) {}
+
 /** The metrics sink every stage logs to. Layers: `layerMemory` (tests), `layerFile` (a run's metrics.jsonl). */
 export class Metrics extends Context.Service<Metrics, {
-  readonly log: (record: MetricRecord) => Effect.Effect<void>
+  readonly log: (record: MetricRecord) => Effect.Effect<void, MetricsError>
 }>()("stepagent/Metrics") {}
 
 /** The JSON line of a record: `{"stage","iteration","step", ...values}`. Non-finite values are written as null. */
@@ -36,14 +43,16 @@ export const layerMemory = (records: Array<MetricRecord>): Layer.Layer<Metrics> 
 
 /**
  * Appends records to a JSONL file, one synchronous append per record: a record is on disk when `log`
- * returns, so a crash loses nothing logged and resume can cut the file back to a known length.
+ * returns, so a crash loses nothing logged and resume can cut the file back to a known length. A write the
+ * file system refuses (ENOSPC) fails with `MetricsError`; a part of the line may be on disk, which resume cuts.
  */
 export const layerFile = (path: string): Layer.Layer<Metrics> =>
   Layer.succeed(Metrics, {
     log: (r) =>
-      Effect.sync(() => {
-        NodeFs.appendFileSync(path, line(r) + "\n")
-      })
+      Effect.try({
+        try: () => NodeFs.appendFileSync(path, line(r) + "\n"),
+        catch: (e) => new MetricsError({ path, message: `${path}: cannot write (${e instanceof Error ? e.message.split("\n")[0] : String(e)})` })
+      }).pipe(Effect.andThen(Failpoint.hit("metrics")))
   })
 
 /** Discards records. */

@@ -17,6 +17,7 @@ import * as NodePath from "node:path"
 import { Effect, Stream } from "effect"
 import * as Curves from "./Curves.ts"
 import * as Downsample from "./Downsample.ts"
+import * as Failpoint from "./Failpoint.ts"
 import * as Heatmap from "./Heatmap.ts"
 import * as Markup from "./Markup.ts"
 import * as ReportCharts from "./ReportCharts.ts"
@@ -291,10 +292,13 @@ const writeError = (path: string, err: unknown): ReportError =>
 const writeFile = (path: string, data: string | Uint8Array): Effect.Effect<void, ReportError> =>
   Effect.tryPromise({
     try: async () => {
-      // Write then rename: a reader (or a browser reloading) never sees half a page.
+      // Write then rename: a reader (or a browser reloading) never sees half a page. A write the disk refuses
+      // leaves no temporary holding the space.
       const tmp = `${path}.tmp-${process.pid}`
-      await NodeFs.promises.writeFile(tmp, data)
-      await NodeFs.promises.rename(tmp, path)
+      await NodeFs.promises.writeFile(tmp, data).then(() => NodeFs.promises.rename(tmp, path)).catch(async (e: unknown) => {
+        await NodeFs.promises.rm(tmp, { force: true })
+        throw e
+      })
     },
     catch: (err) => writeError(path, err)
   })
@@ -323,6 +327,7 @@ export const write = Effect.fn("Report.write")(function*(dirs: ReadonlyArray<str
     for (const c of rendered) {
       const path = NodePath.join(figDir, c.file)
       yield* writeFile(path, yield* ReportCharts.toPng(c.svg, c.name))
+      yield* Failpoint.hit("report.figure")
       figures.push(path)
     }
   }

@@ -40,6 +40,9 @@ export const RunConfig = Schema.Struct({
 })
 export type RunConfig = typeof RunConfig.Type
 
+/** Episodes per termination (`done`, `max_steps`, `error:<reason>`): they add up to the episodes. */
+const Terminations = Schema.Record(Schema.String, Schema.Int)
+
 /** `eval/summary.json`. `split` and `policy` are shown as "-" when absent. */
 export const EvalSummary = Schema.Struct({
   avgReward: Schema.Finite,
@@ -50,7 +53,8 @@ export const EvalSummary = Schema.Struct({
   policy: Schema.optionalKey(Schema.String),
   // per episode in task order (runs since the statistics table): what bootstrap intervals and paired differences resample
   outcomes: Schema.optionalKey(Schema.Array(Schema.Struct({ task: Schema.String, reward: Schema.Finite, success: Schema.Boolean }))),
-  train: Schema.optionalKey(Schema.Struct({ avgReward: Schema.Finite, successRate: Schema.Finite, episodes: Schema.Finite })), // the train-split check
+  terminations: Schema.optionalKey(Terminations),
+  train: Schema.optionalKey(Schema.Struct({ avgReward: Schema.Finite, successRate: Schema.Finite, episodes: Schema.Finite, terminations: Schema.optionalKey(Terminations) })), // the train-split check
   actionAccuracy: Schema.optionalKey(Schema.Finite), // greedy exact match at held-out expert states
   actionAccuracyStates: Schema.optionalKey(Schema.Finite)
 })

@@ -15,6 +15,7 @@ import * as Registry from "../env/Registry.ts"
 import type { Simulator } from "../env/Simulator.ts"
 import { Backend, describe } from "../model/backend/Backend.ts"
 import * as Checkpoint from "../model/Checkpoint.ts"
+import type { CheckpointError } from "../model/CheckpointError.ts"
 import * as Preset from "../model/Preset.ts"
 import * as Transformer from "../model/Transformer.ts"
 import * as ActionAccuracy from "../stages/ActionAccuracy.ts"
@@ -28,6 +29,7 @@ import * as Sft from "../stages/Sft.ts"
 import * as Shuffle from "../stages/Shuffle.ts"
 import * as StepAgent from "../stages/StepAgent.ts"
 import * as StepDpo from "../stages/StepDpo.ts"
+import * as Failpoint from "./Failpoint.ts"
 import * as Metrics from "./Metrics.ts"
 import * as Pipeline from "./Pipeline.ts"
 import { PipelineError } from "./PipelineError.ts"
@@ -191,7 +193,7 @@ const evalOutputs = (
   ctx: Context,
   entry: typeof StageEntry.EvaluateEntry.Type,
   episodes: ReadonlyArray<Evaluate.Episode>,
-  extra: { readonly train?: Evaluate.Summary; readonly actionAccuracy?: ActionAccuracy.Result }
+  extra: { readonly train?: ReadonlyArray<Evaluate.Episode>; readonly actionAccuracy?: ActionAccuracy.Result }
 ) =>
   Effect.gen(function*() {
     const dir = NodePath.join(ctx.runDir, "eval")
@@ -201,6 +203,7 @@ const evalOutputs = (
       TrajectoryArrow.write(NodePath.join(dir, "episodes.arrows")),
       Effect.mapError((e) => ioError(NodePath.join(dir, "episodes.arrows"), e))
     )
+    yield* Failpoint.hit("eval.episodes")
     const s = Evaluate.summary(episodes)
     const summary = {
       avgReward: s.avgReward,
@@ -211,12 +214,20 @@ const evalOutputs = (
       policy: entry.policy,
       // per episode, in task order: what the table's bootstrap intervals and paired differences resample
       outcomes: episodes.map((e) => ({ task: e.taskId, reward: e.reward, success: e.success })),
-      ...(extra.train === undefined ? {} : { train: { avgReward: extra.train.avgReward, successRate: extra.train.successRate, episodes: extra.train.episodes } }),
+      // how each episode ended (done, max_steps, error:<reason>): they add up to `episodes`, whatever the environment did
+      terminations: Evaluate.terminations(episodes),
+      ...(extra.train === undefined ? {} : { train: trainSummary(extra.train) }),
       ...(extra.actionAccuracy === undefined ? {} : { actionAccuracy: extra.actionAccuracy.accuracy, actionAccuracyStates: extra.actionAccuracy.states })
     }
     yield* RunState.writeAtomic(NodePath.join(dir, "summary.json"), JSON.stringify(summary, null, 2) + "\n")
     return summary
   })
+
+/** The train-split check's part of eval/summary.json. */
+const trainSummary = (episodes: ReadonlyArray<Evaluate.Episode>) => {
+  const s = Evaluate.summary(episodes)
+  return { avgReward: s.avgReward, successRate: s.successRate, episodes: s.episodes, terminations: Evaluate.terminations(episodes) }
+}
 
 /** Trajectories per iteration whose every step goes to samples/step-rewards.jsonl (the report's heatmap rows). */
 const heatmapTrajectories = 4
@@ -314,6 +325,7 @@ const runUnit = (ctx: Context, unit: Unit) =>
           Stream.runDrain
         )
         yield* samples.write
+        yield* Failpoint.hit("samples.write")
         return
       }
       case "stepDpo": {
@@ -339,13 +351,13 @@ const runUnit = (ctx: Context, unit: Unit) =>
         const episodes = yield* Evaluate.tasks(e.split, e.n).pipe(Evaluate.evaluate(cfg, run, options), Stream.runCollect)
         const metrics = yield* Metrics.Metrics
         // the ladder's lower rungs (built-in environments, model policy): train-split success, held-out action accuracy
-        let train: Evaluate.Summary | undefined
+        let train: ReadonlyArray<Evaluate.Episode> | undefined
         if (e.trainEpisodes > 0) {
           const done = yield* Evaluate.tasks("train", e.trainEpisodes).pipe(
             Evaluate.evaluate(cfg, { ...run, iteration: run.iteration + 1_000_000 }, { ...options, prefix: "eval/train_" }),
             Stream.runCollect
           )
-          train = Evaluate.summary(Array.from(done))
+          train = Array.from(done)
         }
         let actionAccuracy: ActionAccuracy.Result | undefined
         if (sim !== undefined && e.policy === "model" && e.actionAccuracyTasks > 0) {
@@ -365,7 +377,13 @@ const samplesFile = "samples/step-rewards.jsonl"
 
 const checkpointName = (completed: number) => `unit-${String(completed).padStart(4, "0")}`
 
-const saveProgress = (ctx: Context, completed: number, total: number, hash: string, backend: string) =>
+/**
+ * Saves the models after unit `completed`, then state.json naming that checkpoint and `last` (the point before) as
+ * its fallback, then removes every other checkpoint. Two are kept, not one: a checkpoint found damaged on resume
+ * (a flipped bit, a truncated file) then has an intact predecessor to fall back to, at the cost of one rerun unit;
+ * disk use stays bounded at two checkpoints (three while the next is being written). Returns the new point.
+ */
+const saveProgress = (ctx: Context, completed: number, total: number, hash: string, backend: string, last: RunState.Point) =>
   Effect.gen(function*() {
     const models = yield* Models.Models
     const entries = yield* models.entries
@@ -378,45 +396,88 @@ const saveProgress = (ctx: Context, completed: number, total: number, hash: stri
       // what `stepagent eval --checkpoint` needs to render states as in training
       meta: { pipeline: ctx.pipeline.name, env: ctx.pipeline.env, render: ctx.pipeline.render }
     }).pipe(Effect.mapError((e) => new PipelineError({ reason: "RunDirectory", message: e.message })))
-    const metricsBytes = yield* sync(dir, () => NodeFs.statSync(NodePath.join(ctx.runDir, "metrics.jsonl")).size)
+    yield* Failpoint.hit("state.write")
     const samplesPath = NodePath.join(ctx.runDir, samplesFile)
-    const samplesBytes = NodeFs.existsSync(samplesPath) ? NodeFs.statSync(samplesPath).size : 0
-    yield* RunState.write(ctx.runDir, { format: "stepagent-run-state/1", completed, units: total, checkpoint: `checkpoints/${name}`, metricsBytes, samplesBytes, hash, backend })
-    // Older checkpoints are no longer needed once state.json names the new one.
-    for (const old of NodeFs.readdirSync(dir)) {
-      if (old !== name && old.startsWith("unit-")) NodeFs.rmSync(NodePath.join(dir, old), { recursive: true, force: true })
+    const point: RunState.Point = {
+      completed,
+      checkpoint: `checkpoints/${name}`,
+      metricsBytes: yield* sync(ctx.runDir, () => NodeFs.statSync(NodePath.join(ctx.runDir, "metrics.jsonl")).size),
+      samplesBytes: yield* sync(samplesPath, () => NodeFs.existsSync(samplesPath) ? NodeFs.statSync(samplesPath).size : 0)
     }
-    NodeFs.writeFileSync(NodePath.join(dir, "LATEST"), name + "\n")
+    yield* RunState.write(ctx.runDir, { format: "stepagent-run-state/1", ...point, units: total, hash, backend, previous: last })
+    yield* Failpoint.hit("state.prune")
+    yield* settle(ctx.runDir, point, last)
+    return point
   }).pipe(Effect.uninterruptible)
+
+/**
+ * Brings checkpoints/ in line with state.json: LATEST names its checkpoint, and checkpoints other than the two it
+ * names (and leftovers of failed or killed writes) are removed. After each save, and by a resume that finds every
+ * unit done (a kill between state.json and this leaves them behind).
+ */
+const settle = (runDir: string, current: RunState.Point, previous: RunState.Point | undefined) =>
+  Effect.gen(function*() {
+    if (current.checkpoint === null) return
+    const dir = NodePath.join(runDir, "checkpoints")
+    const name = NodePath.basename(current.checkpoint)
+    const keep = new Set([name, ...(previous?.checkpoint == null ? [] : [NodePath.basename(previous.checkpoint)])])
+    yield* RunState.writeAtomic(NodePath.join(dir, "LATEST"), name + "\n")
+    yield* sync(dir, () => {
+      for (const old of NodeFs.readdirSync(dir)) {
+        if (!keep.has(old) && old.startsWith("unit-")) NodeFs.rmSync(NodePath.join(dir, old), { recursive: true, force: true })
+      }
+    })
+  })
 
 // ---------------------------------------------------------------------------------------------------
 // Execution
 
-const execute = (runDir: string, p: Pipeline.Pipeline, hash: string, from: number, initial: Readonly<Partial<Record<Models.Role, Models.Entry>>> | undefined, tokenizer: Tokenizer) =>
+const execute = (runDir: string, p: Pipeline.Pipeline, hash: string, start: RunState.Point, initial: Readonly<Partial<Record<Models.Role, Models.Entry>>> | undefined, tokenizer: Tokenizer) =>
   Effect.gen(function*() {
     const backend = describe(yield* Backend)
     const all = units(p)
+    const from = start.completed
     const total = yield* countTrajectories(p)
     const ctx: Context = { runDir, pipeline: p, tokenizer, total }
     const metricsPath = NodePath.join(runDir, "metrics.jsonl")
-    if (!NodeFs.existsSync(metricsPath)) NodeFs.writeFileSync(metricsPath, "")
+    yield* sync(metricsPath, () => {
+      if (!NodeFs.existsSync(metricsPath)) NodeFs.writeFileSync(metricsPath, "")
+    })
     const models = initial ?? {
       policy: { model: Transformer.init(Preset.config(p.model.preset, { ...p.model.overrides, vocabSize: tokenizer.vocabSize }), stageSeed(p, -1)) }
     }
     const progress = yield* Progress.Progress
     const bar = yield* progress.start(`${p.name}`, all.length)
     yield* bar.advance(from)
+    let last = start
     yield* Effect.gen(function*() {
       for (const unit of all.slice(from)) {
         const t0 = performance.now()
         yield* runUnit(ctx, unit)
-        yield* saveProgress(ctx, unit.index + 1, all.length, hash, backend)
+        last = yield* saveProgress(ctx, unit.index + 1, all.length, hash, backend, last)
         yield* bar.advance(1, `${unit.entry.stage} ${unit.iteration + 1}/${StageEntry.repetitions(unit.entry)} (${((performance.now() - t0) / 1000).toFixed(1)} s)`)
       }
     }).pipe(
-      Effect.provide(Layer.mergeAll(Models.layer({ tokenizer, models }), withProgress(Metrics.layerFile(metricsPath), bar), envLayer(p)))
+      Effect.provide(Layer.mergeAll(Models.layer({ tokenizer, models }), withProgress(Metrics.layerFile(metricsPath), bar), envLayer(p))),
+      // A file system that refuses a write (a full disk) stops the run with one line; what state.json names is intact.
+      Effect.catchTag("MetricsError", (e) => Effect.fail(new PipelineError({ reason: "RunDirectory", message: e.message }))),
+      Effect.mapError((e) => e._tag === "PipelineError" && e.reason === "RunDirectory" ? resumable(runDir, last, all.length, e) : e)
     )
     yield* bar.done
+    // every unit is saved: a report the disk refuses is written by `resume`
+    return yield* finish(runDir).pipe(Effect.mapError((e) => resumable(runDir, last, all.length, e)))
+  })
+
+/** A run-directory failure inside the unit loop, with where a resume would start. */
+const resumable = (runDir: string, last: RunState.Point, units: number, e: PipelineError): PipelineError =>
+  new PipelineError({
+    reason: "RunDirectory",
+    message: `${e.message}; ${last.completed}/${units} units are saved${last.checkpoint === null ? "" : ` (${last.checkpoint} intact)`}: ${/ENOSPC|EDQUOT/.test(e.message) ? "free space" : "fix the cause"}, then \`stepagent resume ${runDir}\``
+  })
+
+/** After the last unit: the evaluation's one line, then the report (its path is returned). */
+const finish = (runDir: string) =>
+  Effect.gen(function*() {
     // the result in one line, before the report's path (the last line)
     const summary = yield* RunDir.summary(runDir).pipe(Effect.option)
     if (Option.isSome(summary)) yield* Console.log(evalLine(summary.value))
@@ -431,8 +492,17 @@ const evalLine = (s: RunDir.EvalSummary): string =>
   [
     `eval: ${s.split ?? "test"} success ${pct(s.successRate)} of ${s.episodes} episodes (avg reward ${s.avgReward.toFixed(3)})`,
     ...(s.train === undefined ? [] : [`train success ${pct(s.train.successRate)}`]),
-    ...(s.actionAccuracy === undefined ? [] : [`action accuracy ${pct(s.actionAccuracy)}`])
+    ...(s.actionAccuracy === undefined ? [] : [`action accuracy ${pct(s.actionAccuracy)}`]),
+    ...errorPart("", s.terminations),
+    ...errorPart("train: ", s.train?.terminations)
   ].join("; ")
+
+/** `3 episodes ended on environment errors (error:Timeout 2, error:ServerError 1)`, when some did. */
+const errorPart = (prefix: string, terminations: Readonly<Record<string, number>> | undefined): Array<string> => {
+  const errors = Object.entries(terminations ?? {}).filter(([k]) => k.startsWith("error:"))
+  const n = errors.reduce((sum, [, v]) => sum + v, 0)
+  return n === 0 ? [] : [`${prefix}${n} episode${n === 1 ? "" : "s"} ended on environment errors (${errors.map(([k, v]) => `${k} ${v}`).join(", ")})`]
+}
 
 /** The metrics sink, with every logged step also noted in the progress (a plain line every ~15 s inside long units). */
 const withProgress = (sink: Layer.Layer<Metrics.Metrics>, bar: Progress.Task): Layer.Layer<Metrics.Metrics> =>
@@ -520,14 +590,59 @@ export const start = (script: string, options: { readonly out: string; readonly 
     yield* RunState.writeAtomic(NodePath.join(runDir, "config.json"), JSON.stringify(config, null, 2) + "\n")
     const { initial, tokenizer } = yield* initialState(p)
     yield* RunState.writeAtomic(NodePath.join(runDir, "tokenizer.json"), JSON.stringify(tokenizer.toJSON()) + "\n")
-    const report = yield* execute(runDir, p, hash, 0, initial, tokenizer)
+    const report = yield* execute(runDir, p, hash, RunState.origin, initial, tokenizer)
     yield* Console.log(`report: ${report}`)
     return runDir
   })
 
 const RunConfigFile = Schema.Struct({ config: Schema.Unknown, hash: Schema.String, script: Schema.optionalKey(Schema.String) })
 
-/** `stepagent resume <run-dir>`: continues from the last checkpoint; refuses what would do nothing or could not be exact. */
+/** Why a checkpoint cannot be resumed from but an older one can: it is damaged or gone (not a mismatch of config). */
+const damaged = (e: CheckpointError) => e.reason === "Corrupt" || e.reason === "NotFound"
+
+/**
+ * The models to resume from: the checkpoint state.json names, or, when that one is damaged (a checksum mismatch,
+ * a truncated or missing file), the one before it, which is kept for this (`saveProgress`). The damaged one is
+ * moved aside as `<name>.corrupt` (removed with the next checkpoint) and the unit after the fallback point reruns.
+ * A warning names the damage in one line.
+ */
+const loadPoint = (runDir: string, p: Pipeline.Pipeline, state: RunState.State) =>
+  Effect.gen(function*() {
+    const tokenizer = yield* Bpe.loadFile(NodePath.join(runDir, "tokenizer.json")).pipe(Effect.mapError((e) => new PipelineError({ reason: "RunDirectory", message: e.message })))
+    const load = (point: RunState.Point) =>
+      point.checkpoint === null
+        ? Effect.succeed(undefined)
+        : Checkpoint.load(NodePath.join(runDir, point.checkpoint), { tokenizerHash: tokenizer.hash }).pipe(
+          Effect.map((loaded) => Object.fromEntries(Object.entries(loaded.models).map(([role, e]) => [role, { model: e.model, optimizer: e.optimizer }])) as Partial<Record<Models.Role, Models.Entry>>)
+        )
+    const incompatible = (e: CheckpointError) => new PipelineError({ reason: "IncompatibleCheckpoint", message: e.message })
+    const latest = yield* Effect.result(load(state))
+    if (latest._tag === "Success") return { point: state as RunState.Point, initial: latest.success, tokenizer }
+    const previous = state.previous
+    if (!damaged(latest.failure) || previous === undefined) return yield* incompatible(latest.failure)
+    const fallback = yield* Effect.result(load(previous))
+    if (fallback._tag === "Failure") {
+      return yield* new PipelineError({
+        reason: "IncompatibleCheckpoint",
+        message: `${latest.failure.message}; the one before is unusable too (${fallback.failure.message}): start the run again`
+      })
+    }
+    const bad = NodePath.join(runDir, state.checkpoint!)
+    yield* sync(bad, () => {
+      if (NodeFs.existsSync(bad)) NodeFs.renameSync(bad, `${bad}.corrupt`)
+    })
+    yield* Effect.logWarning(`${latest.failure.message}: resuming from ${previous.checkpoint ?? "the start"} (unit ${previous.completed}/${units(p).length}) instead`)
+    if (previous.checkpoint !== null) return { point: previous, initial: fallback.success, tokenizer }
+    // The first checkpoint was the damaged one: start over exactly as `run` did.
+    const s = yield* initialState(p)
+    return { point: previous, initial: s.initial, tokenizer: s.tokenizer }
+  })
+
+/**
+ * `stepagent resume <run-dir>`: continues from the last checkpoint (or the one before it, when the last is damaged);
+ * a run whose units are all done but whose report was cut short gets its report. Refuses what would do nothing or
+ * could not be exact.
+ */
 export const resume = (runDir: string) =>
   Effect.gen(function*() {
     const configPath = NodePath.join(runDir, "config.json")
@@ -543,35 +658,32 @@ export const resume = (runDir: string) =>
     const all = units(p)
     const backend = describe(yield* Backend)
     if (state !== undefined) {
-      if (state.completed >= all.length) return yield* new PipelineError({ reason: "NothingToResume", message: `${runDir}: the run is complete (${state.completed}/${all.length} units): nothing to resume` })
+      if (state.completed >= all.length) {
+        // The report is written last (report.html after its figures, each by rename): a run killed while writing it has none.
+        if (NodeFs.existsSync(NodePath.join(runDir, "report.html"))) {
+          return yield* new PipelineError({ reason: "NothingToResume", message: `${runDir}: the run is complete (${state.completed}/${all.length} units): nothing to resume` })
+        }
+        yield* settle(runDir, state, state.previous)
+        yield* Console.log(runDir)
+        yield* Console.log(`report: ${yield* finish(runDir)}`)
+        return runDir
+      }
       if (state.backend !== backend) {
         return yield* new PipelineError({ reason: "NotExact", message: `${runDir}: computed on "${state.backend}", now "${backend}": the resumed run could not be exact (use the same --backend/--threads)` })
       }
     }
-    // Metrics and samples written after the last completed unit belong to the unit that is rerun: cut them.
-    for (const [file, keep] of [["metrics.jsonl", state?.metricsBytes ?? 0], [samplesFile, state?.samplesBytes ?? 0]] as const) {
+    const start = state === undefined || state.checkpoint === null
+      ? { point: RunState.origin, ...(yield* initialState(p)) } // killed before the first unit completed: start over exactly as `run` did
+      : yield* loadPoint(runDir, p, state)
+    // Metrics and samples written after the resumed point belong to the units that rerun: cut them.
+    for (const [file, keep] of [["metrics.jsonl", start.point.metricsBytes], [samplesFile, start.point.samplesBytes]] as const) {
       const path = NodePath.join(runDir, file)
       yield* sync(path, () => {
         if (NodeFs.existsSync(path)) NodeFs.truncateSync(path, keep)
       })
     }
-    let tokenizer: Tokenizer
-    let initial: Readonly<Partial<Record<Models.Role, Models.Entry>>> | undefined
-    if (state?.checkpoint != null) {
-      tokenizer = yield* Bpe.loadFile(NodePath.join(runDir, "tokenizer.json")).pipe(Effect.mapError((e) => new PipelineError({ reason: "RunDirectory", message: e.message })))
-      const loaded = yield* Checkpoint.load(NodePath.join(runDir, state.checkpoint), { tokenizerHash: tokenizer.hash }).pipe(
-        Effect.mapError((e) => new PipelineError({ reason: "IncompatibleCheckpoint", message: e.message }))
-      )
-      initial = Object.fromEntries(Object.entries(loaded.models).map(([role, e]) => [role, { model: e.model, optimizer: e.optimizer }]))
-    } else {
-      // Killed before the first unit completed: start over exactly as `run` did.
-      const s = yield* initialState(p)
-      tokenizer = s.tokenizer
-      initial = s.initial
-    }
     yield* Console.log(runDir)
-    const report = yield* execute(runDir, p, cfg.hash, state?.completed ?? 0, initial, tokenizer)
+    const report = yield* execute(runDir, p, cfg.hash, start.point, start.initial, start.tokenizer)
     yield* Console.log(`report: ${report}`)
     return runDir
   })
-

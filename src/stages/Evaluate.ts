@@ -1,7 +1,7 @@
 import { Duration, Effect, Option, Schema, Stream } from "effect"
 import * as TaskId from "../domain/TaskId.ts"
 import type { Env } from "../env/Env.ts"
-import { Metrics } from "../pipeline/Metrics.ts"
+import { Metrics, type MetricsError } from "../pipeline/Metrics.ts"
 import * as Field from "./Field.ts"
 import { Models } from "./Models.ts"
 import * as Rollout from "./Rollout.ts"
@@ -66,6 +66,13 @@ export const summary = (episodes: ReadonlyArray<Pick<Episode, "reward" | "succes
   }
 }
 
+/** Episodes per termination (`done`, `max_steps`, `error:<reason>`), keys sorted: the counts add up to the episodes. */
+export const terminations = (episodes: ReadonlyArray<Pick<Episode, "termination">>): Record<string, number> => {
+  const counts = new Map<string, number>()
+  for (const e of episodes) counts.set(e.termination, (counts.get(e.termination) ?? 0) + 1)
+  return Object.fromEntries([...counts].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0))
+}
+
 /** The actor of a policy: the `model` policy reads the `policy` role of `Models` when the service is present. */
 export const actor = (config: Pick<Config, "policy" | "maxTokens" | "temperature">, options: Options, stageName: string) =>
   Effect.gen(function*() {
@@ -91,7 +98,7 @@ export const actor = (config: Pick<Config, "policy" | "maxTokens" | "temperature
 
 /** Task ids -> one record per episode (in task order); the summary metrics are logged when the tasks end. */
 export const evaluate = (config: Config, run: Run.Run, options: Options = {}) =>
-<E, R>(taskIds: Stream.Stream<string, E, R>): Stream.Stream<Episode, E | StageError, R | Env | Metrics> =>
+<E, R>(taskIds: Stream.Stream<string, E, R>): Stream.Stream<Episode, E | StageError | MetricsError, R | Env | Metrics> =>
   Stream.unwrap(Effect.gen(function*() {
     const metrics = yield* Metrics
     const done: Array<Pick<Episode, "reward" | "success" | "steps" | "termination">> = [] // small records only: the transcripts stream on

@@ -1,5 +1,5 @@
 import { Effect, Schema, Stream } from "effect"
-import { Metrics } from "../pipeline/Metrics.ts"
+import { Metrics, type MetricsError } from "../pipeline/Metrics.ts"
 import * as Field from "./Field.ts"
 import { Models } from "./Models.ts"
 import * as Preference from "./Preference.ts"
@@ -40,7 +40,7 @@ export const stage = "implicit_reward"
 
 /** Agent actions -> rewarded agent actions (same order). Logs `loss/dpo`, `dpo/*`, `reward/step_mean`, `reward/expert_mean` per batch. */
 export const implicitReward = (config: Config, run: Run.Run) =>
-<E, R>(actions: Stream.Stream<AgentAction, E, R>): Stream.Stream<Rewarded, E | StageError, R | Models | Metrics> =>
+<E, R>(actions: Stream.Stream<AgentAction, E, R>): Stream.Stream<Rewarded, E | StageError | MetricsError, R | Models | Metrics> =>
   Stream.unwrap(Effect.gen(function*() {
     const models = yield* Models
     const metrics = yield* Metrics

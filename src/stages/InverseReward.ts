@@ -1,7 +1,7 @@
 import { Effect, Schema, Stream } from "effect"
 import * as Discriminator from "../model/Discriminator.ts"
 import * as Packed from "../model/Packed.ts"
-import { Metrics } from "../pipeline/Metrics.ts"
+import { Metrics, type MetricsError } from "../pipeline/Metrics.ts"
 import * as Field from "./Field.ts"
 import * as Guard from "./Guard.ts"
 import { Models } from "./Models.ts"
@@ -59,7 +59,7 @@ const requestsOf = (agent: ReadonlyArray<Packed.Request>, rows: ReadonlyArray<nu
 
 /** Agent actions -> rewarded agent actions (same order). Logs `loss/disc`, `disc/*`, `reward/step_mean`, `reward/expert_mean` per batch. */
 export const inverseReward = (config: Config, run: Run.Run) =>
-<E, R>(actions: Stream.Stream<AgentAction, E, R>): Stream.Stream<Rewarded, E | StageError, R | Models | Metrics> =>
+<E, R>(actions: Stream.Stream<AgentAction, E, R>): Stream.Stream<Rewarded, E | StageError | MetricsError, R | Models | Metrics> =>
   Stream.unwrap(Effect.gen(function*() {
     const models = yield* Models
     const metrics = yield* Metrics

@@ -1,7 +1,7 @@
 import { Duration, Effect, Schema, Stream } from "effect"
 import * as Tokenized from "../domain/Tokenized.ts"
 import type { Env } from "../env/Env.ts"
-import { Metrics, type MetricRecord } from "../pipeline/Metrics.ts"
+import { Metrics, type MetricRecord, type MetricsError } from "../pipeline/Metrics.ts"
 import * as Evaluate from "./Evaluate.ts"
 import * as Field from "./Field.ts"
 import { Models } from "./Models.ts"
@@ -49,7 +49,7 @@ export const episodes = (e: Rollout.Episode): Array<Ppo.Episode> => {
 
 /** Training task ids -> PPO metrics records (one per optimizer step); logs `rollout/*` per wave of episodes. */
 export const outcomePpo = (config: Config, run: Run.Run) =>
-<E, R>(taskIds: Stream.Stream<string, E, R>): Stream.Stream<MetricRecord, E | StageError, R | Env | Models | Metrics> =>
+<E, R>(taskIds: Stream.Stream<string, E, R>): Stream.Stream<MetricRecord, E | StageError | MetricsError, R | Env | Models | Metrics> =>
   Stream.unwrap(Effect.gen(function*() {
     const metrics = yield* Metrics
     let wave = 0

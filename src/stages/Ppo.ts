@@ -9,7 +9,7 @@ import * as Packed from "../model/Packed.ts"
 import * as Policy from "../model/Policy.ts"
 import * as Score from "../model/Score.ts"
 import type * as Transformer from "../model/Transformer.ts"
-import { Metrics, type MetricRecord } from "../pipeline/Metrics.ts"
+import { Metrics, type MetricRecord, type MetricsError } from "../pipeline/Metrics.ts"
 import * as Field from "./Field.ts"
 import * as Guard from "./Guard.ts"
 import * as Microbatch from "../model/Microbatch.ts"
@@ -186,7 +186,7 @@ export const batch = (
  * name in records and errors (`ppo`; the outcome baseline logs as `outcome_ppo`).
  */
 export const ppo = (config: Config, run: Run.Run, name: string = stage) =>
-<E, R>(episodes: Stream.Stream<Episode, E, R>): Stream.Stream<MetricRecord, E | StageError, R | Models | Metrics> =>
+<E, R>(episodes: Stream.Stream<Episode, E, R>): Stream.Stream<MetricRecord, E | StageError | MetricsError, R | Models | Metrics> =>
   Stream.unwrap(Effect.gen(function*() {
     const models = yield* Models
     const metrics = yield* Metrics

@@ -1,7 +1,7 @@
 import { Effect, Schema, Stream } from "effect"
 import { EOA } from "../data/Tokenizer.ts"
 import * as ModelSample from "../model/Sample.ts"
-import { Metrics } from "../pipeline/Metrics.ts"
+import { Metrics, type MetricsError } from "../pipeline/Metrics.ts"
 import * as Field from "./Field.ts"
 import { Models } from "./Models.ts"
 import * as Run from "./Run.ts"
@@ -38,7 +38,7 @@ export const stage = "sample"
 
 /** Segments -> k agent actions each, in segment order. Logs `sample/*`, `context/*`, `perf/tokens_per_s`, `timing/sample_s` per batch. */
 export const sample = (config: Config, run: Run.Run) =>
-<E, R>(segments: Stream.Stream<Segment, E, R>): Stream.Stream<AgentAction, E | StageError, R | Models | Metrics> =>
+<E, R>(segments: Stream.Stream<Segment, E, R>): Stream.Stream<AgentAction, E | StageError | MetricsError, R | Models | Metrics> =>
   Stream.unwrap(Effect.gen(function*() {
     const models = yield* Models
     const metrics = yield* Metrics

@@ -6,7 +6,7 @@ import * as Context from "../model/Context.ts"
 import * as Optimizer from "../model/Optimizer.ts"
 import * as Policy from "../model/Policy.ts"
 import type * as Transformer from "../model/Transformer.ts"
-import { Metrics, type MetricRecord } from "../pipeline/Metrics.ts"
+import { Metrics, type MetricRecord, type MetricsError } from "../pipeline/Metrics.ts"
 import * as Field from "./Field.ts"
 import * as Guard from "./Guard.ts"
 import * as Microbatch from "../model/Microbatch.ts"
@@ -148,7 +148,7 @@ export const step = (
 
 /** Expert trajectories -> one metrics record per optimizer step (`loss/sft`, `sft/token_accuracy`, ...); the policy is trained in place. */
 export const sft = (config: Config, run: Run.Run, schedule: { readonly totalSteps: number } = { totalSteps: 0 }) =>
-<E, R>(trajectories: Stream.Stream<Tokenized.TokenizedTrajectory, E, R>): Stream.Stream<MetricRecord, E | StageError, R | Models | Metrics> =>
+<E, R>(trajectories: Stream.Stream<Tokenized.TokenizedTrajectory, E, R>): Stream.Stream<MetricRecord, E | StageError | MetricsError, R | Models | Metrics> =>
   Stream.unwrap(Effect.gen(function*() {
     const models = yield* Models
     const metrics = yield* Metrics

@@ -1,6 +1,6 @@
 import { Effect, Schema, Stream } from "effect"
 import type * as Tokenized from "../domain/Tokenized.ts"
-import { Metrics, type MetricRecord } from "../pipeline/Metrics.ts"
+import { Metrics, type MetricRecord, type MetricsError } from "../pipeline/Metrics.ts"
 import * as Field from "./Field.ts"
 import { Models } from "./Models.ts"
 import * as Preference from "./Preference.ts"
@@ -34,7 +34,7 @@ export const stage = "step_dpo"
 
 /** Expert trajectories -> one metrics record per DPO update of the policy (`loss/dpo`, `dpo/*`). Needs roles `policy` and `reference`. */
 export const stepDpo = (config: Config, run: Run.Run) =>
-<E, R>(trajectories: Stream.Stream<Tokenized.TokenizedTrajectory, E, R>): Stream.Stream<MetricRecord, E | StageError, R | Models | Metrics> =>
+<E, R>(trajectories: Stream.Stream<Tokenized.TokenizedTrajectory, E, R>): Stream.Stream<MetricRecord, E | StageError | MetricsError, R | Models | Metrics> =>
   Stream.unwrap(Effect.gen(function*() {
     const models = yield* Models
     const metrics = yield* Metrics

@@ -9,6 +9,7 @@ import * as Checkpoint from "../../src/model/Checkpoint.ts"
 import * as Optimizer from "../../src/model/Optimizer.ts"
 import * as Rng from "../../src/model/Rng.ts"
 import * as Transformer from "../../src/model/Transformer.ts"
+import * as FaultRun from "../pipeline/FaultRun.ts"
 import * as Fixtures from "./Fixtures.ts"
 
 beforeAll(Fixtures.cpu)
@@ -75,7 +76,7 @@ describe("Checkpoint", () => {
       expect(l.tokenizer.json).toEqual(tokenizer.toJSON())
       // the weights are binary float32, not JSON numbers
       const files = (yield* Effect.promise(() => fs.readdir(dir))).sort()
-      expect(files).toEqual(["manifest.json", "policy.optimizer.bin", "policy.weights.bin", "reference.weights.bin", "tokenizer.json"])
+      expect(files).toEqual(["manifest.json", "manifest.sha256", "policy.optimizer.bin", "policy.weights.bin", "reference.weights.bin", "tokenizer.json"])
       const size = (yield* Effect.promise(() => fs.stat(path.join(dir, "policy.weights.bin")))).size
       expect(size).toBe(4 * Transformer.parameterCount(policy.config))
       // training resumes identically from the restored state
@@ -125,6 +126,39 @@ describe("Checkpoint", () => {
       Transformer.dispose(m)
     }).pipe(Effect.scoped))
 
+  it.effect("detects a flipped digit in the manifest and a truncated file, each in one line", () =>
+    Effect.gen(function*() {
+      const root = yield* tmpDir
+      const { opt, policy, reference } = trained()
+      Transformer.dispose(reference)
+      const save = (dir: string) => Checkpoint.save(dir, { models: { policy: { model: policy, optimizer: opt } }, tokenizer: Fixtures.byteTokenizer() })
+      // the optimizer's step (Adam's bias correction) one higher: valid JSON, and nothing else checks it
+      const a = path.join(root, "a")
+      yield* save(a)
+      const manifest = path.join(a, "manifest.json")
+      const text = yield* Effect.promise(() => fs.readFile(manifest, "utf8"))
+      expect(text).toContain(`"step": ${opt.step}`)
+      yield* Effect.promise(() => fs.writeFile(manifest, text.replace(`"step": ${opt.step}`, `"step": ${opt.step + 1}`)))
+      const e1 = yield* Effect.flip(Checkpoint.load(a))
+      assert.strictEqual(e1.reason, "Corrupt")
+      expect(e1.message).toBe(`checkpoint ${a}: manifest.json does not match its checksum`)
+      // the optimizer moments cut in half
+      const b = path.join(root, "b")
+      yield* save(b)
+      const moments = path.join(b, "policy.optimizer.bin")
+      yield* Effect.promise(async () => fs.truncate(moments, (await fs.stat(moments)).size / 2))
+      const e2 = yield* Effect.flip(Checkpoint.load(b))
+      assert.strictEqual(e2.reason, "Corrupt")
+      expect(e2.message).toBe(`checkpoint ${b}: policy.optimizer.bin does not match its checksum`)
+      // a checkpoint whose manifest checksum is gone is not trusted either
+      const c = path.join(root, "c")
+      yield* save(c)
+      yield* Effect.promise(() => fs.rm(path.join(c, "manifest.sha256")))
+      expect((yield* Effect.flip(Checkpoint.load(c))).message).toBe(`checkpoint ${c}: manifest.sha256 is missing`)
+      Optimizer.dispose(opt)
+      Transformer.dispose(policy)
+    }).pipe(Effect.scoped))
+
   it.effect("a crash mid-write leaves the previous checkpoint loadable", () =>
     Effect.gen(function*() {
       const root = yield* tmpDir
@@ -161,6 +195,22 @@ describe("Checkpoint", () => {
       Checkpoint.dispose(d)
       expect((yield* Effect.promise(() => fs.readdir(root))).sort()).toEqual(["ckpt"])
       for (const m of [m1, m2]) Transformer.dispose(m)
+    }).pipe(Effect.scoped))
+
+  // A tmpfs needs root: elsewhere this case is skipped.
+  const disk = path.join(os.tmpdir(), `stepagent-ckpt-disk-${process.pid}`)
+  it.effect.skipIf(!FaultRun.canMount(disk))("a write the file system refuses (a full disk) fails in one line and leaves no temporary behind", () =>
+    Effect.gen(function*() {
+      FaultRun.mount(disk, "64k") // the tiny model's weights are ~100 KB
+      yield* Effect.addFinalizer(() => Effect.sync(() => FaultRun.umount(disk)))
+      const m = Transformer.init(Fixtures.tinyConfig(), 1)
+      const dir = path.join(disk, "ckpt")
+      const e = yield* Effect.flip(Checkpoint.save(dir, { models: { policy: { model: m } }, tokenizer: Fixtures.byteTokenizer() }))
+      assert.strictEqual(e.reason, "Io")
+      expect(e.message).toMatch(/^checkpoint .*: cannot write: ENOSPC: no space left on device/)
+      expect(e.message).not.toContain("\n")
+      expect(yield* Effect.promise(() => fs.readdir(disk))).toEqual([])
+      Transformer.dispose(m)
     }).pipe(Effect.scoped))
 
   it.effect("refuses to replace a directory that is not a checkpoint", () =>

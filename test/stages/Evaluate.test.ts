@@ -137,9 +137,9 @@ describe("evaluate", () => {
 
   it("fails with a typed error when the policy cannot run: expert without a simulator, model without models", async () => {
     const services = Layer.merge(Builtin.layer(signals), Metrics.layerNone)
-    const noExpert = await Effect.runPromise(Stream.runCollect(Evaluate.tasks("test", 1).pipe(Evaluate.evaluate({ ...Evaluate.defaults, policy: "expert" }, at))).pipe(Effect.flip, Effect.provide(services)))
+    const noExpert = await Effect.runPromise(Stream.runCollect(Evaluate.tasks("test", 1).pipe(Evaluate.evaluate({ ...Evaluate.defaults, policy: "expert" }, at))).pipe(Effect.catchTag("MetricsError", Effect.die), Effect.flip, Effect.provide(services)))
     expect(noExpert.reason).toBe("BadConfig")
-    const noModel = await Effect.runPromise(Stream.runCollect(Evaluate.tasks("test", 1).pipe(Evaluate.evaluate(Evaluate.defaults, at))).pipe(Effect.flip, Effect.provide(services)))
+    const noModel = await Effect.runPromise(Stream.runCollect(Evaluate.tasks("test", 1).pipe(Evaluate.evaluate(Evaluate.defaults, at))).pipe(Effect.catchTag("MetricsError", Effect.die), Effect.flip, Effect.provide(services)))
     expect(noModel.reason).toBe("MissingModel")
   })
 })

@@ -160,7 +160,7 @@ describe("bad input", () => {
     const eps = episodes(8, (i) => (i % 2 === 0 ? 3e38 : -3e38)) // finite rewards whose squared returns overflow float32
     const { after, failure } = await Fixtures.run(
       Effect.gen(function*() {
-        const failure = yield* Effect.flip(Stream.runCollect(Ppo.ppo({ ...Ppo.defaults, batchSize: 8, minibatchSize: 8, whitenRewards: false }, at)(Stream.fromIterable(eps))))
+        const failure = yield* Effect.flip(Stream.runCollect(Ppo.ppo({ ...Ppo.defaults, batchSize: 8, minibatchSize: 8, whitenRewards: false }, at)(Stream.fromIterable(eps))).pipe(Effect.catchTag("MetricsError", Effect.die))) // the memory sink never fails
         return { failure, after: Fixtures.weights(yield* (yield* Models.Models).get("policy")) }
       }),
       Fixtures.layer(world.tokenizer, policy, records)
@@ -181,7 +181,7 @@ describe("bad input", () => {
     const records: Array<Metrics.MetricRecord> = []
     const { after, failure } = await Fixtures.run(
       Effect.gen(function*() {
-        const failure = yield* Effect.flip(Stream.runCollect(Sft.sft({ ...Sft.defaults, batchSize: 4, learningRate: 1e30, maxGradNorm: 0 }, at)(Stream.fromIterable([...world.train, ...world.train]))))
+        const failure = yield* Effect.flip(Stream.runCollect(Sft.sft({ ...Sft.defaults, batchSize: 4, learningRate: 1e30, maxGradNorm: 0 }, at)(Stream.fromIterable([...world.train, ...world.train]))).pipe(Effect.catchTag("MetricsError", Effect.die)))
         return { failure, after: Fixtures.weights(yield* (yield* Models.Models).get("policy")) }
       }),
       Fixtures.layer(world.tokenizer, policy, records)
