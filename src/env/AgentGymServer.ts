@@ -1,3 +1,4 @@
+import * as NodeCrypto from "node:crypto"
 import * as Http from "node:http"
 import { NodeHttpServer } from "@effect/platform-node"
 import { ByteSize, Clock, Data, Duration, Effect, Layer, type Result } from "effect"
@@ -28,6 +29,12 @@ export interface ServerOptions {
   readonly worldSeed: number
   /** Sessions open at once; /create beyond it answers 429. Default 10,000: far above the 1,000 concurrent sessions tested. */
   readonly maxSessions?: number
+  /**
+   * The first session id. Default: drawn at random below 2^30 when the server starts, so that a restarted server
+   * does not answer to the ids its previous life handed out (a client still holding one would drive a stranger's
+   * session); ids then count up from it. Not a result of any run, so it need not come from the run's seed.
+   */
+  readonly firstId?: number
   /**
    * A session without a request for this long is dropped (its slot freed). Default 30 minutes: the gap between
    * two requests is one policy reply, minutes at worst for a large model on a busy GPU, and a crashed run's
@@ -78,7 +85,7 @@ export const routes = (sim: Simulator, options: ServerOptions) => {
   const idle = Duration.fromInputUnsafe(options.idleTimeout ?? defaults.idleTimeout)
   const maxBody = options.maxBodyBytes ?? defaults.maxBodyBytes
   const createReply = options.createReply ?? defaults.createReply
-  const sessions = SessionTable.make<Session>({ maxSessions, idleMillis: Duration.toMillis(idle) })
+  const sessions = SessionTable.make<Session>({ maxSessions, idleMillis: Duration.toMillis(idle), firstId: options.firstId ?? NodeCrypto.randomInt(0, 2 ** 30) })
   const idleText = Duration.format(idle)
 
   /** The body as text, refused with 413 beyond the size limit. */

@@ -1,5 +1,5 @@
 /**
- * The open sessions of a server: numbered from 0, at most `maxSessions` at once, each dropped after
+ * The open sessions of a server: numbered from `firstId` up, at most `maxSessions` at once, each dropped after
  * `idleMillis` without a request. Time comes in as an argument (the server reads Effect's Clock), so the
  * table is plain synchronous code.
  *
@@ -9,6 +9,8 @@
 export interface Options {
   readonly maxSessions: number
   readonly idleMillis: number
+  /** The first id handed out (default 0); ids below it are "unknown". */
+  readonly firstId?: number
 }
 
 /** Why a session number finds nothing: never handed out, or handed out and since closed or expired. */
@@ -26,7 +28,8 @@ export interface SessionTable<S> {
 
 export const make = <S>(options: Options): SessionTable<S> => {
   const open = new Map<number, { readonly value: S; lastUsed: number }>()
-  let next = 0
+  const first = options.firstId ?? 0
+  let next = first
 
   const expire = (now: number) => {
     for (const [id, entry] of open) {
@@ -46,7 +49,7 @@ export const make = <S>(options: Options): SessionTable<S> => {
     get: (now, id) => {
       expire(now)
       const entry = open.get(id)
-      if (entry === undefined) return id < next ? "gone" : "unknown"
+      if (entry === undefined) return id >= first && id < next ? "gone" : "unknown"
       entry.lastUsed = now
       open.delete(id)
       open.set(id, entry)

@@ -58,6 +58,25 @@ describe("AgentGym server and client", () => {
       })), 120_000)
   }
 
+  it.live("a restarted server does not answer to the ids its previous life handed out", () =>
+    Effect.gen(function*() {
+      const first = yield* Effect.scoped(Effect.gen(function*() {
+        const { url } = yield* serve("qa")
+        const created = yield* Effect.promise(() => post(`${url}/create`, ""))
+        return created.json["id"] as number
+      }))
+      // the same server again (as after a restart): the old id is unknown there, and its own ids start elsewhere
+      yield* Effect.scoped(Effect.gen(function*() {
+        const { url } = yield* serve("qa")
+        const stale = yield* Effect.promise(() => postJson(`${url}/reset`, { id: first, data_idx: 0 }))
+        assert.strictEqual(stale.status, 404)
+        const created = yield* Effect.promise(() => post(`${url}/create`, ""))
+        assert.notStrictEqual(created.json["id"], first)
+        const fixed = yield* serve("qa", { firstId: 7 })
+        assert.strictEqual((yield* Effect.promise(() => post(`${fixed.url}/create`, ""))).json["id"], 7)
+      }))
+    }))
+
   it.live("bad bodies, missing fields and unknown ids get a 4xx JSON error; the server goes on", () =>
     Effect.scoped(Effect.gen(function*() {
       const { url } = yield* serve("qa")

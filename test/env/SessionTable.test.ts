@@ -16,6 +16,13 @@ describe("SessionTable", () => {
     expect(t.size(1900)).toBe(1)
   })
 
+  it("ids count up from firstId; ids below it were never handed out", () => {
+    const t = SessionTable.make<string>({ maxSessions: 4, idleMillis: 1000, firstId: 500 })
+    expect([t.create(0, "a"), t.create(0, "b")]).toEqual([500, 501])
+    expect(t.close(1, 500)).toBe(true)
+    expect([t.get(2, 500), t.get(2, 499), t.get(2, 0), t.get(2, 502), t.get(2, 501)]).toEqual(["gone", "unknown", "unknown", "unknown", "b"])
+  })
+
   test.prop([fc.array(fc.tuple(fc.constantFrom("create", "get", "close"), fc.nat(20), fc.nat(500)), { maxLength: 200 })], { numRuns: 300, seed: 3 })(
     "matches a naive model: a session is open iff created, not closed, and used within the idle time",
     (ops) => {
