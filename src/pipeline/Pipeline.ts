@@ -138,6 +138,17 @@ export const checkDatasets = (file: string, p: Pipeline): Effect.Effect<void, Pi
       // generation runs the built-in simulator's expert; a remote environment's tasks may differ
       return yield* invalid(file, "data.generate needs the built-in environment (env.url is set)")
     }
+    for (const [i, stage] of p.stages.entries()) {
+      if (stage.stage !== "evaluate" || stage.validation === undefined) continue
+      const at = `stages[${i}].validation.world`
+      if (p.env.url !== undefined) return yield* invalid(file, `${at}: a validation world needs the built-in environment (env.url is set)`)
+      if (!crossSeedSafe.includes(p.env.name)) {
+        return yield* invalid(file, `${at}: ${p.env.name} splits its tasks per world seed, so another world's train tasks could be test tasks of seed ${p.env.seed}; validation worlds are for ${crossSeedSafe.join(", ")}`)
+      }
+      if (stage.validation.world === p.env.seed || seeds.includes(stage.validation.world)) {
+        return yield* invalid(file, `${at}: world ${stage.validation.world} is trained on (env.seed or data.generate.seeds); choose one the data was not generated from`)
+      }
+    }
     for (const d of [...p.data.train, ...(p.tokenizer.path === undefined ? [] : [p.tokenizer.path]), ...(p.init === undefined ? [] : [p.init.checkpoint])]) {
       if (!NodeFs.existsSync(d)) return yield* new PipelineError({ reason: "MissingDataset", message: `${file}: dataset ${d} does not exist` })
     }

@@ -55,6 +55,7 @@ export const EvalSummary = Schema.Struct({
   outcomes: Schema.optionalKey(Schema.Array(Schema.Struct({ task: Schema.String, reward: Schema.Finite, success: Schema.Boolean }))),
   terminations: Schema.optionalKey(Terminations),
   train: Schema.optionalKey(Schema.Struct({ avgReward: Schema.Finite, successRate: Schema.Finite, episodes: Schema.Finite, terminations: Schema.optionalKey(Terminations) })), // the train-split check
+  validation: Schema.optionalKey(Schema.Struct({ world: Schema.Finite, avgReward: Schema.Finite, successRate: Schema.Finite, episodes: Schema.Finite, terminations: Schema.optionalKey(Terminations) })), // train tasks of an unseen world
   actionAccuracy: Schema.optionalKey(Schema.Finite), // greedy exact match at held-out expert states
   actionAccuracyStates: Schema.optionalKey(Schema.Finite)
 })

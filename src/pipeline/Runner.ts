@@ -193,7 +193,11 @@ const evalOutputs = (
   ctx: Context,
   entry: typeof StageEntry.EvaluateEntry.Type,
   episodes: ReadonlyArray<Evaluate.Episode>,
-  extra: { readonly train?: ReadonlyArray<Evaluate.Episode>; readonly actionAccuracy?: ActionAccuracy.Result }
+  extra: {
+    readonly train?: ReadonlyArray<Evaluate.Episode>
+    readonly validation?: { readonly world: number; readonly episodes: ReadonlyArray<Evaluate.Episode> }
+    readonly actionAccuracy?: ActionAccuracy.Result
+  }
 ) =>
   Effect.gen(function*() {
     const dir = NodePath.join(ctx.runDir, "eval")
@@ -217,6 +221,7 @@ const evalOutputs = (
       // how each episode ended (done, max_steps, error:<reason>): they add up to `episodes`, whatever the environment did
       terminations: Evaluate.terminations(episodes),
       ...(extra.train === undefined ? {} : { train: trainSummary(extra.train) }),
+      ...(extra.validation === undefined ? {} : { validation: { world: extra.validation.world, ...trainSummary(extra.validation.episodes) } }),
       ...(extra.actionAccuracy === undefined ? {} : { actionAccuracy: extra.actionAccuracy.accuracy, actionAccuracyStates: extra.actionAccuracy.states })
     }
     yield* RunState.writeAtomic(NodePath.join(dir, "summary.json"), JSON.stringify(summary, null, 2) + "\n")
@@ -359,12 +364,22 @@ const runUnit = (ctx: Context, unit: Unit) =>
           )
           train = Array.from(done)
         }
+        let validation: { readonly world: number; readonly episodes: ReadonlyArray<Evaluate.Episode> } | undefined
+        if (e.validation !== undefined && e.validation.episodes > 0) {
+          const world = e.validation.world
+          const done = yield* Evaluate.tasks("train", e.validation.episodes).pipe(
+            Evaluate.evaluate(cfg, { ...run, iteration: run.iteration + 2_000_000 }, { prefix: "eval/validation_" }),
+            Stream.runCollect,
+            Effect.provide(envLayer({ ...p, env: { ...p.env, seed: world } }))
+          )
+          validation = { world, episodes: Array.from(done) }
+        }
         let actionAccuracy: ActionAccuracy.Result | undefined
         if (sim !== undefined && e.policy === "model" && e.actionAccuracyTasks > 0) {
           actionAccuracy = yield* ActionAccuracy.actionAccuracy(heldOutExperts(p, sim, e.actionAccuracyTasks))
           yield* metrics.log({ stage: "evaluate", iteration: run.iteration, step: actionAccuracy.states, values: { "eval/action_accuracy": actionAccuracy.accuracy, "eval/action_states": actionAccuracy.states } })
         }
-        yield* evalOutputs(ctx, e, Array.from(episodes), { ...(train === undefined ? {} : { train }), ...(actionAccuracy === undefined ? {} : { actionAccuracy }) })
+        yield* evalOutputs(ctx, e, Array.from(episodes), { ...(train === undefined ? {} : { train }), ...(validation === undefined ? {} : { validation }), ...(actionAccuracy === undefined ? {} : { actionAccuracy }) })
         return
       }
     }
@@ -492,6 +507,7 @@ const evalLine = (s: RunDir.EvalSummary): string =>
   [
     `eval: ${s.split ?? "test"} success ${pct(s.successRate)} of ${s.episodes} episodes (avg reward ${s.avgReward.toFixed(3)})`,
     ...(s.train === undefined ? [] : [`train success ${pct(s.train.successRate)}`]),
+    ...(s.validation === undefined ? [] : [`validation success ${pct(s.validation.successRate)} (world ${s.validation.world})`]),
     ...(s.actionAccuracy === undefined ? [] : [`action accuracy ${pct(s.actionAccuracy)}`]),
     ...errorPart("", s.terminations),
     ...errorPart("train: ", s.train?.terminations)

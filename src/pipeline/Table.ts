@@ -39,6 +39,7 @@ export interface Entry {
   readonly seed?: number | undefined
   readonly outcomes?: ReadonlyArray<Outcome> | undefined
   readonly train?: { readonly avgReward: number; readonly successRate: number; readonly episodes: number } | undefined
+  readonly validation?: { readonly successRate: number } | undefined
   readonly actionAccuracy?: number | undefined
 }
 
@@ -69,6 +70,9 @@ export interface Cell {
   readonly trainSuccessRate: number | null
   readonly trainAvgReward: number | null
   readonly trainRuns: number
+  /** Mean success rate on a validation world's train tasks over the `validationRuns` runs that recorded it. */
+  readonly validationSuccessRate: number | null
+  readonly validationRuns: number
   /** Mean action accuracy (greedy exact match at held-out expert states) over the `actionAccuracyRuns` runs that recorded it. */
   readonly actionAccuracy: number | null
   readonly actionAccuracyRuns: number
@@ -155,6 +159,7 @@ export const entry = Effect.fn("Table.entry")(function*(dir: string) {
     seed: seedOf(run.config),
     outcomes: s.outcomes,
     train: s.train,
+    validation: s.validation,
     actionAccuracy: s.actionAccuracy
   } satisfies Entry
 })
@@ -204,6 +209,7 @@ export const compare = (entries: ReadonlyArray<Entry>, options: Bootstrap.Option
       const rate = Bootstrap.mean(g.map((x) => ({ mean: x.successRate, values: x.outcomes?.map(success) })), options)
       const trained = g.flatMap((x) => x.train === undefined ? [] : [x.train])
       const accuracies = g.flatMap((x) => x.actionAccuracy === undefined ? [] : [x.actionAccuracy])
+      const validated = g.flatMap((x) => x.validation === undefined ? [] : [x.validation.successRate])
       cells.push({
         method,
         env: g[0]!.env,
@@ -223,6 +229,8 @@ export const compare = (entries: ReadonlyArray<Entry>, options: Bootstrap.Option
         trainSuccessRate: trained.length === 0 ? null : mean(trained.map((t) => t.successRate)),
         trainAvgReward: trained.length === 0 ? null : mean(trained.map((t) => t.avgReward)),
         trainRuns: trained.length,
+        validationSuccessRate: validated.length === 0 ? null : mean(validated),
+        validationRuns: validated.length,
         actionAccuracy: accuracies.length === 0 ? null : mean(accuracies),
         actionAccuracyRuns: accuracies.length
       })
@@ -322,16 +330,21 @@ export const markdown = (c: Comparison): string => {
   const out = [line(head), line(align), ...rows.map(line), ...legend]
 
   const hasTrain = c.cells.some((x) => x.trainRuns > 0)
+  const hasValidation = c.cells.some((x) => x.validationRuns > 0)
   const hasAccuracy = c.cells.some((x) => x.actionAccuracyRuns > 0)
-  if (hasTrain || hasAccuracy) {
-    const parts = (col: string) => [...(hasTrain ? [`${md(col)} train success`] : []), ...(hasAccuracy ? [`${md(col)} action accuracy`] : [])]
-    const width = (hasTrain ? 1 : 0) + (hasAccuracy ? 1 : 0)
+  if (hasTrain || hasValidation || hasAccuracy) {
+    const parts = (col: string) => [
+      ...(hasTrain ? [`${md(col)} train success`] : []),
+      ...(hasValidation ? [`${md(col)} validation success`] : []),
+      ...(hasAccuracy ? [`${md(col)} action accuracy`] : [])
+    ]
+    const width = (hasTrain ? 1 : 0) + (hasValidation ? 1 : 0) + (hasAccuracy ? 1 : 0)
     const mean = (x: number | null, n: number) => x === null ? "-" : `${pct(x)}% (n=${n})`
     out.push(
       "",
       "### Train split and action accuracy",
       "",
-      "Train success: the success rate on training tasks (the model can fit them); action accuracy: the greedy action's exact match at held-out expert states. Means over the runs that recorded them (n).",
+      `Train success: the success rate on training tasks (the model can fit them); ${hasValidation ? "validation success: on the train tasks of a world the data was not generated from (for choosing hyper-parameters without the test split); " : ""}action accuracy: the greedy action's exact match at held-out expert states. Means over the runs that recorded them (n).`,
       "",
       line(["method", ...c.columns.flatMap(parts)]),
       line([":--", ...c.columns.flatMap(() => Array.from({ length: width }, () => "--:"))]),
@@ -342,6 +355,7 @@ export const markdown = (c: Comparison): string => {
             const cell = cellOf(m, col)
             return [
               ...(hasTrain ? [cell === undefined ? "-" : mean(cell.trainSuccessRate, cell.trainRuns)] : []),
+              ...(hasValidation ? [cell === undefined ? "-" : mean(cell.validationSuccessRate, cell.validationRuns)] : []),
               ...(hasAccuracy ? [cell === undefined ? "-" : mean(cell.actionAccuracy, cell.actionAccuracyRuns)] : [])
             ]
           })

@@ -53,6 +53,13 @@ describe("pipeline config errors", () => {
   it("an unknown stage names it and the known ones", () => {
     expectOneLineError(run([script({ ...base, stages: [{ stage: "ppo2" }] })]), /stages\[0\]: unknown stage "ppo2" \(known: sft, stepagent/)
   })
+  it("a validation world that is trained on, or in an environment that splits per seed, is refused", () => {
+    const evaluate = (validation: unknown) => [{ stage: "sft", epochs: 1 }, { stage: "evaluate", n: 1, validation }]
+    expectOneLineError(run([script({ ...base, data: { generate: { n: 4, seeds: [0, 3] } }, stages: evaluate({ world: 3 }) })]), /stages\[1\]\.validation\.world: world 3 is trained on/)
+    expectOneLineError(run([script({ ...base, stages: evaluate({ world: 0 }) })]), /world 0 is trained on/)
+    expectOneLineError(run([script({ ...base, env: { name: "house" }, stages: evaluate({ world: 4 }) })]), /house splits its tasks per world seed.*validation worlds are for qa/)
+  })
+
   it("generated data from other world seeds is refused where splits are per seed (shop, house), with the reason", () => {
     expectOneLineError(run([script({ ...base, env: { name: "house" }, data: { generate: { n: 4, seeds: [0, 1] } } })]), /data\.generate\.seeds: house splits its tasks per world seed/)
   })
@@ -75,21 +82,24 @@ describe("pipeline config errors", () => {
   })
   it("data.generate trains on expert trajectories generated from several qa worlds; curveEvery logs curve points", () => {
     const out = NodePath.join(dir, `out${n++}`)
-    const definition = { ...base, data: { generate: { n: 6, seeds: [0, 5] } }, stages: [{ stage: "sft", epochs: 1, curveEvery: 1, curveEpisodes: 1 }, { stage: "evaluate", n: 1, actionAccuracyTasks: 1 }] }
+    const definition = { ...base, data: { generate: { n: 6, seeds: [0, 5] } }, stages: [{ stage: "sft", epochs: 1, curveEvery: 1, curveEpisodes: 1 }, { stage: "evaluate", n: 1, actionAccuracyTasks: 1, validation: { world: 9, episodes: 2 } }] }
     // wasm: the cpu backend takes tens of seconds for one SFT step of six whole qa trajectories
     const r = NodeChild.spawnSync(node, [bin, "run", script(definition), "--out", out], { cwd: root, encoding: "utf8", env: { ...process.env, STEPAGENT_BACKEND: "wasm" } })
     expect(r.status, r.stderr).toBe(0)
     const runDir = r.stdout.split("\n")[0]!.trim()
     const metrics = NodeFs.readFileSync(NodePath.join(runDir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, number>)
     expect(metrics.filter((m) => m["stage"] as unknown === "sft")).toHaveLength(1) // 6 trajectories, batches of 8
-    const summary = JSON.parse(NodeFs.readFileSync(NodePath.join(runDir, "eval/summary.json"), "utf8")) as { outcomes: ReadonlyArray<unknown>; actionAccuracy: number }
+    const summary = JSON.parse(NodeFs.readFileSync(NodePath.join(runDir, "eval/summary.json"), "utf8")) as { outcomes: ReadonlyArray<unknown>; actionAccuracy: number; validation: { world: number; episodes: number } }
     expect(summary.outcomes).toHaveLength(1)
+    // the validation world's train tasks: a world the data was not generated from
+    expect(summary.validation).toMatchObject({ world: 9, episodes: 2 })
+    expect(metrics.some((m) => "eval/validation_success_rate" in m)).toBe(true)
     // one learning-curve point after the epoch, at the optimizer step it was taken
     const curve = metrics.filter((m) => m["stage"] as unknown === "sft_curve")
     expect(curve).toHaveLength(1)
     expect(curve[0]!["step"]).toBe(1)
     for (const k of ["curve/success_rate", "curve/train_success_rate", "curve/action_accuracy"]) expect(curve[0]![k]).toBeGreaterThanOrEqual(0)
     expect(summary.actionAccuracy).toBeGreaterThanOrEqual(0)
-    expect(r.stdout).toMatch(/\neval: test success 0\.0% of 1 episodes .*; action accuracy /)
+    expect(r.stdout).toMatch(/\neval: test success 0\.0% of 1 episodes .*; validation success \d+\.\d% \(world 9\); action accuracy /)
   }, 120_000)
 })

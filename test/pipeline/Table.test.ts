@@ -120,6 +120,13 @@ describe("Table.compare", () => {
     assert.deepStrictEqual([cell.trainRuns, cell.actionAccuracyRuns, cell.actionAccuracy], [2, 1, 0.5])
     assert.closeTo(cell.trainSuccessRate!, 0.7, 1e-12)
     assert.include(Table.markdown(c), "| sft | 70.0% (n=2) | 50.0% (n=1) |")
+    const v = Table.compare([
+      { ...entry("sft", "qa", 0.5, 0.2), validation: { successRate: 0.3 } },
+      { ...entry("sft", "qa", 0.5, 0.2), validation: { successRate: 0.1 } }
+    ])
+    assert.closeTo(v.cells[0]!.validationSuccessRate!, 0.2, 1e-12)
+    assert.include(Table.markdown(v), "| method | qa validation success |")
+    assert.include(Table.markdown(v), "| sft | 20.0% (n=2) |")
   })
 })
 
@@ -185,7 +192,7 @@ describe("table command", () => {
         {
           method: "stepagent-implicit", env: "shop", split: "test", column: "shop", runs: 2, avgReward: 0.6, successRate: 0.375, avgRewardStd: 0.017678, successRateStd: 0.035355, episodes: 40, dirs: 2,
           seeds: [1, 2], interval: "bootstrap", avgRewardCi: { lo: 0.5, hi: 0.703 }, successRateCi: { lo: 0.225, hi: 0.525 },
-          trainSuccessRate: 0.75, trainAvgReward: 0.825, trainRuns: 2, actionAccuracy: 0.66, actionAccuracyRuns: 1
+          trainSuccessRate: 0.75, trainAvgReward: 0.825, trainRuns: 2, validationSuccessRate: null, validationRuns: 0, actionAccuracy: 0.66, actionAccuracyRuns: 1
         }
       )
       // sft-house has no config.method (the pipeline name without "house") and an old summary: no outcomes, no interval.
