@@ -1,3 +1,5 @@
+import * as NodeFs from "node:fs"
+import * as NodePath from "node:path"
 import { Console, Effect, Layer, Option, Schema, Stream } from "effect"
 import { Command, Flag } from "effect/cli"
 import * as Bpe from "../data/Bpe.ts"
@@ -19,8 +21,21 @@ const Meta = Schema.Struct({ render: Schema.optionalKey(Schema.Struct({ instruct
  * `--policy expert|random` for reference points (no checkpoint). Rolls the policy out on tasks
  * `<split>:0 .. <split>:N-1` and prints `{avgReward, successRate, episodes, ...}`.
  */
+/**
+ * The checkpoint a `--checkpoint` path names: a checkpoint directory as it is; a run directory, its `checkpoints/`
+ * or the `checkpoints/LATEST` file: the checkpoint LATEST names (the run's last). Anything else is left for
+ * `Checkpoint.load` to refuse with its one line.
+ */
+export const latestOf = (path: string): string => {
+  const latestFile = [path, NodePath.join(path, "LATEST"), NodePath.join(path, "checkpoints", "LATEST")]
+    .find((p) => NodePath.basename(p) === "LATEST" && NodeFs.statSync(p, { throwIfNoEntry: false })?.isFile() === true)
+  if (latestFile === undefined) return path
+  const name = NodeFs.readFileSync(latestFile, "utf8").trim()
+  return name === "" ? path : NodePath.join(NodePath.dirname(latestFile), name)
+}
+
 export const command = Command.make("eval", {
-  checkpoint: Flag.String("checkpoint").pipe(Flag.withDescription("a checkpoint directory (runs/<run>/checkpoints/unit-NNNN)"), Flag.optional),
+  checkpoint: Flag.String("checkpoint").pipe(Flag.withDescription("a checkpoint directory (runs/<run>/checkpoints/unit-NNNN), or a run directory, its checkpoints/ or checkpoints/LATEST for the latest"), Flag.optional),
   policy: Flag.Literals("policy", ["model", "expert", "random"]).pipe(Flag.withDescription("model (the checkpoint's policy; default), or the expert / random reference points"), Flag.withDefault("model" as const)),
   env: EnvFlags.env,
   seed: EnvFlags.seed,
@@ -38,7 +53,7 @@ export const command = Command.make("eval", {
     let models: Layer.Layer<Models.Models> | undefined
     let instruction: "keep" | "drop" = "keep"
     if (Option.isSome(checkpoint)) {
-      const loaded = yield* Checkpoint.load(checkpoint.value)
+      const loaded = yield* Checkpoint.load(latestOf(checkpoint.value))
       const tokenizer = yield* Bpe.load(loaded.tokenizer.json)
       const policyEntry = loaded.models["policy"]
       if (policyEntry === undefined) return yield* UserError.fail(`${checkpoint.value}: the checkpoint holds no policy model`)

@@ -31,6 +31,12 @@ describe("stepagent eval", () => {
     const s = JSON.parse(e.stdout) as { episodes: number; avgReward: number }
     expect(s.episodes).toBe(4)
     expect(s.avgReward).toBeGreaterThanOrEqual(0)
+    // the run directory, its checkpoints/ and checkpoints/LATEST name the same (latest) checkpoint
+    for (const path of [runDir, NodePath.join(runDir, "checkpoints"), NodePath.join(runDir, "checkpoints", "LATEST")]) {
+      const again = cli(["eval", "--checkpoint", path, "--env", "qa", "--n", "4", "--json"])
+      expect(again.status, again.stderr).toBe(0)
+      expect(JSON.parse(again.stdout)).toEqual(s)
+    }
     const missing = cli(["eval", "--checkpoint", NodePath.join(dir, "nope"), "--env", "qa", "--n", "2"])
     expect(missing.status).not.toBe(0)
     expect(missing.stderr.trim().split("\n").filter((l) => l.startsWith("stepagent:"))).toHaveLength(1)
