@@ -64,10 +64,8 @@ const checkInput = (path: string) =>
  */
 const checkNotInput = (input: NodeFs.Stats, inputPath: string, paths: ReadonlyArray<readonly [string, string]>) =>
   Effect.forEach(paths, ([flag, path]) =>
-    Effect.tryPromise({
-      try: () => NodeFs.promises.stat(path).then((s) => s, () => undefined),
-      catch: (e) => JsonRecords.ioError(path, e)
-    }).pipe(Effect.flatMap((s) =>
+    // a path that cannot be statted (not there yet) is not the input
+    Effect.promise(() => NodeFs.promises.stat(path).then((s) => s, () => undefined)).pipe(Effect.flatMap((s) =>
       s !== undefined && s.dev === input.dev && s.ino === input.ino
         ? Effect.fail(new DataError({ reason: "Io", path, message: `${flag}: ${path} is the input file ${inputPath}; choose another output` }))
         : Effect.void

@@ -198,6 +198,12 @@ export const findAnyObject = (bytes: Uint8Array): { readonly comma: number; read
   return undefined
 }
 
+/**
+ * The last bytes of an oversized element, kept so that a signature cut by a read boundary is still found:
+ * a signature, plus room for the spaces between it and its comma.
+ */
+const tailOf = (bytes: Uint8Array): Uint8Array => bytes.slice(Math.max(0, bytes.length - (maxSignatureBytes + 256)))
+
 // Signatures kept per file: the records' own, and room for a few odd objects that came first.
 const maxSignatures = 8
 
@@ -275,7 +281,7 @@ export const makeSplitter = (options: ReadOptions = {}): Splitter => {
         reset()
         return window.slice(cut.start)
       }
-      oversizedTail = window.slice(Math.max(0, window.length - (maxSignatureBytes + 256)))
+      oversizedTail = tailOf(window)
       return undefined
     }
     if (size + part.length > max) {
@@ -284,11 +290,11 @@ export const makeSplitter = (options: ReadOptions = {}): Splitter => {
         const bytes = concat(all, size + part.length)
         const cut = resync(bytes, false)
         if (cut !== undefined && cut.comma <= max) {
-          out.push(rejectBroken(bytes.subarray(0, cut.comma), undefined))
+          out.push(rejectBroken(bytes.subarray(0, cut.comma)))
           reset()
           return bytes.slice(cut.start)
         }
-        oversizedTail = bytes.slice(Math.max(0, bytes.length - maxSignatureBytes - 256))
+        oversizedTail = tailOf(bytes)
       }
       oversized = head(all, Math.min(prefixBytes, max))
       parts = []
@@ -313,8 +319,8 @@ export const makeSplitter = (options: ReadOptions = {}): Splitter => {
   }
 
   /** The reject of a broken element's bytes (cut before the next record), with its own reason. */
-  const rejectBroken = (bytes: Uint8Array, truncated: string | undefined): Item => {
-    const item = decodeRecord(index, bytes, truncated, maxDepth)
+  const rejectBroken = (bytes: Uint8Array): Item => {
+    const item = decodeRecord(index, bytes, undefined, maxDepth)
     const why = item._tag === "Reject" ? item.reason : "invalid JSON: the element runs on into the next record"
     const record = item._tag === "Reject" ? item.record : lossyDecoder.decode(bytes)
     return reject(`${why} (read resumed at the next record)`, record)
@@ -338,7 +344,7 @@ export const makeSplitter = (options: ReadOptions = {}): Splitter => {
           ? resync(bytes, truncated !== undefined || elementAfterClose || item.reason.startsWith("invalid JSON"))
           : undefined
         if (cut !== undefined) {
-          out.push(rejectBroken(bytes.subarray(0, cut.comma), undefined))
+          out.push(rejectBroken(bytes.subarray(0, cut.comma)))
           reset()
           return bytes.slice(cut.start)
         }

@@ -25,7 +25,7 @@ const maxRecordBytes = 64 * 1024
 const rssPreload = `data:text/javascript,process.on("exit",()=>process.stderr.write("maxrss_kb "+process.resourceUsage().maxRSS+"\\n"))`
 
 const one = async (dir: string, format: Hostile.Format, layout: Hostile.Layout, seed: number) => {
-  const list = Hostile.entries(format, layout, records, seed)
+  const list = Hostile.entries(format, records, seed)
   const input = path.join(dir, `${format}.${layout}`)
   fs.writeFileSync(input, Hostile.fileBytes(list, layout))
   const out = path.join(dir, `${format}-${layout}.arrows`)

@@ -20,7 +20,7 @@ describe("importers under hostile input (fuzz, seeded)", () => {
   for (const format of ["eto", "agentgym"] as const) {
     for (const layout of ["json", "jsonl"] as const) {
       it(`${format} ${layout}: every record accounted for, every valid record back whole`, async () => {
-        const list = Hostile.entries(format, layout, 300, format === "eto" ? 11 : 12)
+        const list = Hostile.entries(format, 300, format === "eto" ? 11 : 12)
         const input = NodePath.join(dir, `${format}.${layout}`)
         NodeFs.writeFileSync(input, Hostile.fileBytes(list, layout))
         const out = NodePath.join(dir, `${format}-${layout}.arrows`)
@@ -34,7 +34,7 @@ describe("importers under hostile input (fuzz, seeded)", () => {
     }
 
     it(`${format}: the CLI exits 0 on a hostile file, printing its summary and at most the warning line`, () => {
-      const list = Hostile.entries(format, "json", 200, 21)
+      const list = Hostile.entries(format, 200, 21)
       const input = NodePath.join(dir, `${format}-cli.json`)
       NodeFs.writeFileSync(input, Hostile.fileBytes(list, "json"))
       const r = NodeChild.spawnSync(NodePath.join(root, "node_modules/.bin/node"), [

@@ -61,12 +61,11 @@ const validRecord = (format: Format, n: number) =>
 const deep = (depth: number, open: string, close: string): string => `${open.repeat(depth)}${close.repeat(depth)}`
 
 /** Hostile entries: each a (what, bytes) pair built from a valid-looking base record. */
-const hostile = (format: Format, n: number, layout: Layout): fc.Arbitrary<Entry> => {
+const hostile = (format: Format, n: number): fc.Arbitrary<Entry> => {
   const key = idField(format)
   const base = validRecord(format, n).map((r) => ({ ...r, [key]: `h-${n}` }))
   const json = (what: string) => (r: unknown): Entry => ({ kind: "hostile", what, bytes: utf8(JSON.stringify(r)) })
   const raw = (what: string) => (s: string): Entry => ({ kind: "hostile", what, bytes: utf8(s) })
-  const oneLine = (s: string): string => (layout === "jsonl" ? s.replaceAll("\n", " ") : s)
   return fc.oneof(
     fc.integer({ min: 101, max: 20_000 }).map((d) => raw("deep-array")(deep(d, "[", "]"))),
     fc.integer({ min: 101, max: 5_000 }).map((d) => raw("deep-in-field")(`{"${key}":"h-${n}","conversations":${deep(d, "[{\"a\":", "}]")}}`)),
@@ -101,7 +100,7 @@ const hostile = (format: Format, n: number, layout: Layout): fc.Arbitrary<Entry>
     base.map((r) => json("not-an-object")([r])),
     fc.string({ unit: fc.constantFrom("a", " ", "{", "}", "[", "]", "\"", ",", ":", "\\", "1", "n", "é"), minLength: 1, maxLength: 60 })
       .filter((s) => s.trim() !== "")
-      .map((s) => raw("junk")(oneLine(s))),
+      .map((s) => raw("junk")(s)),
     fc.constantFrom("NaN", "Infinity", "-Infinity", "undefined", "'x'", "{,}", "[,]", "{\"a\"}", "\u0000", "\ufeff{}")
       .map((s) => raw("literal")(s)),
     base.map((r) => {
@@ -116,10 +115,10 @@ const hostile = (format: Format, n: number, layout: Layout): fc.Arbitrary<Entry>
  * `count` entries for `format` (about `hostileShare` of them hostile), deterministic in `seed`.
  * Entries are numbered so valid ids never collide.
  */
-export const entries = (format: Format, layout: Layout, count: number, seed: number, hostileShare = 0.75): Array<Entry> => {
+export const entries = (format: Format, count: number, seed: number, hostileShare = 0.75): Array<Entry> => {
   const arb = fc.nat({ max: 999 }).chain((roll) =>
     roll < hostileShare * 1000
-      ? fc.nat().chain((n) => hostile(format, n, layout))
+      ? fc.nat().chain((n) => hostile(format, n))
       : fc.constant(undefined)
   )
   const picks = fc.sample(arb, { seed, numRuns: count })

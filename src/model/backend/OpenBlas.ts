@@ -84,7 +84,7 @@ const selfTest = (addon: Addon): string | undefined => {
 }
 
 // Where Debian, Fedora and source builds put OpenBLAS's C header (binding.gyp compiles against cblas.h).
-const cblasHeaders = ["/usr/include/cblas.h", "/usr/include/x86_64-linux-gnu/cblas.h", "/usr/include/aarch64-linux-gnu/cblas.h", "/usr/include/openblas/cblas.h", "/usr/local/include/cblas.h"]
+export const cblasHeaders = ["/usr/include/cblas.h", "/usr/include/x86_64-linux-gnu/cblas.h", "/usr/include/aarch64-linux-gnu/cblas.h", "/usr/include/openblas/cblas.h", "/usr/local/include/cblas.h"]
 
 /**
  * Why the package is there but its binary is not: OpenBLAS's headers absent (the build could not
