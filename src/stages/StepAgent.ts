@@ -21,7 +21,8 @@ import type { StageError } from "./StageError.ts"
  *   2. inspection: the current policy samples its own action at every expert state;
  *   3. reflection: a step reward for every agent action, `reward: "implicit"` (step-level DPO reward
  *      model, r = β log π_φ/π_ref) or `reward: "inverse"` (GAIL discriminator, r = -log D);
- *   4. update: PPO on the (state, action, step reward) one-step episodes.
+ *   4. update: PPO on the (state, action, step reward) one-step episodes (skipped in the first `rewardWarmup`
+ *      iterations, which train π_φ or D only: PPO then starts from a reward that has seen pairs).
  * The next iteration re-samples with the improved policy while π_φ or D keep training on the new pairs
  * (`iterations` chains them; a runner may call `iteration` itself, one per checkpoint).
  */
@@ -33,6 +34,10 @@ export const Config = Schema.Struct({
   sample: Sample.Config.pipe(Schema.withDecodingDefaultKey(Effect.succeed({}))), // phase 2
   implicit: ImplicitReward.Config.pipe(Schema.withDecodingDefaultKey(Effect.succeed({}))), // phase 3, implicit
   inverse: InverseReward.Config.pipe(Schema.withDecodingDefaultKey(Effect.succeed({}))), // phase 3, inverse
+  // iterations at the start that train the reward model only (phases 1-3, no PPO): the step reward is held-out at
+  // every new state, and a reward model that has seen a few hundred pairs ranks the expert's action above the agent's
+  // far more often than one that has seen 64 (docs/paper-table.md); 0 = the paper's schedule, PPO from the first round
+  rewardWarmup: Field.int(0, 0),
   entropyCoef: Field.nonNegative(0.01), // λ of the inverse variant's entropy bonus λ·H(π_θ) in PPO: CleanRL's ent_coef
   ppo: Ppo.Config.pipe(Schema.withDecodingDefaultKey(Effect.succeed({}))) // phase 4 (its entropyCoef applies to the implicit variant)
 })
@@ -70,7 +75,7 @@ export const iteration = (config: Config, run: Run.Run, observers: Observers = {
       Sample.sample(config.sample, run), // 2. inspection: the policy acts at the expert's states
       reflect, // 3. reflection: a reward for every step
       observers.rewarded === undefined ? (s) => s : Stream.tap(observers.rewarded),
-      Ppo.ppo(ppo, run) // 4. update
+      run.iteration < config.rewardWarmup ? (s) => Stream.drain(s) : Ppo.ppo(ppo, run) // 4. update
     )
   }))
 

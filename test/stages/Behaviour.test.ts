@@ -171,6 +171,29 @@ describe("StepAgent", () => {
     expect(new Set(records.map((r) => r.iteration))).toEqual(new Set([0, 1, 2]))
   }, 120_000) // ~40 s alone; over 60 s when the whole suite shares the 2 cores (the reward model now also scores each batch before training on it)
 
+  it("a reward warm-up iteration trains the reward model and leaves the policy as it was; the next one runs PPO", async () => {
+    const records: Array<Metrics.MetricRecord> = []
+    const config = { ...stepAgentConfig, rewardWarmup: 1 }
+    const source = () => Stream.fromIterable(world.train.slice(0, 12))
+    const { policy0, reward0, policy1 } = await Fixtures.run(
+      Effect.gen(function*() {
+        const models = yield* Models.Models
+        yield* Stream.runDrain(StepAgent.iteration(config, { seed: 3, iteration: 0 })(source()))
+        const policy0 = Fixtures.weights(yield* models.get("policy"))
+        const reward0 = Fixtures.weights(yield* models.get("reward"))
+        yield* Stream.runDrain(StepAgent.iteration(config, { seed: 3, iteration: 1 })(source()))
+        return { policy0, reward0, policy1: Fixtures.weights(yield* models.get("policy")) }
+      }),
+      Fixtures.layer(world.tokenizer, Models.copy(novice), records)
+    )
+    const start = Fixtures.weights(novice)
+    expect(Fixtures.sameWeights(policy0, start)).toBe(true) // warm-up: no PPO step
+    expect(Fixtures.sameWeights(reward0, start)).toBe(false) // π_φ took its DPO steps
+    expect(Fixtures.sameWeights(policy1, start)).toBe(false) // after the warm-up, PPO moves the policy
+    expect(records.filter((r) => r.stage === "ppo").every((r) => r.iteration === 1)).toBe(true)
+    expect(records.some((r) => r.stage === "implicit_reward" && r.iteration === 0)).toBe(true)
+  }, 60_000)
+
   it("is deterministic: the same seed gives identical metrics (both reward variants, and evaluation)", async () => {
     const once = async () => {
       const records: Array<Metrics.MetricRecord> = []
