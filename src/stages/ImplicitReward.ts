@@ -13,7 +13,8 @@ import * as Timed from "./Timed.ts"
 /**
  * Phase 3 of StepAgent, implicit variant (reflection). For each batch of agent actions, the reward model
  * π_φ (role `reward`, initialised from the SFT policy) takes `steps` step-level DPO updates on seeded
- * minibatches of the pairs (expert action chosen, agent action rejected, at the same expert state), against the frozen reference
+ * minibatches of the pairs (expert action chosen, agent action rejected, at the same expert state) where the agent's
+ * action differs from the expert's (`dpo/pairs` of them), against the frozen reference
  * π_ref (role `reference`, the SFT policy standing in for the expert's likelihood, see DESIGN.md):
  *   L = -E[log σ(β log π_φ(a_e|s)/π_ref(a_e|s) - β log π_φ(a|s)/π_ref(a|s))]
  * then every agent action is emitted with its step reward r(s, a) = β (log π_φ(a|s) - log π_ref(a|s)),
@@ -25,8 +26,9 @@ export const Config = Schema.Struct({
   beta: Field.positive(0.1), // DPO's β: TRL's default, the paper's step-DPO setting
   nllCoef: Field.nonNegative(0), // α of an NLL term on the expert's actions (RPO, TRL's rpo_alpha): off, as the paper's plain DPO
   batchSize: Field.int(64), // pairs per batch: each batch is trained on, then rewarded
-  // DPO updates of π_φ per batch, each on `minibatchSize` pairs: 4 passes over a batch of 64. Measured on qa: one
-  // update per batch (TRL's single epoch, ~2 per iteration) left β·Δlog π at 0.005-0.05, the size of the KL penalty
+  // DPO updates of π_φ per batch, each on `minibatchSize` pairs: 4 passes over a batch of 64 whose every pair differs
+  // (fewer when some agent actions equal the expert's). Measured on qa: one update per batch (TRL's single epoch, ~2 per
+  // iteration) left β·Δlog π at 0.005-0.05, the size of the KL penalty
   steps: Field.int(16),
   minibatchSize: Field.int(16), // pairs per update: small steps, as in the policy's PPO minibatches
   learningRate: Field.nonNegative(3e-4), // a small model from scratch moves slowly at 1e-4; TRL's 1e-6 suits billion-parameter models
@@ -53,51 +55,69 @@ export const implicitReward = (config: Config, run: Run.Run) =>
           const reference = yield* models.get("reference")
           const opt = yield* models.optimizer("reward", { learningRate: config.learningRate, clipNorm: config.maxGradNorm })
           const rng = Run.rng(run, stage, batchIndex++)
+          const differs = batch.map((a) => RewardAuc.differs(a))
+          const differing = differs.flatMap((d, i) => d ? [i] : [])
           const { value: result, seconds } = yield* Timed.sync(() => {
             const pairs = Preference.pairs(model.config.contextLength, batch)
             const ref = Preference.logps(reference, pairs, config.maxTokens)
             const heldOut = Preference.rewards(model, pairs, ref, config.beta, config.maxTokens) // before π_φ sees these pairs
             const stats: Array<Preference.StepStats> = []
-            const m = Math.min(config.minibatchSize, pairs.n)
-            let order = Preference.order(rng, pairs)
+            // a pair whose agent action is the expert's states no preference (its DPO gradient is exactly 0): the
+            // updates draw their minibatches from the differing pairs only, and a batch where fewer pairs differ takes
+            // proportionally fewer updates (as many contrasts seen as drawing from all pairs, without the idle passes)
+            const train = Preference.select(pairs, differing)
+            const trainRef = Preference.selectLogps(ref, differing)
+            const m = Math.min(config.minibatchSize, train.n)
+            let order = Preference.order(rng, train)
             let at = 0
-            for (let s = 0; s < config.steps; s++) {
-              if (at + m > pairs.n) {
-                order = Preference.order(rng, pairs)
+            const steps = Math.ceil(config.steps * train.n / Math.max(1, pairs.n))
+            for (let s = 0; s < steps; s++) {
+              if (at + m > train.n) {
+                order = Preference.order(rng, train)
                 at = 0
               }
               const rows = Array.from(order.subarray(at, at + m)).sort((a, b) => a - b)
               at += m
-              const outcome = Preference.update(model, opt, Preference.select(pairs, rows), Preference.selectLogps(ref, rows), config.beta, config.maxTokens, config.nllCoef)
+              const outcome = Preference.update(model, opt, Preference.select(train, rows), Preference.selectLogps(trainRef, rows), config.beta, config.maxTokens, config.nllCoef)
               if (!outcome.ok) return { ok: false, metric: outcome.metric, bad: outcome.bad, step: opt.step + 1 } as const
               stats.push(outcome.value)
             }
-            return { ok: true, stats, heldOut, rewards: Preference.rewards(model, pairs, ref, config.beta, config.maxTokens) } as const
+            const heldOutLogps = { reference: ref, rewardModel: { chosen: heldOut.chosen.map((r, i) => r / config.beta + ref.chosen[i]!), rejected: heldOut.rejected.map((r, i) => r / config.beta + ref.rejected[i]!) } }
+            return { ok: true, stats, heldOut, heldOutLogps, rewards: Preference.rewards(model, pairs, ref, config.beta, config.maxTokens) } as const
           })
           if (!result.ok) return yield* Effect.fail(nonFinite(stage, result.step, result.metric, result.bad))
           const { rewards, stats } = result
-          const auc = RewardAuc.auc(result.heldOut.chosen, result.heldOut.rejected, batch.map((a) => RewardAuc.differs(a)))
+          const auc = RewardAuc.auc(result.heldOut.chosen, result.heldOut.rejected, differs)
+          // what the reward adds to what the policies already know: the same held-out pairs ranked by the reference's
+          // likelihood (the SFT policy's own preference) and by π_φ's likelihood, without the ratio
+          const { reference: refLogps, rewardModel } = result.heldOutLogps
+          const referenceAuc = RewardAuc.auc(refLogps.chosen, refLogps.rejected, differs)
+          const rewardModelAuc = RewardAuc.auc(rewardModel.chosen, rewardModel.rejected, differs)
           const mean = (x: Float32Array) => x.reduce((a, b) => a + b, 0) / Math.max(1, x.length)
           const stepMean = mean(rewards.rejected)
           const expertMean = mean(rewards.chosen)
           if (!Number.isFinite(stepMean)) return yield* Effect.fail(nonFinite(stage, opt.step, "reward/step_mean", stepMean))
-          const last = stats[stats.length - 1]!
+          const last = stats[stats.length - 1] // none when the agent wrote the expert's action at every state of the batch
           yield* metrics.log({
             stage,
             iteration: run.iteration,
             step: opt.step,
             values: {
-              "loss/dpo": last.loss,
-              "dpo/accuracy": last.accuracy,
-              "dpo/margin": last.margin,
-              "dpo/chosen_reward": last.chosenReward,
-              "dpo/rejected_reward": last.rejectedReward,
+              ...(last === undefined ? {} : {
+                "loss/dpo": last.loss,
+                "dpo/accuracy": last.accuracy,
+                "dpo/margin": last.margin,
+                "dpo/chosen_reward": last.chosenReward,
+                "dpo/rejected_reward": last.rejectedReward,
+                "grad/norm": last.gradNorm,
+                "lr": last.learningRate
+              }),
+              "dpo/pairs": differing.length,
               "reward/step_mean": stepMean,
               "reward/expert_mean": expertMean,
               "reward/expert_above_agent": rewards.chosen.reduce((n, c, i) => n + (c > rewards.rejected[i]! ? 1 : 0), 0) / Math.max(1, batch.length),
               ...RewardAuc.metrics(auc),
-              "grad/norm": last.gradNorm,
-              "lr": last.learningRate,
+              ...(referenceAuc.pairs === 0 ? {} : { "reward/auc_reference": referenceAuc.auc, "reward/auc_reward_model": rewardModelAuc.auc }),
               "timing/implicit_reward_s": seconds
             }
           })

@@ -137,6 +137,43 @@ describe("implicit reward", () => {
     expect(ranked.above).toBeGreaterThan(0.75) // chance: 0.5
     expect(ranked.margin).toBeGreaterThan(0.1)
   })
+
+  it("trains on the pairs where the agent's action differs from the expert's only: a batch of expert actions changes nothing", async () => {
+    const segments = world.train.slice(0, 10).flatMap(Segment.all)
+    const half = (i: number) => i % 2 === 0
+    // the agent wrote the expert's action at every state (first batch), then at every other state (second batch)
+    const actions = (differ: (i: number) => boolean): Array<Sample.AgentAction> =>
+      segments.map((segment, i) => {
+        const expert = Segment.expertAction(segment)
+        const tokens = differ(i) ? Int32Array.from([...world.tokenizer.encode("press 9"), EOA]) : expert
+        return { segment, sample: 0, tokens, logp: new Float32Array(tokens.length), stopped: true, text: world.tokenizer.decode(tokens) }
+      })
+    const records: Array<Metrics.MetricRecord> = []
+    const config = { ...ImplicitReward.defaults, batchSize: segments.length, steps: 4, minibatchSize: 8, learningRate: 1e-3 }
+    const { start, afterSame, afterHalf } = await Fixtures.run(
+      Effect.gen(function*() {
+        yield* Models.ensureReward
+        const models = yield* Models.Models
+        const start = Fixtures.weights(yield* models.get("reward"))
+        yield* Stream.runDrain(Stream.fromIterable(actions(() => false)).pipe(ImplicitReward.implicitReward(config, { seed: 1, iteration: 0 })))
+        const afterSame = Fixtures.weights(yield* models.get("reward"))
+        yield* Stream.runDrain(Stream.fromIterable(actions(half)).pipe(ImplicitReward.implicitReward(config, { seed: 1, iteration: 1 })))
+        return { start, afterSame, afterHalf: Fixtures.weights(yield* models.get("reward")) }
+      }),
+      Fixtures.layer(world.tokenizer, Models.copy(novice), records)
+    )
+    expect(Fixtures.sameWeights(afterSame, start)).toBe(true)
+    expect(Fixtures.sameWeights(afterHalf, start)).toBe(false)
+    const [same, mixed] = records.filter((r) => r.stage === "implicit_reward")
+    expect(same!.values["dpo/pairs"]).toBe(0)
+    expect(same!.values["loss/dpo"]).toBeUndefined()
+    expect(same!.step).toBe(0) // no update taken
+    const differing = segments.filter((s, i) => half(i) && world.tokenizer.decode(Segment.expertAction(s)) !== "press 9").length
+    expect(mixed!.values["dpo/pairs"]).toBe(differing)
+    expect(mixed!.step).toBe(Math.ceil(config.steps * differing / segments.length)) // proportionally fewer updates
+    expect(mixed!.values["reward/auc_pairs"]).toBe(differing)
+    expect(Number.isFinite(mixed!.values["reward/auc_reference"])).toBe(true)
+  })
 })
 
 /** StepAgent-implicit as the tests run it on the tiny model (see docs/stages.md on these settings). */
