@@ -7,6 +7,7 @@ import * as Registry from "../env/Registry.ts"
 import * as Checkpoint from "../model/Checkpoint.ts"
 import * as Metrics from "../pipeline/Metrics.ts"
 import * as Runner from "../pipeline/Runner.ts"
+import * as Progress from "../pipeline/Progress.ts"
 import * as Evaluate from "../stages/Evaluate.ts"
 import * as Models from "../stages/Models.ts"
 import * as BackendCommand from "./BackendCommand.ts"
@@ -62,13 +63,23 @@ export const command = Command.make("eval", {
     }
     const cfg = Schema.decodeUnknownSync(Evaluate.Config)({ policy })
     const envLayer = Runner.envLayer({ env: { name: env, seed, ...(url === undefined ? {} : { url }) }, render: { instruction } })
+    // progress on stderr (a bar on a terminal, a line every ~15 s otherwise): house and shop episodes take minutes
+    const bar = yield* (yield* Progress.Progress).start(`eval ${env} ${split}`, n)
+    let reported = 0
+    const onWave = (done: number) =>
+      Effect.suspend(() => {
+        const delta = done - reported
+        reported = done
+        return bar.advance(delta, `${done} episodes`)
+      })
     const program = Evaluate.tasks(split, n).pipe(
-      Evaluate.evaluate(cfg, { seed: 0, iteration: 0 }, url === undefined ? { expert: (task) => sim.expert(task) } : {}),
+      Evaluate.evaluate(cfg, { seed: 0, iteration: 0 }, { ...(url === undefined ? { expert: (task: string) => sim.expert(task) } : {}), onWave }),
       Stream.runCollect,
       Effect.map((episodes) => Evaluate.summary(Array.from(episodes))),
       Effect.provide(Layer.mergeAll(envLayer, Metrics.layerNone))
     )
     const s = models === undefined ? yield* program : yield* Effect.provide(program, models)
+    yield* bar.done
     const summary = { avgReward: s.avgReward, successRate: s.successRate, episodes: s.episodes, avgSteps: s.avgSteps, errorRate: s.errorRate, env, split, policy }
     yield* Console.log(json ? JSON.stringify(summary) : `${policy} on ${env} ${split}: avg reward ${s.avgReward.toFixed(3)}, success ${(100 * s.successRate).toFixed(1)}% over ${s.episodes} episodes`)
   }).pipe(Effect.provide(RunCommand.services(flags)))

@@ -187,6 +187,7 @@ interface Context {
   readonly pipeline: Pipeline.Pipeline
   readonly tokenizer: Tokenizer
   readonly total: number // trajectories in the data
+  readonly note: (status: string) => Effect.Effect<void> // progress inside a unit (a plain line when one is due)
 }
 
 const evalOutputs = (
@@ -352,14 +353,16 @@ const runUnit = (ctx: Context, unit: Unit) =>
       case "evaluate": {
         const cfg = Schema.decodeUnknownSync(Evaluate.Config)(e)
         const sim = p.env.url === undefined ? Registry.make(p.env.name, p.env.seed) : undefined
-        const options = sim === undefined ? {} : { expert: (task: string) => sim.expert(task) }
+        // evaluations of long episodes (house, shop) run minutes between metrics: a note after each wave
+        const onWave = (what: string, n: number) => (done: number) => ctx.note(`evaluate ${what} ${done}/${n} episodes`)
+        const options = { ...(sim === undefined ? {} : { expert: (task: string) => sim.expert(task) }), onWave: onWave(e.split, e.n) }
         const episodes = yield* Evaluate.tasks(e.split, e.n).pipe(Evaluate.evaluate(cfg, run, options), Stream.runCollect)
         const metrics = yield* Metrics.Metrics
         // the ladder's lower rungs (built-in environments, model policy): train-split success, held-out action accuracy
         let train: ReadonlyArray<Evaluate.Episode> | undefined
         if (e.trainEpisodes > 0) {
           const done = yield* Evaluate.tasks("train", e.trainEpisodes).pipe(
-            Evaluate.evaluate(cfg, { ...run, iteration: run.iteration + 1_000_000 }, { ...options, prefix: "eval/train_" }),
+            Evaluate.evaluate(cfg, { ...run, iteration: run.iteration + 1_000_000 }, { ...options, prefix: "eval/train_", onWave: onWave("train", e.trainEpisodes) }),
             Stream.runCollect
           )
           train = Array.from(done)
@@ -368,7 +371,7 @@ const runUnit = (ctx: Context, unit: Unit) =>
         if (e.validation !== undefined && e.validation.episodes > 0) {
           const world = e.validation.world
           const done = yield* Evaluate.tasks("train", e.validation.episodes).pipe(
-            Evaluate.evaluate(cfg, { ...run, iteration: run.iteration + 2_000_000 }, { prefix: "eval/validation_" }),
+            Evaluate.evaluate(cfg, { ...run, iteration: run.iteration + 2_000_000 }, { prefix: "eval/validation_", onWave: onWave(`validation (world ${world})`, e.validation.episodes) }),
             Stream.runCollect,
             Effect.provide(envLayer({ ...p, env: { ...p.env, seed: world } }))
           )
@@ -453,7 +456,9 @@ const execute = (runDir: string, p: Pipeline.Pipeline, hash: string, start: RunS
     const all = units(p)
     const from = start.completed
     const total = yield* countTrajectories(p)
-    const ctx: Context = { runDir, pipeline: p, tokenizer, total }
+    const progress = yield* Progress.Progress
+    const bar = yield* progress.start(`${p.name}`, all.length)
+    const ctx: Context = { runDir, pipeline: p, tokenizer, total, note: bar.note }
     const metricsPath = NodePath.join(runDir, "metrics.jsonl")
     yield* sync(metricsPath, () => {
       if (!NodeFs.existsSync(metricsPath)) NodeFs.writeFileSync(metricsPath, "")
@@ -461,8 +466,6 @@ const execute = (runDir: string, p: Pipeline.Pipeline, hash: string, start: RunS
     const models = initial ?? {
       policy: { model: Transformer.init(Preset.config(p.model.preset, { ...p.model.overrides, vocabSize: tokenizer.vocabSize }), stageSeed(p, -1)) }
     }
-    const progress = yield* Progress.Progress
-    const bar = yield* progress.start(`${p.name}`, all.length)
     yield* bar.advance(from)
     let last = start
     yield* Effect.gen(function*() {

@@ -37,6 +37,8 @@ export interface Options {
   readonly expert?: (taskId: string) => ReadonlyArray<string>
   /** Metric name prefix: `eval/` (default); `eval/train_` for the train-split check beside the test split. */
   readonly prefix?: string
+  /** Called after each wave of `parallel` episodes with the episodes done so far (progress on long evaluations). */
+  readonly onWave?: (episodesDone: number) => Effect.Effect<void>
 }
 
 export const stage = "evaluate"
@@ -112,6 +114,7 @@ export const evaluate = (config: Config, run: Run.Run, options: Options = {}) =>
           const [duration, episodes] = yield* Effect.timed(Rollout.run(a, ids, Run.rng(run, stage, wave++), config.maxSteps))
           seconds += Duration.toSeconds(duration)
           for (const e of episodes) done.push({ reward: e.reward, success: e.success, steps: e.steps, termination: e.termination })
+          if (options.onWave !== undefined) yield* options.onWave(done.length)
           return episodes
         })
       ),

@@ -80,6 +80,15 @@ describe("evaluate", () => {
     expect(records[0]!.values["eval/success_rate"]).toBe(1)
   })
 
+  it("reports progress after each wave of `parallel` episodes", async () => {
+    const waves: Array<number> = []
+    await evaluate(Builtin.layer(signals), { policy: "expert", parallel: 4 }, Evaluate.tasks("test", 10), {
+      expert: signals.expert,
+      onWave: (done) => Effect.sync(() => waves.push(done))
+    })
+    expect(waves).toEqual([4, 8, 10])
+  })
+
   it("the random reference policy picks among the valid actions and scores far below the expert", async () => {
     const { episodes } = await evaluate(Builtin.layer(signals), { policy: "random", parallel: 8 }, Evaluate.tasks("test", 24))
     const s = Evaluate.summary(episodes)
