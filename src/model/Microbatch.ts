@@ -29,3 +29,26 @@ export const rows = (x: Float32Array, A: number, rows: ReadonlyArray<number>, wi
   rows.forEach((r, i) => out.set(x.subarray(r * A, r * A + width), i * width))
   return out
 }
+
+/**
+ * Bytes of the wasm heap a training pass may fill with activations: the heap holds 4 GB at most, the rest is left
+ * for the models, their optimizer states and the allocator's fragmentation.
+ */
+export const trainingBytes = 3.2e9
+
+/**
+ * Bytes a training pass (forward, then backward) needs per padded token, at most: per layer, the attention's (H, T)
+ * scores, probabilities and their gradients (~16 floats per score) and ~80 floats of the width C (residual, norms,
+ * q/k/v, MLP at 4C, their gradients), with T the context length. Fitted on `small` at dModel 192 (4 layers, 4 heads):
+ * a pass of 4,077 tokens in rows of 453 peaked at 2.93 GB (tf.profile), the formula says 2.89 GB.
+ */
+export const trainingBytesPerToken = (c: { readonly layers: number; readonly heads: number; readonly dModel: number; readonly contextLength: number }): number =>
+  4 * c.layers * (16 * c.heads * c.contextLength + 80 * c.dModel)
+
+/**
+ * The padded tokens of a training pass: the stage's `maxTokens`, lowered to what `trainingBytes` holds for this model.
+ * A pass beyond it exhausted the wasm heap (step DPO at 8,192 tokens on dModel 192 died with "memory access out of
+ * bounds"). Splitting a step into more passes changes no gradient (they are accumulated exactly), only the speed.
+ */
+export const trainingTokens = (c: Parameters<typeof trainingBytesPerToken>[0], maxTokens: number): number =>
+  Math.max(1, Math.min(maxTokens, Math.floor(trainingBytes / trainingBytesPerToken(c))))

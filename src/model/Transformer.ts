@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs"
+import * as Gelu from "./Gelu.ts"
 import * as LayerNorm from "./LayerNorm.ts"
 import * as Rng from "./Rng.ts"
 
@@ -8,7 +9,7 @@ import * as Rng from "./Rng.ts"
  * Written the way STACK.md measured to be fast on wasm: the residual stream is kept 2-D (B*T, C) so that
  * every weight matmul is a plain 2-D product; separate q/k/v projections with rank-4 transposes; keys are
  * stored transposed (B, H, D, T) so that no attention product needs a transposed operand; GELU as
- * x * sigmoid(2u); x*x*x, not pow; LayerNorm with a hand-written gradient; embeddings via gather.
+ * x * sigmoid(2u); x*x*x, not pow; GELU and LayerNorm with hand-written gradients (memory: Gelu.ts); embeddings via gather.
  * Notation: B batch, T sequence, C model width, H heads, D = C / H head width, F MLP width, V vocabulary.
  */
 export interface Config {
@@ -214,12 +215,6 @@ export const dispose = (m: Model): void => {
   for (const [, v] of named(m.weights)) v.dispose()
 }
 
-const gelu = (x: tf.Tensor2D): tf.Tensor2D => {
-  // tanh-GELU: 0.5 x (1 + tanh(u)) = x * sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3)
-  const u2 = tf.mul(tf.add(x, tf.mul(tf.mul(tf.mul(x, x), x), 0.044715)), 2 * Math.sqrt(2 / Math.PI))
-  return tf.mul(x, tf.sigmoid(u2))
-}
-
 /** (B*T, C) -> (B, H, T, D) */
 const splitHeads = (x: tf.Tensor2D, B: number, T: number, H: number): tf.Tensor4D =>
   tf.transpose(tf.reshape(x, [B, T, H, -1]), [0, 2, 1, 3])
@@ -235,7 +230,7 @@ const linear = (x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D => tf.a
 
 const mlp = (c: Config, blk: Block, x: tf.Tensor2D): tf.Tensor2D => {
   const h = LayerNorm.layerNorm(x, blk.ln2Gain as tf.Tensor1D, blk.ln2Bias as tf.Tensor1D, c.layerNormEps) // (N, C)
-  return linear(gelu(linear(h, blk.w1, blk.b1)), blk.w2, blk.b2) // (N, F) -> (N, C)
+  return linear(Gelu.gelu(linear(h, blk.w1, blk.b1)), blk.w2, blk.b2) // (N, F) -> (N, C)
 }
 
 /** Additive causal masks (T, T) as plain arrays: 0 on and below the diagonal, -1e9 above (built in JS: bandPart is slow on wasm). */
@@ -379,7 +374,7 @@ export const decode = (
     const y = tf.div(tf.add(yPrefix, yRecent), z) // (S, H, 1, D)
     x = tf.add<tf.Tensor2D>(x, linear(tf.reshape(y, [S, c.dModel]), blk.wo, blk.bo))
     const h2 = norm(x, blk.ln2Gain as tf.Tensor1D, blk.ln2Bias as tf.Tensor1D, c.layerNormEps)
-    x = tf.add<tf.Tensor2D>(x, linear(gelu(linear(h2, blk.w1, blk.b1)), blk.w2, blk.b2))
+    x = tf.add<tf.Tensor2D>(x, linear(Gelu.geluInference(linear(h2, blk.w1, blk.b1)), blk.w2, blk.b2))
     keys.push(k)
     values.push(v)
   })

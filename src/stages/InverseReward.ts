@@ -1,5 +1,6 @@
 import { Effect, Schema, Stream } from "effect"
 import * as Discriminator from "../model/Discriminator.ts"
+import * as Microbatch from "../model/Microbatch.ts"
 import * as Packed from "../model/Packed.ts"
 import { Metrics, type MetricsError } from "../pipeline/Metrics.ts"
 import * as Field from "./Field.ts"
@@ -85,7 +86,7 @@ export const inverseReward = (config: Config, run: Run.Run) =>
             let last: Discriminator.TrainStats | undefined
             for (let s = 0; s < config.steps + warm; s++) {
               const rows = Array.from(Run.groupedPermutation(rng, agent.map((a) => a.trajectory)).subarray(0, m)).sort((a, b) => a - b) // whole trajectories: packed passes share trunks
-              const passes = Packed.passes(Packed.pack(d.config.contextLength, requestsOf(agent, rows)), config.maxTokens).map((p) => ({
+              const passes = Packed.passes(Packed.pack(d.config.contextLength, requestsOf(agent, rows)), Microbatch.trainingTokens(d.config, config.maxTokens)).map((p) => ({
                 batch: p.batch,
                 agent: Int32Array.from(p.requests.keys()).filter((j) => p.requests[j]! >= m),
                 expert: Int32Array.from(p.requests.keys()).filter((j) => p.requests[j]! < m)

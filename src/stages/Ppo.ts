@@ -120,7 +120,7 @@ export const batch = (
     for (let start = 0; start < B && !earlyStop; start += config.minibatchSize) {
       const mb = Array.from(order.subarray(start, Math.min(B, start + config.minibatchSize)))
       const mbTokens = mb.reduce((n, r) => n + old.mask.subarray(r * A, (r + 1) * A).reduce((a, b) => a + b, 0), 0)
-      const passes = Packed.passes(Packed.pack(ctx, mb.map((r) => requests[r]!)), config.maxTokens)
+      const passes = Packed.passes(Packed.pack(ctx, mb.map((r) => requests[r]!)), Microbatch.trainingTokens(policy.config, config.maxTokens))
       const captured: Array<tf.Tensor> = []
       const losses = passes.map((pass) => {
         const b = pass.batch

@@ -6,6 +6,7 @@ import * as Policy from "../model/Policy.ts"
 import * as Score from "../model/Score.ts"
 import type * as Transformer from "../model/Transformer.ts"
 import * as Guard from "./Guard.ts"
+import * as Microbatch from "../model/Microbatch.ts"
 import * as Packed from "../model/Packed.ts"
 import type * as Rng from "../model/Rng.ts"
 import * as Run from "./Run.ts"
@@ -94,7 +95,7 @@ export const update = (
   nllCoef = 0
 ): Guard.Outcome<StepStats> => {
   // packed passes of at most maxTokens padded tokens; both actions of a pair are in the same pass (`Packed.pack`)
-  const passes = Packed.passes(Packed.pack(p.contextLength, requests(p)), maxTokens)
+  const passes = Packed.passes(Packed.pack(p.contextLength, requests(p)), Microbatch.trainingTokens(m.config, maxTokens))
   const chosenTokens = p.agent.reduce((n, a) => n + Math.min(Score.expertAction(a.trajectory, a.step).length, p.contextLength), 0)
   const captured: Array<tf.Tensor> = []
   const losses = passes.map((pass) => {

@@ -91,7 +91,7 @@ export const step = (
   }))
   const actionTokens = windows.reduce((n, w) => n + w.actions.reduce((m, [a, b]) => m + b - a, 0), 0)
   const lmTokens = withLm ? seqs.reduce((n, q) => n + q.actions.slice(q.actionRows).reduce((m, [a, b]) => m + b - a, 0), 0) : 0
-  const micro = Microbatch.plan(seqs.map(lengthOf), maxTokens)
+  const micro = Microbatch.plan(seqs.map(lengthOf), Microbatch.trainingTokens(policy.config, maxTokens))
   const captured: Array<tf.Tensor> = []
   let tokens = 0
   const losses = micro.map((rows) => {

@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs"
 import { beforeAll, describe, expect, it } from "vitest"
 import * as Tokenized from "../../src/domain/Tokenized.ts"
 import * as ActionBatch from "../../src/model/ActionBatch.ts"
+import * as Gelu from "../../src/model/Gelu.ts"
 import * as LayerNorm from "../../src/model/LayerNorm.ts"
 import * as Policy from "../../src/model/Policy.ts"
 import * as Preset from "../../src/model/Preset.ts"
@@ -93,6 +94,23 @@ describe("LayerNorm", () => {
       const e = g2[i]!.dataSync()
       for (let k = 0; k < a.length; k++) expect(a[k]).toBeCloseTo(e[k]!, 4)
     })
+  })
+})
+
+describe("GELU", () => {
+  it("its hand-written gradient equals autodiff of the formula, and its value the inference form's", () => {
+    const x = tf.randomNormal([6, 16], 0, 2, "float32", 5) as tf.Tensor2D
+    const w = tf.randomNormal([6, 16], 0, 1, "float32", 6)
+    const formula = (x: tf.Tensor) => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), Math.sqrt(2 / Math.PI)))))
+    const f1 = (x: tf.Tensor) => tf.sum(tf.mul(Gelu.gelu(x as tf.Tensor2D), w))
+    const f2 = (x: tf.Tensor) => tf.sum(tf.mul(formula(x), w))
+    expect(f1(x).dataSync()[0]).toBeCloseTo(f2(x).dataSync()[0]!, 3)
+    const a = tf.grad(f1)(x).dataSync()
+    const e = tf.grad(f2)(x).dataSync()
+    for (let k = 0; k < a.length; k++) expect(a[k]).toBeCloseTo(e[k]!, 4)
+    const v1 = Gelu.gelu(x).dataSync()
+    const v2 = Gelu.geluInference(x).dataSync()
+    for (let k = 0; k < v1.length; k++) expect(v1[k]).toBe(v2[k])
   })
 })
 
