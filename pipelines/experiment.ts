@@ -32,8 +32,8 @@ export const budget = {
   perIteration: { shop: 32, house: 16, qa: 32 }, // expert trajectories (or episodes) per round, from the pool
   sftMoreEpochs: 3, // sft-more: passes over the pool trajectories the improvement rounds use (a StepAgent round costs far more)
   // one rate for every method's policy updates (PPO, step DPO), chosen on validation (qa, seed 1, 2026-12-05): at 1e-4
-  // every RL method lost validation success against its SFT warm start (StepAgent-implicit 41.5 -> 27.5%: the KL to the
-  // reference reached 1-2 nats an action), at 1e-5 none did (mean of the four 40.0% against 34.9%); TRL's default too
+  // the PPO-based methods lost validation success against their SFT warm start (StepAgent-implicit 41.5 -> 27.5%: the KL
+  // to the reference reached 1-2 nats an action), at 1e-5 none did (mean of the four 40.0% against 34.9%); TRL's default
   policyLearningRate: 1e-5,
   sftMoreLearningRate: 3e-4, // sft-more continues the warm start: below SFT's peak (1e-3 to 2e-3), above the RL rate, decayed as SFT's
   evalEpisodes: 200, // held-out test tasks: a success rate within about +-7 points (95%) per seed
