@@ -12,9 +12,12 @@ import * as tf from "@tensorflow/tfjs"
 const c2 = 2 * Math.sqrt(2 / Math.PI)
 const a = 0.044715
 
+/** σ(2u) of x, elementwise. */
+const gate = <T extends tf.Tensor>(x: T): T => tf.sigmoid(tf.mul(tf.add(x, tf.mul(tf.mul(tf.mul(x, x), x), a)), c2))
+
 const withGrad = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
   const [x, save] = args as [tf.Tensor, tf.GradSaveFunc]
-  const s = tf.tidy(() => tf.sigmoid(tf.mul(tf.add(x, tf.mul(tf.mul(tf.mul(x, x), x), a)), c2)))
+  const s = tf.tidy(() => gate(x))
   save([x, s])
   return {
     value: tf.mul(x, s),
@@ -29,4 +32,4 @@ const withGrad = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => 
 export const gelu = (x: tf.Tensor2D): tf.Tensor2D => withGrad(x) as tf.Tensor2D
 
 /** The same function without the custom-gradient bookkeeping, for inference (KV-cached decoding). */
-export const geluInference = (x: tf.Tensor2D): tf.Tensor2D => tf.mul(x, tf.sigmoid(tf.mul(tf.add(x, tf.mul(tf.mul(tf.mul(x, x), x), a)), c2)))
+export const geluInference = (x: tf.Tensor2D): tf.Tensor2D => tf.mul(x, gate(x))

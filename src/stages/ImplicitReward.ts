@@ -60,7 +60,8 @@ export const implicitReward = (config: Config, run: Run.Run) =>
           const { value: result, seconds } = yield* Timed.sync(() => {
             const pairs = Preference.pairs(model.config.contextLength, batch)
             const ref = Preference.logps(reference, pairs, config.maxTokens)
-            const heldOut = Preference.rewards(model, pairs, ref, config.beta, config.maxTokens) // before π_φ sees these pairs
+            const heldOutLogps = Preference.logps(model, pairs, config.maxTokens) // before π_φ sees these pairs
+            const heldOut = Preference.implicit(heldOutLogps, ref, config.beta)
             const stats: Array<Preference.StepStats> = []
             // a pair whose agent action is the expert's states no preference (its DPO gradient is exactly 0): the
             // updates draw their minibatches from the differing pairs only, and a batch where fewer pairs differ takes
@@ -82,17 +83,15 @@ export const implicitReward = (config: Config, run: Run.Run) =>
               if (!outcome.ok) return { ok: false, metric: outcome.metric, bad: outcome.bad, step: opt.step + 1 } as const
               stats.push(outcome.value)
             }
-            const heldOutLogps = { reference: ref, rewardModel: { chosen: heldOut.chosen.map((r, i) => r / config.beta + ref.chosen[i]!), rejected: heldOut.rejected.map((r, i) => r / config.beta + ref.rejected[i]!) } }
-            return { ok: true, stats, heldOut, heldOutLogps, rewards: Preference.rewards(model, pairs, ref, config.beta, config.maxTokens) } as const
+            return { ok: true, stats, heldOut, heldOutLogps, ref, rewards: Preference.rewards(model, pairs, ref, config.beta, config.maxTokens) } as const
           })
           if (!result.ok) return yield* Effect.fail(nonFinite(stage, result.step, result.metric, result.bad))
           const { rewards, stats } = result
           const auc = RewardAuc.auc(result.heldOut.chosen, result.heldOut.rejected, differs)
           // what the reward adds to what the policies already know: the same held-out pairs ranked by the reference's
           // likelihood (the SFT policy's own preference) and by π_φ's likelihood, without the ratio
-          const { reference: refLogps, rewardModel } = result.heldOutLogps
-          const referenceAuc = RewardAuc.auc(refLogps.chosen, refLogps.rejected, differs)
-          const rewardModelAuc = RewardAuc.auc(rewardModel.chosen, rewardModel.rejected, differs)
+          const referenceAuc = RewardAuc.auc(result.ref.chosen, result.ref.rejected, differs)
+          const rewardModelAuc = RewardAuc.auc(result.heldOutLogps.chosen, result.heldOutLogps.rejected, differs)
           const mean = (x: Float32Array) => x.reduce((a, b) => a + b, 0) / Math.max(1, x.length)
           const stepMean = mean(rewards.rejected)
           const expertMean = mean(rewards.chosen)

@@ -59,14 +59,15 @@ export const selectLogps = (l: Logps, rows: ReadonlyArray<number>): Logps => ({
   rejected: Float32Array.from(rows, (r) => l.rejected[r]!)
 })
 
+/** The implicit rewards β (log π - log π_ref) of both actions of every pair, from both models' log-probs. */
+export const implicit = (l: Logps, ref: Logps, beta: number): Logps => ({
+  chosen: l.chosen.map((x, i) => beta * (x - ref.chosen[i]!)),
+  rejected: l.rejected.map((x, i) => beta * (x - ref.rejected[i]!))
+})
+
 /** The implicit rewards β (log π - log π_ref) of both actions of every pair, given the reference's log-probs. */
-export const rewards = (m: Transformer.Model, p: Pairs, ref: Logps, beta: number, maxTokens: number): Logps => {
-  const l = logps(m, p, maxTokens)
-  return {
-    chosen: l.chosen.map((x, i) => beta * (x - ref.chosen[i]!)),
-    rejected: l.rejected.map((x, i) => beta * (x - ref.rejected[i]!))
-  }
-}
+export const rewards = (m: Transformer.Model, p: Pairs, ref: Logps, beta: number, maxTokens: number): Logps =>
+  implicit(logps(m, p, maxTokens), ref, beta)
 
 export interface StepStats {
   readonly loss: number // loss/dpo
