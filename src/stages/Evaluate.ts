@@ -1,7 +1,7 @@
 import { Duration, Effect, Option, Schema, Stream } from "effect"
 import * as TaskId from "../domain/TaskId.ts"
 import type { Env } from "../env/Env.ts"
-import { Metrics, type MetricsError } from "../pipeline/Metrics.ts"
+import { Metrics, type MetricsError } from "../metrics/Metrics.ts"
 import * as Field from "./Field.ts"
 import { Models } from "./Models.ts"
 import * as Rollout from "./Rollout.ts"

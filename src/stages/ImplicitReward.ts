@@ -1,5 +1,5 @@
 import { Effect, Schema, Stream } from "effect"
-import { Metrics, type MetricsError } from "../pipeline/Metrics.ts"
+import { Metrics, type MetricsError } from "../metrics/Metrics.ts"
 import * as Field from "./Field.ts"
 import { Models } from "./Models.ts"
 import * as Preference from "./Preference.ts"

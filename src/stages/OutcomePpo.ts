@@ -1,7 +1,7 @@
 import { Duration, Effect, Schema, Stream } from "effect"
 import * as Tokenized from "../domain/Tokenized.ts"
 import type { Env } from "../env/Env.ts"
-import { Metrics, type MetricRecord, type MetricsError } from "../pipeline/Metrics.ts"
+import { Metrics, type MetricRecord, type MetricsError } from "../metrics/Metrics.ts"
 import * as Evaluate from "./Evaluate.ts"
 import * as Field from "./Field.ts"
 import { Models } from "./Models.ts"

@@ -1,7 +1,7 @@
 import { Effect, Schema, Stream } from "effect"
 import { EOA } from "../data/Tokenizer.ts"
 import * as ModelSample from "../model/Sample.ts"
-import { Metrics, type MetricsError } from "../pipeline/Metrics.ts"
+import { Metrics, type MetricsError } from "../metrics/Metrics.ts"
 import * as Field from "./Field.ts"
 import { Models } from "./Models.ts"
 import * as Run from "./Run.ts"

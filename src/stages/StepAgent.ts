@@ -1,6 +1,6 @@
 import { Effect, Schema, Stream } from "effect"
 import type * as Tokenized from "../domain/Tokenized.ts"
-import type { Metrics, MetricRecord, MetricsError } from "../pipeline/Metrics.ts"
+import type { Metrics, MetricRecord, MetricsError } from "../metrics/Metrics.ts"
 import * as Field from "./Field.ts"
 import * as ImplicitReward from "./ImplicitReward.ts"
 import * as InverseReward from "./InverseReward.ts"

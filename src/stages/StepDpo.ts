@@ -1,6 +1,6 @@
 import { Effect, Schema, Stream } from "effect"
 import type * as Tokenized from "../domain/Tokenized.ts"
-import { Metrics, type MetricRecord, type MetricsError } from "../pipeline/Metrics.ts"
+import { Metrics, type MetricRecord, type MetricsError } from "../metrics/Metrics.ts"
 import * as Field from "./Field.ts"
 import { Models } from "./Models.ts"
 import * as Preference from "./Preference.ts"

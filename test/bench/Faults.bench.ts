@@ -1,6 +1,6 @@
 /**
  * Runs under faults, in figures: `npm run bench --silent -- --only faults --json`.
- * 1. SIGKILL at 23 deterministic points (src/pipeline/Failpoint.ts) spread over the tiny pipeline's life: SFT,
+ * 1. SIGKILL at 23 deterministic points (src/fault/Failpoint.ts) spread over the tiny pipeline's life: SFT,
  *    the first checkpoint writes, sampling, reward training, PPO, the heatmap samples, checkpoint writes of every
  *    kind, evaluation, the report, and a second kill during the resume itself. Each killed run is resumed and
  *    compared with the uninterrupted run on every file that must be identical (test/pipeline/FaultRun.ts).

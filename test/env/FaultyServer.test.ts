@@ -5,7 +5,7 @@ import { EnvErrorReason } from "../../src/domain/EnvError.ts"
 import * as AgentGymClient from "../../src/env/AgentGymClient.ts"
 import { Env } from "../../src/env/Env.ts"
 import * as Registry from "../../src/env/Registry.ts"
-import * as Metrics from "../../src/pipeline/Metrics.ts"
+import * as Metrics from "../../src/metrics/Metrics.ts"
 import * as Evaluate from "../../src/stages/Evaluate.ts"
 import * as Faulty from "./Faulty.ts"
 

@@ -5,7 +5,7 @@ import * as NodePath from "node:path"
 
 /**
  * Running the `stepagent` CLI under faults, for test/pipeline/Faults.test.ts and the `faults` benchmark: a run killed
- * at a failpoint (src/pipeline/Failpoint.ts), a resume, and the comparison of two run directories on every file
+ * at a failpoint (src/fault/Failpoint.ts), a resume, and the comparison of two run directories on every file
  * that must be identical.
  */
 export const root = NodePath.resolve(import.meta.dirname, "../..")

@@ -2,7 +2,7 @@ import { Effect, Layer } from "effect"
 import type { Tokenizer } from "../../src/data/Tokenizer.ts"
 import * as Score from "../../src/model/Score.ts"
 import * as Transformer from "../../src/model/Transformer.ts"
-import * as Metrics from "../../src/pipeline/Metrics.ts"
+import * as Metrics from "../../src/metrics/Metrics.ts"
 import * as Models from "../../src/stages/Models.ts"
 import type * as Segment from "../../src/stages/Segment.ts"
 

@@ -1,6 +1,6 @@
 import * as NodeFs from "node:fs"
 import { Context, Effect, Layer, Schema } from "effect"
-import * as Failpoint from "./Failpoint.ts"
+import * as Failpoint from "../fault/Failpoint.ts"
 
 /**
  * One logged step: where it happened and the metric values, named as in the field
