@@ -1,8 +1,8 @@
 import * as NodePath from "node:path"
 import { Console, Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
-import * as Curves from "../pipeline/Curves.ts"
-import * as Report from "../pipeline/Report.ts"
+import * as Curves from "../report/Curves.ts"
+import * as Report from "../report/Report.ts"
 import * as UserError from "./UserError.ts"
 
 /**

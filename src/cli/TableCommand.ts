@@ -1,13 +1,13 @@
 import { Console, Effect } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
-import * as Table from "../pipeline/Table.ts"
+import * as Table from "../report/Table.ts"
 
 /**
  * `stepagent table <run-dir>... [--json]`: the comparison table (method x environment: average reward
  * and success rate on the evaluation split) of evaluated runs, as Markdown or JSON. Runs of the same
  * method and environment (seeds) make a cell: mean, 95% interval (bootstrap over seeds, then episodes)
  * and count; then the train-split success and action accuracy, and the paired differences of each
- * StepAgent variant against each baseline. The rules are in src/pipeline/Table.ts and Bootstrap.ts.
+ * StepAgent variant against each baseline. The rules are in src/report/Table.ts and Bootstrap.ts.
  */
 export const command = Command.make("table", {
   runDirs: Argument.String("run-dir").pipe(Argument.atLeast(1), Argument.withDescription("evaluated run directories (each needs eval/summary.json)")),

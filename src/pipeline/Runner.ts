@@ -32,10 +32,10 @@ import * as StepDpo from "../stages/StepDpo.ts"
 import * as Failpoint from "../fault/Failpoint.ts"
 import * as Metrics from "../metrics/Metrics.ts"
 import * as Pipeline from "./Pipeline.ts"
-import { PipelineError } from "./PipelineError.ts"
+import { PipelineError, schemaIssueLine } from "./PipelineError.ts"
 import * as Progress from "./Progress.ts"
-import * as Report from "./Report.ts"
-import * as RunDir from "./RunDir.ts"
+import * as Report from "../report/Report.ts"
+import * as RunDir from "../report/RunDir.ts"
 import * as RunState from "./RunState.ts"
 import * as StageEntry from "./StageEntry.ts"
 
@@ -210,7 +210,7 @@ const evalOutputs = (
     )
     yield* Failpoint.hit("eval.episodes")
     const s = Evaluate.summary(episodes)
-    const summary = {
+    const summary: RunDir.EvalSummary = {
       avgReward: s.avgReward,
       successRate: s.successRate,
       episodes: s.episodes,
@@ -225,7 +225,7 @@ const evalOutputs = (
       ...(extra.validation === undefined ? {} : { validation: { world: extra.validation.world, ...trainSummary(extra.validation.episodes) } }),
       ...(extra.actionAccuracy === undefined ? {} : { actionAccuracy: extra.actionAccuracy.accuracy, actionAccuracyStates: extra.actionAccuracy.states })
     }
-    yield* RunState.writeAtomic(NodePath.join(dir, "summary.json"), JSON.stringify(summary, null, 2) + "\n")
+    yield* RunState.writeJson(NodePath.join(ctx.runDir, RunDir.SUMMARY), RunDir.EvalSummary, summary)
     return summary
   })
 
@@ -243,7 +243,7 @@ const heatmapTrajectories = 4
  * agent's action got and the expert's, and appends them to samples/step-rewards.jsonl when the iteration ends.
  */
 const heatmapSampler = (ctx: Context, unit: Unit) => {
-  const byTrajectory = new Map<string, { readonly taskId: string; readonly env: string; readonly steps: Array<Record<string, unknown>> }>()
+  const byTrajectory = new Map<string, { readonly taskId: string; readonly env: string; readonly steps: Array<RunDir.StepReward> }>()
   const strip = (text: string) => text.trim()
   return {
     observe: (r: Rewarded) =>
@@ -260,16 +260,22 @@ const heatmapSampler = (ctx: Context, unit: Unit) => {
         const agent = strip(r.text)
         entry.steps.push({ step: r.segment.step, expert, agent, agentReward: r.reward, expertReward: r.expertReward, match: agent === expert })
       }),
-    write: sync(NodePath.join(ctx.runDir, "samples"), () => {
-      const dir = NodePath.join(ctx.runDir, "samples")
-      NodeFs.mkdirSync(dir, { recursive: true })
-      const lines = [...byTrajectory].map(([trajectoryId, e]) =>
-        JSON.stringify({ stage: unit.entry.stage, iteration: unit.iteration, trajectoryId, taskId: e.taskId, env: e.env, steps: e.steps }) + "\n"
-      )
-      NodeFs.appendFileSync(NodePath.join(dir, "step-rewards.jsonl"), lines.join(""))
+    write: Effect.gen(function*() {
+      const path = NodePath.join(ctx.runDir, RunDir.SAMPLES)
+      const lines = yield* Effect.forEach([...byTrajectory], ([trajectoryId, e]) =>
+        encodeSample({ stage: unit.entry.stage, iteration: unit.iteration, trajectoryId, taskId: e.taskId, env: e.env, steps: e.steps }).pipe(
+          Effect.map((json) => JSON.stringify(json) + "\n"),
+          Effect.mapError((e) => new PipelineError({ reason: "RunDirectory", message: `${path}: cannot write (${schemaIssueLine(e.message)})` }))
+        ))
+      yield* sync(NodePath.dirname(path), () => {
+        NodeFs.mkdirSync(NodePath.dirname(path), { recursive: true })
+        NodeFs.appendFileSync(path, lines.join(""))
+      })
     })
   }
 }
+
+const encodeSample = Schema.encodeEffect(RunDir.SampledTrajectory)
 
 /** Expert trajectories of the first `n` held-out tasks, rendered as the pipeline renders: the action-accuracy rung. */
 const heldOutExperts = (p: Pipeline.Pipeline, sim: Simulator, n: number) => Array.from({ length: Math.min(n, sim.size("test")) }, (_, i) => Expert.trajectory(sim, `test:${i}`, { thoughts: p.data.generate?.thoughts === true, seed: p.env.seed }))
@@ -391,8 +397,6 @@ const runUnit = (ctx: Context, unit: Unit) =>
 // ---------------------------------------------------------------------------------------------------
 // Checkpoints and state
 
-const samplesFile = "samples/step-rewards.jsonl"
-
 const checkpointName = (completed: number) => `unit-${String(completed).padStart(4, "0")}`
 
 /**
@@ -401,7 +405,7 @@ const checkpointName = (completed: number) => `unit-${String(completed).padStart
  * (a flipped bit, a truncated file) then has an intact predecessor to fall back to, at the cost of one rerun unit;
  * disk use stays bounded at two checkpoints (three while the next is being written). Returns the new point.
  */
-const saveProgress = (ctx: Context, completed: number, total: number, hash: string, backend: string, last: RunState.Point) =>
+const saveProgress = (ctx: Context, completed: number, total: number, hash: string, backend: string, last: RunDir.Point) =>
   Effect.gen(function*() {
     const models = yield* Models.Models
     const entries = yield* models.entries
@@ -415,11 +419,11 @@ const saveProgress = (ctx: Context, completed: number, total: number, hash: stri
       meta: { pipeline: ctx.pipeline.name, env: ctx.pipeline.env, render: ctx.pipeline.render }
     }).pipe(Effect.mapError((e) => new PipelineError({ reason: "RunDirectory", message: e.message })))
     yield* Failpoint.hit("state.write")
-    const samplesPath = NodePath.join(ctx.runDir, samplesFile)
-    const point: RunState.Point = {
+    const samplesPath = NodePath.join(ctx.runDir, RunDir.SAMPLES)
+    const point: RunDir.Point = {
       completed,
       checkpoint: `checkpoints/${name}`,
-      metricsBytes: yield* sync(ctx.runDir, () => NodeFs.statSync(NodePath.join(ctx.runDir, "metrics.jsonl")).size),
+      metricsBytes: yield* sync(ctx.runDir, () => NodeFs.statSync(NodePath.join(ctx.runDir, RunDir.METRICS)).size),
       samplesBytes: yield* sync(samplesPath, () => NodeFs.existsSync(samplesPath) ? NodeFs.statSync(samplesPath).size : 0)
     }
     yield* RunState.write(ctx.runDir, { format: "stepagent-run-state/1", ...point, units: total, hash, backend, previous: last })
@@ -433,7 +437,7 @@ const saveProgress = (ctx: Context, completed: number, total: number, hash: stri
  * names (and leftovers of failed or killed writes) are removed. After each save, and by a resume that finds every
  * unit done (a kill between state.json and this leaves them behind).
  */
-const settle = (runDir: string, current: RunState.Point, previous: RunState.Point | undefined) =>
+const settle = (runDir: string, current: RunDir.Point, previous: RunDir.Point | undefined) =>
   Effect.gen(function*() {
     if (current.checkpoint === null) return
     const dir = NodePath.join(runDir, "checkpoints")
@@ -450,7 +454,7 @@ const settle = (runDir: string, current: RunState.Point, previous: RunState.Poin
 // ---------------------------------------------------------------------------------------------------
 // Execution
 
-const execute = (runDir: string, p: Pipeline.Pipeline, hash: string, start: RunState.Point, initial: Readonly<Partial<Record<Models.Role, Models.Entry>>> | undefined, tokenizer: Tokenizer) =>
+const execute = (runDir: string, p: Pipeline.Pipeline, hash: string, start: RunDir.Point, initial: Readonly<Partial<Record<Models.Role, Models.Entry>>> | undefined, tokenizer: Tokenizer) =>
   Effect.gen(function*() {
     const backend = describe(yield* Backend)
     const all = units(p)
@@ -459,7 +463,7 @@ const execute = (runDir: string, p: Pipeline.Pipeline, hash: string, start: RunS
     const progress = yield* Progress.Progress
     const bar = yield* progress.start(`${p.name}`, all.length)
     const ctx: Context = { runDir, pipeline: p, tokenizer, total, note: bar.note }
-    const metricsPath = NodePath.join(runDir, "metrics.jsonl")
+    const metricsPath = NodePath.join(runDir, RunDir.METRICS)
     yield* sync(metricsPath, () => {
       if (!NodeFs.existsSync(metricsPath)) NodeFs.writeFileSync(metricsPath, "")
     })
@@ -487,7 +491,7 @@ const execute = (runDir: string, p: Pipeline.Pipeline, hash: string, start: RunS
   })
 
 /** A run-directory failure inside the unit loop, with where a resume would start. */
-const resumable = (runDir: string, last: RunState.Point, units: number, e: PipelineError): PipelineError =>
+const resumable = (runDir: string, last: RunDir.Point, units: number, e: PipelineError): PipelineError =>
   new PipelineError({
     reason: "RunDirectory",
     message: `${e.message}; ${last.completed}/${units} units are saved${last.checkpoint === null ? "" : ` (${last.checkpoint} intact)`}: ${/ENOSPC|EDQUOT/.test(e.message) ? "free space" : "fix the cause"}, then \`stepagent resume ${runDir}\``
@@ -589,7 +593,7 @@ export const start = (script: string, options: { readonly out: string; readonly 
       NodeFs.mkdirSync(NodePath.join(runDir, "samples"), { recursive: true })
     })
     yield* Console.log(runDir)
-    const config = {
+    const config: RunDir.RunConfig = {
       pipeline: p.name,
       method: p.method,
       seed: p.seed,
@@ -606,15 +610,13 @@ export const start = (script: string, options: { readonly out: string; readonly 
       versions: versions(),
       createdAt: new Date().toISOString()
     }
-    yield* RunState.writeAtomic(NodePath.join(runDir, "config.json"), JSON.stringify(config, null, 2) + "\n")
+    yield* RunState.writeJson(NodePath.join(runDir, RunDir.CONFIG), RunDir.RunConfig, config)
     const { initial, tokenizer } = yield* initialState(p)
     yield* RunState.writeAtomic(NodePath.join(runDir, "tokenizer.json"), JSON.stringify(tokenizer.toJSON()) + "\n")
     const report = yield* execute(runDir, p, hash, RunState.origin, initial, tokenizer)
     yield* Console.log(`report: ${report}`)
     return runDir
   })
-
-const RunConfigFile = Schema.Struct({ config: Schema.Unknown, hash: Schema.String, script: Schema.optionalKey(Schema.String) })
 
 /** Why a checkpoint cannot be resumed from but an older one can: it is damaged or gone (not a mismatch of config). */
 const damaged = (e: CheckpointError) => e.reason === "Corrupt" || e.reason === "NotFound"
@@ -625,10 +627,10 @@ const damaged = (e: CheckpointError) => e.reason === "Corrupt" || e.reason === "
  * moved aside as `<name>.corrupt` (removed with the next checkpoint) and the unit after the fallback point reruns.
  * A warning names the damage in one line.
  */
-const loadPoint = (runDir: string, p: Pipeline.Pipeline, state: RunState.State) =>
+const loadPoint = (runDir: string, p: Pipeline.Pipeline, state: RunDir.State) =>
   Effect.gen(function*() {
     const tokenizer = yield* Bpe.loadFile(NodePath.join(runDir, "tokenizer.json")).pipe(Effect.mapError((e) => new PipelineError({ reason: "RunDirectory", message: e.message })))
-    const load = (point: RunState.Point) =>
+    const load = (point: RunDir.Point) =>
       point.checkpoint === null
         ? Effect.succeed(undefined)
         : Checkpoint.load(NodePath.join(runDir, point.checkpoint), { tokenizerHash: tokenizer.hash }).pipe(
@@ -636,7 +638,7 @@ const loadPoint = (runDir: string, p: Pipeline.Pipeline, state: RunState.State) 
         )
     const incompatible = (e: CheckpointError) => new PipelineError({ reason: "IncompatibleCheckpoint", message: e.message })
     const latest = yield* Effect.result(load(state))
-    if (latest._tag === "Success") return { point: state as RunState.Point, initial: latest.success, tokenizer }
+    if (latest._tag === "Success") return { point: state as RunDir.Point, initial: latest.success, tokenizer }
     const previous = state.previous
     if (!damaged(latest.failure) || previous === undefined) return yield* incompatible(latest.failure)
     const fallback = yield* Effect.result(load(previous))
@@ -664,12 +666,15 @@ const loadPoint = (runDir: string, p: Pipeline.Pipeline, state: RunState.State) 
  */
 export const resume = (runDir: string) =>
   Effect.gen(function*() {
-    const configPath = NodePath.join(runDir, "config.json")
+    const configPath = NodePath.join(runDir, RunDir.CONFIG)
     if (!NodeFs.existsSync(configPath)) return yield* new PipelineError({ reason: "NotFound", message: `${runDir}: not a run directory (no config.json)` })
     const file = yield* sync(configPath, () => JSON.parse(NodeFs.readFileSync(configPath, "utf8")) as unknown)
-    const cfg = yield* Schema.decodeUnknownEffect(RunConfigFile)(file).pipe(Effect.mapError(() => new PipelineError({ reason: "RunDirectory", message: `${configPath}: not a stepagent run config` })))
+    const notRunConfig = new PipelineError({ reason: "RunDirectory", message: `${configPath}: not a stepagent run config` })
+    const cfg = yield* Schema.decodeUnknownEffect(RunDir.RunConfig)(file).pipe(Effect.mapError(() => notRunConfig))
+    const hash = cfg.hash
+    if (hash === undefined) return yield* notRunConfig
     const p = yield* Pipeline.decode(configPath, cfg.config)
-    if (hashOf(Schema.encodeSync(Pipeline.Pipeline)(p)) !== cfg.hash) {
+    if (hashOf(Schema.encodeSync(Pipeline.Pipeline)(p)) !== hash) {
       return yield* new PipelineError({ reason: "NotExact", message: `${configPath}: the config no longer matches its hash (edited?): a resume could not reproduce the run` })
     }
     yield* Pipeline.checkDatasets(configPath, p)
@@ -695,14 +700,14 @@ export const resume = (runDir: string) =>
       ? { point: RunState.origin, ...(yield* initialState(p)) } // killed before the first unit completed: start over exactly as `run` did
       : yield* loadPoint(runDir, p, state)
     // Metrics and samples written after the resumed point belong to the units that rerun: cut them.
-    for (const [file, keep] of [["metrics.jsonl", start.point.metricsBytes], [samplesFile, start.point.samplesBytes]] as const) {
+    for (const [file, keep] of [["metrics.jsonl", start.point.metricsBytes], [RunDir.SAMPLES, start.point.samplesBytes]] as const) {
       const path = NodePath.join(runDir, file)
       yield* sync(path, () => {
         if (NodeFs.existsSync(path)) NodeFs.truncateSync(path, keep)
       })
     }
     yield* Console.log(runDir)
-    const report = yield* execute(runDir, p, cfg.hash, start.point, start.initial, start.tokenizer)
+    const report = yield* execute(runDir, p, hash, start.point, start.initial, start.tokenizer)
     yield* Console.log(`report: ${report}`)
     return runDir
   })

@@ -11,7 +11,7 @@ import { pathToFileURL } from "node:url"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import type { BrowserContext } from "playwright-core"
-import * as Report from "../../src/pipeline/Report.ts"
+import * as Report from "../../src/report/Report.ts"
 
 const CHROMIUM = "/usr/bin/chromium"
 const hasChromium = fs.existsSync(CHROMIUM)

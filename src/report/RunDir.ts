@@ -1,7 +1,8 @@
 /**
- * Reading a run directory (docs/run-directory.md), for the report and the comparison table: the
- * resolved `config.json`, `metrics.jsonl` streamed record by record, `samples/step-rewards.jsonl` and
- * `eval/summary.json`. Nothing is loaded whole except the two small JSON files.
+ * The run directory (docs/run-directory.md): the Schemas of its files, which the runner encodes them with
+ * and the report, the table and resume decode them with, and reading it for the report and the comparison
+ * table: the resolved `config.json`, `metrics.jsonl` streamed record by record, `samples/step-rewards.jsonl`
+ * and `eval/summary.json`. Nothing is loaded whole except the small JSON files.
  *
  * Every failure is a `RunDirError` whose one-line message names the file (and the record) at fault.
  * A last line of `metrics.jsonl` or `samples/step-rewards.jsonl` without its newline is a write cut by
@@ -27,11 +28,17 @@ export const CONFIG = "config.json"
 export const METRICS = "metrics.jsonl"
 export const SAMPLES = "samples/step-rewards.jsonl"
 export const SUMMARY = "eval/summary.json"
+export const STATE = "state.json"
 
-/** `config.json`: only `pipeline` and `config` are required; the rest is shown when present. */
+/**
+ * `config.json`: only `pipeline` and `config` are required to read one; the rest is shown when present.
+ * Fields in the order the file lists them (encoding writes them in this order).
+ */
 export const RunConfig = Schema.Struct({
   pipeline: Schema.String,
+  method: Schema.optionalKey(Schema.String),
   seed: Schema.optionalKey(Schema.Finite),
+  script: Schema.optionalKey(Schema.String),
   config: Schema.Unknown,
   hash: Schema.optionalKey(Schema.String),
   backend: Schema.optionalKey(Schema.Unknown),
@@ -82,6 +89,43 @@ export const SampledTrajectory = Schema.Struct({
   steps: Schema.Array(StepReward)
 })
 export type SampledTrajectory = typeof SampledTrajectory.Type
+
+/** A point a resume can start from: units completed, the checkpoint holding the models then, the output lengths then. */
+export const Point = Schema.Struct({
+  completed: Schema.Int,
+  checkpoint: Schema.NullOr(Schema.String),
+  metricsBytes: Schema.Int,
+  samplesBytes: Schema.Int
+})
+export type Point = typeof Point.Type
+
+/**
+ * `state.json`: how far a run got (src/pipeline/RunState.ts writes and reads it). Fields in the order the
+ * file lists them.
+ */
+export const State = Schema.Struct({
+  format: Schema.Literal("stepagent-run-state/1"),
+  /** Units completed (units are numbered from 0 in pipeline order). */
+  completed: Schema.Int,
+  /** The checkpoint directory (relative to the run) holding the models after the last completed unit; null before any. */
+  checkpoint: Schema.NullOr(Schema.String),
+  /** Bytes of metrics.jsonl when the last completed unit finished. */
+  metricsBytes: Schema.Int,
+  /** Bytes of samples/step-rewards.jsonl at the same point. */
+  samplesBytes: Schema.Int,
+  /** Total units of the pipeline. */
+  units: Schema.Int,
+  /** The config hash of the run: a resume with another config is refused. */
+  hash: Schema.String,
+  /** The backend the run computed on: a resume on another cannot be exact and is refused. */
+  backend: Schema.String,
+  /**
+   * The point before the last completed unit, whose checkpoint is kept too: a resume that finds the last
+   * checkpoint corrupt falls back to it and reruns one unit. Absent in runs written before it existed.
+   */
+  previous: Schema.optionalKey(Point)
+})
+export type State = typeof State.Type
 
 /** One record of `metrics.jsonl`: its position and its numeric metrics (every other numeric key). */
 export interface MetricRow {

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Rng from "../../src/model/Rng.ts"
-import * as Bootstrap from "../../src/pipeline/Bootstrap.ts"
+import * as Bootstrap from "../../src/report/Bootstrap.ts"
 
 /** `k` seeds of `n` Bernoulli(p) episodes, drawn from a seeded generator. */
 const bernoulli = (seed: number, k: number, n: number, p: number): Array<Array<number>> => {

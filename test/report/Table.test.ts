@@ -6,7 +6,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Console, Effect, Exit } from "effect"
 import { Command } from "effect/cli"
 import * as TableCommand from "../../src/cli/TableCommand.ts"
-import * as Table from "../../src/pipeline/Table.ts"
+import * as Table from "../../src/report/Table.ts"
 
 const fixtures = path.join(import.meta.dirname, "..", "fixtures", "runs")
 const runs = [
