@@ -6,7 +6,8 @@
 import * as Arrow from "apache-arrow"
 import { Effect, Sink, Stream } from "effect"
 import type { DataError } from "../domain/DataError.ts"
-import * as ArrowStream from "./ArrowStream.ts"
+import * as ArrowCheck from "./ArrowCheck.ts"
+import * as ArrowColumns from "./ArrowColumns.ts"
 import * as TrajectoryArrow from "./TrajectoryArrow.ts"
 
 export interface Stats {
@@ -45,17 +46,17 @@ const sameBytes = (bytes: Uint8Array, a: number, b: number, len: number): boolea
 /** Adds one batch (that passed the text layout's schema check) to the totals. */
 const add = (t: Totals, batch: Arrow.RecordBatch): Totals => {
   const n = batch.numRows
-  const steps = ArrowStream.column<Arrow.List>(batch, "steps")
-  const reward = ArrowStream.column<Arrow.Float64>(batch, "reward")
-  const success = ArrowStream.column<Arrow.Bool>(batch, "success")
-  const env = ArrowStream.column<Arrow.Utf8>(batch, "env")
+  const steps = ArrowColumns.column<Arrow.List>(batch, "steps")
+  const reward = ArrowColumns.column<Arrow.Float64>(batch, "reward")
+  const success = ArrowColumns.column<Arrow.Bool>(batch, "success")
+  const env = ArrowColumns.column<Arrow.Utf8>(batch, "env")
   t.batches++
   t.trajectories += n
   if (n === 0) return t
   t.steps += steps.valueOffsets[n]! - steps.valueOffsets[0]!
   const rewards = reward.values
   for (let i = 0; i < n; i++) t.rewardSum += rewards[i]!
-  for (let i = 0; i < n; i++) if (ArrowStream.boolAt(success, i)) t.successes++
+  for (let i = 0; i < n; i++) if (ArrowColumns.boolAt(success, i)) t.successes++
   // Rows of one environment usually come in runs: count a run at once, decode its name once.
   const offsets = env.valueOffsets
   const bytes = env.values
@@ -109,7 +110,7 @@ export interface SchemaSummary {
 }
 
 export const describe = (s: Arrow.Schema): SchemaSummary => ({
-  layout: s.metadata.get(ArrowStream.layoutKey) ?? null,
+  layout: s.metadata.get(ArrowCheck.layoutKey) ?? null,
   columns: s.fields.map((f) => ({ name: f.name, type: String(f.type), nullable: f.nullable }))
 })
 

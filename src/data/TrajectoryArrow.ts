@@ -3,14 +3,18 @@
  * a `List<Struct<observation, thought, action, raw>>`. Column by column in docs/data-format.md.
  *
  * Reading is lazy (one record batch in memory at a time); writing is incremental, batch by batch, with
- * backpressure, and atomic (see src/data/ArrowStream.ts).
+ * backpressure, and atomic (see src/data/ArrowRead.ts and ArrowWrite.ts).
  */
 import * as Arrow from "apache-arrow"
 import { Effect, Stream } from "effect"
 import { DataError } from "../domain/DataError.ts"
 import type { Step } from "../domain/Step.ts"
 import type { Trajectory } from "../domain/Trajectory.ts"
-import * as ArrowStream from "./ArrowStream.ts"
+import * as ArrowCheck from "./ArrowCheck.ts"
+import * as ArrowColumns from "./ArrowColumns.ts"
+import * as ArrowRead from "./ArrowRead.ts"
+import * as ArrowScan from "./ArrowScan.ts"
+import * as ArrowWrite from "./ArrowWrite.ts"
 
 /** Layout name and version, stored under the `stepagent.schema` key of the schema metadata. */
 export const layout = "trajectory-text/1"
@@ -48,7 +52,7 @@ export const schema = new Arrow.Schema(
     utf8("source", false),
     new Arrow.Field("turnLoss", turnLossType, true)
   ],
-  new Map([[ArrowStream.layoutKey, layout]])
+  new Map([[ArrowCheck.layoutKey, layout]])
 )
 
 // ---------------------------------------------------------------------------------------------------
@@ -73,31 +77,31 @@ export const toRecordBatch = (rows: ReadonlyArray<Trajectory>): Arrow.RecordBatc
     length: steps.length,
     nullCount: 0,
     children: [
-      ArrowStream.utf8Data(steps.map((s) => s.observation)),
-      ArrowStream.utf8Data(steps.map((s) => s.thought)),
-      ArrowStream.utf8Data(steps.map((s) => s.action)),
-      ArrowStream.utf8Data(steps.map((s) => s.raw))
+      ArrowColumns.utf8Data(steps.map((s) => s.observation)),
+      ArrowColumns.utf8Data(steps.map((s) => s.thought)),
+      ArrowColumns.utf8Data(steps.map((s) => s.action)),
+      ArrowColumns.utf8Data(steps.map((s) => s.raw))
     ]
   })
-  const lossValidity = ArrowStream.validity(n, (i) => rows[i]!.turnLoss !== undefined)
+  const lossValidity = ArrowColumns.validity(n, (i) => rows[i]!.turnLoss !== undefined)
   const children: Array<Arrow.Data> = [
-    ArrowStream.utf8Data(rows.map((r) => r.id)),
-    ArrowStream.utf8Data(rows.map((r) => r.env)),
-    ArrowStream.utf8Data(rows.map((r) => r.taskId)),
-    ArrowStream.utf8Data(rows.map((r) => r.instruction)),
-    ArrowStream.utf8Data(rows.map((r) => r.ack)),
+    ArrowColumns.utf8Data(rows.map((r) => r.id)),
+    ArrowColumns.utf8Data(rows.map((r) => r.env)),
+    ArrowColumns.utf8Data(rows.map((r) => r.taskId)),
+    ArrowColumns.utf8Data(rows.map((r) => r.instruction)),
+    ArrowColumns.utf8Data(rows.map((r) => r.ack)),
     Arrow.makeData({ type: stepsType, length: n, nullCount: 0, valueOffsets: stepOffsets, child: stepData }),
-    ArrowStream.utf8Data(rows.map((r) => r.finalObservation)),
+    ArrowColumns.utf8Data(rows.map((r) => r.finalObservation)),
     Arrow.makeData({ type: new Arrow.Float64(), length: n, nullCount: 0, data: Float64Array.from(rows, (r) => r.reward) }),
-    ArrowStream.boolData(rows.map((r) => r.success)),
-    ArrowStream.utf8Data(rows.map((r) => r.source)),
+    ArrowColumns.boolData(rows.map((r) => r.success)),
+    ArrowColumns.utf8Data(rows.map((r) => r.source)),
     Arrow.makeData({
       type: turnLossType,
       length: n,
       nullCount: lossValidity.nullCount,
       nullBitmap: lossValidity.nullBitmap,
       valueOffsets: lossOffsets,
-      child: ArrowStream.boolData(losses)
+      child: ArrowColumns.boolData(losses)
     })
   ]
   return new Arrow.RecordBatch(schema, Arrow.makeData({ type: new Arrow.Struct(schema.fields), length: n, nullCount: 0, children }))
@@ -108,7 +112,7 @@ export const toRecordBatch = (rows: ReadonlyArray<Trajectory>): Arrow.RecordBatc
 
 /** Decodes row `i` of a batch that passed the schema check; built once per batch. */
 export const rowDecoder = (batch: Arrow.RecordBatch): (i: number) => Trajectory => {
-  const col = <T extends Arrow.DataType>(name: string) => ArrowStream.column<T>(batch, name)
+  const col = <T extends Arrow.DataType>(name: string) => ArrowColumns.column<T>(batch, name)
   const id = col<Arrow.Utf8>("id")
   const env = col<Arrow.Utf8>("env")
   const taskId = col<Arrow.Utf8>("taskId")
@@ -121,13 +125,13 @@ export const rowDecoder = (batch: Arrow.RecordBatch): (i: number) => Trajectory 
   const source = col<Arrow.Utf8>("source")
   const turnLoss = col<Arrow.List<Arrow.Bool>>("turnLoss")
   const stepData = steps.children[0] as Arrow.Data<Arrow.Struct>
-  const observation = ArrowStream.field<Arrow.Utf8>(stepData, "observation")
-  const thought = ArrowStream.field<Arrow.Utf8>(stepData, "thought")
-  const action = ArrowStream.field<Arrow.Utf8>(stepData, "action")
-  const raw = ArrowStream.field<Arrow.Utf8>(stepData, "raw")
+  const observation = ArrowColumns.field<Arrow.Utf8>(stepData, "observation")
+  const thought = ArrowColumns.field<Arrow.Utf8>(stepData, "thought")
+  const action = ArrowColumns.field<Arrow.Utf8>(stepData, "action")
+  const raw = ArrowColumns.field<Arrow.Utf8>(stepData, "raw")
   const lossValues = turnLoss.children[0] as Arrow.Data<Arrow.Bool>
   const optional = (data: Arrow.Data<Arrow.Utf8>, i: number): string | undefined =>
-    ArrowStream.isValid(data, i) ? ArrowStream.utf8At(data, i) : undefined
+    ArrowColumns.isValid(data, i) ? ArrowColumns.utf8At(data, i) : undefined
 
   return (i) => {
     const stepList: Array<Step> = []
@@ -135,32 +139,32 @@ export const rowDecoder = (batch: Arrow.RecordBatch): (i: number) => Trajectory 
       const t = optional(thought, j)
       const r = optional(raw, j)
       stepList.push({
-        observation: ArrowStream.utf8At(observation, j),
+        observation: ArrowColumns.utf8At(observation, j),
         ...(t === undefined ? {} : { thought: t }),
-        action: ArrowStream.utf8At(action, j),
+        action: ArrowColumns.utf8At(action, j),
         ...(r === undefined ? {} : { raw: r })
       })
     }
     const a = optional(ack, i)
     const f = optional(finalObservation, i)
     let loss: Array<boolean | null> | undefined
-    if (ArrowStream.isValid(turnLoss, i)) {
+    if (ArrowColumns.isValid(turnLoss, i)) {
       loss = []
       for (let j = turnLoss.valueOffsets[i]!, end = turnLoss.valueOffsets[i + 1]!; j < end; j++) {
-        loss.push(ArrowStream.isValid(lossValues, j) ? ArrowStream.boolAt(lossValues, j) : null)
+        loss.push(ArrowColumns.isValid(lossValues, j) ? ArrowColumns.boolAt(lossValues, j) : null)
       }
     }
     return {
-      id: ArrowStream.utf8At(id, i),
-      env: ArrowStream.utf8At(env, i),
-      taskId: ArrowStream.utf8At(taskId, i),
-      instruction: ArrowStream.utf8At(instruction, i),
+      id: ArrowColumns.utf8At(id, i),
+      env: ArrowColumns.utf8At(env, i),
+      taskId: ArrowColumns.utf8At(taskId, i),
+      instruction: ArrowColumns.utf8At(instruction, i),
       ...(a === undefined ? {} : { ack: a }),
       steps: stepList,
       ...(f === undefined ? {} : { finalObservation: f }),
       reward: reward.values[i]!,
-      success: ArrowStream.boolAt(success, i),
-      source: ArrowStream.utf8At(source, i),
+      success: ArrowColumns.boolAt(success, i),
+      source: ArrowColumns.utf8At(source, i),
       ...(loss === undefined ? {} : { turnLoss: loss })
     }
   }
@@ -178,14 +182,14 @@ export const decodeBatch = (batch: Arrow.RecordBatch): Array<Trajectory> => {
 // ---------------------------------------------------------------------------------------------------
 // IO
 
-/** Opens a text-layout file in the scope: its schema and its record batches, lazily (see ArrowStream.openBatches). */
-export const openBatches = (path: string) => ArrowStream.openBatches(path, schema)
+/** Opens a text-layout file in the scope: its schema and its record batches, lazily (see ArrowRead.openBatches). */
+export const openBatches = (path: string) => ArrowRead.openBatches(path, schema)
 
-/** Like `openBatches`, with each batch valid only until the next is pulled (see ArrowStream.openScan): for folds. */
-export const openScan = (path: string) => ArrowStream.openScan(path, schema)
+/** Like `openBatches`, with each batch valid only until the next is pulled (see ArrowScan.openScan): for folds. */
+export const openScan = (path: string) => ArrowScan.openScan(path, schema)
 
 /** The record batches of a text-layout file, lazily, schema checked (DataError NotFound | NotArrow | WrongSchema | Io). */
-export const readBatches = (path: string): Stream.Stream<Arrow.RecordBatch, DataError> => ArrowStream.readBatches(path, schema)
+export const readBatches = (path: string): Stream.Stream<Arrow.RecordBatch, DataError> => ArrowRead.readBatches(path, schema)
 
 /** The trajectories of a text-layout file, lazily (one batch decoded at a time). */
 export const read = (path: string): Stream.Stream<Trajectory, DataError> =>
@@ -205,5 +209,5 @@ export const write = (path: string, options?: { readonly batchSize?: number }) =
         catch: (e) => new DataError({ reason: "Encode", path, message: `${path}: ${e instanceof Error ? e.message : String(e)}` })
       })
     ),
-    ArrowStream.writeBatches(path, schema)
+    ArrowWrite.writeBatches(path, schema)
   )

@@ -9,8 +9,8 @@
  *                           token that opens the action, so the state s_i is tokens[0, obsEnd[i]))
  *   actStart[i]..actEnd[i]  the tokens of `a_i <|eoa|>` (actStart[i] == obsEnd[i]); the model is trained
  *                           to emit <|eoa|> to end an action.
- * In Arrow (src/data/TokenizedArrow.ts): `tokens: List<Int32>` and `spans: List<Int32>` holding
- * [obsStart, obsEnd, actStart, actEnd] per step, flattened; buffers are read without copying.
+ * `spans` holds [obsStart, obsEnd, actStart, actEnd] per step, flattened. Built in memory from text
+ * trajectories (Render.render); never stored (trajectory files hold text, docs/data-format.md).
  */
 export interface TokenizedTrajectory {
   readonly id: string

@@ -5,8 +5,8 @@ import * as NodePath from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { fc, test } from "@fast-check/vitest"
 import { Effect } from "effect"
-import * as DataExportCommand from "../../src/cli/DataExportCommand.ts"
-import * as DataImportCommand from "../../src/cli/DataImportCommand.ts"
+import * as Export from "../../src/data/Export.ts"
+import * as Import from "../../src/data/Import.ts"
 import * as Step from "../../src/domain/Step.ts"
 
 const root = NodePath.resolve(import.meta.dirname, "../..")
@@ -93,7 +93,7 @@ describe("data import / export (in process)", () => {
       const input = tmp(asArray ? "in.json" : "in.jsonl")
       NodeFs.writeFileSync(input, file)
       const out = tmp("out.arrows")
-      const summary = await Effect.runPromise(DataImportCommand.importFile({ input, format: "eto", env: "webshop", out, maxRecordBytes }))
+      const summary = await Effect.runPromise(Import.importFile({ input, format: "eto", env: "webshop", out, maxRecordBytes }))
 
       const good = expected.flatMap((e) => (e.kind === "valid" ? [e.record] : []))
       const bad = expected.flatMap((e, index) => (e.kind === "bad" ? [{ index, e }] : []))
@@ -107,7 +107,7 @@ describe("data import / export (in process)", () => {
       })
 
       const back = tmp("back.jsonl")
-      const exported = await Effect.runPromise(DataExportCommand.exportFile({ input: out, format: "eto", out: back, layout: "jsonl" }))
+      const exported = await Effect.runPromise(Export.exportFile({ input: out, format: "eto", out: back, layout: "jsonl" }))
       expect(exported.written).toBe(good.length)
       expect(readJsonl(back)).toEqual(good.map((r) => ({ ...r, reward: r.reward ?? 0 })))
     }

@@ -4,7 +4,7 @@ import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { Effect } from "effect"
-import * as DataImportCommand from "../../src/cli/DataImportCommand.ts"
+import * as Import from "../../src/data/Import.ts"
 import * as FuzzCheck from "./FuzzCheck.ts"
 import * as Hostile from "./Hostile.ts"
 
@@ -24,7 +24,7 @@ describe("importers under hostile input (fuzz, seeded)", () => {
         const input = NodePath.join(dir, `${format}.${layout}`)
         NodeFs.writeFileSync(input, Hostile.fileBytes(list, layout))
         const out = NodePath.join(dir, `${format}-${layout}.arrows`)
-        const summary = await Effect.runPromise(DataImportCommand.importFile({ input, format, env: "webshop", out, maxRecordBytes }))
+        const summary = await Effect.runPromise(Import.importFile({ input, format, env: "webshop", out, maxRecordBytes }))
         const verdict = await FuzzCheck.check(list, format, summary, out, NodePath.join(dir, `${format}-${layout}.back.jsonl`))
         expect(verdict.problems).toEqual([])
         expect(verdict.validLost).toBe(0)

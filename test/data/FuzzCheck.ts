@@ -6,7 +6,7 @@
  */
 import * as NodeFs from "node:fs"
 import { Effect } from "effect"
-import * as DataExportCommand from "../../src/cli/DataExportCommand.ts"
+import * as Export from "../../src/data/Export.ts"
 import type * as Hostile from "./Hostile.ts"
 
 export interface Summary {
@@ -52,7 +52,7 @@ export const check = async (
     else last = r.index
     if (typeof r.reason !== "string" || r.reason === "") problems.push(`reject ${String(r.index)} without a reason`)
   }
-  await Effect.runPromise(DataExportCommand.exportFile({ input: out, format, out: back, layout: "jsonl" }))
+  await Effect.runPromise(Export.exportFile({ input: out, format, out: back, layout: "jsonl" }))
   const key = format === "eto" ? "id" : "item_id"
   const exported = new Map<string, string>()
   for (const r of readJsonl(back) as Array<Record<string, unknown>>) exported.set(String(r[key]), JSON.stringify(r))

@@ -6,7 +6,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll } from "vitest"
-import * as ArrowStream from "../../src/data/ArrowStream.ts"
+import * as ArrowColumns from "../../src/data/ArrowColumns.ts"
 import * as Inspect from "../../src/data/Inspect.ts"
 import * as TrajectoryArrow from "../../src/data/TrajectoryArrow.ts"
 import type { Trajectory } from "../../src/domain/Trajectory.ts"
@@ -117,7 +117,7 @@ describe("Inspect", () => {
       const p = yield* write(Array.from({ length: 30 }, (_, i) => traj(i % 2 === 0 ? "shop" : "qa", i % 4, 1, true)), 4)
       const buffers = yield* Effect.scoped(Effect.gen(function*() {
         const { batches } = yield* TrajectoryArrow.openScan(p)
-        return yield* Stream.runCollect(Stream.map(batches, (b) => ArrowStream.column<Arrow.Float64>(b, "reward").values.buffer))
+        return yield* Stream.runCollect(Stream.map(batches, (b) => ArrowColumns.column<Arrow.Float64>(b, "reward").values.buffer))
       }))
       assert.strictEqual(buffers.length, 8)
       assert.isTrue(buffers.every((b) => b === buffers[0]))

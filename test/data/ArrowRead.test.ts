@@ -9,8 +9,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll } from "vitest"
-import * as ArrowStream from "../../src/data/ArrowStream.ts"
-import * as TokenizedArrow from "../../src/data/TokenizedArrow.ts"
+import * as ArrowCheck from "../../src/data/ArrowCheck.ts"
 import * as TrajectoryArrow from "../../src/data/TrajectoryArrow.ts"
 import type { DataError } from "../../src/domain/DataError.ts"
 import type { Trajectory } from "../../src/domain/Trajectory.ts"
@@ -59,7 +58,7 @@ const tableWith = (replace: Record<string, Arrow.Vector | undefined>): Uint8Arra
   return Arrow.tableToIPC(new Arrow.Table(columns), "stream")
 }
 
-describe("ArrowStream: bad files", () => {
+describe("ArrowRead: bad files", () => {
   it.effect("a path that does not exist: NotFound", () =>
     Effect.gen(function*() {
       const p = path.join(dir, "missing.arrows")
@@ -175,12 +174,13 @@ describe("ArrowStream: bad files", () => {
       assert.include(e.message, "id has 1 null value but is required")
     }))
 
-  it.effect("a tokenized file read as text: WrongSchema naming both layouts", () =>
+  it.effect("a file of another layout read as text: WrongSchema naming both layouts", () =>
     Effect.gen(function*() {
-      const p = path.join(dir, "tokens.arrows")
-      yield* Stream.make({ id: "x", env: "shop", taskId: "train:0", reward: 1, success: true, tokens: new Int32Array([1, 2]), spans: new Int32Array(0) }).pipe(
-        TokenizedArrow.write(p)
-      )
+      // the text layout's columns, the metadata naming another layout: the metadata decides
+      const base = Arrow.tableFromIPC(good)
+      const schema = new Arrow.Schema(base.schema.fields, new Map([[ArrowCheck.layoutKey, "trajectory-tokens/1"]]))
+      const other = new Arrow.Table(base.batches.map((b) => new Arrow.RecordBatch(schema, b.data)))
+      const p = file(Arrow.tableToIPC(other, "stream"))
       const e = yield* failure(p)
       assert.strictEqual(e.reason, "WrongSchema")
       assert.include(e.message, "trajectory-tokens/1")
@@ -201,24 +201,4 @@ describe("ArrowStream: bad files", () => {
       const p = file(Arrow.tableToIPC(Arrow.tableFromIPC(good), "file"), "f.arrow")
       assert.deepStrictEqual(yield* Stream.runCollect(TrajectoryArrow.read(p)), rows)
     }))
-})
-
-describe("ArrowStream: column codecs", () => {
-  prop.prop([fc.array(fc.option(fc.string({ unit: "binary" }), { nil: undefined }), { maxLength: 40 })], { numRuns: 100, seed: 3 })(
-    "utf8Data then utf8At/isValid is the identity",
-    (values) => {
-      const data = ArrowStream.utf8Data(values)
-      assert.strictEqual(data.length, values.length)
-      values.forEach((v, i) => assert.strictEqual(ArrowStream.isValid(data, i) ? ArrowStream.utf8At(data, i) : undefined, v))
-    }
-  )
-  prop.prop([fc.array(fc.option(fc.boolean(), { nil: null }), { maxLength: 40 }), fc.nat(20)], { numRuns: 100, seed: 5 })(
-    "boolData then boolAt/isValid is the identity, also on slices (bit offsets)",
-    (values, start) => {
-      const data = ArrowStream.boolData(values)
-      const s = Math.min(start, values.length)
-      const sliced = data.slice(s, values.length - s)
-      values.slice(s).forEach((v, i) => assert.strictEqual(ArrowStream.isValid(sliced, i) ? ArrowStream.boolAt(sliced, i) : null, v))
-    }
-  )
 })

@@ -1,0 +1,39 @@
+/**
+ * Exporting an Arrow trajectory file back into conversation records (ETO/IPR or AgentGym), streaming,
+ * as a JSON array or JSONL. The command is src/cli/DataExportCommand.ts.
+ */
+import { Effect, Stream } from "effect"
+import type { Trajectory } from "../domain/Trajectory.ts"
+import * as AgentGymFormat from "./AgentGymFormat.ts"
+import * as EtoFormat from "./EtoFormat.ts"
+import * as JsonRecords from "./JsonRecords.ts"
+import * as TrajectoryArrow from "./TrajectoryArrow.ts"
+
+export type Format = "eto" | "agentgym"
+
+export interface ExportOptions {
+  readonly input: string
+  readonly format: Format
+  readonly out: string
+  readonly layout: JsonRecords.Layout
+}
+
+export interface ExportSummary {
+  readonly written: number
+  readonly out: string
+  readonly format: Format
+  readonly layout: JsonRecords.Layout
+}
+
+const encoderOf = (format: Format): (t: Trajectory) => unknown => format === "eto" ? EtoFormat.encode : AgentGymFormat.encode
+
+/** Exports the trajectories of `input` to `out`; the summary the command prints. */
+export const exportFile = Effect.fn("Export.exportFile")(function*(options: ExportOptions) {
+  const encode = encoderOf(options.format)
+  const written = yield* TrajectoryArrow.read(options.input).pipe(
+    Stream.map(encode),
+    JsonRecords.write(options.out, options.layout)
+  )
+  const summary: ExportSummary = { written, out: options.out, format: options.format, layout: options.layout }
+  return summary
+})
