@@ -1,4 +1,5 @@
 import * as Rng from "../model/Rng.ts"
+import * as Hash from "../random/Hash.ts"
 
 /**
  * Where a stage runs: the run's seed and the iteration (0 for a one-off stage such as SFT or evaluation).
@@ -10,29 +11,11 @@ export interface Run {
   readonly iteration: number
 }
 
-/** 32-bit FNV-1a of a string. */
-const fnv = (s: string): number => {
-  let h = 0x811c9dc5
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i)
-    h = Math.imul(h, 0x01000193)
-  }
-  return h >>> 0
-}
-
-/** murmur3's finaliser: spreads every input bit over the output. */
-const mix = (h: number): number => {
-  h ^= h >>> 16
-  h = Math.imul(h, 0x85ebca6b)
-  h ^= h >>> 13
-  h = Math.imul(h, 0xc2b2ae35)
-  h ^= h >>> 16
-  return h >>> 0
-}
-
 /** The seed of a named random stream: a hash of (seed, iteration, name, index). */
-export const streamSeed = (run: Run, name: string, index = 0): number =>
-  mix(mix(mix(fnv(name) ^ mix(run.seed >>> 0)) ^ mix(run.iteration >>> 0)) ^ mix(index >>> 0)) | 0
+export const streamSeed = (run: Run, name: string, index = 0): number => {
+  const mix = Hash.fmix32
+  return mix(mix(mix(Hash.fnv1a(name) ^ mix(run.seed >>> 0)) ^ mix(run.iteration >>> 0)) ^ mix(index >>> 0)) | 0
+}
 
 /** A generator for a named stream of the run (e.g. `sample`, `ppo/shuffle`), optionally per batch index. */
 export const rng = (run: Run, name: string, index = 0): Rng.Rng => Rng.make(streamSeed(run, name, index))

@@ -7,6 +7,7 @@ import * as NodeChild from "node:child_process"
 import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
+import * as Rng from "../../src/random/Rng.ts"
 
 const root = NodePath.resolve(import.meta.dirname, "../..")
 const node = NodePath.join(root, "node_modules/.bin/node")
@@ -17,17 +18,8 @@ const targetPeakRssMb = 300
 const sizes = [100_000, 500_000] // steps: a small file and one five times larger
 const runs = 3 // median of three runs per size
 
-/** A small seeded PRNG (mulberry32): the file is the same on every run. */
-const prng = (seed: number): (() => number) => {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** The environments' seeded PRNG (mulberry32): the file is the same on every run. */
+const prng = (seed: number): (() => number) => Rng.make(seed).next
 
 const colors = ["blue", "red", "green", "black", "white", "navy", "heather grey", "pink", "olive", "beige"]
 const items = ["t-shirt", "running shoes", "wireless headphones", "coffee mug", "wallet", "yoga mat", "desk lamp", "backpack"]

@@ -6,7 +6,7 @@
  *   thoughts and a replay collecting the observations, as `data generate` does). Target 1,000/s.
  */
 import * as House from "../../src/env/house/House.ts"
-import * as Rng from "../../src/env/house/Rng.ts"
+import * as Rng from "../../src/random/Rng.ts"
 
 // Five timed runs: the median is steady on a shared 2-core machine.
 const runs = 5

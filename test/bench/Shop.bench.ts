@@ -6,7 +6,8 @@
  * - shopExpert: expert trajectories per second through start/step (collecting observation, thought,
  *   action), on a fresh simulator over all 5,500 tasks (cold: plans and searches computed), then again (warm).
  */
-import * as Rng from "../../src/env/shop/Rng.ts"
+import * as Hash from "../../src/random/Hash.ts"
+import * as Rng from "../../src/random/Rng.ts"
 import * as Shop from "../../src/env/shop/Shop.ts"
 import type { Simulator } from "../../src/env/Simulator.ts"
 
@@ -25,7 +26,7 @@ const mixedPass = (sim: Simulator, tasks: ReadonlyArray<string>, rng: Rng.Rng): 
     const expert = sim.expert(id)
     let next = 0
     for (let t = 0; t < Shop.maxSteps; t++) {
-      const u = rng.float()
+      const u = rng.next()
       let action: string
       if (u < 0.7 && next < expert.length) action = expert[next++]!
       else if (u < 0.9) {
@@ -45,11 +46,11 @@ const shopSteps = async (): Promise<unknown> => {
   const sim = Shop.make({ seed: 0 })
   const pool = tasks("train", 200)
   const t0 = performance.now()
-  mixedPass(sim, pool, Rng.make(0, "bench/warm")) // builds the world, the index and the caches
+  mixedPass(sim, pool, Rng.make(Hash.labelled(0, "bench/warm"))) // builds the world, the index and the caches
   const warmupMs = performance.now() - t0
   const rates: Array<number> = []
   for (let rep = 0; rep < 5; rep++) {
-    const rng = Rng.make(rep, "bench/steps")
+    const rng = Rng.make(Hash.labelled(rep, "bench/steps"))
     const start = performance.now()
     let steps = 0
     for (let epoch = 0; epoch < 4; epoch++) steps += mixedPass(sim, pool, rng)

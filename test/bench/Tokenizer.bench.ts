@@ -5,18 +5,10 @@
  */
 import { Effect } from "effect"
 import * as Bpe from "../../src/data/Bpe.ts"
+import * as Rng from "../../src/random/Rng.ts"
 
-/** A small seeded PRNG (mulberry32): the corpus is the same on every run. */
-const prng = (seed: number): (() => number) => {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** The environments' seeded PRNG (mulberry32): the corpus is the same on every run. */
+const prng = (seed: number): (() => number) => Rng.make(seed).next
 
 const colors = ["blue", "red", "green", "black", "white", "navy", "heather grey", "pink", "olive", "beige"]
 const materials = ["cotton", "polyester", "wool", "leather", "linen", "stainless steel", "bamboo", "ceramic"]

@@ -7,7 +7,8 @@
  */
 import type { Split } from "../../domain/TaskId.ts"
 import * as Catalog from "./Catalog.ts"
-import * as Rng from "./Rng.ts"
+import * as Hash from "../../random/Hash.ts"
+import * as Rng from "../../random/Rng.ts"
 
 export interface Receptacle {
   readonly name: string
@@ -28,7 +29,7 @@ export interface Layout {
 const testShare = 5
 
 export const splitOf = (seed: number, signature: string): Split =>
-  Rng.hash(seed, "layout", signature) % testShare === 0 ? "test" : "train"
+  Hash.parts(seed, "layout", signature) % testShare === 0 ? "test" : "train"
 
 const signatureOf = (room: Catalog.Room, counts: ReadonlyArray<number>): string =>
   `${room}:${Catalog.roomReceptacles[room].map(([type], i) => `${type}${counts[i]}`).join(",")}`
@@ -36,7 +37,7 @@ const signatureOf = (room: Catalog.Room, counts: ReadonlyArray<number>): string 
 /** The room for a signature's counts: loc numbers and listing order drawn from the signature. */
 const build = (seed: number, room: Catalog.Room, counts: ReadonlyArray<number>): Layout => {
   const signature = signatureOf(room, counts)
-  const rng = Rng.make(Rng.hash(seed, "view", signature))
+  const rng = Rng.make(Hash.parts(seed, "view", signature))
   const names: Array<{ type: string; num: number }> = []
   Catalog.roomReceptacles[room].forEach(([type], i) => {
     for (let n = 1; n <= counts[i]; n++) names.push({ type, num: n })

@@ -9,7 +9,8 @@
 import type { Split, TaskRef } from "../../domain/TaskId.ts"
 import * as Catalog from "./Catalog.ts"
 import * as Layout from "./Layout.ts"
-import * as Rng from "./Rng.ts"
+import * as Hash from "../../random/Hash.ts"
+import * as Rng from "../../random/Rng.ts"
 
 export const taskTypes = [
   "pick_and_place",
@@ -99,7 +100,7 @@ export const universe = (seed: number): Universe => {
   const train: Array<ReadonlyArray<Combo>> = []
   const test: Array<ReadonlyArray<Combo>> = []
   for (const type of taskTypes) {
-    const shuffled = Rng.make(Rng.hash(seed, "combos", type)).shuffle(allCombos(type))
+    const shuffled = Rng.make(Hash.parts(seed, "combos", type)).shuffle(allCombos(type))
     const nTest = Math.max(1, Math.round(shuffled.length * testShare))
     test.push(shuffled.slice(0, nTest))
     train.push(shuffled.slice(nTest))
@@ -183,7 +184,7 @@ const present = (layout: Layout.Layout, sources: ReadonlyArray<readonly [string,
  * task's objects (and the lamp) go where the expert looks first, which bounds the expert's length.
  */
 export const generate = (u: Universe, ref: TaskRef, attempt: number, easy: boolean): Spec => {
-  const rng = Rng.make(Rng.hash(u.seed, "task", ref.split, ref.index))
+  const rng = Rng.make(Hash.parts(u.seed, "task", ref.split, ref.index))
   const type = taskTypes[rng.int(taskTypes.length)]
   const combo = rng.pick(u.combos[ref.split][taskTypes.indexOf(type)])
   const room = rng.pick(combo.rooms)
@@ -198,7 +199,7 @@ export const generate = (u: Universe, ref: TaskRef, attempt: number, easy: boole
   const layout = Layout.sample(rng, u.seed, room, ref.split, force)
   const goal = rng.pick(templates[type]).replace("{obj}", combo.object).replace("{recep}", combo.target)
 
-  const place = Rng.make(Rng.hash(u.seed, "place", ref.split, ref.index, attempt))
+  const place = Rng.make(Hash.parts(u.seed, "place", ref.split, ref.index, attempt))
   const placed: Array<{ type: string; at: number }> = []
   const put = (typeName: string, where: { at: ReadonlyArray<number>; weights: ReadonlyArray<number> }, first: number | undefined) => {
     placed.push({ type: typeName, at: first ?? where.at[place.weighted(where.weights)] })

@@ -1,6 +1,7 @@
 import type { Split } from "../../domain/TaskId.ts"
 import * as Answer from "./Answer.ts"
-import * as Rng from "./Rng.ts"
+import * as Hash from "../../random/Hash.ts"
+import * as Rng from "../../random/Rng.ts"
 
 /**
  * Fictional names from syllable generators. A `Pool` hands out names that are unique within a
@@ -34,7 +35,7 @@ export const word = (rng: Rng.Rng, syllables: number): string => {
  * The split a name belongs to (by the hash of its normalised answer form): train and test worlds
  * draw from disjoint halves of name space, and names that score as the same answer share a split.
  */
-export const splitOf = (name: string): Split => (Rng.hash("qa-name", Answer.normalize(name)) & 1) === 0 ? "train" : "test"
+export const splitOf = (name: string): Split => (Hash.joined("qa-name", Answer.normalize(name)) & 1) === 0 ? "train" : "test"
 
 const acceptable = (name: string): boolean => {
   const lower = name.toLowerCase()

@@ -1,4 +1,5 @@
-import * as Rng from "./Rng.ts"
+import * as Hash from "../../random/Hash.ts"
+import * as Rng from "../../random/Rng.ts"
 import type * as World from "./World.ts"
 
 /**
@@ -75,7 +76,7 @@ type Tagged = { readonly text: string; readonly facts: ReadonlyArray<Fact> }
 
 /** Puts the lead first and the rest in a per-entity shuffled order; records where each fact landed. */
 const assemble = (seed: number, title: string, lead: Tagged, rest: ReadonlyArray<Tagged>): Paragraph => {
-  const ordered = [lead, ...Rng.shuffle(Rng.make(Rng.hash("qa-paragraph", seed, title)), rest)]
+  const ordered = [lead, ...Rng.make(Hash.joined("qa-paragraph", seed, title)).shuffle(rest)]
   const facts: Partial<Record<Fact, number>> = {}
   ordered.forEach((s, i) => {
     for (const f of s.facts) facts[f] = i

@@ -1,6 +1,7 @@
 import * as Action from "./Action.ts"
 import * as Paragraph from "./Paragraph.ts"
-import * as Rng from "./Rng.ts"
+import * as Hash from "../../random/Hash.ts"
+import * as Rng from "../../random/Rng.ts"
 import type * as Wiki from "./Wiki.ts"
 import * as World from "./World.ts"
 
@@ -270,7 +271,7 @@ const allTypes: ReadonlyArray<QuestionType> = [...bridgeTypes, ...comparisonType
 
 /** `n` distinct questions (by text) over a world, types drawn uniformly. */
 export const generate = (w: World.World, wiki: Wiki.Wiki, seed: number, n: number, maxSteps: number): ReadonlyArray<Question> => {
-  const rng = Rng.make(Rng.hash("qa-questions", seed, w.split))
+  const rng = Rng.make(Hash.joined("qa-questions", seed, w.split))
   const seen = new Set<string>()
   const out: Array<Question> = []
   // 50 tries a question: duplicates and rejected plans are rare, so this bound only trips on a bug.

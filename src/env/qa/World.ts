@@ -1,6 +1,7 @@
 import type { Split } from "../../domain/TaskId.ts"
 import * as Names from "./Names.ts"
-import * as Rng from "./Rng.ts"
+import * as Hash from "../../random/Hash.ts"
+import * as Rng from "../../random/Rng.ts"
 
 /**
  * The structured facts of a fictional world: countries, cities, people, organisations and works,
@@ -119,7 +120,7 @@ const lengthOf = (rng: Rng.Rng, kind: WorkKind): number =>
 
 /** Generates a world. Throws only on impossible sizes (a bug in the caller's constants). */
 export const generate = (seed: number, split: Split, sizes: Sizes): World => {
-  const rng = Rng.make(Rng.hash("qa-world", seed, split))
+  const rng = Rng.make(Hash.joined("qa-world", seed, split))
   const names = Names.pool(split)
 
   // 1. Countries and the non-entity names they use.

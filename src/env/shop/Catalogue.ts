@@ -1,7 +1,8 @@
 import type { Split } from "../../domain/TaskId.ts"
 import type { Item } from "./Reward.ts"
 import { words } from "./Reward.ts"
-import * as Rng from "./Rng.ts"
+import * as Hash from "../../random/Hash.ts"
+import * as Rng from "../../random/Rng.ts"
 import * as Taxonomy from "./Taxonomy.ts"
 
 /** Products of each type in the catalogue: 26 types x 80 = 2,080 products, WebShop's AgentGym server searches 1,000. */
@@ -55,9 +56,9 @@ const withoutConflicts = (attributes: ReadonlyArray<string>): Array<string> => {
 const brands = (rng: Rng.Rng, n: number, taken: Set<string>): Array<string> => {
   const out: Array<string> = []
   while (out.length < n) {
-    const k = Rng.between(rng, 2, 3)
+    const k = rng.between(2, 3)
     let name = ""
-    for (let i = 0; i < k; i++) name += Rng.pick(rng, syllables)
+    for (let i = 0; i < k; i++) name += rng.pick(syllables)
     const brand = name[0]!.toUpperCase() + name.slice(1)
     if (!taken.has(brand)) {
       taken.add(brand)
@@ -80,7 +81,7 @@ const asin = (rng: Rng.Rng, taken: Set<string>): string => {
 
 /** The catalogue a seed generates: deterministic, different seeds give different products. */
 export const generate = (seed: number): Catalogue => {
-  const rng = Rng.make(seed, "shop/catalogue")
+  const rng = Rng.make(Hash.labelled(seed, "shop/catalogue"))
   const brandTaken = new Set<string>()
   // 12 brands a department: ~7 products of a type share a brand, so brand words do not pick one product out.
   const brandsByDept = Taxonomy.departments.map(() => brands(rng, 12, brandTaken))
@@ -90,22 +91,22 @@ export const generate = (seed: number): Catalogue => {
     const dept = Taxonomy.departments[type.department]!
     const attributeNames = type.attributes.map(Taxonomy.attributeName)
     for (let j = 0; j < perType; j++) {
-      const brand = Rng.pick(rng, brandsByDept[type.department]!)
+      const brand = rng.pick(brandsByDept[type.department]!)
       // 3-5 attributes of the type's 7-9: goals (1-3 of them) then single out a few products, not one.
-      const attributes = withoutConflicts(Rng.sample(rng, attributeNames, Rng.between(rng, 3, Math.min(5, attributeNames.length))))
-      const inTitle = Rng.sample(rng, attributes, rng.int(3))
-      const tail = Rng.pick(rng, dept.tails)
+      const attributes = withoutConflicts(rng.sample(attributeNames, rng.between(3, Math.min(5, attributeNames.length))))
+      const inTitle = rng.sample(attributes, rng.int(3))
+      const tail = rng.pick(dept.tails)
       const noun = titleCase(type.noun)
       const titleAttrs = inTitle.map(titleCase).join(" ")
       const title = rng.int(2) === 0
         ? `${brand} ${titleAttrs === "" ? "" : titleAttrs + " "}${noun} - ${tail}`
         : `${brand} ${noun}${titleAttrs === "" ? "" : ", " + titleAttrs}, ${tail}`
       // 2-6 values a group: a choice to make on every item page, and products differ in what they offer.
-      const options = type.groups.map((g) => ({ name: g.name, values: Rng.sample(rng, g.values, Rng.between(rng, 2, Math.min(6, g.values.length))) }))
+      const options = type.groups.map((g) => ({ name: g.name, values: rng.sample(g.values, rng.between(2, Math.min(6, g.values.length))) }))
       const [lo, hi] = type.price
-      const price = (Math.floor(lo + rng.float() * (hi - lo)) * 100 + Rng.pick(rng, cents)) / 100
-      const bullets = attributes.map((a) => `${capitalise(type.attributes.find((s) => Taxonomy.attributeName(s) === a)!)} - ${Rng.pick(rng, praise)}`)
-      const blurbs = Rng.sample(rng, dept.blurbs, 2)
+      const price = (Math.floor(lo + rng.next() * (hi - lo)) * 100 + rng.pick(cents)) / 100
+      const bullets = attributes.map((a) => `${capitalise(type.attributes.find((s) => Taxonomy.attributeName(s) === a)!)} - ${rng.pick(praise)}`)
+      const blurbs = rng.sample(dept.blurbs, 2)
       const description = `The ${brand} ${type.noun}. ${blurbs.join(" ")}`
       products.push({
         id: products.length,

@@ -1,7 +1,8 @@
 import type { Split } from "../../domain/TaskId.ts"
 import type { Catalogue, Product } from "./Catalogue.ts"
 import type { Want } from "./Reward.ts"
-import * as Rng from "./Rng.ts"
+import * as Hash from "../../random/Hash.ts"
+import * as Rng from "../../random/Rng.ts"
 import * as Taxonomy from "./Taxonomy.ts"
 
 /** Tasks a split holds: 5,000 to train on (~2.8 per train product), 500 to test on (~2.4 per test product). */
@@ -32,7 +33,7 @@ const leads = ["i need", "i am looking for", "i want", "find me", "i would like"
 
 /** The instruction text, in one of two styles: natural (`a blue cotton t-shirt in size m`) or WebShop's synthetic (`with color: blue, and size: m`). */
 const instruction = (rng: Rng.Rng, type: Taxonomy.ProductType, specs: ReadonlyArray<string>, wanted: ReadonlyArray<WantedOption>, priceUpper: number): string => {
-  const lead = Rng.pick(rng, leads)
+  const lead = rng.pick(leads)
   const pre = specs.filter((s) => !Taxonomy.isPost(s))
   const post = specs.filter(Taxonomy.isPost)
   const price = `, and price lower than ${priceUpper.toFixed(2)} dollars`
@@ -60,10 +61,10 @@ const instruction = (rng: Rng.Rng, type: Taxonomy.ProductType, specs: ReadonlyAr
 
 const goalFor = (rng: Rng.Rng, product: Product): Goal => {
   const type = Taxonomy.types[product.type]!
-  const specs = Rng.sample(rng, type.attributes.filter((s) => product.attributes.includes(Taxonomy.attributeName(s))), Rng.between(rng, 1, 3))
-  const wanted = product.options.map((o) => ({ group: o.name, value: Rng.pick(rng, o.values) }))
+  const specs = rng.sample(type.attributes.filter((s) => product.attributes.includes(Taxonomy.attributeName(s))), rng.between(1, 3))
+  const wanted = product.options.map((o) => ({ group: o.name, value: rng.pick(o.values) }))
   const steps = priceSteps.filter((p) => p > product.price).slice(0, 4)
-  const priceUpper = Rng.pick(rng, steps)
+  const priceUpper = rng.pick(steps)
   return {
     asin: product.asin,
     type: product.type,
@@ -84,7 +85,7 @@ export const combination = (g: Goal): string => `${g.type}|${[...g.attributes].s
 const draw = (rng: Rng.Rng, pool: ReadonlyArray<Product>, n: number, taken: Set<string>): Array<Goal> => {
   const out: Array<Goal> = []
   while (out.length < n) {
-    const g = goalFor(rng, Rng.pick(rng, pool))
+    const g = goalFor(rng, rng.pick(pool))
     const key = combination(g)
     if (taken.has(key)) continue
     taken.add(key)
@@ -101,7 +102,7 @@ const draw = (rng: Rng.Rng, pool: ReadonlyArray<Product>, n: number, taken: Set<
  */
 export const generate = (seed: number, catalogue: Catalogue): Tasks => {
   const taken = new Set<string>()
-  const test = draw(Rng.make(seed, "shop/goals/test"), catalogue.products.filter((p) => p.split === "test"), sizes.test, taken)
-  const train = draw(Rng.make(seed, "shop/goals/train"), catalogue.products.filter((p) => p.split === "train"), sizes.train, taken)
+  const test = draw(Rng.make(Hash.labelled(seed, "shop/goals/test")), catalogue.products.filter((p) => p.split === "test"), sizes.test, taken)
+  const train = draw(Rng.make(Hash.labelled(seed, "shop/goals/train")), catalogue.products.filter((p) => p.split === "train"), sizes.train, taken)
   return { train, test }
 }
