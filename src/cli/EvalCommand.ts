@@ -6,7 +6,7 @@ import * as Bpe from "../data/Bpe.ts"
 import * as Registry from "../env/Registry.ts"
 import * as Checkpoint from "../model/Checkpoint.ts"
 import * as Metrics from "../metrics/Metrics.ts"
-import * as Runner from "../pipeline/Runner.ts"
+import * as Environment from "../pipeline/Environment.ts"
 import * as Progress from "../pipeline/Progress.ts"
 import * as Evaluate from "../stages/Evaluate.ts"
 import * as Models from "../stages/Models.ts"
@@ -62,7 +62,7 @@ export const command = Command.make("eval", {
       models = Models.layer({ tokenizer, models: { policy: { model: policyEntry.model } } })
     }
     const cfg = Schema.decodeUnknownSync(Evaluate.Config)({ policy })
-    const envLayer = Runner.envLayer({ env: { name: env, seed, ...(url === undefined ? {} : { url }) }, render: { instruction } })
+    const envLayer = Environment.envLayer({ env: { name: env, seed, ...(url === undefined ? {} : { url }) }, render: { instruction } })
     // progress on stderr (a bar on a terminal, a line every ~15 s otherwise): house and shop episodes take minutes
     const bar = yield* (yield* Progress.Progress).start(`eval ${env} ${split}`, n)
     let reported = 0

@@ -1,6 +1,6 @@
 import { Effect } from "effect"
 import { Argument, Command } from "effect/cli"
-import * as Runner from "../pipeline/Runner.ts"
+import * as Resume from "../pipeline/Resume.ts"
 import * as BackendCommand from "./BackendCommand.ts"
 import * as RunCommand from "./RunCommand.ts"
 
@@ -12,5 +12,5 @@ import * as RunCommand from "./RunCommand.ts"
 export const command = Command.make("resume", {
   runDir: Argument.String("run-dir").pipe(Argument.withDescription("the run directory to continue")),
   ...BackendCommand.flags
-}, ({ runDir, ...flags }) => Runner.resume(runDir).pipe(Effect.asVoid, Effect.provide(RunCommand.services(flags))))
+}, ({ runDir, ...flags }) => Resume.resume(runDir).pipe(Effect.asVoid, Effect.provide(RunCommand.services(flags))))
   .pipe(Command.withDescription("Continue a run from its last checkpoint (exact on the same backend)"))

@@ -2,7 +2,7 @@ import { Effect, Layer } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as Backend from "../model/backend/Backend.ts"
 import * as Progress from "../pipeline/Progress.ts"
-import * as Runner from "../pipeline/Runner.ts"
+import * as Start from "../pipeline/Start.ts"
 import * as BackendCommand from "./BackendCommand.ts"
 
 /** The services a run needs: the tensor backend the flags ask for, and progress output. */
@@ -19,5 +19,5 @@ export const command = Command.make("run", {
   set: Flag.String("set").pipe(Flag.withDescription("override a config field, e.g. --set seed=2 --set stages.1.iterations=2 (repeatable)"), Flag.atLeast(0)),
   ...BackendCommand.flags
 }, ({ out, script, set, ...flags }) =>
-  Runner.start(script, { out, sets: set }).pipe(Effect.asVoid, Effect.provide(services(flags)))
+  Start.start(script, { out, sets: set }).pipe(Effect.asVoid, Effect.provide(services(flags)))
 ).pipe(Command.withDescription("Run a pipeline script in a new run directory (config, metrics, checkpoints, evaluation, report)"))

@@ -1,3 +1,4 @@
+import * as NodeCrypto from "node:crypto"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import { pathToFileURL } from "node:url"
@@ -87,6 +88,13 @@ export const decode = (file: string, raw: unknown): Effect.Effect<Pipeline, Pipe
       Effect.mapError((e) => invalid(file, schemaIssueLine(e.message)))
     )
   })
+
+/** The resolved definition as config.json records it: defaults filled in, fields in the Schema's order. */
+export const encode = (file: string, p: Pipeline): Effect.Effect<Input, PipelineError> =>
+  Schema.encodeEffect(Pipeline)(p).pipe(Effect.mapError((e) => invalid(file, schemaIssueLine(e.message))))
+
+/** The hash config.json records of a resolved definition: a resume refuses a config that no longer matches it. */
+export const hash = (resolved: Input): string => NodeCrypto.createHash("sha256").update(JSON.stringify(resolved)).digest("hex").slice(0, 16)
 
 /** Applies `--set path=value` overrides to a raw definition. */
 export const override = (file: string, raw: unknown, sets: ReadonlyArray<string>): Effect.Effect<unknown, PipelineError> =>

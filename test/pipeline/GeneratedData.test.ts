@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest"
 import { Effect, Stream } from "effect"
 import * as Context from "../../src/model/Context.ts"
 import * as Pipeline from "../../src/pipeline/Pipeline.ts"
-import * as Runner from "../../src/pipeline/Runner.ts"
+import * as Dataset from "../../src/pipeline/Dataset.ts"
 
 const decode = (generate: unknown) =>
   Effect.runPromise(Pipeline.decode("test.ts", {
@@ -17,8 +17,8 @@ const decode = (generate: unknown) =>
 
 describe("generated expert data", () => {
   it("data.generate.thoughts gives the experts' Thought: ... turns; without it, bare actions", async () => {
-    const withThoughts = await Effect.runPromise(Stream.runCollect(Runner.trajectories(await decode({ n: 4, seeds: [0, 1], thoughts: true }))))
-    const bare = await Effect.runPromise(Stream.runCollect(Runner.trajectories(await decode({ n: 4, seeds: [0, 1] }))))
+    const withThoughts = await Effect.runPromise(Stream.runCollect(Dataset.trajectories(await decode({ n: 4, seeds: [0, 1], thoughts: true }))))
+    const bare = await Effect.runPromise(Stream.runCollect(Dataset.trajectories(await decode({ n: 4, seeds: [0, 1] }))))
     expect(withThoughts).toHaveLength(4)
     for (const [i, t] of withThoughts.entries()) {
       for (const s of t.steps) expect(s.thought, t.id).toMatch(/\S/)

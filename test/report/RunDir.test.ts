@@ -5,7 +5,7 @@ import { Schema } from "effect"
 import * as RunDir from "../../src/report/RunDir.ts"
 
 /**
- * The run files are written with the Schemas they are read back with (src/pipeline/Runner.ts, RunState.ts):
+ * The run files are written with the Schemas they are read back with (src/pipeline: Start.ts, Evaluation.ts, StepRewardSamples.ts, RunState.ts):
  * encoding lists a struct's fields in the Schema's order, so a Schema whose fields were reordered would change the
  * files. Each file below, as the runner wrote it before it encoded with these Schemas, must come back to the byte.
  */

@@ -1,0 +1,30 @@
+import { Effect, Layer } from "effect"
+import type { Trajectory } from "../domain/Trajectory.ts"
+import * as AgentGymClient from "../env/AgentGymClient.ts"
+import * as Builtin from "../env/Builtin.ts"
+import { Env } from "../env/Env.ts"
+import * as Expert from "../env/Expert.ts"
+import * as Registry from "../env/Registry.ts"
+import type { Simulator } from "../env/Simulator.ts"
+import type * as Pipeline from "./Pipeline.ts"
+
+/** The pipeline's environment: the built-in simulator, or an AgentGym server when `env.url` is set. */
+export const envLayer = (p: Pick<Pipeline.Pipeline, "env" | "render">): Layer.Layer<Env> => {
+  const base = p.env.url !== undefined
+    ? AgentGymClient.layer({ baseUrl: p.env.url, env: p.env.name })
+    : Builtin.layer(Registry.make(p.env.name, p.env.seed))
+  if (p.render.instruction === "keep") return base
+  // The policy never saw the constant prompt in training: leave it out of its states in rollouts too.
+  return Layer.effect(Env, Effect.gen(function*() {
+    const env = yield* Env
+    return Env.of({
+      ...env,
+      open: Effect.map(env.open, (s) => ({ ...s, reset: (task: string) => Effect.map(s.reset(task), (e) => ({ ...e, instruction: "" })) }))
+    })
+  })).pipe(Layer.provide(base))
+}
+
+/** Expert trajectories of the first `n` held-out tasks, rendered as the pipeline renders: the action-accuracy rung. */
+export const heldOutExperts = (p: Pipeline.Pipeline, sim: Simulator, n: number): Array<Trajectory> =>
+  Array.from({ length: Math.min(n, sim.size("test")) }, (_, i) => Expert.trajectory(sim, `test:${i}`, { thoughts: p.data.generate?.thoughts === true, seed: p.env.seed }))
+    .map((t) => p.render.instruction === "drop" ? { ...t, instruction: "" } : t)

@@ -1,0 +1,39 @@
+import type { Effect } from "effect"
+import type { Tokenizer } from "../data/Tokenizer.ts"
+import type * as Pipeline from "./Pipeline.ts"
+import * as StageEntry from "./StageEntry.ts"
+
+/**
+ * A unit of work: one repetition of a stage entry (an SFT epoch, a StepAgent iteration, an evaluation). The run
+ * checkpoints after every unit, and resume starts at the first unit not completed.
+ */
+export interface Unit {
+  readonly index: number // global, in pipeline order
+  readonly stageIndex: number
+  readonly iteration: number // repetition of the stage
+  readonly entry: StageEntry.StageEntry
+}
+
+/** The pipeline's units, in order. */
+export const units = (p: Pipeline.Pipeline): ReadonlyArray<Unit> => {
+  const out: Array<Unit> = []
+  p.stages.forEach((entry, stageIndex) => {
+    for (let iteration = 0; iteration < StageEntry.repetitions(entry); iteration++) out.push({ index: out.length, stageIndex, iteration, entry })
+  })
+  return out
+}
+
+/** The seed of a stage's random streams: distinct per stage entry, fixed by the pipeline seed. */
+export const stageSeed = (p: Pipeline.Pipeline, stageIndex: number): number => (Math.imul(p.seed + 1, 0x9e3779b1) + stageIndex * 7919) | 0
+
+/** What every unit of a run sees. */
+export interface Context {
+  readonly runDir: string
+  readonly pipeline: Pipeline.Pipeline
+  readonly tokenizer: Tokenizer
+  readonly total: number // trajectories in the data
+  readonly note: (status: string) => Effect.Effect<void> // progress inside a unit (a plain line when one is due)
+}
+
+/** A unit's run: every random stream of the unit derives from (pipeline seed, stage index, iteration). */
+export const run = (p: Pipeline.Pipeline, unit: Unit) => ({ seed: stageSeed(p, unit.stageIndex), iteration: unit.iteration })
