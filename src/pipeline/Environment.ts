@@ -8,11 +8,17 @@ import * as Registry from "../env/Registry.ts"
 import type { Simulator } from "../env/Simulator.ts"
 import type * as Pipeline from "./Pipeline.ts"
 
-/** The pipeline's environment: the built-in simulator, or an AgentGym server when `env.url` is set. */
-export const envLayer = (p: Pick<Pipeline.Pipeline, "env" | "render">): Layer.Layer<Env> => {
+/** The built-in simulator of the pipeline's world (`env.seed`): deterministic, its episodes independent, so one serves a run. */
+export const simulator = (p: Pick<Pipeline.Pipeline, "env">): Simulator => Registry.make(p.env.name, p.env.seed)
+
+/**
+ * The pipeline's environment: the built-in simulator (`sim`, when the caller holds it: the one its expert and split
+ * sizes come from), or an AgentGym server when `env.url` is set.
+ */
+export const envLayer = (p: Pick<Pipeline.Pipeline, "env" | "render">, sim?: Simulator): Layer.Layer<Env> => {
   const base = p.env.url !== undefined
     ? AgentGymClient.layer({ baseUrl: p.env.url, env: p.env.name })
-    : Builtin.layer(Registry.make(p.env.name, p.env.seed))
+    : Builtin.layer(sim ?? simulator(p))
   if (p.render.instruction === "keep") return base
   // The policy never saw the constant prompt in training: leave it out of its states in rollouts too.
   return Layer.effect(Env, Effect.gen(function*() {

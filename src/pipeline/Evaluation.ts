@@ -1,8 +1,7 @@
 import * as NodePath from "node:path"
-import { Effect, FileSystem, Schema, Stream } from "effect"
+import { Effect, FileSystem, Stream } from "effect"
 import * as TrajectoryArrow from "../data/TrajectoryArrow.ts"
 import type { Trajectory } from "../domain/Trajectory.ts"
-import * as Registry from "../env/Registry.ts"
 import * as Failpoint from "../fault/Failpoint.ts"
 import * as Metrics from "../metrics/Metrics.ts"
 import * as RunDir from "../report/RunDir.ts"
@@ -17,24 +16,24 @@ import * as Unit from "./Unit.ts"
 /**
  * The evaluate unit: episodes on the held-out split, and the ladder's lower rungs (../shared/SCIENCE.md) the entry
  * asks for (train-split episodes, episodes in a validation world, held-out action accuracy); its outputs in the run
- * directory (eval/episodes.arrows, eval/summary.json) and its one line on stdout.
+ * directory (eval/episodes.arrows, eval/summary.json) and its one line on stdout. The entry is the stage's config
+ * (decoded once, with the pipeline).
  */
 export const unit = (ctx: Unit.Context, u: Unit.Unit, e: typeof StageEntry.EvaluateEntry.Type) =>
   Effect.gen(function*() {
     const p = ctx.pipeline
     const run = Unit.run(p, u)
-    const cfg = Schema.decodeUnknownSync(Evaluate.Config)(e)
-    const sim = p.env.url === undefined ? Registry.make(p.env.name, p.env.seed) : undefined
+    const sim = p.env.url === undefined ? ctx.simulator : undefined // the simulator behind the Env layer
     // evaluations of long episodes (house, shop) run minutes between metrics: a note after each wave
     const onWave = (what: string, n: number) => (done: number) => ctx.note(`evaluate ${what} ${done}/${n} episodes`)
     const options = { ...(sim === undefined ? {} : { expert: (task: string) => sim.expert(task) }), onWave: onWave(e.split, e.n) }
-    const episodes = yield* Evaluate.tasks(e.split, e.n).pipe(Evaluate.evaluate(cfg, run, options), Stream.runCollect)
+    const episodes = yield* Evaluate.tasks(e.split, e.n).pipe(Evaluate.evaluate(e, run, options), Stream.runCollect)
     const metrics = yield* Metrics.Metrics
     // the ladder's lower rungs (built-in environments, model policy): train-split success, held-out action accuracy
     let train: ReadonlyArray<Evaluate.Episode> | undefined
     if (e.trainEpisodes > 0) {
       const done = yield* Evaluate.tasks("train", e.trainEpisodes).pipe(
-        Evaluate.evaluate(cfg, { ...run, iteration: run.iteration + 1_000_000 }, { ...options, prefix: "eval/train_", onWave: onWave("train", e.trainEpisodes) }),
+        Evaluate.evaluate(e, { ...run, iteration: run.iteration + 1_000_000 }, { ...options, prefix: "eval/train_", onWave: onWave("train", e.trainEpisodes) }),
         Stream.runCollect
       )
       train = Array.from(done)
@@ -43,7 +42,7 @@ export const unit = (ctx: Unit.Context, u: Unit.Unit, e: typeof StageEntry.Evalu
     if (e.validation !== undefined && e.validation.episodes > 0) {
       const world = e.validation.world
       const done = yield* Evaluate.tasks("train", e.validation.episodes).pipe(
-        Evaluate.evaluate(cfg, { ...run, iteration: run.iteration + 2_000_000 }, { prefix: "eval/validation_", onWave: onWave(`validation (world ${world})`, e.validation.episodes) }),
+        Evaluate.evaluate(e, { ...run, iteration: run.iteration + 2_000_000 }, { prefix: "eval/validation_", onWave: onWave(`validation (world ${world})`, e.validation.episodes) }),
         Stream.runCollect,
         Effect.provide(Environment.envLayer({ ...p, env: { ...p.env, seed: world } }))
       )

@@ -1,19 +1,19 @@
 import { Effect, Stream } from "effect"
-import * as Registry from "../env/Registry.ts"
 import * as Metrics from "../metrics/Metrics.ts"
 import * as ActionAccuracy from "../stages/ActionAccuracy.ts"
 import * as Evaluate from "../stages/Evaluate.ts"
 import * as Models from "../stages/Models.ts"
 import type * as Run from "../stages/Run.ts"
 import * as Environment from "./Environment.ts"
-import type * as Pipeline from "./Pipeline.ts"
+import type * as Unit from "./Unit.ts"
 
 /**
  * One point of the SFT learning curves (`curveEvery`): held-out and train success, held-out action accuracy, at the
  * current optimizer step, logged as curve/* (not eval/*). Built-in environments only.
  */
-export const point = (p: Pipeline.Pipeline, run: Run.Run, n: number) =>
+export const point = (ctx: Unit.Context, run: Run.Run, n: number) =>
   Effect.gen(function*() {
+    const p = ctx.pipeline
     if (p.env.url !== undefined) return
     const models = yield* Models.Models
     const metrics = yield* Metrics.Metrics
@@ -23,7 +23,7 @@ export const point = (p: Pipeline.Pipeline, run: Run.Run, n: number) =>
       Evaluate.tasks(split, n).pipe(Evaluate.evaluate(Evaluate.defaults, curveRun, {}), Stream.runCollect, Effect.provide(Metrics.layerNone))
     const test = yield* episodes("test")
     const train = yield* episodes("train")
-    const accuracy = yield* ActionAccuracy.actionAccuracy(Environment.heldOutExperts(p, Registry.make(p.env.name, p.env.seed), n))
+    const accuracy = yield* ActionAccuracy.actionAccuracy(Environment.heldOutExperts(p, ctx.simulator, n))
     const step = (yield* models.entries)["policy"]?.optimizer?.step ?? 0
     yield* metrics.log({
       stage: "sft_curve",

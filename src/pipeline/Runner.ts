@@ -66,7 +66,8 @@ export const execute = (
     const total = yield* Dataset.count(p)
     const progress = yield* Progress.Progress
     const bar = yield* progress.start(`${p.name}`, all.length)
-    const ctx: Unit.Context = { runDir, pipeline: p, tokenizer, total, note: bar.note }
+    const simulator = Environment.simulator(p)
+    const ctx: Unit.Context = { runDir, pipeline: p, tokenizer, total, simulator, note: bar.note }
     const metricsPath = NodePath.join(runDir, RunDir.METRICS)
     if (!(yield* fs.exists(metricsPath).pipe(Effect.mapError(RunFiles.ioError(metricsPath))))) {
       yield* fs.writeFileString(metricsPath, "").pipe(Effect.mapError(RunFiles.ioError(metricsPath)))
@@ -85,7 +86,7 @@ export const execute = (
         yield* bar.advance(1, `${unit.entry.stage} ${unit.iteration + 1}/${StageEntry.repetitions(unit.entry)} (${Duration.toSeconds(elapsed).toFixed(1)} s)`)
       }
     }).pipe(
-      Effect.provide(Layer.mergeAll(Models.layer({ tokenizer, models }), withProgress(Metrics.layerFile(metricsPath), bar), Environment.envLayer(p))),
+      Effect.provide(Layer.mergeAll(Models.layer({ tokenizer, models }), withProgress(Metrics.layerFile(metricsPath), bar), Environment.envLayer(p, simulator))),
       // A file system that refuses a write (a full disk) stops the run with one line; what state.json names is intact.
       Effect.catchTag("MetricsError", (e) => Effect.fail(new PipelineError({ reason: "RunDirectory", message: e.message }))),
       Effect.mapError((e) => e._tag === "PipelineError" && e.reason === "RunDirectory" ? resumable(runDir, last, all.length, e) : e)

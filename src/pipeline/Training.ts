@@ -1,6 +1,5 @@
-import { Effect, Schema, Stream } from "effect"
+import { Effect, Stream } from "effect"
 import * as Render from "../data/Render.ts"
-import * as Registry from "../env/Registry.ts"
 import * as Failpoint from "../fault/Failpoint.ts"
 import * as Models from "../stages/Models.ts"
 import * as OutcomePpo from "../stages/OutcomePpo.ts"
@@ -15,36 +14,37 @@ import type * as StageEntry from "./StageEntry.ts"
 import * as StepRewardSamples from "./StepRewardSamples.ts"
 import * as Unit from "./Unit.ts"
 
-/** The units of the training stages: what data each iteration of a stage entry streams through its stage. */
+/**
+ * The units of the training stages: what data each iteration of a stage entry streams through its stage. An entry
+ * is its stage's config (StageEntry spreads the stage's Config fields, decoded once with the pipeline), passed as it is.
+ */
 
 /** An SFT epoch over the entry's range of the data, in a new shuffled order every epoch; a learning-curve point when due. */
 export const sft = (ctx: Unit.Context, u: Unit.Unit, e: typeof StageEntry.SftEntry.Type) =>
   Effect.gen(function*() {
     const p = ctx.pipeline
     const run = Unit.run(p, u)
-    const cfg = Schema.decodeUnknownSync(Sft.Config)(e)
     const [lo, hi] = Dataset.sftRange(e, ctx.total)
-    const totalSteps = e.epochs * Math.ceil((hi - lo) / cfg.batchSize)
+    const totalSteps = e.epochs * Math.ceil((hi - lo) / e.batchSize)
     yield* Dataset.trajectories(p).pipe(
       Stream.take(hi),
       Stream.drop(lo),
       Shuffle.buffer(Dataset.shuffleBuffer, Run.rng(run, "sft/shuffle")), // a new order every epoch (run.iteration)
       Stream.map((t) => Render.render(ctx.tokenizer, t)),
-      Sft.sft(cfg, run, { totalSteps }),
+      Sft.sft(e, run, { totalSteps }),
       Stream.runDrain
     )
-    if (e.curveEvery > 0 && (u.iteration + 1) % e.curveEvery === 0) yield* LearningCurve.point(p, run, e.curveEpisodes)
+    if (e.curveEvery > 0 && (u.iteration + 1) % e.curveEvery === 0) yield* LearningCurve.point(ctx, run, e.curveEpisodes)
   })
 
 /** A StepAgent iteration on its window of the held-out pool; its step-reward samples appended for the report. */
 export const stepagent = (ctx: Unit.Context, u: Unit.Unit, e: typeof StageEntry.StepAgentEntry.Type) =>
   Effect.gen(function*() {
     const p = ctx.pipeline
-    const cfg = Schema.decodeUnknownSync(StepAgent.Config)(e)
     const start = u.iteration * e.trajectoriesPerIteration
     const samples = StepRewardSamples.make(ctx, u)
     yield* Dataset.window(p, ctx.tokenizer, Dataset.poolRange(p, e, ctx.total), start, e.trajectoriesPerIteration).pipe(
-      StepAgent.iteration(cfg, Unit.run(p, u), { rewarded: samples.observe }),
+      StepAgent.iteration(e, Unit.run(p, u), { rewarded: samples.observe }),
       Stream.runDrain
     )
     yield* samples.write
@@ -55,11 +55,10 @@ export const stepagent = (ctx: Unit.Context, u: Unit.Unit, e: typeof StageEntry.
 export const stepDpo = (ctx: Unit.Context, u: Unit.Unit, e: typeof StageEntry.StepDpoEntry.Type) =>
   Effect.gen(function*() {
     const p = ctx.pipeline
-    const cfg = Schema.decodeUnknownSync(StepDpo.Config)(e)
     yield* Models.ensureReference // π_ref: the policy as it is when the stage starts (after SFT)
     const start = u.iteration * e.trajectoriesPerIteration
     yield* Dataset.window(p, ctx.tokenizer, Dataset.poolRange(p, e, ctx.total), start, e.trajectoriesPerIteration).pipe(
-      StepDpo.stepDpo(cfg, Unit.run(p, u)),
+      StepDpo.stepDpo(e, Unit.run(p, u)),
       Stream.runDrain
     )
   })
@@ -67,11 +66,9 @@ export const stepDpo = (ctx: Unit.Context, u: Unit.Unit, e: typeof StageEntry.St
 /** An outcome-PPO iteration: the next `episodesPerIteration` train tasks (cycling) rolled out and trained on. */
 export const outcomePpo = (ctx: Unit.Context, u: Unit.Unit, e: typeof StageEntry.OutcomePpoEntry.Type) =>
   Effect.gen(function*() {
-    const p = ctx.pipeline
-    const cfg = Schema.decodeUnknownSync(OutcomePpo.Config)(e)
     yield* Models.ensureReference // π_ref for PPO's KL penalty: the policy when the stage starts
-    const size = Registry.make(p.env.name, p.env.seed).size("train")
+    const size = ctx.simulator.size("train") // the built-in world's, also beside an AgentGym server (which may not say)
     const first = u.iteration * e.episodesPerIteration
     const tasks = Array.from({ length: e.episodesPerIteration }, (_, i) => `train:${(first + i) % size}`)
-    yield* Stream.fromIterable(tasks).pipe(OutcomePpo.outcomePpo(cfg, Unit.run(p, u)), Stream.runDrain)
+    yield* Stream.fromIterable(tasks).pipe(OutcomePpo.outcomePpo(e, Unit.run(ctx.pipeline, u)), Stream.runDrain)
   })

@@ -1,5 +1,6 @@
 import type { Effect } from "effect"
 import type { Tokenizer } from "../data/Tokenizer.ts"
+import type { Simulator } from "../env/Simulator.ts"
 import type * as Pipeline from "./Pipeline.ts"
 import * as StageEntry from "./StageEntry.ts"
 
@@ -32,6 +33,7 @@ export interface Context {
   readonly pipeline: Pipeline.Pipeline
   readonly tokenizer: Tokenizer
   readonly total: number // trajectories in the data
+  readonly simulator: Simulator // the built-in world env.seed names: behind the Env layer unless env.url is set
   readonly note: (status: string) => Effect.Effect<void> // progress inside a unit (a plain line when one is due)
 }
 
