@@ -1,0 +1,89 @@
+import * as NodePath from "node:path"
+import { NodeFileSystem } from "@effect/platform-node"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, FileSystem, Layer, Schema } from "effect"
+import * as TestConsole from "effect/testing/TestConsole"
+import * as Backend from "../../src/model/backend/Backend.ts"
+import * as Pipeline from "../../src/pipeline/Pipeline.ts"
+import * as Progress from "../../src/pipeline/Progress.ts"
+import * as Resume from "../../src/pipeline/Resume.ts"
+import * as Start from "../../src/pipeline/Start.ts"
+import * as RunDir from "../../src/report/RunDir.ts"
+
+/**
+ * The runner in-process (no CLI, no child process): the tiny pipeline, shortened to three units, run with test
+ * layers (a real temporary directory through NodeFileSystem, the TestClock standing at the epoch, TestConsole, no
+ * progress output), and its run directory checked file by file. Kill-and-resume exactness is Resume.test.ts's (CLI).
+ */
+const services = Layer.mergeAll(NodeFileSystem.layer, Backend.layerTest, Progress.layerNone)
+
+const sets = [
+  "stages.0.epochs=1", // one SFT epoch (3 optimizer steps)
+  "stages.1.iterations=1", // one StepAgent iteration
+  "stages.2.n=4",
+  "stages.2.parallel=4",
+  "stages.2.trainEpisodes=2",
+  "stages.2.actionAccuracyTasks=2"
+]
+
+describe("Runner in-process", () => {
+  it.effect("runs the tiny pipeline: config, state, metrics, samples, evaluation, checkpoints and report in the run directory", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const out = yield* fs.makeTempDirectoryScoped({ prefix: "runner-" })
+      const at = (file: string) => NodePath.join(runDir, file)
+      const text = (file: string) => fs.readFileString(at(file))
+      const json = <S extends Schema.Top & { readonly DecodingServices: never }>(file: string, schema: S) =>
+        Effect.flatMap(text(file), Schema.decodeUnknownEffect(Schema.fromJsonString(schema)))
+      const size = (file: string) => Effect.map(fs.stat(at(file)), (s) => Number(s.size))
+
+      const runDir = yield* Start.start("pipelines/tiny.ts", { out, sets })
+      // the TestClock stands at the epoch: the run directory's stamp and config.json's createdAt are fixed
+      assert.strictEqual(runDir, NodePath.join(out, "tiny__1__19700101T000000Z"))
+      const lines = yield* TestConsole.logLines
+      assert.strictEqual(lines[0], runDir)
+      assert.match(String(lines[1]), /^eval: test success \d+\.\d% of 4 episodes \(avg reward \d\.\d{3}\); train success \d+\.\d%; action accuracy \d+\.\d%$/)
+      assert.strictEqual(lines.at(-1), `report: ${at("report.html")}`)
+
+      const config = yield* json(RunDir.CONFIG, RunDir.RunConfig)
+      assert.strictEqual(config.pipeline, "tiny")
+      assert.strictEqual(config.createdAt, "1970-01-01T00:00:00.000Z")
+      const p = yield* Pipeline.decode(RunDir.CONFIG, config.config)
+      assert.deepStrictEqual(p.stages.map((s) => s.stage), ["sft", "stepagent", "evaluate"])
+      assert.strictEqual(config.hash, Pipeline.hash(yield* Pipeline.encode(RunDir.CONFIG, p)))
+
+      // three units (an SFT epoch, a StepAgent iteration, the evaluation), the last two checkpoints kept
+      const state = yield* json(RunDir.STATE, RunDir.State)
+      assert.deepInclude(state, { completed: 3, units: 3, checkpoint: "checkpoints/unit-0003", backend: "tensor backend wasm (matmul xnnpack, 1 wasm thread)" })
+      assert.strictEqual(state.previous?.checkpoint, "checkpoints/unit-0002")
+      assert.strictEqual(state.metricsBytes, yield* size(RunDir.METRICS))
+      assert.strictEqual(state.samplesBytes, yield* size(RunDir.SAMPLES))
+      assert.deepStrictEqual((yield* fs.readDirectory(at("checkpoints"))).sort(), ["LATEST", "unit-0002", "unit-0003"])
+      assert.strictEqual(yield* text("checkpoints/LATEST"), "unit-0003\n")
+      assert.isTrue(yield* fs.exists(at("checkpoints/unit-0003/policy.weights.bin")))
+      assert.isTrue(yield* fs.exists(at("tokenizer.json")))
+
+      // metrics: the SFT steps, the StepAgent iteration's PPO steps, the evaluation
+      const stages = new Set((yield* text(RunDir.METRICS)).trim().split("\n").map((l) => (JSON.parse(l) as { stage: string }).stage))
+      for (const s of ["sft", "ppo", "evaluate"]) assert.isTrue(stages.has(s), `${s} in ${[...stages].join(", ")}`)
+      // the StepAgent iteration's step-reward samples (the report's heatmap): at most 4 trajectories
+      const samples = (yield* text(RunDir.SAMPLES)).trim().split("\n")
+      assert.isTrue(samples.length >= 1 && samples.length <= 4)
+      yield* Effect.forEach(samples, (s) => Schema.decodeUnknownEffect(Schema.fromJsonString(RunDir.SampledTrajectory))(s))
+
+      const summary = yield* RunDir.summary(runDir)
+      assert.deepInclude(summary, { episodes: 4, env: "qa", split: "test", policy: "model" })
+      assert.strictEqual(summary.outcomes?.length, 4)
+      assert.strictEqual(summary.train?.episodes, 2)
+      assert.isTrue((summary.actionAccuracyStates ?? 0) > 0)
+      assert.isTrue(yield* fs.exists(at("eval/episodes.arrows")))
+      assert.isTrue(yield* fs.exists(at("report.html")))
+
+      // complete: resume refuses; with its report gone, resume writes the report and nothing else
+      assert.strictEqual((yield* Effect.flip(Resume.resume(runDir))).reason, "NothingToResume")
+      yield* fs.remove(at("report.html"))
+      assert.strictEqual(yield* Resume.resume(runDir), runDir)
+      assert.isTrue(yield* fs.exists(at("report.html")))
+      assert.strictEqual(yield* size(RunDir.METRICS), state.metricsBytes)
+    }).pipe(Effect.provide(services)), 120_000)
+})
