@@ -1,4 +1,4 @@
-import { Effect, Stream } from "effect"
+import { Effect, Option, Stream } from "effect"
 import * as Render from "../data/Render.ts"
 import type { Tokenizer } from "../data/Tokenizer.ts"
 import * as TrajectoryArrow from "../data/TrajectoryArrow.ts"
@@ -10,8 +10,9 @@ import { PipelineError } from "./PipelineError.ts"
 
 /**
  * A pipeline's expert data, always streamed (one Arrow record batch, one shuffle buffer at most in memory, whatever
- * the data's size): the trajectories of its files and those generated in-process, the windows improvement stages
- * draw from, and the ranges the stages take.
+ * the data's size): the trajectories of its files and those generated in-process, their number, the windows
+ * improvement stages draw from, and the ranges the stages take. Nothing is cached across passes: a cache of the
+ * rendered data would hold the whole dataset in memory. A window renders only its own trajectories.
  */
 
 /** The pipeline's expert trajectories, streamed from its files, as the model sees them (instruction rule applied). */
@@ -26,7 +27,7 @@ export const trajectories = (p: Pipeline.Pipeline): Stream.Stream<Trajectory, Pi
 }
 
 /** Expert trajectories generated in-process: trajectory k is train task floor(k / S) of world seeds[k % S]. */
-const generated = (p: Pipeline.Pipeline, g: { readonly n: number; readonly seeds?: ReadonlyArray<number> | undefined; readonly thoughts?: boolean | undefined }) =>
+const generated = (p: Pipeline.Pipeline, g: Generate) =>
   Stream.suspend(() => {
     const seeds = g.seeds ?? [p.env.seed]
     const sims = new Map<number, ReturnType<typeof Registry.make>>()
@@ -35,7 +36,7 @@ const generated = (p: Pipeline.Pipeline, g: { readonly n: number; readonly seeds
       if (s === undefined) sims.set(seed, s = Registry.make(p.env.name, seed))
       return s
     }
-    const n = Math.min(g.n, seeds.length * sim(seeds[0]!).size("train"))
+    const n = generatedCount(g, seeds, sim(seeds[0]!).size("train"))
     return Stream.range(0, n - 1).pipe(
       Stream.map((k) => {
         const seed = seeds[k % seeds.length]!
@@ -44,8 +45,31 @@ const generated = (p: Pipeline.Pipeline, g: { readonly n: number; readonly seeds
     )
   })
 
-/** The number of trajectories in the data. */
-export const count = (p: Pipeline.Pipeline): Effect.Effect<number, PipelineError> => Stream.runCount(trajectories(p))
+type Generate = NonNullable<Pipeline.Pipeline["data"]["generate"]>
+
+/** How many trajectories `data.generate` gives: n, or every train task of every seed when there are fewer. */
+const generatedCount = (g: Generate, seeds: ReadonlyArray<number>, trainTasks: number): number => Math.min(g.n, seeds.length * trainTasks)
+
+/**
+ * The number of trajectories in the data, without decoding or generating them: the files' record-batch row counts
+ * (read until `limit` is reached) plus the number `data.generate` gives. The count `trajectories` would give.
+ */
+export const count = (p: Pipeline.Pipeline): Effect.Effect<number, PipelineError> =>
+  Effect.gen(function*() {
+    const limit = p.data.limit ?? Number.POSITIVE_INFINITY
+    const rows = yield* Stream.fromIterable(p.data.train).pipe(
+      Stream.flatMap((path) => TrajectoryArrow.readBatches(path)),
+      Stream.scan(() => 0, (sum: number, batch) => sum + batch.numRows),
+      Stream.takeUntil((sum) => sum >= limit),
+      Stream.runLast,
+      Effect.map(Option.getOrElse(() => 0)),
+      Effect.mapError((e) => new PipelineError({ reason: "MissingDataset", message: e.message }))
+    )
+    const g = p.data.generate
+    const seeds = g?.seeds ?? [p.env.seed]
+    const made = g === undefined || rows >= limit ? 0 : generatedCount(g, seeds, Registry.make(p.env.name, seeds[0]!).size("train"))
+    return Math.min(limit, rows + made)
+  })
 
 /**
  * Trajectories [start, start + n) of the range [lo, hi) of the data, cycling within the range, rendered: a StepAgent
