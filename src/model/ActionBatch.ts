@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs"
 import { PAD } from "../data/Tokenizer.ts"
+import * as Context from "./Context.ts"
 import * as Copy from "./Copy.ts"
 import type * as Transformer from "./Transformer.ts"
 
@@ -56,11 +57,9 @@ export interface ActionBatch {
   readonly layout: Layout | undefined // packed sequences' positions and mask; undefined: every sequence is causal from position 0
 }
 
-const lengthOf = (s: Sequence): number => s.parts.reduce((n, p) => n + p.length, 0)
-
 export const build = (sequences: ReadonlyArray<Sequence>): ActionBatch => {
   const B = sequences.length
-  const T = Math.max(1, ...sequences.map(lengthOf))
+  const T = Math.max(1, ...sequences.map((s) => Context.lengthOf(s.parts)))
   const tokens = new Int32Array(B * T) // PAD == 0
   if (PAD !== 0) tokens.fill(PAD)
   let R = 0
@@ -72,7 +71,7 @@ export const build = (sequences: ReadonlyArray<Sequence>): ActionBatch => {
       o += p.length
     }
     for (const [start, end] of s.actions) {
-      if (start < 1 || end < start || end > lengthOf(s)) throw new Error(`ActionBatch: bad action span [${start}, ${end})`)
+      if (start < 1 || end < start || end > Context.lengthOf(s.parts)) throw new Error(`ActionBatch: bad action span [${start}, ${end})`)
       R++
       A = Math.max(A, end - start)
     }
@@ -118,7 +117,7 @@ const layoutOf = (sequences: ReadonlyArray<Sequence>, T: number): Layout => {
   const parent = new Int32Array(B * T)
   const mask = new Float32Array(B * T * T).fill(-1e9)
   sequences.forEach((s, b) => {
-    const n = lengthOf(s)
+    const n = Context.lengthOf(s.parts)
     const branches = s.branches ?? []
     const trunk = branches.length === 0 ? n : branches[0]!.start
     for (let p = 0; p < T; p++) {
@@ -147,7 +146,7 @@ const layoutOf = (sequences: ReadonlyArray<Sequence>, T: number): Layout => {
 
 /** A (state, action) segment as a sequence with one action. */
 export const segment = (state: ReadonlyArray<Int32Array>, action: Int32Array): Sequence => {
-  const s = state.reduce((n, p) => n + p.length, 0)
+  const s = Context.lengthOf(state)
   return { parts: [...state, action], actions: [[s, s + action.length]] }
 }
 

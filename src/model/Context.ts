@@ -35,6 +35,9 @@ export interface State {
 export const actionReserve = (contextLength: number): number =>
   Math.max(1, Math.min(Math.floor(contextLength / 4), Math.max(64, Math.floor(contextLength / 8))))
 
+/** The tokens of a sequence held as parts (views concatenated): states, windows, packed sequences, prefixes. */
+export const lengthOf = (parts: ReadonlyArray<Int32Array>): number => parts.reduce((n, p) => n + p.length, 0)
+
 const gap = Int32Array.of(GAP)
 const act = Int32Array.of(ACT)
 

@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs"
 import * as Gail from "../math/Gail.ts"
 import * as ActionBatch from "./ActionBatch.ts"
+import * as GradientStep from "./GradientStep.ts"
 import * as Optimizer from "./Optimizer.ts"
 import * as Transformer from "./Transformer.ts"
 
@@ -73,20 +74,14 @@ export interface LabelledBatch {
  */
 export const train = (d: Discriminator, opt: Optimizer.Optimizer, batches: ReadonlyArray<LabelledBatch>): TrainStats => {
   const total = batches.reduce((n, b) => n + b.agent.length + b.expert.length, 0)
-  const captured: Array<tf.Tensor> = []
-  const step = Optimizer.minimize(opt, batches.map((b) => () => tf.tidy(() => {
+  const step = GradientStep.take(opt, batches.map((b): GradientStep.Pass => (capture) => tf.tidy(() => {
     const l = logits(d, ActionBatch.tensors(b.batch))
     const g = Gail.discriminatorLoss(tf.gather(l, tf.tensor1d(b.agent, "int32")) as tf.Tensor1D, tf.gather(l, tf.tensor1d(b.expert, "int32")) as tf.Tensor1D)
     // the statistics of this forward pass (before the update), weighted to sum over the batches: no second pass
-    captured.push(tf.keep(tf.stack([tf.mul(g.accuracy, b.agent.length + b.expert.length), tf.mul(g.expertProb, b.expert.length), tf.mul(g.agentProb, b.agent.length)])))
+    capture(tf.stack([tf.mul(g.accuracy, b.agent.length + b.expert.length), tf.mul(g.expertProb, b.expert.length), tf.mul(g.agentProb, b.agent.length)]))
     return tf.mul(g.loss, ((b.agent.length + b.expert.length) / total) * batches.length) as tf.Scalar
-  })))
-  const sums = [0, 0, 0]
-  for (const t of captured) {
-    const v = t.dataSync()
-    t.dispose()
-    for (let i = 0; i < 3; i++) sums[i] = sums[i]! + v[i]!
-  }
+  })), 3)
+  const sums = step.sums
   const agents = batches.reduce((n, b) => n + b.agent.length, 0)
   const experts = total - agents
   return { loss: step.loss, accuracy: sums[0]! / total, expertProb: sums[1]! / Math.max(1, experts), agentProb: sums[2]! / Math.max(1, agents), gradNorm: step.gradNorm }

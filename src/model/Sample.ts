@@ -110,14 +110,12 @@ const logSoftmaxAt = (logits: Float32Array, offset: number, V: number, token: nu
   return logits[offset + token]! - max - Math.log(total)
 }
 
-const lengthOf = (parts: ReadonlyArray<Int32Array>): number => parts.reduce((n, p) => n + p.length, 0)
-
 /** Bookkeeping shared by the cached and the uncached samplers: draws, stops and outputs per original row. */
 const makeState = (m: Transformer.Model, prefixes: ReadonlyArray<ReadonlyArray<Int32Array>>, prompts: ReadonlyArray<Prompt>, o: Resolved) => {
   const R = prompts.length
   const W = o.maxTokens
   prompts.forEach((p) => {
-    const n = lengthOf(prefixes[p.prefix] ?? [])
+    const n = Context.lengthOf(prefixes[p.prefix] ?? [])
     if (p.length < 1 || p.length > n) throw new Error(`Sample: prompt length ${p.length} outside prefix ${p.prefix} of ${n} tokens`)
     if (p.length >= m.config.contextLength) throw new Error(`Sample: prompt of ${p.length} tokens leaves no room in the context (${m.config.contextLength})`)
   })
@@ -150,7 +148,7 @@ const makeState = (m: Transformer.Model, prefixes: ReadonlyArray<ReadonlyArray<I
 
 /** Concatenated prefix tokens right-padded to (P, Tp). */
 const padPrefixes = (prefixes: ReadonlyArray<ReadonlyArray<Int32Array>>): { readonly tokens: Int32Array; readonly length: number } => {
-  const Tp = Math.max(1, ...prefixes.map(lengthOf))
+  const Tp = Math.max(1, ...prefixes.map((parts) => Context.lengthOf(parts)))
   const tokens = new Int32Array(prefixes.length * Tp).fill(PAD)
   prefixes.forEach((parts, p) => {
     let o = p * Tp
@@ -362,7 +360,7 @@ export const sampleUncached = (
   const { advance, out } = makeState(m, prefixes, prompts, o)
   const V = m.config.vocabSize
   const flat = prefixes.map((parts) => {
-    const a = new Int32Array(lengthOf(parts))
+    const a = new Int32Array(Context.lengthOf(parts))
     let k = 0
     for (const p of parts) {
       a.set(p, k)

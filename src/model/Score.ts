@@ -59,7 +59,7 @@ export const score = (m: Transformer.Model, b: ActionBatch.ActionBatch): Scores 
  */
 export const sequences = (m: Transformer.Model, seqs: ReadonlyArray<ActionBatch.Sequence>, options: Options = {}): Scores => {
   const maxTokens = options.maxTokens ?? defaultMaxTokens
-  const lengths = seqs.map((s) => s.parts.reduce((n, p) => n + p.length, 0))
+  const lengths = seqs.map((s) => Context.lengthOf(s.parts))
   const firstRow: Array<number> = []
   let R = 0
   let A = 1

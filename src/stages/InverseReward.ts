@@ -1,10 +1,10 @@
 import { Effect, Schema, Stream } from "effect"
 import * as Discriminator from "../model/Discriminator.ts"
+import * as Guard from "../model/Guard.ts"
 import * as Microbatch from "../model/Microbatch.ts"
 import * as Packed from "../model/Packed.ts"
 import { Metrics, type MetricsError } from "../metrics/Metrics.ts"
 import * as Field from "./Field.ts"
-import * as Guard from "./Guard.ts"
 import { Models } from "./Models.ts"
 import * as RewardAuc from "./RewardAuc.ts"
 import * as Run from "./Run.ts"
@@ -94,7 +94,7 @@ export const inverseReward = (config: Config, run: Run.Run) =>
               const outcome = Guard.update(
                 opt,
                 () => Discriminator.train(d, opt, passes),
-                (t) => Guard.firstNonFinite([["loss/disc", t.loss], ["grad/norm", t.gradNorm]])
+                (t) => [["loss/disc", t.loss], ["grad/norm", t.gradNorm]]
               )
               if (!outcome.ok) return { ok: false, metric: outcome.metric, bad: outcome.bad, step: opt.step + 1 } as const
               last = outcome.value

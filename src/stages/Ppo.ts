@@ -4,14 +4,14 @@ import * as Gae from "../math/Gae.ts"
 import * as PpoMath from "../math/Ppo.ts"
 import * as Whiten from "../math/Whiten.ts"
 import * as ActionBatch from "../model/ActionBatch.ts"
-import * as Optimizer from "../model/Optimizer.ts"
+import * as GradientStep from "../model/GradientStep.ts"
+import type * as Optimizer from "../model/Optimizer.ts"
 import * as Packed from "../model/Packed.ts"
 import * as Policy from "../model/Policy.ts"
 import * as Score from "../model/Score.ts"
 import type * as Transformer from "../model/Transformer.ts"
 import { Metrics, type MetricRecord, type MetricsError } from "../metrics/Metrics.ts"
 import * as Field from "./Field.ts"
-import * as Guard from "./Guard.ts"
 import * as Microbatch from "../model/Microbatch.ts"
 import { Models } from "./Models.ts"
 import * as Run from "./Run.ts"
@@ -121,8 +121,7 @@ export const batch = (
       const mb = Array.from(order.subarray(start, Math.min(B, start + config.minibatchSize)))
       const mbTokens = mb.reduce((n, r) => n + old.mask.subarray(r * A, (r + 1) * A).reduce((a, b) => a + b, 0), 0)
       const passes = Packed.passes(Packed.pack(ctx, mb.map((r) => requests[r]!)), Microbatch.trainingTokens(policy.config, config.maxTokens))
-      const captured: Array<tf.Tensor> = []
-      const losses = passes.map((pass) => {
+      const losses = passes.map((pass): GradientStep.Pass => {
         const b = pass.batch
         const rows = Array.from(pass.requests, (q) => mb[q]!) // the pass's rows as episodes of the batch
         const W = b.width
@@ -134,7 +133,7 @@ export const batch = (
         const microTokens = b.mask.reduce((a, c) => a + c, 0)
         tokens += b.batch * b.length
         const weight = (microTokens / Math.max(1, mbTokens)) * passes.length // token-weighted: the mean over passes is the minibatch's masked mean
-        return () =>
+        return (capture) =>
           tf.tidy(() => {
             const t = ActionBatch.tensors(b, policy.config.copyHead === true)
             const o = Policy.outputs(policy, t)
@@ -143,33 +142,27 @@ export const batch = (
             const ent = PpoMath.entropy(o.logits, t.mask)
             let loss: tf.Scalar = tf.add(pl.loss, tf.mul(config.vfCoef, vl.loss))
             if (config.entropyCoef > 0) loss = tf.sub(loss, tf.mul(config.entropyCoef, ent))
-            captured.push(tf.keep(tf.mul(tf.stack([pl.loss, vl.loss, ent, pl.approxkl, pl.clipfrac, vl.clipfrac]), microTokens)))
+            capture(tf.mul(tf.stack([pl.loss, vl.loss, ent, pl.approxkl, pl.clipfrac, vl.clipfrac]), microTokens))
             return tf.mul(loss, weight) as tf.Scalar
           })
       })
-      const outcome = Guard.update(
+      const outcome = GradientStep.guarded(
         opt,
-        () => {
-          const r = Optimizer.minimize(opt, losses)
-          const s = [0, 0, 0, 0, 0, 0]
-          for (const t of captured) {
-            const v = t.dataSync()
-            for (let i = 0; i < 6; i++) s[i] = s[i]! + v[i]! / Math.max(1, mbTokens)
-            t.dispose()
-          }
-          return {
-            loss: r.loss,
-            gradNorm: r.gradNorm,
-            learningRate: r.learningRate,
-            policyLoss: s[0]!,
-            valueLoss: s[1]!,
-            entropy: s[2]!,
-            approxkl: s[3]!,
-            clipfrac: s[4]!,
-            valueClipfrac: s[5]!
-          }
-        },
-        (s) => Guard.firstNonFinite([["loss/policy", s.policyLoss], ["loss/value", s.valueLoss], ["policy/entropy", s.entropy], ["loss/total", s.loss], ["grad/norm", s.gradNorm]])
+        losses,
+        6,
+        (r) => ({
+          loss: r.loss,
+          gradNorm: r.gradNorm,
+          learningRate: r.learningRate,
+          policyLoss: r.sums[0]!,
+          valueLoss: r.sums[1]!,
+          entropy: r.sums[2]!,
+          approxkl: r.sums[3]!,
+          clipfrac: r.sums[4]!,
+          valueClipfrac: r.sums[5]!
+        }),
+        (s) => [["loss/policy", s.policyLoss], ["loss/value", s.valueLoss], ["policy/entropy", s.entropy], ["loss/total", s.loss], ["grad/norm", s.gradNorm]],
+        Math.max(1, mbTokens) // the statistics are token-weighted means over the minibatch
       )
       if (!outcome.ok) return { ok: false, step: opt.step + 1, metric: outcome.metric, value: outcome.bad }
       steps.push({ ...outcome.value, step: opt.step })

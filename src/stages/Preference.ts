@@ -1,11 +1,12 @@
 import * as tf from "@tensorflow/tfjs"
 import * as Dpo from "../math/Dpo.ts"
 import * as ActionBatch from "../model/ActionBatch.ts"
-import * as Optimizer from "../model/Optimizer.ts"
+import * as GradientStep from "../model/GradientStep.ts"
+import type * as Guard from "../model/Guard.ts"
+import type * as Optimizer from "../model/Optimizer.ts"
 import * as Policy from "../model/Policy.ts"
 import * as Score from "../model/Score.ts"
 import type * as Transformer from "../model/Transformer.ts"
-import * as Guard from "./Guard.ts"
 import * as Microbatch from "../model/Microbatch.ts"
 import * as Packed from "../model/Packed.ts"
 import type * as Rng from "../model/Rng.ts"
@@ -98,8 +99,7 @@ export const update = (
   // packed passes of at most maxTokens padded tokens; both actions of a pair are in the same pass (`Packed.pack`)
   const passes = Packed.passes(Packed.pack(p.contextLength, requests(p)), Microbatch.trainingTokens(m.config, maxTokens))
   const chosenTokens = p.agent.reduce((n, a) => n + Math.min(Score.expertAction(a.trajectory, a.step).length, p.contextLength), 0)
-  const captured: Array<tf.Tensor> = []
-  const losses = passes.map((pass) => {
+  const losses = passes.map((pass): GradientStep.Pass => {
     // rows of the pass: pair i's chosen action is request i, its rejected one request n + i
     const chosenRow = new Map<number, number>()
     const rejectedRow = new Map<number, number>()
@@ -111,7 +111,7 @@ export const update = (
     const refChosen = Float32Array.from(pairsIn, (i) => ref.chosen[i]!)
     const refRejected = Float32Array.from(pairsIn, (i) => ref.rejected[i]!)
     const weight = (k / p.n) * passes.length // Dpo.loss is a mean over the pass's pairs; Optimizer.minimize averages over passes: the result is the mean over pairs
-    return () =>
+    return (capture) =>
       tf.tidy(() => {
         const o = Policy.outputs(m, ActionBatch.tensors(pass.batch, m.config.copyHead === true))
         const sums = tf.sum(o.logp, 1) // (R,)
@@ -123,7 +123,7 @@ export const update = (
           tf.tensor1d(refRejected),
           beta
         )
-        captured.push(tf.keep(tf.mul(tf.stack([l.accuracy, l.margin, tf.mean(l.chosenReward), tf.mean(l.rejectedReward)]), k)))
+        capture(tf.mul(tf.stack([l.accuracy, l.margin, tf.mean(l.chosenReward), tf.mean(l.rejectedReward)]), k))
         const dpo = tf.mul(l.loss, weight) as tf.Scalar
         if (nllCoef === 0) return dpo
         // RPO: + α * the chosen actions' mean token NLL (over all chosen tokens of the step), against likelihood displacement
@@ -131,26 +131,19 @@ export const update = (
         return tf.add(dpo, tf.mul(nllCoef, nll)) as tf.Scalar
       })
   })
-  return Guard.update(
+  return GradientStep.guarded(
     opt,
-    () => {
-      const step = Optimizer.minimize(opt, losses)
-      const totals = [0, 0, 0, 0]
-      for (const t of captured) {
-        const v = t.dataSync()
-        for (let i = 0; i < 4; i++) totals[i] = totals[i]! + v[i]!
-        t.dispose()
-      }
-      return {
-        loss: step.loss,
-        accuracy: totals[0]! / p.n,
-        margin: totals[1]! / p.n,
-        chosenReward: totals[2]! / p.n,
-        rejectedReward: totals[3]! / p.n,
-        gradNorm: step.gradNorm,
-        learningRate: step.learningRate
-      }
-    },
-    (s) => Guard.firstNonFinite([["loss/dpo", s.loss], ["grad/norm", s.gradNorm]])
+    losses,
+    4,
+    (r) => ({
+      loss: r.loss,
+      accuracy: r.sums[0]! / p.n,
+      margin: r.sums[1]! / p.n,
+      chosenReward: r.sums[2]! / p.n,
+      rejectedReward: r.sums[3]! / p.n,
+      gradNorm: r.gradNorm,
+      learningRate: r.learningRate
+    }),
+    (s) => [["loss/dpo", s.loss], ["grad/norm", s.gradNorm]]
   )
 }

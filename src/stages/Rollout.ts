@@ -52,7 +52,7 @@ interface Live {
 }
 
 const concat = (parts: ReadonlyArray<Int32Array>): Int32Array => {
-  const out = new Int32Array(parts.reduce((n, p) => n + p.length, 0))
+  const out = new Int32Array(Context.lengthOf(parts))
   let o = 0
   for (const p of parts) {
     out.set(p, o)

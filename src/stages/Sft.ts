@@ -3,12 +3,13 @@ import { Effect, Schema, Stream } from "effect"
 import type * as Tokenized from "../domain/Tokenized.ts"
 import * as ActionBatch from "../model/ActionBatch.ts"
 import * as Context from "../model/Context.ts"
-import * as Optimizer from "../model/Optimizer.ts"
+import * as GradientStep from "../model/GradientStep.ts"
+import type * as Guard from "../model/Guard.ts"
+import type * as Optimizer from "../model/Optimizer.ts"
 import * as Policy from "../model/Policy.ts"
 import type * as Transformer from "../model/Transformer.ts"
 import { Metrics, type MetricRecord, type MetricsError } from "../metrics/Metrics.ts"
 import * as Field from "./Field.ts"
-import * as Guard from "./Guard.ts"
 import * as Microbatch from "../model/Microbatch.ts"
 import { Models } from "./Models.ts"
 import type * as Run from "./Run.ts"
@@ -54,8 +55,6 @@ interface SftStats {
   readonly truncatedTokens: number
 }
 
-const lengthOf = (s: ActionBatch.Sequence): number => s.parts.reduce((n, p) => n + p.length, 0)
-
 /** Language-model rows are cut to this width: an (R, A, V) logits block stays small when observations are long. */
 const lmRowWidth = 32
 
@@ -91,10 +90,9 @@ export const step = (
   }))
   const actionTokens = windows.reduce((n, w) => n + w.actions.reduce((m, [a, b]) => m + b - a, 0), 0)
   const lmTokens = withLm ? seqs.reduce((n, q) => n + q.actions.slice(q.actionRows).reduce((m, [a, b]) => m + b - a, 0), 0) : 0
-  const micro = Microbatch.plan(seqs.map(lengthOf), Microbatch.trainingTokens(policy.config, maxTokens))
-  const captured: Array<tf.Tensor> = []
+  const micro = Microbatch.plan(seqs.map((s) => Context.lengthOf(s.parts)), Microbatch.trainingTokens(policy.config, maxTokens))
   let tokens = 0
-  const losses = micro.map((rows) => {
+  const passes = micro.map((rows): GradientStep.Pass => {
     const b = ActionBatch.build(rows.map((r) => seqs[r]!))
     // per row: 1 / (action tokens) for action rows, weight / (observation tokens) for language-model rows; times the
     // micro-batch count, because the optimizer averages micro-batches: the sum over micro-batches is then exactly
@@ -110,7 +108,7 @@ export const step = (
       }
     }
     tokens += b.batch * b.length
-    return () =>
+    return (capture) =>
       tf.tidy(() => {
         const t = ActionBatch.tensors(b, policy.config.copyHead === true)
         const o = Policy.outputs(policy, t)
@@ -119,30 +117,24 @@ export const step = (
         // a token counts as right when it holds over half the probability (then it is the greedy choice): exact with the copy
         // head too, whose mixture has no (R, A, V) logits to take the argmax of
         const correct = tf.mul(tf.cast(tf.greater(o.logp, Math.log(0.5)), "float32"), t.mask) // (R, A)
-        captured.push(tf.keep(tf.sum(tf.mul(correct, tf.tensor2d(isAction, [b.rows, 1])))))
+        capture(tf.sum(tf.mul(correct, tf.tensor2d(isAction, [b.rows, 1]))))
         return nll
       })
   })
-  return Guard.update(
+  return GradientStep.guarded(
     opt,
-    () => {
-      const r = Optimizer.minimize(opt, losses)
-      let hits = 0
-      for (const t of captured) {
-        hits += t.dataSync()[0]!
-        t.dispose()
-      }
-      return {
-        loss: r.loss,
-        accuracy: hits / Math.max(1, actionTokens),
-        gradNorm: r.gradNorm,
-        learningRate: r.learningRate,
-        tokens,
-        actionTokens,
-        truncatedTokens: windows.reduce((n, w) => n + w.truncatedTokens, 0)
-      }
-    },
-    (s) => Guard.firstNonFinite([["loss/sft", s.loss], ["grad/norm", s.gradNorm]])
+    passes,
+    1,
+    (r) => ({
+      loss: r.loss,
+      accuracy: r.sums[0]! / Math.max(1, actionTokens),
+      gradNorm: r.gradNorm,
+      learningRate: r.learningRate,
+      tokens,
+      actionTokens,
+      truncatedTokens: windows.reduce((n, w) => n + w.truncatedTokens, 0)
+    }),
+    (s) => [["loss/sft", s.loss], ["grad/norm", s.gradNorm]]
   )
 }
 

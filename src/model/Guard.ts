@@ -1,26 +1,31 @@
 import * as tf from "@tensorflow/tfjs"
-import type * as Optimizer from "../model/Optimizer.ts"
+import type * as Optimizer from "./Optimizer.ts"
 
 /**
  * An optimizer update that can be taken back: the variables and Adam's moments are copied before `update`
- * runs, and restored (with the step counter) when `bad` finds a non-finite value in its result, so a
- * NaN or infinite loss never reaches the weights. The copy costs one memcpy of the weights and moments
- * (on wasm ~12 MB for the `small` preset, a few ms next to a training step). Synchronous: call inside one
- * compute block.
+ * runs, and restored (with the step counter) when a value `checked` names in its result is not finite (the
+ * first in order is reported), so a NaN or infinite loss never reaches the weights. The copy costs one
+ * memcpy of the weights and moments (on wasm ~12 MB for the `small` preset, a few ms next to a training
+ * step). Synchronous: call inside one compute block.
  */
 export type Outcome<A> =
   | { readonly ok: true; readonly value: A }
   | { readonly ok: false; readonly value: A; readonly metric: string; readonly bad: number }
 
+/** What a block of guarded updates gives: its value, or the metric that stopped it (the failing update not applied). */
+export type Checked<A> =
+  | { readonly ok: true; readonly value: A }
+  | { readonly ok: false; readonly metric: string; readonly bad: number }
+
 export const update = <A>(
   opt: Optimizer.Optimizer,
   run: () => A,
-  bad: (a: A) => readonly [metric: string, value: number] | undefined
+  checked: (a: A) => ReadonlyArray<readonly [metric: string, value: number]>
 ): Outcome<A> => {
   const step = opt.step
   const saved = opt.slots.map((s) => [tf.clone(s.variable), tf.clone(s.m), tf.clone(s.v)] as const)
   const value = run()
-  const found = bad(value)
+  const found = firstNonFinite(checked(value))
   if (found === undefined) {
     for (const ts of saved) for (const t of ts) t.dispose()
     return { ok: true, value }
