@@ -2,6 +2,7 @@ import { Duration, Effect, Option, Schema, Stream } from "effect"
 import * as TaskId from "../domain/TaskId.ts"
 import type { Env } from "../env/Env.ts"
 import { Metrics, type MetricsError } from "../metrics/Metrics.ts"
+import * as Batched from "./Batched.ts"
 import * as Field from "./Field.ts"
 import { Models } from "./Models.ts"
 import * as Rollout from "./Rollout.ts"
@@ -104,21 +105,18 @@ export const evaluate = (config: Config, run: Run.Run, options: Options = {}) =>
   Stream.unwrap(Effect.gen(function*() {
     const metrics = yield* Metrics
     const done: Array<Pick<Episode, "reward" | "success" | "steps" | "termination">> = [] // small records only: the transcripts stream on
-    let wave = 0
     let seconds = 0
     return taskIds.pipe(
-      Stream.grouped(config.parallel),
-      Stream.mapEffect((ids) =>
+      Batched.each("Evaluate.evaluate", config.parallel, (ids: ReadonlyArray<string>, wave: number) =>
         Effect.gen(function*() {
           const a = yield* actor(config, options, stage)
-          const [duration, episodes] = yield* Effect.timed(Rollout.run(a, ids, Run.rng(run, stage, wave++), config.maxSteps))
+          const [duration, episodes] = yield* Effect.timed(Rollout.run(a, ids, Run.rng(run, stage, wave), config.maxSteps))
           seconds += Duration.toSeconds(duration)
           for (const e of episodes) done.push({ reward: e.reward, success: e.success, steps: e.steps, termination: e.termination })
           if (options.onWave !== undefined) yield* options.onWave(done.length)
           return episodes
         })
       ),
-      Stream.flattenIterable,
       Stream.onEnd(Effect.suspend(() => {
         const s = summary(done)
         const m = options.prefix ?? "eval/"

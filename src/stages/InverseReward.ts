@@ -1,17 +1,14 @@
-import { Effect, Schema, Stream } from "effect"
+import { Effect, Schema } from "effect"
 import * as Discriminator from "../model/Discriminator.ts"
 import * as Guard from "../model/Guard.ts"
 import * as Microbatch from "../model/Microbatch.ts"
 import * as Packed from "../model/Packed.ts"
-import { Metrics, type MetricsError } from "../metrics/Metrics.ts"
+import * as Batched from "./Batched.ts"
 import * as Field from "./Field.ts"
-import { Models } from "./Models.ts"
 import * as RewardAuc from "./RewardAuc.ts"
+import * as Rewarded from "./Rewarded.ts"
 import * as Run from "./Run.ts"
-import type { Rewarded } from "./Rewarded.ts"
 import type { AgentAction } from "./Sample.ts"
-import { nonFinite, type StageError } from "./StageError.ts"
-import * as Timed from "./Timed.ts"
 
 /**
  * Phase 3 of StepAgent, inverse variant (reflection, GAIL). For each batch of agent actions the
@@ -60,71 +57,46 @@ const requestsOf = (agent: ReadonlyArray<Packed.Request>, rows: ReadonlyArray<nu
 
 /** Agent actions -> rewarded agent actions (same order). Logs `loss/disc`, `disc/*`, `reward/step_mean`, `reward/expert_mean` per batch. */
 export const inverseReward = (config: Config, run: Run.Run) =>
-<E, R>(actions: Stream.Stream<AgentAction, E, R>): Stream.Stream<Rewarded, E | StageError | MetricsError, R | Models | Metrics> =>
-  Stream.unwrap(Effect.gen(function*() {
-    const models = yield* Models
-    const metrics = yield* Metrics
-    let batchIndex = 0
-    return actions.pipe(
-      Stream.grouped(config.batchSize),
-      Stream.mapEffect((batch) =>
-        Effect.gen(function*() {
-          const d = yield* models.get("discriminator")
-          const opt = yield* models.optimizer("discriminator", { learningRate: config.learningRate, clipNorm: config.maxGradNorm })
-          const rng = Run.rng(run, stage, batchIndex++)
-          const { value: result, seconds } = yield* Timed.sync(() => {
-            const n = batch.length
-            const agent = batch.map((a): Packed.Request => ({ trajectory: a.segment.trajectory, step: a.segment.step, action: a.tokens }))
-            const all = Array.from({ length: n }, (_, i) => i)
-            const scored = () => {
-              const r = rewardsOf(d, requestsOf(agent, all), config.maxTokens)
-              return { expert: r.slice(0, n), agent: r.slice(n) }
-            }
-            const m = Math.min(config.minibatchSize, n)
-            const heldOut = scored() // before D sees these pairs
-            const warm = opt.step === 0 ? config.warmupSteps : 0
-            let last: Discriminator.TrainStats | undefined
-            for (let s = 0; s < config.steps + warm; s++) {
-              const rows = Array.from(Run.groupedPermutation(rng, agent.map((a) => a.trajectory)).subarray(0, m)).sort((a, b) => a - b) // whole trajectories: packed passes share trunks
-              const passes = Packed.passes(Packed.pack(d.config.contextLength, requestsOf(agent, rows)), Microbatch.trainingTokens(d.config, config.maxTokens)).map((p) => ({
-                batch: p.batch,
-                agent: Int32Array.from(p.requests.keys()).filter((j) => p.requests[j]! >= m),
-                expert: Int32Array.from(p.requests.keys()).filter((j) => p.requests[j]! < m)
-              }))
-              const outcome = Guard.update(
-                opt,
-                () => Discriminator.train(d, opt, passes),
-                (t) => [["loss/disc", t.loss], ["grad/norm", t.gradNorm]]
-              )
-              if (!outcome.ok) return { ok: false, metric: outcome.metric, bad: outcome.bad, step: opt.step + 1 } as const
-              last = outcome.value
-            }
-            return { ok: true, last: last!, heldOut, ...scored() } as const
-          })
-          if (!result.ok) return yield* Effect.fail(nonFinite(stage, result.step, result.metric, result.bad))
-          const mean = (x: Float32Array) => x.reduce((a, b) => a + b, 0) / Math.max(1, x.length)
-          const stepMean = mean(result.agent)
-          if (!Number.isFinite(stepMean)) return yield* Effect.fail(nonFinite(stage, opt.step, "reward/step_mean", stepMean))
-          yield* metrics.log({
-            stage,
-            iteration: run.iteration,
-            step: opt.step,
-            values: {
-              "loss/disc": result.last.loss,
-              "disc/accuracy": result.last.accuracy,
-              "disc/expert_prob": result.last.expertProb,
-              "disc/agent_prob": result.last.agentProb,
-              "reward/step_mean": stepMean,
-              "reward/expert_mean": mean(result.expert),
-              "reward/expert_above_agent": result.expert.reduce((n, e, i) => n + (e > result.agent[i]! ? 1 : 0), 0) / Math.max(1, batch.length),
-              ...RewardAuc.metrics(RewardAuc.auc(result.heldOut.expert, result.heldOut.agent, batch.map(RewardAuc.differs))),
-              "grad/norm": result.last.gradNorm,
-              "timing/inverse_reward_s": seconds
-            }
-          })
-          return batch.map((a, i): Rewarded => ({ ...a, reward: result.agent[i]!, expertReward: result.expert[i]! }))
-        })
-      ),
-      Stream.flattenIterable
-    )
-  }))
+  Batched.train({ span: "InverseReward.inverseReward", stage, run, batchSize: config.batchSize }, {
+    models: ["discriminator"],
+    optimizer: ["discriminator", { learningRate: config.learningRate, clipNorm: config.maxGradNorm }],
+    step: ({ items, models, opt, rng }: Batched.Batch<AgentAction, "discriminator">) => {
+      const d = models.discriminator
+      const n = items.length
+      const agent = items.map((a): Packed.Request => ({ trajectory: a.segment.trajectory, step: a.segment.step, action: a.tokens }))
+      const all = Array.from({ length: n }, (_, i) => i)
+      const scored = (): Rewarded.Rewards => {
+        const r = rewardsOf(d, requestsOf(agent, all), config.maxTokens)
+        return { expert: r.slice(0, n), agent: r.slice(n) }
+      }
+      const m = Math.min(config.minibatchSize, n)
+      const heldOut = scored() // before D sees these pairs
+      const warm = opt.step === 0 ? config.warmupSteps : 0
+      let last: Discriminator.TrainStats | undefined
+      for (let s = 0; s < config.steps + warm; s++) {
+        const rows = Array.from(Run.groupedPermutation(rng, agent.map((a) => a.trajectory)).subarray(0, m)).sort((a, b) => a - b) // whole trajectories: packed passes share trunks
+        const passes = Packed.passes(Packed.pack(d.config.contextLength, requestsOf(agent, rows)), Microbatch.trainingTokens(d.config, config.maxTokens)).map((p) => ({
+          batch: p.batch,
+          agent: Int32Array.from(p.requests.keys()).filter((j) => p.requests[j]! >= m),
+          expert: Int32Array.from(p.requests.keys()).filter((j) => p.requests[j]! < m)
+        }))
+        const outcome = Guard.update(opt, () => Discriminator.train(d, opt, passes), (t) => [["loss/disc", t.loss], ["grad/norm", t.gradNorm]])
+        if (!outcome.ok) return outcome
+        last = outcome.value
+      }
+      return { ok: true, value: { last: last!, heldOut, rewards: scored() } } as const
+    },
+    emit: (r, seconds, b) => {
+      const record = b.record(b.opt.step, {
+        "loss/disc": r.last.loss,
+        "disc/accuracy": r.last.accuracy,
+        "disc/expert_prob": r.last.expertProb,
+        "disc/agent_prob": r.last.agentProb,
+        ...Rewarded.metrics(r.rewards, r.heldOut, b.items.map(RewardAuc.differs)),
+        "grad/norm": r.last.gradNorm,
+        "timing/inverse_reward_s": seconds
+      })
+      return { records: [record], out: Rewarded.attach(b.items, r.rewards) }
+    },
+    finite: ["reward/step_mean"]
+  })

@@ -2,6 +2,7 @@ import { Duration, Effect, Schema, Stream } from "effect"
 import * as Tokenized from "../domain/Tokenized.ts"
 import type { Env } from "../env/Env.ts"
 import { Metrics, type MetricRecord, type MetricsError } from "../metrics/Metrics.ts"
+import * as Batched from "./Batched.ts"
 import * as Evaluate from "./Evaluate.ts"
 import * as Field from "./Field.ts"
 import { Models } from "./Models.ts"
@@ -50,33 +51,27 @@ export const episodes = (e: Rollout.Episode): Array<Ppo.Episode> => {
 /** Training task ids -> PPO metrics records (one per optimizer step); logs `rollout/*` per wave of episodes. */
 export const outcomePpo = (config: Config, run: Run.Run) =>
 <E, R>(taskIds: Stream.Stream<string, E, R>): Stream.Stream<MetricRecord, E | StageError | MetricsError, R | Env | Models | Metrics> =>
-  Stream.unwrap(Effect.gen(function*() {
-    const metrics = yield* Metrics
-    let wave = 0
-    return taskIds.pipe(
-      Stream.grouped(config.parallel),
-      Stream.mapEffect((ids) =>
-        Effect.gen(function*() {
-          const actor = yield* Evaluate.actor({ policy: "model", maxTokens: config.maxTokens, temperature: config.temperature }, {}, stage)
-          const index = wave++
-          const [duration, rollouts] = yield* Effect.timed(Rollout.run(actor, ids, Run.rng(run, stage, index), config.maxSteps))
-          const s = Evaluate.summary(rollouts)
-          yield* metrics.log({
-            stage,
-            iteration: run.iteration,
-            step: index + 1,
-            values: {
-              "rollout/avg_reward": s.avgReward,
-              "rollout/success_rate": s.successRate,
-              "rollout/avg_steps": s.avgSteps,
-              "rollout/error_rate": s.errorRate,
-              "timing/rollout_s": Duration.toSeconds(duration)
-            }
-          })
-          return rollouts.flatMap(episodes)
+  taskIds.pipe(
+    Batched.each("OutcomePpo.outcomePpo", config.parallel, (ids: ReadonlyArray<string>, wave: number) =>
+      Effect.gen(function*() {
+        const metrics = yield* Metrics
+        const actor = yield* Evaluate.actor({ policy: "model", maxTokens: config.maxTokens, temperature: config.temperature }, {}, stage)
+        const [duration, rollouts] = yield* Effect.timed(Rollout.run(actor, ids, Run.rng(run, stage, wave), config.maxSteps))
+        const s = Evaluate.summary(rollouts)
+        yield* metrics.log({
+          stage,
+          iteration: run.iteration,
+          step: wave + 1,
+          values: {
+            "rollout/avg_reward": s.avgReward,
+            "rollout/success_rate": s.successRate,
+            "rollout/avg_steps": s.avgSteps,
+            "rollout/error_rate": s.errorRate,
+            "timing/rollout_s": Duration.toSeconds(duration)
+          }
         })
-      ),
-      Stream.flattenIterable,
-      Ppo.ppo(config.ppo, run, stage)
-    )
-  }))
+        return rollouts.flatMap(episodes)
+      })
+    ),
+    Ppo.ppo(config.ppo, run, stage)
+  )

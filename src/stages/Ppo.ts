@@ -1,23 +1,21 @@
 import * as tf from "@tensorflow/tfjs"
-import { Effect, Schema, Stream } from "effect"
+import { Effect, Schema } from "effect"
 import * as Gae from "../math/Gae.ts"
 import * as PpoMath from "../math/Ppo.ts"
 import * as Whiten from "../math/Whiten.ts"
 import * as ActionBatch from "../model/ActionBatch.ts"
 import * as GradientStep from "../model/GradientStep.ts"
+import type * as Guard from "../model/Guard.ts"
 import type * as Optimizer from "../model/Optimizer.ts"
 import * as Packed from "../model/Packed.ts"
 import * as Policy from "../model/Policy.ts"
 import * as Score from "../model/Score.ts"
 import type * as Transformer from "../model/Transformer.ts"
-import { Metrics, type MetricRecord, type MetricsError } from "../metrics/Metrics.ts"
+import * as Batched from "./Batched.ts"
 import * as Field from "./Field.ts"
 import * as Microbatch from "../model/Microbatch.ts"
-import { Models } from "./Models.ts"
 import * as Run from "./Run.ts"
 import type { Segment } from "./Segment.ts"
-import { nonFinite, type StageError } from "./StageError.ts"
-import * as Timed from "./Timed.ts"
 
 /**
  * Phase 4 of StepAgent (update): PPO on one-step episodes. Each element is a state (a segment), an action
@@ -77,9 +75,13 @@ interface StepStats {
   readonly valueClipfrac: number
 }
 
-type BatchResult =
-  | { readonly ok: true; readonly steps: ReadonlyArray<StepStats & { readonly step: number }>; readonly kl: number; readonly nonScore: number; readonly tokens: number; readonly earlyStop: boolean }
-  | { readonly ok: false; readonly step: number; readonly metric: string; readonly value: number }
+interface BatchStats {
+  readonly steps: ReadonlyArray<StepStats & { readonly step: number }>
+  readonly kl: number
+  readonly nonScore: number
+  readonly tokens: number
+  readonly earlyStop: boolean
+}
 
 /** One PPO batch, synchronously (all tensors live and die inside). */
 export const batch = (
@@ -89,7 +91,7 @@ export const batch = (
   episodes: ReadonlyArray<Episode>,
   config: Config,
   rng: ReturnType<typeof Run.rng>
-): BatchResult => {
+): Guard.Checked<BatchStats> => {
   const ctx = policy.config.contextLength
   // every (state, action) pair is packed with the other pairs of its trajectory (`Packed.pack`): one pass per trajectory window
   const requests = episodes.map((e): Packed.Request => ({ trajectory: e.segment.trajectory, step: e.segment.step, action: e.tokens }))
@@ -164,12 +166,12 @@ export const batch = (
         (s) => [["loss/policy", s.policyLoss], ["loss/value", s.valueLoss], ["policy/entropy", s.entropy], ["loss/total", s.loss], ["grad/norm", s.gradNorm]],
         Math.max(1, mbTokens) // the statistics are token-weighted means over the minibatch
       )
-      if (!outcome.ok) return { ok: false, step: opt.step + 1, metric: outcome.metric, value: outcome.bad }
+      if (!outcome.ok) return outcome
       steps.push({ ...outcome.value, step: opt.step })
       if (config.targetKl !== null && outcome.value.approxkl > config.targetKl) earlyStop = true
     }
   }
-  return { ok: true, steps, kl: klSum / Math.max(1, B), nonScore: -config.klCoef * klSum / Math.max(1, B), tokens, earlyStop }
+  return { ok: true, value: { steps, kl: klSum / Math.max(1, B), nonScore: -config.klCoef * klSum / Math.max(1, B), tokens, earlyStop } }
 }
 
 /**
@@ -179,48 +181,35 @@ export const batch = (
  * name in records and errors (`ppo`; the outcome baseline logs as `outcome_ppo`).
  */
 export const ppo = (config: Config, run: Run.Run, name: string = stage) =>
-<E, R>(episodes: Stream.Stream<Episode, E, R>): Stream.Stream<MetricRecord, E | StageError | MetricsError, R | Models | Metrics> =>
-  Stream.unwrap(Effect.gen(function*() {
-    const models = yield* Models
-    const metrics = yield* Metrics
-    let batchIndex = 0
-    return episodes.pipe(
-      Stream.grouped(config.batchSize),
-      Stream.mapEffect((eps) =>
-        Effect.gen(function*() {
-          const policy = yield* models.get("policy")
-          const reference = yield* models.get("reference")
-          const opt = yield* models.optimizer("policy", { learningRate: config.learningRate, clipNorm: config.maxGradNorm })
-          const rng = Run.rng(run, name, batchIndex++)
-          const stepReward = eps.reduce((s, e) => s + e.reward, 0) / eps.length
-          if (!Number.isFinite(stepReward)) return yield* Effect.fail(nonFinite(name, opt.step + 1, "reward/step_mean", stepReward))
-          const { seconds, value: r } = yield* Timed.sync(() => batch(policy, reference, opt, eps, config, rng))
-          if (!r.ok) return yield* Effect.fail(nonFinite(name, r.step, r.metric, r.value))
-          const records = r.steps.map((s): MetricRecord => ({
-            stage: name,
-            iteration: run.iteration,
-            step: s.step,
-            values: {
-              "policy/approxkl": s.approxkl,
-              "policy/clipfrac": s.clipfrac,
-              "policy/entropy": s.entropy,
-              "loss/policy": s.policyLoss,
-              "loss/value": s.valueLoss,
-              "value/clipfrac": s.valueClipfrac,
-              "objective/kl": r.kl,
-              "objective/non_score_reward": r.nonScore,
-              "reward/step_mean": stepReward,
-              "grad/norm": s.gradNorm,
-              "lr": s.learningRate,
-              "policy/early_stop": r.earlyStop ? 1 : 0,
-              "perf/tokens_per_s": seconds > 0 ? r.tokens / seconds : 0,
-              [`timing/${name}_s`]: seconds / Math.max(1, r.steps.length)
-            }
-          }))
-          for (const rec of records) yield* metrics.log(rec)
-          return records
+  Batched.train({ span: "Ppo.ppo", stage: name, run, batchSize: config.batchSize }, {
+    models: ["policy", "reference"],
+    optimizer: ["policy", { learningRate: config.learningRate, clipNorm: config.maxGradNorm }],
+    step: ({ items, models, opt, rng }: Batched.Batch<Episode, "policy" | "reference">) => {
+      const stepReward = meanReward(items)
+      if (!Number.isFinite(stepReward)) return { ok: false, metric: "reward/step_mean", bad: stepReward } // before any update
+      return batch(models.policy, models.reference, opt, items, config, rng)
+    },
+    emit: (r, seconds, b) => {
+      const records = r.steps.map((s) =>
+        b.record(s.step, {
+          "policy/approxkl": s.approxkl,
+          "policy/clipfrac": s.clipfrac,
+          "policy/entropy": s.entropy,
+          "loss/policy": s.policyLoss,
+          "loss/value": s.valueLoss,
+          "value/clipfrac": s.valueClipfrac,
+          "objective/kl": r.kl,
+          "objective/non_score_reward": r.nonScore,
+          "reward/step_mean": meanReward(b.items),
+          "grad/norm": s.gradNorm,
+          "lr": s.learningRate,
+          "policy/early_stop": r.earlyStop ? 1 : 0,
+          "perf/tokens_per_s": seconds > 0 ? r.tokens / seconds : 0,
+          [`timing/${name}_s`]: seconds / Math.max(1, r.steps.length)
         })
-      ),
-      Stream.flattenIterable
-    )
-  }))
+      )
+      return { records, out: records }
+    }
+  })
+
+const meanReward = (episodes: ReadonlyArray<Episode>): number => episodes.reduce((s, e) => s + e.reward, 0) / episodes.length

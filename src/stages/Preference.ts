@@ -147,3 +147,55 @@ export const update = (
     (s) => [["loss/dpo", s.loss], ["grad/norm", s.gradNorm]]
   )
 }
+
+/** The DPO settings both users share (the implicit reward model's and step DPO's configs). */
+export interface Settings {
+  readonly beta: number
+  readonly maxTokens: number
+  readonly nllCoef: number
+}
+
+/**
+ * The DPO loop: `steps` updates of `m` in order (`update`), each on the pairs `rows` picks (all pairs when there
+ * is no `rows`), each step's statistics with the optimizer step it made. Stops at the first update that is not
+ * finite (not applied).
+ */
+export const train = (
+  m: Transformer.Model,
+  opt: Optimizer.Optimizer,
+  p: Pairs,
+  ref: Logps,
+  settings: Settings,
+  steps: number,
+  rows?: () => ReadonlyArray<number>
+): Guard.Checked<Array<StepStats & { readonly step: number }>> => {
+  const out: Array<StepStats & { readonly step: number }> = []
+  for (let s = 0; s < steps; s++) {
+    const r = rows?.()
+    const outcome = r === undefined
+      ? update(m, opt, p, ref, settings.beta, settings.maxTokens, settings.nllCoef)
+      : update(m, opt, select(p, r), selectLogps(ref, r), settings.beta, settings.maxTokens, settings.nllCoef)
+    if (!outcome.ok) return outcome
+    out.push({ ...outcome.value, step: opt.step })
+  }
+  return { ok: true, value: out }
+}
+
+/**
+ * Minibatches of `size` pairs (at most all of them) cut in turn from a seeded order that keeps each trajectory's
+ * pairs together (`order`), a new order drawn when the rest of one is too short; each minibatch's rows ascending.
+ */
+export const minibatches = (rng: Rng.Rng, p: Pairs, size: number): () => ReadonlyArray<number> => {
+  const m = Math.min(size, p.n)
+  let ordered = order(rng, p)
+  let at = 0
+  return () => {
+    if (at + m > p.n) {
+      ordered = order(rng, p)
+      at = 0
+    }
+    const rows = Array.from(ordered.subarray(at, at + m)).sort((a, b) => a - b)
+    at += m
+    return rows
+  }
+}

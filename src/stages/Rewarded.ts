@@ -1,3 +1,4 @@
+import * as RewardAuc from "./RewardAuc.ts"
 import type { AgentAction } from "./Sample.ts"
 
 /**
@@ -8,4 +9,31 @@ import type { AgentAction } from "./Sample.ts"
 export interface Rewarded extends AgentAction {
   readonly reward: number
   readonly expertReward: number
+}
+
+/** The step rewards of a batch's agent actions and of the expert's actions at the same states: (N,) each. */
+export interface Rewards {
+  readonly expert: Float32Array
+  readonly agent: Float32Array
+}
+
+/** A batch's actions with their rewards (same order). */
+export const attach = (actions: ReadonlyArray<AgentAction>, r: Rewards): Array<Rewarded> =>
+  actions.map((a, i) => ({ ...a, reward: r.agent[i]!, expertReward: r.expert[i]! }))
+
+const mean = (x: Float32Array): number => x.reduce((a, b) => a + b, 0) / Math.max(1, x.length)
+
+/**
+ * The reward statistics of a batch, both reward stages': `reward/step_mean` (the agent's), `reward/expert_mean`,
+ * `reward/expert_above_agent` (how often the expert's action is rewarded above the agent's) and `reward/auc` of the
+ * held-out rewards (before the reward model trained on the batch) over the pairs that `differ`.
+ */
+export const metrics = (r: Rewards, heldOut: Rewards, differ: ReadonlyArray<boolean>): Record<string, number> => {
+  const above = r.expert.reduce((n, e, i) => n + (e > r.agent[i]! ? 1 : 0), 0)
+  return {
+    "reward/step_mean": mean(r.agent),
+    "reward/expert_mean": mean(r.expert),
+    "reward/expert_above_agent": above / Math.max(1, r.agent.length),
+    ...RewardAuc.metrics(RewardAuc.auc(heldOut.expert, heldOut.agent, differ))
+  }
 }

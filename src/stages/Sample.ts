@@ -2,6 +2,7 @@ import { Effect, Schema, Stream } from "effect"
 import { EOA } from "../data/Tokenizer.ts"
 import * as ModelSample from "../model/Sample.ts"
 import { Metrics, type MetricsError } from "../metrics/Metrics.ts"
+import * as Batched from "./Batched.ts"
 import * as Field from "./Field.ts"
 import { Models } from "./Models.ts"
 import * as Run from "./Run.ts"
@@ -39,54 +40,48 @@ export const stage = "sample"
 /** Segments -> k agent actions each, in segment order. Logs `sample/*`, `context/*`, `perf/tokens_per_s`, `timing/sample_s` per batch. */
 export const sample = (config: Config, run: Run.Run) =>
 <E, R>(segments: Stream.Stream<Segment, E, R>): Stream.Stream<AgentAction, E | StageError | MetricsError, R | Models | Metrics> =>
-  Stream.unwrap(Effect.gen(function*() {
-    const models = yield* Models
-    const metrics = yield* Metrics
-    const rng = Run.rng(run, stage)
-    let batch = 0
-    return segments.pipe(
-      Stream.grouped(config.batchSize),
-      Stream.mapEffect((segs) =>
-        Effect.gen(function*() {
-          const policy = yield* models.get("policy")
-          const { value: s, seconds } = yield* Timed.sync(() =>
-            ModelSample.states(policy, segs, config.k, rng, { maxTokens: config.maxTokens, temperature: config.temperature, stop: EOA })
-          )
-          const out: Array<AgentAction> = []
-          let tokens = 0
-          let stopped = 0
-          for (let r = 0; r < s.rows; r++) {
-            const n = s.lengths[r]!
-            const row = s.tokens.slice(r * s.width, r * s.width + n)
-            tokens += n
-            stopped += s.stopped[r]!
-            out.push({
-              segment: segs[Math.floor(r / config.k)]!,
-              sample: r % config.k,
-              tokens: row,
-              logp: s.logp.slice(r * s.width, r * s.width + n),
-              stopped: s.stopped[r] === 1,
-              text: models.tokenizer.decode(row)
-            })
-          }
-          batch += 1
-          yield* metrics.log({
-            stage,
-            iteration: run.iteration,
-            step: batch,
-            values: {
-              "sample/actions": s.rows,
-              "sample/mean_tokens": tokens / Math.max(1, s.rows),
-              "sample/stopped_frac": stopped / Math.max(1, s.rows),
-              "context/truncated_tokens": s.truncatedTokens,
-              "context/truncated_turns": s.truncatedTurns,
-              "perf/tokens_per_s": seconds > 0 ? tokens / seconds : 0,
-              "timing/sample_s": seconds
-            }
+  Stream.suspend(() => {
+    const rng = Run.rng(run, stage) // one stream over the batches of this run
+    return segments.pipe(Batched.each("Sample.sample", config.batchSize, (segs: ReadonlyArray<Segment>, index: number) =>
+      Effect.gen(function*() {
+        const models = yield* Models
+        const metrics = yield* Metrics
+        const policy = yield* models.get("policy")
+        const { value: s, seconds } = yield* Timed.sync(() =>
+          ModelSample.states(policy, segs, config.k, rng, { maxTokens: config.maxTokens, temperature: config.temperature, stop: EOA })
+        )
+        const out: Array<AgentAction> = []
+        let tokens = 0
+        let stopped = 0
+        for (let r = 0; r < s.rows; r++) {
+          const n = s.lengths[r]!
+          const row = s.tokens.slice(r * s.width, r * s.width + n)
+          tokens += n
+          stopped += s.stopped[r]!
+          out.push({
+            segment: segs[Math.floor(r / config.k)]!,
+            sample: r % config.k,
+            tokens: row,
+            logp: s.logp.slice(r * s.width, r * s.width + n),
+            stopped: s.stopped[r] === 1,
+            text: models.tokenizer.decode(row)
           })
-          return out
+        }
+        yield* metrics.log({
+          stage,
+          iteration: run.iteration,
+          step: index + 1,
+          values: {
+            "sample/actions": s.rows,
+            "sample/mean_tokens": tokens / Math.max(1, s.rows),
+            "sample/stopped_frac": stopped / Math.max(1, s.rows),
+            "context/truncated_tokens": s.truncatedTokens,
+            "context/truncated_turns": s.truncatedTurns,
+            "perf/tokens_per_s": seconds > 0 ? tokens / seconds : 0,
+            "timing/sample_s": seconds
+          }
         })
-      ),
-      Stream.flattenIterable
-    )
-  }))
+        return out
+      })
+    ))
+  })

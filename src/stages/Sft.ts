@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs"
-import { Effect, Schema, Stream } from "effect"
+import { Effect, Schema } from "effect"
 import type * as Tokenized from "../domain/Tokenized.ts"
 import * as ActionBatch from "../model/ActionBatch.ts"
 import * as Context from "../model/Context.ts"
@@ -8,13 +8,10 @@ import type * as Guard from "../model/Guard.ts"
 import type * as Optimizer from "../model/Optimizer.ts"
 import * as Policy from "../model/Policy.ts"
 import type * as Transformer from "../model/Transformer.ts"
-import { Metrics, type MetricRecord, type MetricsError } from "../metrics/Metrics.ts"
+import * as Batched from "./Batched.ts"
 import * as Field from "./Field.ts"
 import * as Microbatch from "../model/Microbatch.ts"
-import { Models } from "./Models.ts"
 import type * as Run from "./Run.ts"
-import { nonFinite, type StageError } from "./StageError.ts"
-import * as Timed from "./Timed.ts"
 
 /**
  * The warm start (the "novice"): behaviour cloning on expert trajectories. The loss is the mean negative
@@ -140,44 +137,28 @@ export const step = (
 
 /** Expert trajectories -> one metrics record per optimizer step (`loss/sft`, `sft/token_accuracy`, ...); the policy is trained in place. */
 export const sft = (config: Config, run: Run.Run, schedule: { readonly totalSteps: number } = { totalSteps: 0 }) =>
-<E, R>(trajectories: Stream.Stream<Tokenized.TokenizedTrajectory, E, R>): Stream.Stream<MetricRecord, E | StageError | MetricsError, R | Models | Metrics> =>
-  Stream.unwrap(Effect.gen(function*() {
-    const models = yield* Models
-    const metrics = yield* Metrics
-    return trajectories.pipe(
-      Stream.grouped(config.batchSize),
-      Stream.mapEffect((batch) =>
-        Effect.gen(function*() {
-          const policy = yield* models.get("policy")
-          const opt = yield* models.optimizer("policy", {
-            learningRate: config.learningRate,
-            clipNorm: config.maxGradNorm,
-            warmupSteps: config.warmupSteps,
-            totalSteps: schedule.totalSteps,
-            schedule: config.schedule,
-            minLearningRateRatio: config.minLearningRateRatio
-          })
-          const { seconds, value: outcome } = yield* Timed.sync(() => step(policy, opt, batch, config.maxTokens, config.observationLossWeight))
-          if (!outcome.ok) return yield* Effect.fail(nonFinite(stage, opt.step + 1, outcome.metric, outcome.bad))
-          const s = outcome.value
-          const record: MetricRecord = {
-            stage,
-            iteration: run.iteration,
-            step: opt.step,
-            values: {
-              "loss/sft": s.loss,
-              "sft/token_accuracy": s.accuracy,
-              "sft/action_tokens": s.actionTokens,
-              "context/truncated_tokens": s.truncatedTokens,
-              "grad/norm": s.gradNorm,
-              "lr": s.learningRate,
-              "perf/tokens_per_s": seconds > 0 ? s.tokens / seconds : 0,
-              "timing/sft_s": seconds
-            }
-          }
-          yield* metrics.log(record)
-          return record
-        })
-      )
-    )
-  }))
+  Batched.train({ span: "Sft.sft", stage, run, batchSize: config.batchSize }, {
+    models: ["policy"],
+    optimizer: ["policy", {
+      learningRate: config.learningRate,
+      clipNorm: config.maxGradNorm,
+      warmupSteps: config.warmupSteps,
+      totalSteps: schedule.totalSteps,
+      schedule: config.schedule,
+      minLearningRateRatio: config.minLearningRateRatio
+    }],
+    step: (b: Batched.Batch<Tokenized.TokenizedTrajectory, "policy">) => step(b.models.policy, b.opt, b.items, config.maxTokens, config.observationLossWeight),
+    emit: (s, seconds, b) => {
+      const record = b.record(b.opt.step, {
+        "loss/sft": s.loss,
+        "sft/token_accuracy": s.accuracy,
+        "sft/action_tokens": s.actionTokens,
+        "context/truncated_tokens": s.truncatedTokens,
+        "grad/norm": s.gradNorm,
+        "lr": s.learningRate,
+        "perf/tokens_per_s": seconds > 0 ? s.tokens / seconds : 0,
+        "timing/sft_s": seconds
+      })
+      return { records: [record], out: [record] }
+    }
+  })

@@ -48,13 +48,12 @@ export const defaults: Config = Schema.decodeUnknownSync(Config)({})
 export const config = (input: unknown): Config => Schema.decodeUnknownSync(Config)(input)
 
 /** Phase 0: the models this variant needs, created from the policy where missing. */
-export const prepare = (config: Config, run: Run.Run) =>
-  Effect.gen(function*() {
-    yield* Models.ensureReference
-    if (config.reward === "implicit") yield* Models.ensureReward
-    else if (config.inverse.init === "policy") yield* Models.ensureDiscriminatorFromPolicy
-    else yield* Models.ensureDiscriminator(Run.streamSeed({ seed: run.seed, iteration: 0 }, "discriminator"))
-  })
+export const prepare = Effect.fn("StepAgent.prepare")(function*(config: Config, run: Run.Run) {
+  yield* Models.ensureReference
+  if (config.reward === "implicit") yield* Models.ensureReward
+  else if (config.inverse.init === "policy") yield* Models.ensureDiscriminatorFromPolicy
+  else yield* Models.ensureDiscriminator(Run.streamSeed({ seed: run.seed, iteration: 0 }, "discriminator"))
+})
 
 /** What a caller may watch without changing the iteration: each rewarded action (reports' step-reward heatmaps). */
 export interface Observers {
