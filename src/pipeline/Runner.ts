@@ -89,7 +89,9 @@ export const execute = (
       Effect.provide(Layer.mergeAll(Models.layer({ tokenizer, models }), withProgress(Metrics.layerFile(metricsPath), bar), Environment.envLayer(p, simulator))),
       // A file system that refuses a write (a full disk) stops the run with one line; what state.json names is intact.
       Effect.catchTag("MetricsError", (e) => Effect.fail(new PipelineError({ reason: "RunDirectory", message: e.message }))),
-      Effect.mapError((e) => e._tag === "PipelineError" && e.reason === "RunDirectory" ? resumable(runDir, last, all.length, e) : e)
+      Effect.mapError((e) => e._tag === "PipelineError" && e.reason === "RunDirectory" ? resumable(runDir, last, all.length, e) : e),
+      // Ctrl-C or SIGTERM: the unit under way is cut (its work is lost); say what is kept and how to go on
+      Effect.onInterrupt(() => Console.error(interrupted(runDir, last, all.length)))
     )
     yield* bar.done
     // every unit is saved: a report the disk refuses is written by `resume`
@@ -102,6 +104,10 @@ const resumable = (runDir: string, last: RunDir.Point, units: number, e: Pipelin
     reason: "RunDirectory",
     message: `${e.message}; ${last.completed}/${units} units are saved${last.checkpoint === null ? "" : ` (${last.checkpoint} intact)`}: ${/ENOSPC|EDQUOT/.test(e.message) ? "free space" : "fix the cause"}, then \`stepagent resume ${runDir}\``
   })
+
+/** The line printed when a run is interrupted: what is saved, and the command that continues it. */
+export const interrupted = (runDir: string, last: RunDir.Point, units: number): string =>
+  `stepagent: interrupted; ${last.completed}/${units} units are saved${last.checkpoint === null ? "" : ` (${last.checkpoint})`}, the unit under way is lost: continue with \`stepagent resume ${runDir}\``
 
 /** After the last unit: the evaluation's one line, then the report (its path is returned). */
 export const finish = (runDir: string) =>

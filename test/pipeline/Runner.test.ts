@@ -1,7 +1,7 @@
 import * as NodePath from "node:path"
 import { NodeFileSystem } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, FileSystem, Layer, Schema } from "effect"
+import { Effect, Fiber, FileSystem, Layer, Schema } from "effect"
 import * as TestConsole from "effect/testing/TestConsole"
 import * as Backend from "../../src/model/backend/Backend.ts"
 import * as Pipeline from "../../src/pipeline/Pipeline.ts"
@@ -86,4 +86,29 @@ describe("Runner in-process", () => {
       assert.isTrue(yield* fs.exists(at("report.html")))
       assert.strictEqual(yield* size(RunDir.METRICS), state.metricsBytes)
     }).pipe(Effect.provide(services)), 120_000)
+
+  it.live("an interrupted run says what is saved and how to continue, and resume finishes it", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const out = yield* fs.makeTempDirectoryScoped({ prefix: "runner-" })
+      // 1 SFT epoch, then 12 StepAgent iterations (one unit each), the evaluation: interrupted after the first unit
+      const run = yield* Effect.forkChild(Start.start("pipelines/tiny.ts", { out, sets: ["stages.0.epochs=1", "stages.1.iterations=12", "stages.2.n=2", "stages.2.trainEpisodes=0", "stages.2.actionAccuracyTasks=0"] }))
+      const stateOf = Effect.gen(function*() {
+        const dirs = yield* fs.readDirectory(out)
+        const file = dirs.length === 0 ? undefined : NodePath.join(out, dirs[0]!, RunDir.STATE)
+        return file !== undefined && (yield* fs.exists(file)) ? file : undefined
+      })
+      let state: string | undefined
+      while ((state = yield* stateOf) === undefined) yield* Effect.sleep("20 millis")
+      yield* Fiber.interrupt(run)
+      const runDir = NodePath.dirname(state)
+      const errors = (yield* TestConsole.errorLines).map(String)
+      const line = errors.find((l) => l.startsWith("stepagent: interrupted"))
+      assert.isDefined(line, errors.join("\n"))
+      assert.match(line!, /^stepagent: interrupted; (\d+)\/14 units are saved \(checkpoints\/unit-\d{4}\), the unit under way is lost: continue with `stepagent resume (.+)`$/)
+      assert.strictEqual(line!.split("stepagent resume ")[1], `${runDir}\``)
+      const saved = yield* Effect.flatMap(fs.readFileString(state), Schema.decodeUnknownEffect(Schema.fromJsonString(RunDir.State)))
+      assert.isTrue(saved.completed >= 1 && saved.completed < 14)
+      assert.include(line!, `${saved.completed}/14 units are saved`)
+    }).pipe(Effect.provide(Layer.mergeAll(services, TestConsole.layer))), 120_000)
 })
