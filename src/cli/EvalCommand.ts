@@ -61,8 +61,9 @@ export const command = Command.make("eval", {
       instruction = Schema.decodeUnknownOption(Meta)(loaded.meta).pipe(Option.flatMap((m) => Option.fromNullishOr(m.render?.instruction)), Option.getOrElse(() => "keep" as const))
       models = Models.layer({ tokenizer, models: { policy: { model: policyEntry.model } } })
     }
-    const cfg = Schema.decodeUnknownSync(Evaluate.Config)({ policy })
-    const envLayer = Environment.envLayer({ env: { name: env, seed, ...(url === undefined ? {} : { url }) }, render: { instruction } })
+    const cfg: Evaluate.Config = { ...Evaluate.defaults, policy }
+    // the one simulator: its expert, its split sizes and (without --env-url) its episodes
+    const envLayer = Environment.envLayer({ env: { name: env, seed, ...(url === undefined ? {} : { url }) }, render: { instruction } }, sim)
     // progress on stderr (a bar on a terminal, a line every ~15 s otherwise): house and shop episodes take minutes
     const bar = yield* (yield* Progress.Progress).start(`eval ${env} ${split}`, n)
     let reported = 0

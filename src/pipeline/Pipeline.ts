@@ -1,8 +1,7 @@
 import * as NodeCrypto from "node:crypto"
-import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import { pathToFileURL } from "node:url"
-import { Effect, Schema } from "effect"
+import { Effect, FileSystem, Schema } from "effect"
 import * as Registry from "../env/Registry.ts"
 import * as Preset from "../model/Preset.ts"
 import * as Field from "../stages/Field.ts"
@@ -113,10 +112,10 @@ export const override = (file: string, raw: unknown, sets: ReadonlyArray<string>
   })
 
 /** Loads a pipeline script (a .ts module default-exporting a definition) and returns its raw definition. */
-export const load = (file: string): Effect.Effect<unknown, PipelineError> =>
+export const load = (file: string): Effect.Effect<unknown, PipelineError, FileSystem.FileSystem> =>
   Effect.gen(function*() {
     const abs = NodePath.resolve(file)
-    if (!NodeFs.existsSync(abs)) return yield* new PipelineError({ reason: "NotFound", message: `${file}: no such pipeline script` })
+    if (!(yield* exists(abs))) return yield* new PipelineError({ reason: "NotFound", message: `${file}: no such pipeline script` })
     const mod = yield* Effect.tryPromise({
       try: () => import(pathToFileURL(abs).href) as Promise<{ readonly default?: unknown }>,
       catch: (e) => new PipelineError({ reason: "BadScript", message: `${file}: cannot load (${e instanceof Error ? e.message.split("\n")[0] : String(e)})` })
@@ -133,7 +132,14 @@ export const load = (file: string): Effect.Effect<unknown, PipelineError> =>
 export const crossSeedSafe: ReadonlyArray<string> = ["qa"]
 
 /** Checks that every dataset the pipeline names exists, before any work. */
-export const checkDatasets = (file: string, p: Pipeline): Effect.Effect<void, PipelineError> =>
+/** Whether a path exists; a file system that cannot tell counts as "no" (the caller's error names the path). */
+const exists = (path: string): Effect.Effect<boolean, never, FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    return yield* fs.exists(path)
+  }).pipe(Effect.orElseSucceed(() => false))
+
+export const checkDatasets = (file: string, p: Pipeline): Effect.Effect<void, PipelineError, FileSystem.FileSystem> =>
   Effect.gen(function*() {
     if (p.data.train.length === 0 && p.data.generate === undefined) {
       return yield* invalid(file, "data: give train files, generate, or both")
@@ -158,6 +164,6 @@ export const checkDatasets = (file: string, p: Pipeline): Effect.Effect<void, Pi
       }
     }
     for (const d of [...p.data.train, ...(p.tokenizer.path === undefined ? [] : [p.tokenizer.path]), ...(p.init === undefined ? [] : [p.init.checkpoint])]) {
-      if (!NodeFs.existsSync(d)) return yield* new PipelineError({ reason: "MissingDataset", message: `${file}: dataset ${d} does not exist` })
+      if (!(yield* exists(d))) return yield* new PipelineError({ reason: "MissingDataset", message: `${file}: dataset ${d} does not exist` })
     }
   })

@@ -1,4 +1,4 @@
-import { Context, Effect, Layer } from "effect"
+import { Clock, Context, Effect, Layer } from "effect"
 import cliProgress from "cli-progress"
 
 /**
@@ -19,29 +19,29 @@ export class Progress extends Context.Service<Progress, {
 /** Plain lines are written about this often (also inside long units): often enough to see a run is alive, rare enough for a log. */
 const lineEveryMs = 15_000
 
-const plain = (label: string, total: number): Task => {
-  let done = 0
-  let last = Date.now()
-  const t0 = last
-  const write = (status: string | undefined, force: boolean) => {
-    const now = Date.now()
-    if (force || now - last >= lineEveryMs) {
-      last = now
-      process.stderr.write(`${label}: ${done}/${total}${status === undefined ? "" : ` ${status}`} (${((now - t0) / 1000).toFixed(0)} s)\n`)
+/** Plain lines on `write` (stderr in the CLI); time from the Clock service, so a TestClock drives it in tests. */
+export const plain = (label: string, total: number, write: (line: string) => void = (line) => process.stderr.write(line)): Effect.Effect<Task> =>
+  Effect.gen(function*() {
+    let done = 0
+    const t0 = yield* Clock.currentTimeMillis
+    let last = t0
+    const line = (status: string | undefined, force: boolean) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        if (force || now - last >= lineEveryMs) {
+          last = now
+          write(`${label}: ${done}/${total}${status === undefined ? "" : ` ${status}`} (${((now - t0) / 1000).toFixed(0)} s)\n`)
+        }
+      })
+    return {
+      advance: (n, status) =>
+        Effect.suspend(() => {
+          done += n
+          return line(status, false)
+        }),
+      note: (status) => line(status, false),
+      done: Effect.map(Clock.currentTimeMillis, (now) => write(`${label}: ${done}/${total} done in ${((now - t0) / 1000).toFixed(1)} s\n`))
     }
-  }
-  return {
-    advance: (n, status) =>
-      Effect.sync(() => {
-        done += n
-        write(status, false)
-      }),
-    note: (status) => Effect.sync(() => write(status, false)),
-    done: Effect.sync(() => {
-      process.stderr.write(`${label}: ${done}/${total} done in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`)
-    })
-  }
-}
+  })
 
 const bar = (label: string, total: number): Task => {
   const b = new cliProgress.SingleBar(
@@ -58,7 +58,7 @@ const bar = (label: string, total: number): Task => {
 
 /** Bars when stderr is a terminal, else plain lines. */
 export const layer: Layer.Layer<Progress> = Layer.succeed(Progress, {
-  start: (label, total) => Effect.sync(() => (process.stderr.isTTY === true ? bar(label, total) : plain(label, total)))
+  start: (label, total) => process.stderr.isTTY === true ? Effect.sync(() => bar(label, total)) : plain(label, total)
 })
 
 /** No output (tests). */
