@@ -78,28 +78,25 @@ const outputs = (
       Effect.mapError((e) => new PipelineError({ reason: "RunDirectory", message: `${episodesPath}: ${e.message.split("\n")[0]}` }))
     )
     yield* Failpoint.hit("eval.episodes")
-    const s = Evaluate.summary(episodes)
     const summary: RunDir.EvalSummary = {
-      avgReward: s.avgReward,
-      successRate: s.successRate,
-      episodes: s.episodes,
+      // avgReward, successRate, episodes, and how each episode ended (done, max_steps, error:<reason>): the terminations
+      // add up to `episodes`, whatever the environment did; written in the Schema's field order
+      ...splitSummary(episodes),
       env: ctx.pipeline.env.name,
       split: entry.split,
       policy: entry.policy,
       // per episode, in task order: what the table's bootstrap intervals and paired differences resample
       outcomes: episodes.map((e) => ({ task: e.taskId, reward: e.reward, success: e.success })),
-      // how each episode ended (done, max_steps, error:<reason>): they add up to `episodes`, whatever the environment did
-      terminations: Evaluate.terminations(episodes),
-      ...(extra.train === undefined ? {} : { train: trainSummary(extra.train) }),
-      ...(extra.validation === undefined ? {} : { validation: { world: extra.validation.world, ...trainSummary(extra.validation.episodes) } }),
+      ...(extra.train === undefined ? {} : { train: splitSummary(extra.train) }),
+      ...(extra.validation === undefined ? {} : { validation: { world: extra.validation.world, ...splitSummary(extra.validation.episodes) } }),
       ...(extra.actionAccuracy === undefined ? {} : { actionAccuracy: extra.actionAccuracy.accuracy, actionAccuracyStates: extra.actionAccuracy.states })
     }
     yield* RunFiles.writeJson(NodePath.join(ctx.runDir, RunDir.SUMMARY), RunDir.EvalSummary, summary)
     return summary
   })
 
-/** The train-split check's part of eval/summary.json. */
-const trainSummary = (episodes: ReadonlyArray<Evaluate.Episode>) => {
+/** One split's part of eval/summary.json: the held-out split's, the train-split check's, a validation world's. */
+const splitSummary = (episodes: ReadonlyArray<Evaluate.Episode>) => {
   const s = Evaluate.summary(episodes)
   return { avgReward: s.avgReward, successRate: s.successRate, episodes: s.episodes, terminations: Evaluate.terminations(episodes) }
 }

@@ -50,6 +50,9 @@ export type RunConfig = typeof RunConfig.Type
 /** Episodes per termination (`done`, `max_steps`, `error:<reason>`): they add up to the episodes. */
 const Terminations = Schema.Record(Schema.String, Schema.Int)
 
+/** One split's episodes as eval/summary.json gives them (the train-split check's, a validation world's). */
+const splitFields = { avgReward: Schema.Finite, successRate: Schema.Finite, episodes: Schema.Finite, terminations: Schema.optionalKey(Terminations) }
+
 /** `eval/summary.json`. `split` and `policy` are shown as "-" when absent. */
 export const EvalSummary = Schema.Struct({
   avgReward: Schema.Finite,
@@ -61,8 +64,8 @@ export const EvalSummary = Schema.Struct({
   // per episode in task order (runs since the statistics table): what bootstrap intervals and paired differences resample
   outcomes: Schema.optionalKey(Schema.Array(Schema.Struct({ task: Schema.String, reward: Schema.Finite, success: Schema.Boolean }))),
   terminations: Schema.optionalKey(Terminations),
-  train: Schema.optionalKey(Schema.Struct({ avgReward: Schema.Finite, successRate: Schema.Finite, episodes: Schema.Finite, terminations: Schema.optionalKey(Terminations) })), // the train-split check
-  validation: Schema.optionalKey(Schema.Struct({ world: Schema.Finite, avgReward: Schema.Finite, successRate: Schema.Finite, episodes: Schema.Finite, terminations: Schema.optionalKey(Terminations) })), // train tasks of an unseen world
+  train: Schema.optionalKey(Schema.Struct(splitFields)), // the train-split check
+  validation: Schema.optionalKey(Schema.Struct({ world: Schema.Finite, ...splitFields })), // train tasks of an unseen world
   actionAccuracy: Schema.optionalKey(Schema.Finite), // greedy exact match at held-out expert states
   actionAccuracyStates: Schema.optionalKey(Schema.Finite)
 })
