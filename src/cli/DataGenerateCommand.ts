@@ -7,9 +7,9 @@ import * as Registry from "../env/Registry.ts"
 import * as EnvFlags from "./EnvFlags.ts"
 
 /**
- * `stepagent data generate --env shop|house|qa --split train|test --n N --seed S --out <file.arrows> [--thoughts]`:
+ * `stepagent data generate --env shop|house|qa --split train|test --n N --seed S --out <file.arrows> [--thoughts] [--recoveries R]`:
  * expert trajectories for tasks `<split>:0 .. <split>:N-1` of the world generated from seed S.
- * The output is a function of (env, split, n, seed, thoughts) only: byte for byte reproducible.
+ * The output is a function of (env, split, n, seed, thoughts, recoveries) only: byte for byte reproducible.
  */
 export const command = Command.make("generate", {
   env: EnvFlags.env,
@@ -17,24 +17,31 @@ export const command = Command.make("generate", {
   n: Flag.Int("n").pipe(Flag.withDescription("number of trajectories (tasks <split>:0 .. <split>:n-1)")),
   seed: EnvFlags.seed,
   out: Flag.String("out").pipe(Flag.withDescription("output .arrows file")),
-  thoughts: Flag.Boolean("thoughts").pipe(Flag.withDescription("add short templated thoughts (Thought: ...\\nAction: ...)"), Flag.withDefault(false))
-}, ({ env, n, out, seed, split, thoughts }) =>
+  thoughts: Flag.Boolean("thoughts").pipe(Flag.withDescription("add short templated thoughts (Thought: ...\\nAction: ...)"), Flag.withDefault(false)),
+  recoveries: Flag.Finite("recoveries").pipe(
+    Flag.withDescription("insert an agent-like mistake before an expert action at this rate (0-1), flagged loss: false, so a policy learns to recover (src/env/Recovery.ts)"),
+    Flag.withDefault(0)
+  )
+}, ({ env, n, out, recoveries, seed, split, thoughts }) =>
   Effect.gen(function*() {
     const sim = Registry.make(env, seed)
     const size = sim.size(split)
     if (n < 1 || n > size) {
       return yield* new EnvError({ reason: "UnknownTask", env, message: `--n ${n}: the ${env} ${split} split has ${size} tasks (use 1..${size})` })
     }
+    if (!(recoveries >= 0 && recoveries <= 1)) {
+      return yield* new EnvError({ reason: "UnknownTask", env, message: `--recoveries ${recoveries}: a rate between 0 and 1` })
+    }
     const t0 = performance.now()
     let failed = 0
     const written = yield* Stream.range(0, n - 1).pipe(
       Stream.map((i) => {
-        const t = Expert.trajectory(sim, `${split}:${i}`, { thoughts, seed })
+        const t = Expert.trajectory(sim, `${split}:${i}`, { thoughts, seed, recoveries })
         if (!t.success) failed++
         return t
       }),
       TrajectoryArrow.write(out)
     )
     const seconds = (performance.now() - t0) / 1000
-    yield* Console.log(JSON.stringify({ env, split, seed, written, expertFailures: failed, out, seconds: Number(seconds.toFixed(3)) }))
+    yield* Console.log(JSON.stringify({ env, split, seed, written, ...(recoveries > 0 ? { recoveries } : {}), expertFailures: failed, out, seconds: Number(seconds.toFixed(3)) }))
   })).pipe(Command.withDescription("Generate expert trajectories of a built-in environment"))

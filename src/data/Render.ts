@@ -9,7 +9,7 @@
  */
 import { renderAction } from "../domain/Step.ts"
 import type { TokenizedTrajectory } from "../domain/Tokenized.ts"
-import type { Trajectory } from "../domain/Trajectory.ts"
+import { actionTrained, type Trajectory } from "../domain/Trajectory.ts"
 import { ACT, BOS, EOA, OBS, type Tokenizer } from "./Tokenizer.ts"
 
 /** `<|bos|> instruction`: the start of every rendered trajectory. */
@@ -58,6 +58,7 @@ export const render = (tokenizer: Tokenizer, trajectory: Trajectory): TokenizedT
     tokens.set(p, o)
     o += p.length
   }
+  const loss = Uint8Array.from(trajectory.steps, (_, i) => (actionTrained(trajectory, i) ? 1 : 0))
   return {
     id: trajectory.id,
     env: trajectory.env,
@@ -65,7 +66,8 @@ export const render = (tokenizer: Tokenizer, trajectory: Trajectory): TokenizedT
     reward: trajectory.reward,
     success: trajectory.success,
     tokens,
-    spans
+    spans,
+    ...(loss.includes(0) ? { actionLoss: loss } : {})
   }
 }
 

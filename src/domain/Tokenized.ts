@@ -22,6 +22,11 @@ export interface TokenizedTrajectory {
   readonly tokens: Int32Array
   /** (4 * steps,) [obsStart, obsEnd, actStart, actEnd] per step, offsets into `tokens`. */
   readonly spans: Int32Array
+  /**
+   * (steps,) 1 where the step's action is a target of imitation, 0 where it is context only (a turn flagged
+   * `loss: false`, a recovery's deliberate mistake: Trajectory.actionTrained). Absent: every action is a target.
+   */
+  readonly actionLoss?: Uint8Array
 }
 
 export const stepCount = (t: TokenizedTrajectory): number => t.spans.length / 4
@@ -29,3 +34,5 @@ export const obsStart = (t: TokenizedTrajectory, i: number): number => t.spans[4
 export const obsEnd = (t: TokenizedTrajectory, i: number): number => t.spans[4 * i + 1]!
 export const actStart = (t: TokenizedTrajectory, i: number): number => t.spans[4 * i + 2]!
 export const actEnd = (t: TokenizedTrajectory, i: number): number => t.spans[4 * i + 3]!
+/** Whether step i's action is trained on (SFT's targets, StepAgent's and step DPO's expert states). */
+export const trained = (t: TokenizedTrajectory, i: number): boolean => t.actionLoss === undefined || t.actionLoss[i] === 1

@@ -8,7 +8,9 @@ import { Step } from "./Step.ts"
  *   ETO/IPR/AgentGym conversations; for built-in environments, the environment's prompt).
  * - `ack`: the assistant's acknowledgement of the prompt ("OK", "Ok."), kept for lossless export.
  * - `finalObservation`: an observation after the last action, when the conversation ends with one.
- * - `turnLoss`: AgentGym's per-turn `loss` flags, kept only when the source had them.
+ * - `turnLoss`: per-turn `loss` flags (AgentGym's; and the deliberate mistakes of expert data with recoveries), one per
+ *   conversation turn (instruction, ack, then observation and action per step, then the final observation), kept
+ *   only when the source had them. An action whose flag is `false` is context, never a target (`actionTrained`).
  * - `source`: where the record came from (`eto`, `agentgym`, `generated:<env>`, `rollout`).
  */
 export const Trajectory = Schema.Struct({
@@ -25,3 +27,13 @@ export const Trajectory = Schema.Struct({
   turnLoss: Schema.optionalKey(Schema.Array(Schema.NullOr(Schema.Boolean)))
 })
 export type Trajectory = typeof Trajectory.Type
+
+/**
+ * Whether step i's action is a target of imitation: false only when the trajectory's `turnLoss` flags (one per turn,
+ * so the action of step i is turn 3 + 2i) mark it `false`; flags of the wrong length are ignored, as on export.
+ */
+export const actionTrained = (t: Trajectory, i: number): boolean => {
+  const flags = t.turnLoss
+  const turns = 2 + 2 * t.steps.length + (t.finalObservation === undefined ? 0 : 1)
+  return flags === undefined || flags.length !== turns || flags[3 + 2 * i] !== false
+}

@@ -32,6 +32,9 @@ export const Pipeline = Schema.Struct({
       // the experts' templated thoughts (`Thought: ...\nAction: ...` turns, as ReAct writes them): a chain of reasoning
       // the policy learns to write before each action. Longer turns: give the model a longer context (768 for qa).
       thoughts: Schema.optionalKey(Schema.Boolean),
+      // a mistake of the kind agents make inserted before an expert action at this rate, its turn flagged as no target,
+      // so the policy sees states after errors and how the expert recovers (src/env/Recovery.ts); 0 = the plain expert
+      recoveries: Schema.optionalKey(Schema.Number.check(Schema.isBetween({ minimum: 0, maximum: 1 }))),
       seeds: Schema.optionalKey(Schema.Array(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))).check(Schema.isMinLength(1))) // default: [env.seed]
     })),
     limit: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0))) // use the first N trajectories only

@@ -31,6 +31,7 @@ export const actionAccuracy = Effect.fn("ActionAccuracy.actionAccuracy")(functio
   const requests = trajectories.flatMap((t) => {
     const rendered = Render.render(tok, t)
     return Array.from({ length: Tokenized.stepCount(rendered) }, (_, step) => ({ trajectory: rendered, step, expert: t.steps[step]!.action.trim() }))
+      .filter((r) => Tokenized.trained(rendered, r.step))
   })
   let matched = 0
   for (let i = 0; i < requests.length; i += statesPerCall) {

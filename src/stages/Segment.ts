@@ -11,9 +11,12 @@ export interface Segment {
   readonly step: number
 }
 
-/** Every segment of one trajectory, in step order. */
+/**
+ * Every segment of one trajectory, in step order: the steps whose action is the expert's (an action flagged as
+ * no target, such as a recovery's deliberate mistake, is context for the later states, never an expert state).
+ */
 export const all = (trajectory: Tokenized.TokenizedTrajectory): Array<Segment> =>
-  Array.from({ length: Tokenized.stepCount(trajectory) }, (_, step) => ({ trajectory, step }))
+  Array.from({ length: Tokenized.stepCount(trajectory) }, (_, step) => ({ trajectory, step })).filter((s) => Tokenized.trained(trajectory, s.step))
 
 /** Trajectories -> their segments, trajectory by trajectory, step by step. */
 export const segment = <E, R>(trajectories: Stream.Stream<Tokenized.TokenizedTrajectory, E, R>): Stream.Stream<Segment, E, R> =>

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs"
 import { Effect, Schema } from "effect"
-import type * as Tokenized from "../domain/Tokenized.ts"
+import * as Tokenized from "../domain/Tokenized.ts"
 import * as ActionBatch from "../model/ActionBatch.ts"
 import * as Context from "../model/Context.ts"
 import * as GradientStep from "../model/GradientStep.ts"
@@ -15,7 +15,7 @@ import type * as Run from "./Run.ts"
 
 /**
  * The warm start (the "novice"): behaviour cloning on expert trajectories. The loss is the mean negative
- * log-likelihood of the expert's action tokens, plus `observationLossWeight` times the mean negative
+ * log-likelihood of the expert's action tokens (an action flagged as no target, `Tokenized.trained`, is context only), plus `observationLossWeight` times the mean negative
  * log-likelihood of the other tokens (observations; the instruction too when it is kept). Each
  * trajectory is one causal forward pass (one per window when it exceeds the context, `Context.windows`):
  * every action of the trajectory is scored in that pass, so no prefix is computed twice.
@@ -70,6 +70,10 @@ export const observationSpans = (length: number, actions: ReadonlyArray<readonly
   return out
 }
 
+/** The [start, end) spans of a window's actions that are targets of imitation (every action but those flagged as none). */
+const targets = (t: Tokenized.TokenizedTrajectory, w: Context.Window): ReadonlyArray<readonly [number, number]> =>
+  w.actions.filter((_, j) => Tokenized.trained(t, w.firstStep + j))
+
 /** One SFT step on a batch of trajectories, synchronously. */
 export const step = (
   policy: Transformer.Model,
@@ -78,14 +82,15 @@ export const step = (
   maxTokens: number,
   observationLossWeight = 0
 ): Guard.Outcome<SftStats> => {
-  const windows = trajectories.flatMap((t) => Context.windows(t, policy.config.contextLength))
+  const windows = trajectories.flatMap((t) => Context.windows(t, policy.config.contextLength).map((w) => ({ ...w, targets: targets(t, w) })))
   const withLm = observationLossWeight > 0
+  // an action that is no target (Tokenized.trained) is in neither the action rows nor the language-model rows
   const seqs: Array<ActionBatch.Sequence & { readonly actionRows: number }> = windows.map((w) => ({
     parts: w.parts,
-    actions: withLm ? [...w.actions, ...observationSpans(w.length, w.actions)] : w.actions,
-    actionRows: w.actions.length
-  }))
-  const actionTokens = windows.reduce((n, w) => n + w.actions.reduce((m, [a, b]) => m + b - a, 0), 0)
+    actions: withLm ? [...w.targets, ...observationSpans(w.length, w.actions)] : w.targets,
+    actionRows: w.targets.length
+  })).filter((q) => q.actions.length > 0)
+  const actionTokens = windows.reduce((n, w) => n + w.targets.reduce((m, [a, b]) => m + b - a, 0), 0)
   const lmTokens = withLm ? seqs.reduce((n, q) => n + q.actions.slice(q.actionRows).reduce((m, [a, b]) => m + b - a, 0), 0) : 0
   const micro = Microbatch.plan(seqs.map((s) => Context.lengthOf(s.parts)), Microbatch.trainingTokens(policy.config, maxTokens))
   let tokens = 0

@@ -103,4 +103,18 @@ describe("Render", () => {
       checkLayout(t, Render.render(bpe, t))
     }
   )
+
+  it("marks the actions whose turn is flagged loss: false as no target, and nothing when no action is", () => {
+    // turns: instruction, ack, then observation and action per step, then the final observation
+    const flags = [null, false, null, true, null, false, null, null, null]
+    const r = Render.render(bpe, { ...trajectory, turnLoss: flags })
+    assert.deepStrictEqual(Array.from(r.actionLoss ?? []), [1, 0, 1])
+    assert.deepStrictEqual([0, 1, 2].map((i) => Tokenized.trained(r, i)), [true, false, true])
+    // AgentGym's defaults (acknowledgement false, actions true), flags of the wrong length, no flags: every action a target
+    for (const turnLoss of [[null, false, null, true, null, true, null, true, null], [false, false], undefined]) {
+      const plain = Render.render(bpe, turnLoss === undefined ? trajectory : { ...trajectory, turnLoss })
+      assert.strictEqual(plain.actionLoss, undefined)
+      assert.deepStrictEqual(Array.from(plain.tokens), Array.from(r.tokens))
+    }
+  })
 })
