@@ -7,6 +7,7 @@ import type { CheckpointError } from "../model/CheckpointError.ts"
 import * as RunDir from "../report/RunDir.ts"
 import type * as Models from "../stages/Models.ts"
 import * as Checkpoints from "./Checkpoints.ts"
+import * as Dataset from "./Dataset.ts"
 import * as InitialState from "./InitialState.ts"
 import * as Pipeline from "./Pipeline.ts"
 import { PipelineError } from "./PipelineError.ts"
@@ -50,7 +51,7 @@ const loadPoint = (runDir: string, p: Pipeline.Pipeline, state: RunDir.State) =>
     if (yield* fs.exists(bad).pipe(Effect.mapError(RunFiles.ioError(bad)))) {
       yield* fs.rename(bad, `${bad}.corrupt`).pipe(Effect.mapError(RunFiles.ioError(bad)))
     }
-    yield* Effect.logWarning(`${latest.failure.message}: resuming from ${previous.checkpoint ?? "the start"} (unit ${previous.completed}/${Unit.units(p).length}) instead`)
+    yield* Effect.logWarning(`${latest.failure.message}: resuming from ${previous.checkpoint ?? "the start"} (unit ${previous.completed}/${state.units}) instead`)
     if (previous.checkpoint !== null) return { point: previous, initial: fallback.success, tokenizer }
     // The first checkpoint was the damaged one: start over exactly as `run` did.
     const s = yield* InitialState.initialState(p)
@@ -79,7 +80,7 @@ export const resume = (runDir: string) =>
     }
     yield* Pipeline.checkDatasets(configPath, p)
     const state = yield* RunState.read(runDir)
-    const all = Unit.units(p)
+    const all = Unit.units(p, yield* Dataset.count(p))
     const backend = describe(yield* Backend)
     if (state !== undefined) {
       if (state.completed >= all.length) {

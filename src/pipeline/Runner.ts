@@ -61,9 +61,9 @@ export const execute = (
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const backend = describe(yield* Backend)
-    const all = Unit.units(p)
-    const from = start.completed
     const total = yield* Dataset.count(p)
+    const all = Unit.units(p, total)
+    const from = start.completed
     const progress = yield* Progress.Progress
     const bar = yield* progress.start(`${p.name}`, all.length)
     const simulator = Environment.simulator(p)
@@ -83,7 +83,7 @@ export const execute = (
           Effect.andThen(runUnit(ctx, unit), Checkpoints.save(ctx, unit.index + 1, all.length, hash, backend, last))
         )
         last = saved
-        yield* bar.advance(1, `${unit.entry.stage} ${unit.iteration + 1}/${StageEntry.repetitions(unit.entry)} (${Duration.toSeconds(elapsed).toFixed(1)} s)`)
+        yield* bar.advance(1, `${unit.entry.stage} ${unit.iteration + 1}/${StageEntry.repetitions(unit.entry)}${unit.parts > 1 ? ` part ${unit.part + 1}/${unit.parts}` : ""} (${Duration.toSeconds(elapsed).toFixed(1)} s)`)
       }
     }).pipe(
       Effect.provide(Layer.mergeAll(Models.layer({ tokenizer, models }), withProgress(Metrics.layerFile(metricsPath), bar), Environment.envLayer(p, simulator))),

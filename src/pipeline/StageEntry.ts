@@ -18,6 +18,10 @@ export const SftEntry = Schema.Struct({
   // train episodes and the held-out action accuracy, logged as curve/* at the optimizer step (0 = off: they cost time)
   curveEvery: Field.int(0, 0),
   curveEpisodes: Field.int(50), // a rough point (+-14 points at 95%): curves show direction, the final evaluation the number
+  // an epoch cut into units of this many optimizer steps, each checkpointed (0 = one unit per epoch): an interrupted
+  // long SFT (the paper table's qa warm start is one 26-minute epoch) loses one part, not the epoch. The parts train
+  // exactly as the whole epoch (the same order, batches and steps), so the setting changes no number.
+  checkpointEvery: Field.int(0, 0),
   ...Sft.Config.fields
 })
 

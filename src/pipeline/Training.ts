@@ -19,22 +19,29 @@ import * as Unit from "./Unit.ts"
  * is its stage's config (StageEntry spreads the stage's Config fields, decoded once with the pipeline), passed as it is.
  */
 
-/** An SFT epoch over the entry's range of the data, in a new shuffled order every epoch; a learning-curve point when due. */
+/**
+ * An SFT epoch (or its part: `checkpointEvery`) over the entry's range of the data, in a new shuffled order every
+ * epoch; a learning-curve point when an epoch that is due ends. A part takes its slice of the epoch's order, so the
+ * parts of an epoch train exactly as the whole.
+ */
 export const sft = (ctx: Unit.Context, u: Unit.Unit, e: typeof StageEntry.SftEntry.Type) =>
   Effect.gen(function*() {
     const p = ctx.pipeline
     const run = Unit.run(p, u)
     const [lo, hi] = Dataset.sftRange(e, ctx.total)
     const totalSteps = e.epochs * Math.ceil((hi - lo) / e.batchSize)
+    const per = e.checkpointEvery * e.batchSize // trajectories a part
     yield* Dataset.trajectories(p).pipe(
       Stream.take(hi),
       Stream.drop(lo),
       Shuffle.buffer(Dataset.shuffleBuffer, Run.rng(run, "sft/shuffle")), // a new order every epoch (run.iteration)
+      u.parts > 1 ? (s) => s.pipe(Stream.drop(u.part * per), Stream.take(per)) : (s) => s,
       Stream.map((t) => Render.render(ctx.tokenizer, t)),
       Sft.sft(e, run, { totalSteps }),
       Stream.runDrain
     )
-    if (e.curveEvery > 0 && (u.iteration + 1) % e.curveEvery === 0) yield* LearningCurve.point(ctx, run, e.curveEpisodes)
+    const epochEnds = u.part === u.parts - 1
+    if (epochEnds && e.curveEvery > 0 && (u.iteration + 1) % e.curveEvery === 0) yield* LearningCurve.point(ctx, run, e.curveEpisodes)
   })
 
 /** A StepAgent iteration on its window of the held-out pool; its step-reward samples appended for the report. */

@@ -1,6 +1,7 @@
 import type { Effect } from "effect"
 import type { Tokenizer } from "../data/Tokenizer.ts"
 import type { Simulator } from "../env/Simulator.ts"
+import * as Dataset from "./Dataset.ts"
 import type * as Pipeline from "./Pipeline.ts"
 import * as StageEntry from "./StageEntry.ts"
 
@@ -12,16 +13,28 @@ export interface Unit {
   readonly index: number // global, in pipeline order
   readonly stageIndex: number
   readonly iteration: number // repetition of the stage
+  readonly part: number // within the repetition: an SFT epoch cut into `checkpointEvery`-step parts; else 0 of 1
+  readonly parts: number
   readonly entry: StageEntry.StageEntry
 }
 
-/** The pipeline's units, in order. */
-export const units = (p: Pipeline.Pipeline): ReadonlyArray<Unit> => {
+/** The pipeline's units, in order, for data of `total` trajectories (an SFT epoch's parts depend on its size). */
+export const units = (p: Pipeline.Pipeline, total: number): ReadonlyArray<Unit> => {
   const out: Array<Unit> = []
   p.stages.forEach((entry, stageIndex) => {
-    for (let iteration = 0; iteration < StageEntry.repetitions(entry); iteration++) out.push({ index: out.length, stageIndex, iteration, entry })
+    const parts = partsOf(entry, total)
+    for (let iteration = 0; iteration < StageEntry.repetitions(entry); iteration++) {
+      for (let part = 0; part < parts; part++) out.push({ index: out.length, stageIndex, iteration, part, parts, entry })
+    }
   })
   return out
+}
+
+/** How many units one repetition of an entry is: an SFT epoch's optimizer steps in `checkpointEvery`-step parts; else 1. */
+const partsOf = (entry: StageEntry.StageEntry, total: number): number => {
+  if (entry.stage !== "sft" || entry.checkpointEvery === 0) return 1
+  const [lo, hi] = Dataset.sftRange(entry, total)
+  return Math.max(1, Math.ceil(Math.ceil((hi - lo) / entry.batchSize) / entry.checkpointEvery))
 }
 
 /** The seed of a stage's random streams: distinct per stage entry, fixed by the pipeline seed. */

@@ -89,6 +89,33 @@ describe("stepagent resume", () => {
     expect(again.stderr).toMatch(/nothing to resume/)
   }, 240_000)
 
+  it("an SFT epoch cut into checkpointed parts trains as the whole epoch, and a run killed after a part resumes exactly", () => {
+    const whole = NodePath.join(dir, "d")
+    const parts = NodePath.join(dir, "e")
+    const short = ["--set", "stages.1.iterations=1", "--set", "stages.2.n=2", "--set", "stages.2.trainEpisodes=0"]
+    const w = cli(["run", "pipelines/tiny.ts", "--out", whole, ...short])
+    expect(w.status, w.stderr).toBe(0)
+    // one optimizer step a unit, killed (SIGKILL) once the first part's checkpoint and state.json are written
+    const killed = NodeChild.spawnSync(node, [bin, "run", "pipelines/tiny.ts", "--out", parts, ...short, "--set", "stages.0.checkpointEvery=1"], {
+      cwd: root,
+      encoding: "utf8",
+      env: { ...env, STEPAGENT_FAILPOINT: "state.prune@1" }
+    })
+    expect(killed.signal).toBe("SIGKILL")
+    const runE = runDirOf(parts)
+    const state = JSON.parse(NodeFs.readFileSync(NodePath.join(runE, "state.json"), "utf8")) as { completed: number; units: number }
+    expect(state.completed).toBe(1)
+    const runD = runDirOf(whole)
+    const sftSteps = withoutWallTime(NodePath.join(runD, "metrics.jsonl")).filter((l) => l.includes('"stage":"sft"')).length
+    const epochs = (JSON.parse(NodeFs.readFileSync(NodePath.join(runD, "config.json"), "utf8")) as { config: { stages: Array<{ epochs?: number }> } }).config.stages[0]!.epochs!
+    expect(state.units).toBe(sftSteps + 2) // every SFT step its own unit, then the StepAgent iteration and the evaluation
+    expect(sftSteps).toBeGreaterThan(epochs) // an epoch is more than one part
+    const resumed = cli(["resume", runE])
+    expect(resumed.status, resumed.stderr).toBe(0)
+    expect(NodeFs.readFileSync(NodePath.join(runE, "eval/summary.json"), "utf8")).toBe(NodeFs.readFileSync(NodePath.join(runD, "eval/summary.json"), "utf8"))
+    expect(withoutWallTime(NodePath.join(runE, "metrics.jsonl"))).toEqual(withoutWallTime(NodePath.join(runD, "metrics.jsonl")))
+  }, 240_000)
+
   it("a resume on another backend is refused: it could not be exact", () => {
     const out = NodePath.join(dir, "c")
     const r = NodeChild.spawnSync(node, [bin, "run", "pipelines/tiny.ts", "--out", out, "--set", "stages.2.n=2"], { cwd: root, encoding: "utf8", env })
