@@ -1,7 +1,7 @@
 import { Duration, Effect, Schema, Stream } from "effect"
 import * as Tokenized from "../domain/Tokenized.ts"
 import type { Env } from "../env/Env.ts"
-import { Metrics, type MetricRecord, type MetricsError } from "../metrics/Metrics.ts"
+import { Metrics, type MetricsError } from "../metrics/Metrics.ts"
 import * as Batched from "./Batched.ts"
 import * as Evaluate from "./Evaluate.ts"
 import * as Field from "./Field.ts"
@@ -48,9 +48,9 @@ export const episodes = (e: Rollout.Episode): Array<Ppo.Episode> => {
   }))
 }
 
-/** Training task ids -> PPO metrics records (one per optimizer step); logs `rollout/*` per wave of episodes. */
+/** Training task ids -> PPO on their episodes; logs `rollout/*` per wave and PPO metrics per optimizer step (the stream carries nothing). */
 export const outcomePpo = (config: Config, run: Run.Run) =>
-<E, R>(taskIds: Stream.Stream<string, E, R>): Stream.Stream<MetricRecord, E | StageError | MetricsError, R | Env | Models | Metrics> =>
+<E, R>(taskIds: Stream.Stream<string, E, R>): Stream.Stream<never, E | StageError | MetricsError, R | Env | Models | Metrics> =>
   taskIds.pipe(
     Batched.each("OutcomePpo.outcomePpo", config.parallel, (ids: ReadonlyArray<string>, wave: number) =>
       Effect.gen(function*() {

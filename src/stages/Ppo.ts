@@ -175,7 +175,7 @@ export const batch = (
 }
 
 /**
- * Rewarded one-step episodes -> one metrics record per optimizer step (also logged): `policy/approxkl`,
+ * Rewarded one-step episodes -> the policy updated; one metrics record logged per optimizer step (the stream carries nothing): `policy/approxkl`,
  * `policy/clipfrac`, `policy/entropy`, `loss/policy`, `loss/value`, `objective/kl`, `reward/step_mean`,
  * `perf/tokens_per_s`, `timing/ppo_s`, ... The policy (role `policy`) is updated in place. `name` is the stage
  * name in records and errors (`ppo`; the outcome baseline logs as `outcome_ppo`).
@@ -208,7 +208,7 @@ export const ppo = (config: Config, run: Run.Run, name: string = stage) =>
           [`timing/${name}_s`]: seconds / Math.max(1, r.steps.length)
         })
       )
-      return { records, out: records }
+      return { records, out: [] }
     }
   })
 

@@ -140,7 +140,7 @@ export const step = (
   )
 }
 
-/** Expert trajectories -> one metrics record per optimizer step (`loss/sft`, `sft/token_accuracy`, ...); the policy is trained in place. */
+/** Expert trajectories -> the policy trained in place; one metrics record logged per optimizer step (`loss/sft`, `sft/token_accuracy`, ...), the stream carries nothing. */
 export const sft = (config: Config, run: Run.Run, schedule: { readonly totalSteps: number } = { totalSteps: 0 }) =>
   Batched.train({ span: "Sft.sft", stage, run, batchSize: config.batchSize }, {
     models: ["policy"],
@@ -164,6 +164,6 @@ export const sft = (config: Config, run: Run.Run, schedule: { readonly totalStep
         "perf/tokens_per_s": seconds > 0 ? s.tokens / seconds : 0,
         "timing/sft_s": seconds
       })
-      return { records: [record], out: [record] }
+      return { records: [record], out: [] }
     }
   })

@@ -29,7 +29,7 @@ export const defaults: Config = Schema.decodeUnknownSync(Config)({})
 
 export const stage = "step_dpo"
 
-/** Expert trajectories -> one metrics record per DPO update of the policy (`loss/dpo`, `dpo/*`). Needs roles `policy` and `reference`. */
+/** Expert trajectories -> the policy updated by step DPO; one metrics record logged per update (`loss/dpo`, `dpo/*`), the stream carries nothing. Needs roles `policy` and `reference`. */
 export const stepDpo = (config: Config, run: Run.Run) =>
 <E, R>(trajectories: Stream.Stream<Tokenized.TokenizedTrajectory, E, R>) =>
   trajectories.pipe(
@@ -55,7 +55,7 @@ export const stepDpo = (config: Config, run: Run.Run) =>
             "timing/step_dpo_s": seconds / Math.max(1, steps.length)
           })
         )
-        return { records, out: records }
+        return { records, out: [] }
       }
     })
   )

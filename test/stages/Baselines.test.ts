@@ -51,7 +51,7 @@ describe("outcome PPO", () => {
     const rollouts = records.filter((r) => r.stage === "outcome_ppo" && r.values["rollout/avg_reward"] !== undefined)
     const ppo = records.filter((r) => r.stage === "outcome_ppo" && r.values["loss/policy"] !== undefined)
     expect(rollouts).toHaveLength(2)
-    expect(ppo.length).toBe(out.length)
+    expect(out).toHaveLength(0) // the metrics go one way: logged
     expect(ppo.length).toBeGreaterThan(0)
     for (const r of ppo) for (const v of Object.values(r.values)) expect(Number.isFinite(v)).toBe(true)
   })

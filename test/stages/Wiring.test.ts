@@ -83,15 +83,21 @@ const episodes = (n: number, reward: (i: number) => number): Array<Ppo.Episode> 
     return { segment, tokens: Segment.expertAction(segment), reward: reward(i) }
   })
 
-/** Runs PPO over the episodes, then `inspect` reads the policy inside the layer's scope (it is disposed after). */
-const ppoRun = <A>(config: Ppo.Config, eps: ReadonlyArray<Ppo.Episode>, policy: Transformer.Model, inspect: (p: Transformer.Model) => A) =>
-  Fixtures.run(
+/**
+ * Runs PPO over the episodes, then `inspect` reads the policy inside the layer's scope (it is disposed after). The
+ * records are what the stage logged (its one metrics path): its stream carries nothing.
+ */
+const ppoRun = <A>(config: Ppo.Config, eps: ReadonlyArray<Ppo.Episode>, policy: Transformer.Model, inspect: (p: Transformer.Model) => A) => {
+  const records: Array<Metrics.MetricRecord> = []
+  return Fixtures.run(
     Effect.gen(function*() {
-      const records = yield* Stream.runCollect(Ppo.ppo(config, at)(Stream.fromIterable(eps)))
+      const out = yield* Stream.runCollect(Ppo.ppo(config, at)(Stream.fromIterable(eps)))
+      expect(out).toHaveLength(0)
       return { records, after: inspect(yield* (yield* Models.Models).get("policy")) }
     }),
-    Fixtures.layer(world.tokenizer, policy)
+    Fixtures.layer(world.tokenizer, policy, records)
   )
+}
 
 describe("ppo", () => {
   it("first update: ratio 1 (approxkl 0, clipfrac 0), zero KL against a fresh reference, zero surrogate for whitened advantages", async () => {
