@@ -38,4 +38,4 @@ export const guarded = <A>(
   stats: (r: Result) => A,
   checked: (a: A) => ReadonlyArray<readonly [metric: string, value: number]>,
   per = 1
-): Guard.Outcome<A> => Guard.update(opt, () => stats(take(opt, passes, width, per)), checked)
+): Guard.Checked<A> => Guard.update(opt, () => stats(take(opt, passes, width, per)), checked)

@@ -8,11 +8,10 @@ import type * as Optimizer from "./Optimizer.ts"
  * memcpy of the weights and moments (on wasm ~12 MB for the `small` preset, a few ms next to a training
  * step). Synchronous: call inside one compute block.
  */
-export type Outcome<A> =
-  | { readonly ok: true; readonly value: A }
-  | { readonly ok: false; readonly value: A; readonly metric: string; readonly bad: number }
-
-/** What a block of guarded updates gives: its value, or the metric that stopped it (the failing update not applied). */
+/**
+ * What a guarded update (or a block of them) gives: its value, or the metric that stopped it and its value (the
+ * failing update not applied).
+ */
 export type Checked<A> =
   | { readonly ok: true; readonly value: A }
   | { readonly ok: false; readonly metric: string; readonly bad: number }
@@ -21,7 +20,7 @@ export const update = <A>(
   opt: Optimizer.Optimizer,
   run: () => A,
   checked: (a: A) => ReadonlyArray<readonly [metric: string, value: number]>
-): Outcome<A> => {
+): Checked<A> => {
   const step = opt.step
   const saved = opt.slots.map((s) => [tf.clone(s.variable), tf.clone(s.m), tf.clone(s.v)] as const)
   const value = run()
@@ -38,7 +37,7 @@ export const update = <A>(
   })
   for (const ts of saved) for (const t of ts) t.dispose()
   opt.step = step
-  return { ok: false, value, metric: found[0], bad: found[1] }
+  return { ok: false, metric: found[0], bad: found[1] }
 }
 
 /** The first entry of `values` that is not finite, in order. */

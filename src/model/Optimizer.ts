@@ -126,7 +126,7 @@ export const minimize = (o: Optimizer, loss: (() => tf.Scalar) | ReadonlyArray<(
       if (c.weightDecay > 0 && s.variable.rank >= 2) update = tf.add(update, tf.mul(s.variable, c.weightDecay))
       s.variable.assign(tf.sub(s.variable, tf.mul(update, lr)))
     })
-    return tf.stack([tf.div(total, n), norm])
+    return tf.stack([n === 0 ? total : tf.div(total, n), norm]) // no losses (a batch with nothing to learn): a step that moves nothing
   })
   const [lossValue, gradNorm] = stats.dataSync() as Float32Array
   stats.dispose()

@@ -95,7 +95,7 @@ export const update = (
   beta: number,
   maxTokens: number,
   nllCoef = 0
-): Guard.Outcome<StepStats> => {
+): Guard.Checked<StepStats> => {
   // packed passes of at most maxTokens padded tokens; both actions of a pair are in the same pass (`Packed.pack`)
   const passes = Packed.passes(Packed.pack(p.contextLength, requests(p)), Microbatch.trainingTokens(m.config, maxTokens))
   const chosenTokens = p.agent.reduce((n, a) => n + Math.min(Score.expertAction(a.trajectory, a.step).length, p.contextLength), 0)

@@ -81,7 +81,7 @@ export const step = (
   trajectories: ReadonlyArray<Tokenized.TokenizedTrajectory>,
   maxTokens: number,
   observationLossWeight = 0
-): Guard.Outcome<SftStats> => {
+): Guard.Checked<SftStats> => {
   const windows = trajectories.flatMap((t) => Context.windows(t, policy.config.contextLength).map((w) => ({ ...w, targets: targets(t, w) })))
   const withLm = observationLossWeight > 0
   // an action that is no target (Tokenized.trained) is in neither the action rows nor the language-model rows

@@ -20,6 +20,12 @@ const flagged = (t: Tokenized.TokenizedTrajectory, steps: ReadonlyArray<number>)
   actionLoss: Uint8Array.from({ length: Tokenized.stepCount(t) }, (_, i) => (steps.includes(i) ? 0 : 1))
 })
 
+/** The statistics of an SFT step that must have succeeded. */
+const ok = <A>(r: { readonly ok: true; readonly value: A } | { readonly ok: false }): A => {
+  if (!r.ok) throw new Error(`the SFT step failed: ${JSON.stringify(r)}`)
+  return r.value
+}
+
 const actionTokens = (t: Tokenized.TokenizedTrajectory, steps: ReadonlyArray<number>): number =>
   steps.reduce((n, i) => n + Tokenized.actEnd(t, i) - Tokenized.actStart(t, i), 0)
 
@@ -29,14 +35,13 @@ describe("actions flagged as no target (turnLoss false, recoveries)", () => {
     const n = Tokenized.stepCount(t)
     const policy = Transformer.init(world.config, 5)
     const opt = Optimizer.make(Transformer.named(policy.weights), { learningRate: 1e-2 })
-    const mixed = Sft.step(policy, opt, [flagged(t, [1])], 8192, 0.25)
-    expect(mixed.ok).toBe(true)
-    expect(mixed.value.actionTokens).toBe(actionTokens(t, Array.from({ length: n }, (_, i) => i).filter((i) => i !== 1)))
-    expect(Sft.step(policy, opt, [t], 8192, 0.25).value.actionTokens).toBe(actionTokens(t, Array.from({ length: n }, (_, i) => i)))
+    const mixed = ok(Sft.step(policy, opt, [flagged(t, [1])], 8192, 0.25))
+    expect(mixed.actionTokens).toBe(actionTokens(t, Array.from({ length: n }, (_, i) => i).filter((i) => i !== 1)))
+    expect(ok(Sft.step(policy, opt, [t], 8192, 0.25)).actionTokens).toBe(actionTokens(t, Array.from({ length: n }, (_, i) => i)))
     // actions only (no language-model loss): every action flagged leaves nothing to learn from
     const before = Fixtures.weights(policy)
-    const none = Sft.step(policy, opt, [flagged(t, Array.from({ length: n }, (_, i) => i))], 8192, 0)
-    expect(none.value.actionTokens).toBe(0)
+    const none = ok(Sft.step(policy, opt, [flagged(t, Array.from({ length: n }, (_, i) => i))], 8192, 0))
+    expect(none.actionTokens).toBe(0)
     expect(Fixtures.sameWeights(Fixtures.weights(policy), before)).toBe(true)
     // with one action a target, the weights move
     Sft.step(policy, opt, [flagged(t, Array.from({ length: n - 1 }, (_, i) => i))], 8192, 0)
