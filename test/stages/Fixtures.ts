@@ -36,6 +36,9 @@ export const expertLogLikelihood = (m: Transformer.Model, segments: ReadonlyArra
   return s.sum.reduce((a, b) => a + b, 0) / Math.max(1, s.rows)
 }
 
+/** The run (seed, iteration) the wiring tests give the PPO and SFT stages. */
+export const at = { seed: 7, iteration: 0 }
+
 /** Runs an effect that needs the layer's services. */
 export const run = <A, E, R>(effect: Effect.Effect<A, E, R>, l: Layer.Layer<R>): Promise<A> =>
   Effect.runPromise(effect.pipe(Effect.provide(l)))

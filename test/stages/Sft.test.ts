@@ -1,11 +1,16 @@
-import { Effect, Stream } from "effect"
-import { beforeAll, describe, expect, it } from "vitest"
+import { Effect, Layer, Stream } from "effect"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Tokenized from "../../src/domain/Tokenized.ts"
 import * as Optimizer from "../../src/model/Optimizer.ts"
 import * as Transformer from "../../src/model/Transformer.ts"
+import type * as Metrics from "../../src/metrics/Metrics.ts"
+import * as Evaluate from "../../src/stages/Evaluate.ts"
+import * as Models from "../../src/stages/Models.ts"
 import * as Segment from "../../src/stages/Segment.ts"
 import * as Sft from "../../src/stages/Sft.ts"
+import { at } from "./Fixtures.ts"
 import * as Fixtures from "./Fixtures.ts"
+import { envLayer } from "./World.ts"
 import * as World from "./World.ts"
 
 let world: World.World
@@ -52,5 +57,72 @@ describe("actions flagged as no target (turnLoss false, recoveries)", () => {
     const t = world.train.find((x) => Tokenized.stepCount(x) >= 3)!
     const segs = await Effect.runPromise(Stream.runCollect(Segment.segment(Stream.fromIterable([flagged(t, [0, 2])]))))
     expect(Array.from(segs, (s) => s.step)).toEqual(Array.from({ length: Tokenized.stepCount(t) }, (_, i) => i).filter((i) => i !== 0 && i !== 2))
+  })
+})
+
+describe("SFT", () => {
+  // on the behaviour world: the shared "novice" (World.novice) is the policy after these 150 SFT steps
+  let world: World.World
+  let novice: Transformer.Model
+  let heldOut: ReadonlyArray<Segment.Segment>
+  let sftRecords: ReadonlyArray<Metrics.MetricRecord>
+  beforeAll(async () => {
+    const b = await Effect.runPromise(World.behaviour())
+    world = b.world
+    heldOut = b.heldOut
+    const n = await World.novice(world)
+    novice = n.novice
+    sftRecords = n.sftRecords
+  })
+  afterAll(() => Transformer.dispose(novice))
+
+  it("logs loss/sft falling and token accuracy rising", () => {
+    const first = sftRecords[0]!.values
+    const last = sftRecords[sftRecords.length - 1]!.values
+    expect(sftRecords.length).toBe(150)
+    expect(last["loss/sft"]!).toBeLessThan(first["loss/sft"]! - 2)
+    expect(last["sft/token_accuracy"]!).toBeGreaterThan(first["sft/token_accuracy"]!)
+  })
+
+  it("beats a random policy: held-out likelihood of the expert's actions, and reward on held-out tasks", async () => {
+    const untrained = Transformer.init(world.config, 1)
+    expect(Fixtures.expertLogLikelihood(novice, heldOut)).toBeGreaterThan(Fixtures.expertLogLikelihood(untrained, heldOut) + 5)
+    Transformer.dispose(untrained)
+    const evaluate = (policy: Evaluate.Policy) =>
+      Fixtures.run(
+        Stream.runCollect(Evaluate.tasks("test", 16).pipe(Evaluate.evaluate({ ...Evaluate.defaults, policy, maxTokens: 8 }, { seed: 1, iteration: 0 }))),
+        Layer.merge(Fixtures.layer(world.tokenizer, Models.copy(novice)), envLayer)
+      )
+    const model = Evaluate.summary(await evaluate("model"))
+    const random = Evaluate.summary(await evaluate("random"))
+    expect(model.episodes).toBe(16)
+    expect(model.avgReward).toBeGreaterThan(random.avgReward + 0.15)
+  })
+})
+
+describe("bad input", () => {
+  // on the wiring world (24 training trajectories)
+  let world: World.World
+  beforeAll(async () => {
+    world = await Effect.runPromise(World.signals({ train: 24, heldOut: 4 }))
+  })
+  const fresh = World.fresh(() => world)
+
+  it("a diverging SFT stops at the first non-finite loss and keeps the weights of the last good step", async () => {
+    const policy = fresh()
+    const records: Array<Metrics.MetricRecord> = []
+    const { after, failure } = await Fixtures.run(
+      Effect.gen(function*() {
+        const failure = yield* Effect.flip(Stream.runCollect(Sft.sft({ ...Sft.defaults, batchSize: 4, learningRate: 1e30, maxGradNorm: 0 }, at)(Stream.fromIterable([...world.train, ...world.train]))).pipe(Effect.catchTag("MetricsError", Effect.die)))
+        return { failure, after: Fixtures.weights(yield* (yield* Models.Models).get("policy")) }
+      }),
+      Fixtures.layer(world.tokenizer, policy, records)
+    )
+    expect(failure.reason).toBe("NonFinite")
+    expect(failure.stage).toBe("sft")
+    expect(failure.metric === "loss/sft" || failure.metric === "grad/norm").toBe(true)
+    const good = records.filter((r) => r.stage === "sft")
+    expect(failure.step).toBe(good.length + 1)
+    expect(after.every((w) => w.every(Number.isFinite))).toBe(true)
   })
 })

@@ -1,19 +1,16 @@
-import { Effect, Schema, Stream } from "effect"
+import { Effect, Stream } from "effect"
 import { beforeAll, describe, expect, it } from "vitest"
 import * as Tokenized from "../../src/domain/Tokenized.ts"
 import { EOA } from "../../src/data/Tokenizer.ts"
 import * as Score from "../../src/model/Score.ts"
-import * as Transformer from "../../src/model/Transformer.ts"
+import type * as Transformer from "../../src/model/Transformer.ts"
 import type * as Metrics from "../../src/metrics/Metrics.ts"
 import * as Microbatch from "../../src/model/Microbatch.ts"
 import * as Models from "../../src/stages/Models.ts"
 import * as Ppo from "../../src/stages/Ppo.ts"
-import * as Run from "../../src/stages/Run.ts"
-import * as Sample from "../../src/stages/Sample.ts"
 import * as Segment from "../../src/stages/Segment.ts"
-import * as Sft from "../../src/stages/Sft.ts"
 import * as StageError from "../../src/stages/StageError.ts"
-import * as StepAgent from "../../src/stages/StepAgent.ts"
+import { at } from "./Fixtures.ts"
 import * as Fixtures from "./Fixtures.ts"
 import * as World from "./World.ts"
 
@@ -23,58 +20,7 @@ beforeAll(async () => {
   world = await Effect.runPromise(World.signals({ train: 24, heldOut: 4 }))
 })
 
-const at = { seed: 7, iteration: 0 }
-const fresh = (seed = 3) => Transformer.init(world.config, seed)
-
-describe("segment", () => {
-  it("cuts after every expert action: one view per step, in order, sharing the trajectory's buffer", async () => {
-    const segs = await Effect.runPromise(Stream.runCollect(Segment.segment(Stream.fromIterable(world.train.slice(0, 3)))))
-    expect(segs.length).toBe(world.train.slice(0, 3).reduce((n, t) => n + Tokenized.stepCount(t), 0))
-    let k = 0
-    for (const t of world.train.slice(0, 3)) {
-      for (let i = 0; i < Tokenized.stepCount(t); i++, k++) {
-        expect(segs[k]!.trajectory).toBe(t)
-        expect(segs[k]!.step).toBe(i)
-        const a = Segment.expertAction(segs[k]!)
-        expect(a.buffer).toBe(t.tokens.buffer) // a view, not a copy
-        expect(a[a.length - 1]).toBe(EOA)
-      }
-    }
-  })
-})
-
-describe("sample", () => {
-  it("draws k actions per state, each ending with <|eoa|> or cut at maxTokens; the same seed draws the same actions", async () => {
-    const policy = fresh()
-    const draw = (seed: number) =>
-      Fixtures.run(
-        Effect.gen(function*() {
-          return yield* Stream.runCollect(Stream.fromIterable(world.train.slice(0, 4)).pipe(
-            Segment.segment,
-            Sample.sample({ ...Sample.defaults, k: 3, maxTokens: 6, batchSize: 5 }, { seed, iteration: 0 })
-          ))
-        }),
-        Fixtures.layer(world.tokenizer, Models.copy(policy))
-      )
-    const a = await draw(1)
-    const b = await draw(1)
-    const c = await draw(2)
-    const states = world.train.slice(0, 4).reduce((n, t) => n + Tokenized.stepCount(t), 0)
-    expect(a.length).toBe(3 * states)
-    a.forEach((x, i) => {
-      expect(x.sample).toBe(i % 3)
-      expect(x.segment.step).toBe(a[i - (i % 3)]!.segment.step)
-      expect(x.tokens.length).toBe(x.logp.length)
-      if (x.stopped) expect(x.tokens[x.tokens.length - 1]).toBe(EOA)
-      else expect(x.tokens.length).toBe(6)
-      for (const l of x.logp) expect(l).toBeLessThanOrEqual(0)
-      expect(x.text).toBe(world.tokenizer.decode(x.tokens))
-    })
-    expect(a.map((x) => Array.from(x.tokens))).toEqual(b.map((x) => Array.from(x.tokens)))
-    expect(a.map((x) => Array.from(x.tokens))).not.toEqual(c.map((x) => Array.from(x.tokens)))
-    Transformer.dispose(policy)
-  })
-})
+const fresh = World.fresh(() => world)
 
 /** One-step episodes: the expert's action and key `k` at the first state of the first trajectories. */
 const episodes = (n: number, reward: (i: number) => number): Array<Ppo.Episode> =>
@@ -180,78 +126,5 @@ describe("bad input", () => {
     expect(failure.message).toContain("loss/value")
     expect(Fixtures.sameWeights(after, before)).toBe(true)
     expect(records.filter((r) => r.stage === "ppo")).toEqual([])
-  })
-
-  it("a diverging SFT stops at the first non-finite loss and keeps the weights of the last good step", async () => {
-    const policy = fresh()
-    const records: Array<Metrics.MetricRecord> = []
-    const { after, failure } = await Fixtures.run(
-      Effect.gen(function*() {
-        const failure = yield* Effect.flip(Stream.runCollect(Sft.sft({ ...Sft.defaults, batchSize: 4, learningRate: 1e30, maxGradNorm: 0 }, at)(Stream.fromIterable([...world.train, ...world.train]))).pipe(Effect.catchTag("MetricsError", Effect.die)))
-        return { failure, after: Fixtures.weights(yield* (yield* Models.Models).get("policy")) }
-      }),
-      Fixtures.layer(world.tokenizer, policy, records)
-    )
-    expect(failure.reason).toBe("NonFinite")
-    expect(failure.stage).toBe("sft")
-    expect(failure.metric === "loss/sft" || failure.metric === "grad/norm").toBe(true)
-    const good = records.filter((r) => r.stage === "sft")
-    expect(failure.step).toBe(good.length + 1)
-    expect(after.every((w) => w.every(Number.isFinite))).toBe(true)
-  })
-})
-
-describe("Models", () => {
-  it("fails with MissingModel for an empty role, creates π_φ and π_ref from the policy, keeps or replaces optimizers", async () => {
-    await Effect.runPromise(Effect.gen(function*() {
-      const models = yield* Models.Models
-      const missing = yield* Effect.flip(models.get("reward"))
-      expect(missing.reason).toBe("MissingModel")
-      expect(missing.message).toContain("reward")
-      yield* Models.ensureReward
-      const policy = yield* models.get("policy")
-      const reward = yield* models.get("reward")
-      expect(reward).not.toBe(policy)
-      expect(Fixtures.sameWeights(Fixtures.weights(reward), Fixtures.weights(policy))).toBe(true)
-      expect(Transformer.named(reward.weights)[0]![1].trainable).toBe(true)
-      expect(Transformer.named((yield* models.get("reference")).weights)[0]![1].trainable).toBe(false)
-      const o1 = yield* models.optimizer("policy", { learningRate: 1e-3 })
-      const o2 = yield* models.optimizer("policy", { learningRate: 1e-3 })
-      const o3 = yield* models.optimizer("policy", { learningRate: 1e-4 })
-      expect(o2).toBe(o1)
-      expect(o3).not.toBe(o1)
-      expect(o1.slots[0]!.m.isDisposed).toBe(true)
-      const next = Models.copy(policy)
-      yield* models.set("policy", { model: next })
-      expect(Transformer.named(policy.weights)[0]![1].isDisposed).toBe(true)
-      expect(yield* models.get("policy")).toBe(next)
-      expect(Object.keys(yield* models.entries).sort()).toEqual(["policy", "reference", "reward"])
-    }).pipe(Effect.provide(Models.layerTest({ seed: 1 }))))
-  })
-})
-
-describe("configs", () => {
-  it("decode from {} with their documented defaults and reject bad fields", () => {
-    const c = StepAgent.config({})
-    expect(c.reward).toBe("implicit")
-    expect(c.ppo.clip).toBe(0.2)
-    expect(c.ppo.valueClip).toBe(0.2)
-    expect(c.ppo.lambda).toBe(0.95)
-    expect(c.ppo.gamma).toBe(1)
-    expect(c.ppo.klCoef).toBe(0.05)
-    expect(c.implicit.beta).toBe(0.1)
-    expect(c.sample.k).toBe(1)
-    expect(StepAgent.config({ reward: "inverse", ppo: { epochs: 2 } }).ppo.epochs).toBe(2)
-    expect(() => StepAgent.config({ reward: "outcome" })).toThrow()
-    expect(() => StepAgent.config({ ppo: { clip: -1 } })).toThrow()
-    expect(() => Schema.decodeUnknownSync(Sample.Config)({ k: 0 })).toThrow()
-  })
-
-  it("derives independent, reproducible random streams from (seed, iteration, name)", () => {
-    const draw = (r: ReturnType<typeof Run.rng>) => Array.from(Run.permutation(r, 10))
-    expect(draw(Run.rng({ seed: 1, iteration: 0 }, "ppo"))).toEqual(draw(Run.rng({ seed: 1, iteration: 0 }, "ppo")))
-    expect(draw(Run.rng({ seed: 1, iteration: 0 }, "ppo"))).not.toEqual(draw(Run.rng({ seed: 1, iteration: 1 }, "ppo")))
-    expect(draw(Run.rng({ seed: 1, iteration: 0 }, "ppo"))).not.toEqual(draw(Run.rng({ seed: 1, iteration: 0 }, "sample")))
-    expect(draw(Run.rng({ seed: 1, iteration: 0 }, "ppo"))).not.toEqual(draw(Run.rng({ seed: 2, iteration: 0 }, "ppo")))
   })
 })

@@ -4,10 +4,8 @@ import * as Tokenized from "../../src/domain/Tokenized.ts"
 import * as Builtin from "../../src/env/Builtin.ts"
 import * as Transformer from "../../src/model/Transformer.ts"
 import type * as Metrics from "../../src/metrics/Metrics.ts"
-import * as Models from "../../src/stages/Models.ts"
 import * as OutcomePpo from "../../src/stages/OutcomePpo.ts"
 import type * as Rollout from "../../src/stages/Rollout.ts"
-import * as StepDpo from "../../src/stages/StepDpo.ts"
 import * as Fixtures from "./Fixtures.ts"
 import * as Signals from "./Signals.ts"
 import * as World from "./World.ts"
@@ -54,30 +52,5 @@ describe("outcome PPO", () => {
     expect(out).toHaveLength(0) // the metrics go one way: logged
     expect(ppo.length).toBeGreaterThan(0)
     for (const r of ppo) for (const v of Object.values(r.values)) expect(Number.isFinite(v)).toBe(true)
-  })
-})
-
-describe("step DPO", () => {
-  it("applies the step-level DPO loss to the policy directly: the policy moves, the reference does not", async () => {
-    const records: Array<Metrics.MetricRecord> = []
-    const policy = Transformer.init(world.config, 6)
-    const before = Fixtures.weights(policy)
-    const { after, reference } = await Fixtures.run(
-      Effect.gen(function*() {
-        yield* Stream.runDrain(Stream.fromIterable(world.train).pipe(
-          StepDpo.stepDpo({ ...StepDpo.defaults, batchSize: 32, steps: 2, learningRate: 1e-3, sample: { ...StepDpo.defaults.sample, maxTokens: 8 } }, { seed: 1, iteration: 0 })
-        ))
-        const models = yield* Models.Models
-        return { after: Fixtures.weights(yield* models.get("policy")), reference: Fixtures.weights(yield* models.get("reference")) }
-      }),
-      Fixtures.layer(world.tokenizer, policy, records)
-    )
-    const dpo = records.filter((r) => r.stage === "step_dpo")
-    expect(dpo.length).toBeGreaterThan(2)
-    expect(dpo.every((r) => Number.isFinite(r.values["loss/dpo"]) && r.values["dpo/accuracy"]! >= 0 && r.values["dpo/accuracy"]! <= 1)).toBe(true)
-    expect(dpo[dpo.length - 1]!.values["dpo/margin"]!).toBeGreaterThan(dpo[0]!.values["dpo/margin"]!)
-    expect(Fixtures.sameWeights(after, before)).toBe(false)
-    expect(Fixtures.sameWeights(reference, before)).toBe(true)
-    expect(new Set(records.map((r) => r.stage))).toEqual(new Set(["sample", "step_dpo"]))
   })
 })
