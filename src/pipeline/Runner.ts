@@ -120,7 +120,7 @@ export const finish = (runDir: string) =>
   })
 
 /** The metrics sink, with every logged step also noted in the progress (a plain line every ~15 s inside long units). */
-const withProgress = (sink: Layer.Layer<Metrics.Metrics>, bar: Progress.Task): Layer.Layer<Metrics.Metrics> =>
+const withProgress = <R>(sink: Layer.Layer<Metrics.Metrics, never, R>, bar: Progress.Task): Layer.Layer<Metrics.Metrics, never, R> =>
   Layer.effect(Metrics.Metrics, Effect.gen(function*() {
     const m = yield* Metrics.Metrics
     return Metrics.Metrics.of({ log: (r) => Effect.andThen(m.log(r), bar.note(`${r.stage} step ${r.step}`)) })
