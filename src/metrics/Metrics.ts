@@ -1,6 +1,6 @@
-import * as NodeFs from "node:fs"
-import { Context, Effect, Layer, Schema } from "effect"
+import { Context, Effect, FileSystem, Layer, Schema, Semaphore } from "effect"
 import * as Failpoint from "../fault/Failpoint.ts"
+import * as SystemMessage from "../fault/SystemMessage.ts"
 
 /**
  * One logged step: where it happened and the metric values, named as in the field
@@ -42,18 +42,28 @@ export const layerMemory = (records: Array<MetricRecord>): Layer.Layer<Metrics> 
   })
 
 /**
- * Appends records to a JSONL file, one synchronous append per record: a record is on disk when `log`
- * returns, so a crash loses nothing logged and resume can cut the file back to a known length. A write the
- * file system refuses (ENOSPC) fails with `MetricsError`; a part of the line may be on disk, which resume cuts.
+ * Appends records to a JSONL file through the `FileSystem` service, one append per record: a record is on disk
+ * when `log` returns, so a crash loses nothing logged and resume can cut the file back to a known length. Appends
+ * run one at a time, uninterrupted, in the order records are logged (as the synchronous append did before). A write
+ * the file system refuses (ENOSPC) fails with `MetricsError`; a part of the line may be on disk, which resume cuts.
  */
-export const layerFile = (path: string): Layer.Layer<Metrics> =>
-  Layer.succeed(Metrics, {
-    log: (r) =>
-      Effect.try({
-        try: () => NodeFs.appendFileSync(path, line(r) + "\n"),
-        catch: (e) => new MetricsError({ path, message: `${path}: cannot write (${e instanceof Error ? e.message.split("\n")[0] : String(e)})` })
-      }).pipe(Effect.andThen(Failpoint.hit("metrics")))
-  })
+export const layerFile = (path: string): Layer.Layer<Metrics, never, FileSystem.FileSystem> =>
+  Layer.effect(
+    Metrics,
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const one = yield* Semaphore.make(1)
+      return Metrics.of({
+        log: (r) =>
+          fs.writeFileString(path, line(r) + "\n", { flag: "a" }).pipe(
+            Effect.mapError((e) => new MetricsError({ path, message: `${path}: cannot write (${SystemMessage.of(e).split("\n")[0]})` })),
+            Effect.uninterruptible,
+            one.withPermit,
+            Effect.andThen(Failpoint.hit("metrics"))
+          )
+      })
+    })
+  )
 
 /** Discards records. */
 export const layerNone: Layer.Layer<Metrics> = Layer.succeed(Metrics, { log: () => Effect.void })

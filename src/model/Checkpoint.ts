@@ -1,10 +1,10 @@
 import * as tf from "@tensorflow/tfjs"
-import { Effect } from "effect"
+import { Effect, FileSystem } from "effect"
 import * as crypto from "node:crypto"
-import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import type { Tokenizer } from "../data/Tokenizer.ts"
 import * as Failpoint from "../fault/Failpoint.ts"
+import * as SystemMessage from "../fault/SystemMessage.ts"
 import { CheckpointError } from "./CheckpointError.ts"
 import * as Optimizer from "./Optimizer.ts"
 import * as Transformer from "./Transformer.ts"
@@ -27,6 +27,8 @@ import * as Transformer from "./Transformer.ts"
  * it last; a crash between the two renames leaves that complete old copy, which `load` falls back to.
  * A crash before the rename leaves only a `<dir>.tmp-*` directory, which `load` ignores and the next `save` to
  * that path removes before writing; a write the file system refuses (a full disk) removes its own.
+ * Once a save touches the disk it runs to its end (an interruption waits for it), and every file operation goes
+ * through the `FileSystem` service, fsyncs included (`File.sync` on each file and on the directories renamed in).
  */
 export const format = "stepagent-checkpoint/2"
 /** Checkpoints written before manifest.sha256 existed: still loaded, their manifest unchecked. */
@@ -70,7 +72,7 @@ interface Manifest {
 }
 
 const io = (dir: string, what: string) => (e: unknown): CheckpointError =>
-  new CheckpointError({ reason: "Io", path: dir, message: `checkpoint ${dir}: ${what}: ${e instanceof Error ? e.message : String(e)}` })
+  new CheckpointError({ reason: "Io", path: dir, message: `checkpoint ${dir}: ${what}: ${SystemMessage.of(e)}` })
 
 const corrupt = (dir: string, why: string): CheckpointError =>
   new CheckpointError({ reason: "Corrupt", path: dir, message: `checkpoint ${dir}: ${why}` })
@@ -93,24 +95,22 @@ const bytesOf = (tensors: ReadonlyArray<tf.Tensor>): { readonly bytes: Uint8Arra
   return { bytes: new Uint8Array(all.buffer), offsets }
 }
 
-const writeDurably = async (file: string, data: Uint8Array | string): Promise<void> => {
-  const h = await fs.open(file, "w")
-  try {
-    await h.writeFile(data)
-    await h.sync()
-  } finally {
-    await h.close()
-  }
-}
+/** Writes a file and fsyncs it (closed at the end, also on failure). */
+const writeDurably = (fs: FileSystem.FileSystem, file: string, data: Uint8Array) =>
+  Effect.scoped(Effect.gen(function*() {
+    const h = yield* fs.open(file, { flag: "w" })
+    yield* h.writeAll(data) // every byte (a write may take a part)
+    yield* h.sync
+  }))
 
-const syncDir = async (dir: string): Promise<void> => {
-  const h = await fs.open(dir, "r")
-  try {
-    await h.sync()
-  } finally {
-    await h.close()
-  }
-}
+/** fsyncs a directory: the entries created or renamed in it are on disk. */
+const syncDir = (fs: FileSystem.FileSystem, dir: string) => Effect.scoped(Effect.flatMap(fs.open(dir, { flag: "r" }), (h) => h.sync))
+
+/** True when `p` can be stat'ed (any failure counts as absent). */
+const present = (fs: FileSystem.FileSystem, p: string): Effect.Effect<boolean> =>
+  fs.stat(p).pipe(Effect.match({ onFailure: () => false, onSuccess: () => true }))
+
+const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text)
 
 /** Serialises everything in memory first (synchronously), then writes. */
 const serialise = (c: Contents): { readonly manifest: Manifest; readonly files: ReadonlyArray<readonly [string, Uint8Array]> } => {
@@ -148,6 +148,7 @@ const serialise = (c: Contents): { readonly manifest: Manifest; readonly files: 
 /** Writes a checkpoint atomically to `dir` (replacing one already there). */
 export const save = Effect.fn("Checkpoint.save")(function*(dir: string, contents: Contents) {
   const { files, manifest } = yield* Effect.try({ try: () => serialise(contents), catch: io(dir, "cannot serialise") })
+  const fs = yield* FileSystem.FileSystem
   const abs = path.resolve(dir)
   const parent = path.dirname(abs)
   const base = path.basename(abs)
@@ -155,41 +156,43 @@ export const save = Effect.fn("Checkpoint.save")(function*(dir: string, contents
   const tmp = `${abs}.tmp-${nonce}`
   const old = `${abs}.old-${nonce}`
   const manifestText = JSON.stringify(manifest, null, 1)
-  const siblings = (prefix: string) => fs.readdir(parent).then((all) => all.filter((f) => f.startsWith(prefix)))
-  yield* Effect.tryPromise({
-    try: async () => {
-      await fs.mkdir(parent, { recursive: true })
-      // temporaries of earlier killed saves to this path: never complete, and on a full disk they hold the space
-      for (const f of await siblings(`${base}.tmp-`)) await fs.rm(path.join(parent, f), { recursive: true, force: true })
-      await fs.mkdir(tmp)
-      try {
-        for (const [f, b] of files) {
-          await writeDurably(path.join(tmp, f), b)
-          Failpoint.reach("checkpoint.file")
-        }
-        await writeDurably(path.join(tmp, "manifest.json"), manifestText)
-        await writeDurably(path.join(tmp, manifestSum), `${sha256(new TextEncoder().encode(manifestText))}\n`)
-        await syncDir(tmp)
-      } catch (e) {
-        await fs.rm(tmp, { recursive: true, force: true })
-        throw e
+  const remove = (p: string) => fs.remove(p, { recursive: true, force: true })
+  const siblings = (prefix: string) => Effect.map(fs.readDirectory(parent), (all) => all.filter((f) => f.startsWith(prefix)))
+  yield* Effect.gen(function*() {
+    yield* fs.makeDirectory(parent, { recursive: true })
+    // temporaries of earlier killed saves to this path: never complete, and on a full disk they hold the space
+    for (const f of yield* siblings(`${base}.tmp-`)) yield* remove(path.join(parent, f))
+    yield* fs.makeDirectory(tmp)
+    yield* Effect.gen(function*() {
+      for (const [f, b] of files) {
+        yield* writeDurably(fs, path.join(tmp, f), b)
+        yield* Failpoint.hit("checkpoint.file")
       }
-      Failpoint.reach("checkpoint.rename")
-      const exists = await fs.stat(abs).then(() => true, () => false)
-      if (exists && !(await fs.stat(path.join(abs, "manifest.json")).then(() => true, () => false))) {
-        await fs.rm(tmp, { recursive: true, force: true })
-        throw new Error("the path exists and is not a checkpoint (no manifest.json); refusing to replace it")
-      }
-      if (exists) await fs.rename(abs, old)
-      if (exists) Failpoint.reach("checkpoint.replace")
-      await fs.rename(tmp, abs)
-      await syncDir(parent)
-      if (exists) await fs.rm(old, { recursive: true, force: true })
-      // copies left by earlier saves killed between their two renames
-      for (const f of await siblings(`${base}.old-`)) await fs.rm(path.join(parent, f), { recursive: true, force: true })
-    },
-    catch: io(dir, "cannot write")
-  })
+      yield* writeDurably(fs, path.join(tmp, "manifest.json"), utf8(manifestText))
+      yield* writeDurably(fs, path.join(tmp, manifestSum), utf8(`${sha256(utf8(manifestText))}\n`))
+      yield* syncDir(fs, tmp)
+    }).pipe(Effect.onError(() => Effect.ignore(remove(tmp))))
+    yield* Failpoint.hit("checkpoint.rename")
+    const exists = yield* present(fs, abs)
+    if (exists && !(yield* present(fs, path.join(abs, "manifest.json")))) {
+      yield* remove(tmp)
+      return yield* new CheckpointError({
+        reason: "Io",
+        path: dir,
+        message: `checkpoint ${dir}: cannot write: the path exists and is not a checkpoint (no manifest.json); refusing to replace it`
+      })
+    }
+    if (exists) yield* fs.rename(abs, old)
+    if (exists) yield* Failpoint.hit("checkpoint.replace")
+    yield* fs.rename(tmp, abs)
+    yield* syncDir(fs, parent)
+    if (exists) yield* remove(old)
+    // copies left by earlier saves killed between their two renames
+    for (const f of yield* siblings(`${base}.old-`)) yield* remove(path.join(parent, f))
+  }).pipe(
+    Effect.mapError((e) => e._tag === "PlatformError" ? io(dir, "cannot write")(e) : e),
+    Effect.uninterruptible
+  )
 })
 
 export interface Expect {
@@ -212,16 +215,17 @@ export interface Loaded {
 }
 
 /** Where a checkpoint at `dir` really is: `dir`, or the complete old copy a crash mid-replace left. */
-const locate = async (abs: string): Promise<string | undefined> => {
-  if (await fs.stat(path.join(abs, "manifest.json")).then(() => true, () => false)) return abs
-  const parent = path.dirname(abs)
-  const base = path.basename(abs)
-  const siblings = await fs.readdir(parent).catch(() => [] as Array<string>)
-  for (const f of siblings.sort()) {
-    if (f.startsWith(`${base}.old-`) && await fs.stat(path.join(parent, f, "manifest.json")).then(() => true, () => false)) return path.join(parent, f)
-  }
-  return undefined
-}
+const locate = (fs: FileSystem.FileSystem, abs: string): Effect.Effect<string | undefined> =>
+  Effect.gen(function*() {
+    if (yield* present(fs, path.join(abs, "manifest.json"))) return abs
+    const parent = path.dirname(abs)
+    const base = path.basename(abs)
+    const siblings = yield* fs.readDirectory(parent).pipe(Effect.orElseSucceed((): Array<string> => []))
+    for (const f of siblings.sort()) {
+      if (f.startsWith(`${base}.old-`) && (yield* present(fs, path.join(parent, f, "manifest.json")))) return path.join(parent, f)
+    }
+    return undefined
+  })
 
 const configDiff = (got: Transformer.Config, want: Transformer.Config): string | undefined => {
   const keys = [...new Set([...Object.keys(got), ...Object.keys(want)])].sort() as Array<keyof Transformer.Config>
@@ -275,20 +279,18 @@ const modelOf = (dir: string, name: string, mm: ModelManifest, weights: Float32A
  * models' variables: the caller owns them (`Transformer.dispose`, `Optimizer.dispose`).
  */
 export const load = Effect.fn("Checkpoint.load")(function*(dir: string, expect: Expect = {}) {
+  const fs = yield* FileSystem.FileSystem
   const abs = path.resolve(dir)
-  const where = yield* Effect.tryPromise({ try: () => locate(abs), catch: io(dir, "cannot read") })
+  const where = yield* locate(fs, abs)
   if (where === undefined) return yield* new CheckpointError({ reason: "NotFound", path: dir, message: `checkpoint ${dir}: not found (no manifest.json)` })
-  const raw = yield* Effect.tryPromise({
-    try: async () => {
-      const manifestBytes = new Uint8Array(await fs.readFile(path.join(where, "manifest.json")))
-      const sum = await fs.readFile(path.join(where, manifestSum), "utf8").then((t) => t.trim(), () => undefined)
-      const names = (await fs.readdir(where)).filter((f) => f.endsWith(".bin") || f === "tokenizer.json")
-      const files = new Map<string, Uint8Array>()
-      for (const f of names) files.set(f, new Uint8Array(await fs.readFile(path.join(where, f))))
-      return { manifestBytes, sum, files }
-    },
-    catch: io(dir, "cannot read")
-  })
+  const raw = yield* Effect.gen(function*() {
+    const manifestBytes = yield* fs.readFile(path.join(where, "manifest.json"))
+    const sum = yield* fs.readFileString(path.join(where, manifestSum)).pipe(Effect.match({ onFailure: () => undefined, onSuccess: (t) => t.trim() }))
+    const names = (yield* fs.readDirectory(where)).filter((f) => f.endsWith(".bin") || f === "tokenizer.json")
+    const files = new Map<string, Uint8Array>()
+    for (const f of names) files.set(f, yield* fs.readFile(path.join(where, f)))
+    return { manifestBytes, sum, files }
+  }).pipe(Effect.mapError(io(dir, "cannot read")))
   // The manifest's own checksum first: every other check trusts the manifest.
   if (raw.sum !== undefined && raw.sum !== sha256(raw.manifestBytes)) return yield* corrupt(dir, "manifest.json does not match its checksum")
   const manifest = yield* Effect.try({

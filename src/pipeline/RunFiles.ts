@@ -1,4 +1,5 @@
 import { Effect, FileSystem, type PlatformError, Schema } from "effect"
+import * as SystemMessage from "../fault/SystemMessage.ts"
 import { PipelineError, schemaIssueLine } from "./PipelineError.ts"
 
 /**
@@ -7,10 +8,7 @@ import { PipelineError, schemaIssueLine } from "./PipelineError.ts"
  */
 
 /** The system's message of a file-system failure (`ENOSPC: no space left on device, write`), one line. */
-const detail = (e: PlatformError.PlatformError): string => {
-  const cause = "cause" in e.reason ? e.reason.cause : undefined
-  return (cause instanceof Error ? cause.message : e.message).split("\n")[0]!
-}
+const detail = (e: PlatformError.PlatformError): string => SystemMessage.of(e).split("\n")[0]!
 
 /** `<path>: <the system's message>`. */
 export const ioError = (path: string) => (e: PlatformError.PlatformError): PipelineError =>

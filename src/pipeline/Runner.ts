@@ -79,10 +79,16 @@ export const execute = (
     let last = start
     yield* Effect.gen(function*() {
       for (const unit of all.slice(from)) {
-        const [elapsed, saved] = yield* Effect.timed(
-          Effect.andThen(runUnit(ctx, unit), Checkpoints.save(ctx, unit.index + 1, all.length, hash, backend, last))
+        const [elapsed] = yield* Effect.timed(
+          Effect.andThen(
+            runUnit(ctx, unit),
+            // the point noted in the save's uninterruptible step: an interruption as it ends still reports it as saved
+            Checkpoints.save(ctx, unit.index + 1, all.length, hash, backend, last).pipe(
+              Effect.tap((saved) => Effect.sync(() => { last = saved })),
+              Effect.uninterruptible
+            )
+          )
         )
-        last = saved
         yield* bar.advance(1, `${unit.entry.stage} ${unit.iteration + 1}/${StageEntry.repetitions(unit.entry)}${unit.parts > 1 ? ` part ${unit.part + 1}/${unit.parts}` : ""} (${Duration.toSeconds(elapsed).toFixed(1)} s)`)
       }
     }).pipe(
@@ -120,7 +126,7 @@ export const finish = (runDir: string) =>
   })
 
 /** The metrics sink, with every logged step also noted in the progress (a plain line every ~15 s inside long units). */
-const withProgress = (sink: Layer.Layer<Metrics.Metrics>, bar: Progress.Task): Layer.Layer<Metrics.Metrics> =>
+const withProgress = <R>(sink: Layer.Layer<Metrics.Metrics, never, R>, bar: Progress.Task): Layer.Layer<Metrics.Metrics, never, R> =>
   Layer.effect(Metrics.Metrics, Effect.gen(function*() {
     const m = yield* Metrics.Metrics
     return Metrics.Metrics.of({ log: (r) => Effect.andThen(m.log(r), bar.note(`${r.stage} step ${r.step}`)) })

@@ -12,12 +12,12 @@
  * and a PNG of every chart in `figures/` beside the page, for papers. Nothing in the page depends on
  * the wall clock: the same run directories give the same bytes.
  */
-import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
-import { Effect, Stream } from "effect"
+import { Effect, FileSystem, Stream } from "effect"
 import * as Curves from "./Curves.ts"
 import * as Downsample from "./Downsample.ts"
 import * as Failpoint from "../fault/Failpoint.ts"
+import * as SystemMessage from "../fault/SystemMessage.ts"
 import * as Heatmap from "./Heatmap.ts"
 import * as Markup from "./Markup.ts"
 import * as ReportCharts from "./ReportCharts.ts"
@@ -107,7 +107,7 @@ const loadRun = Effect.fn("Report.loadRun")(function*(dir: string, label: string
 })
 
 /** Reads every run directory (streaming the JSONL files); fails on the first missing or broken run. */
-export const load = (dirs: ReadonlyArray<string>, options: Options = {}): Effect.Effect<ReadonlyArray<RunData>, RunDir.RunDirError> => {
+export const load = (dirs: ReadonlyArray<string>, options: Options = {}): Effect.Effect<ReadonlyArray<RunData>, RunDir.RunDirError, FileSystem.FileSystem> => {
   const names = labels(dirs)
   const maxPoints = options.maxPoints ?? Curves.DEFAULT_MAX_POINTS
   const rows = options.heatmapRows ?? DEFAULT_HEATMAP_ROWS
@@ -287,21 +287,22 @@ export const page = (runs: ReadonlyArray<RunData>, rendered: ReadonlyArray<Chart
 // Writing.
 
 const writeError = (path: string, err: unknown): ReportError =>
-  new ReportError({ reason: "Write", path, message: `${path}: cannot write (${err instanceof Error ? err.message.split("\n")[0] : String(err)})` })
+  new ReportError({ reason: "Write", path, message: `${path}: cannot write (${SystemMessage.of(err).split("\n")[0]})` })
 
-const writeFile = (path: string, data: string | Uint8Array): Effect.Effect<void, ReportError> =>
-  Effect.tryPromise({
-    try: async () => {
-      // Write then rename: a reader (or a browser reloading) never sees half a page. A write the disk refuses
-      // leaves no temporary holding the space.
-      const tmp = `${path}.tmp-${process.pid}`
-      await NodeFs.promises.writeFile(tmp, data).then(() => NodeFs.promises.rename(tmp, path)).catch(async (e: unknown) => {
-        await NodeFs.promises.rm(tmp, { force: true })
-        throw e
-      })
-    },
-    catch: (err) => writeError(path, err)
-  })
+/**
+ * Write then rename: a reader (or a browser reloading) never sees half a page. A write the disk refuses leaves no
+ * temporary holding the space. Uninterrupted once begun, so that no temporary is left half written either.
+ */
+const writeFile = (path: string, data: string | Uint8Array): Effect.Effect<void, ReportError, FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const tmp = `${path}.tmp-${process.pid}`
+    yield* (typeof data === "string" ? fs.writeFileString(tmp, data) : fs.writeFile(tmp, data)).pipe(
+      Effect.andThen(fs.rename(tmp, path)),
+      Effect.tapError(() => Effect.ignore(fs.remove(tmp, { force: true }))),
+      Effect.mapError((err) => writeError(path, err))
+    )
+  }).pipe(Effect.uninterruptible)
 
 export interface Written {
   readonly out: string
@@ -317,13 +318,14 @@ export const write = Effect.fn("Report.write")(function*(dirs: ReadonlyArray<str
   const runs = yield* load(dirs, options)
   const rendered = yield* charts(runs)
   const html = page(runs, rendered, maxPoints)
+  const fs = yield* FileSystem.FileSystem
   const dir = NodePath.dirname(out)
-  yield* Effect.tryPromise({ try: () => NodeFs.promises.mkdir(dir, { recursive: true }), catch: (err) => writeError(dir, err) })
+  yield* fs.makeDirectory(dir, { recursive: true }).pipe(Effect.mapError((err) => writeError(dir, err)))
   const figures: Array<string> = []
   // Figures by default: they are what a paper needs, and cost about a second.
   if (options.figures ?? true) {
     const figDir = NodePath.join(dir, "figures")
-    yield* Effect.tryPromise({ try: () => NodeFs.promises.mkdir(figDir, { recursive: true }), catch: (err) => writeError(figDir, err) })
+    yield* fs.makeDirectory(figDir, { recursive: true }).pipe(Effect.mapError((err) => writeError(figDir, err)))
     for (const c of rendered) {
       const path = NodePath.join(figDir, c.file)
       yield* writeFile(path, yield* ReportCharts.toPng(c.svg, c.name))

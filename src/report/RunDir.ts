@@ -4,14 +4,16 @@
  * table: the resolved `config.json`, `metrics.jsonl` streamed record by record, `samples/step-rewards.jsonl`
  * and `eval/summary.json`. Nothing is loaded whole except the small JSON files.
  *
+ * The small files are read through the `FileSystem` service; the JSONL files stream through JsonRecords.
+ *
  * Every failure is a `RunDirError` whose one-line message names the file (and the record) at fault.
  * A last line of `metrics.jsonl` or `samples/step-rewards.jsonl` without its newline is a write cut by
  * a killed run, not corruption: it comes out as a `Truncated` item so that the caller can say so.
  */
-import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
-import { Effect, Schema, Stream } from "effect"
+import { Effect, FileSystem, Schema, Stream } from "effect"
 import * as JsonRecords from "../data/JsonRecords.ts"
+import * as SystemMessage from "../fault/SystemMessage.ts"
 
 /** Why a run directory could not be read. */
 export const RunDirErrorReason = Schema.Literals(["NotFound", "NotRunDir", "MissingFile", "BadJson", "BadRecord", "Io"])
@@ -150,29 +152,33 @@ export interface Run {
   readonly raw: unknown
 }
 
-const errnoOf = (e: unknown): string | undefined =>
-  typeof e === "object" && e !== null && "code" in e && typeof e.code === "string" ? e.code : undefined
-
 const oneLine = (text: string, max: number): string => {
   const flat = text.replace(/\s+/g, " ").trim()
   return flat.length > max ? `${flat.slice(0, max)}...` : flat
 }
 
 const ioError = (path: string, e: unknown): RunDirError => {
-  const code = errnoOf(e)
+  const code = SystemMessage.code(e)
   if (code === "ENOENT") return new RunDirError({ reason: "MissingFile", path, message: `${path}: no such file` })
   if (code === "EACCES") return new RunDirError({ reason: "Io", path, message: `${path}: permission denied` })
   if (code === "EISDIR") return new RunDirError({ reason: "Io", path, message: `${path}: is a directory, not a file` })
-  return new RunDirError({ reason: "Io", path, message: `${path}: ${oneLine(e instanceof Error ? e.message : String(e), 200)}` })
+  return new RunDirError({ reason: "Io", path, message: `${path}: ${oneLine(SystemMessage.of(e), 200)}` })
 }
 
 /** True when `dir/file` exists as a regular file. */
-export const has = (dir: string, file: string): Effect.Effect<boolean> =>
-  Effect.promise(() => NodeFs.promises.stat(NodePath.join(dir, file)).then((s) => s.isFile(), () => false))
-
-const readJson = (path: string): Effect.Effect<unknown, RunDirError> =>
+export const has = (dir: string, file: string): Effect.Effect<boolean, never, FileSystem.FileSystem> =>
   Effect.gen(function*() {
-    const text = yield* Effect.tryPromise({ try: () => NodeFs.promises.readFile(path, "utf8"), catch: (e) => ioError(path, e) })
+    const fs = yield* FileSystem.FileSystem
+    return yield* fs.stat(NodePath.join(dir, file)).pipe(Effect.match({ onFailure: () => false, onSuccess: (info) => info.type === "File" }))
+  })
+
+// UTF-8 that keeps a leading BOM (as node:fs did): a file starting with one is not JSON
+const utf8 = new TextDecoder("utf-8", { ignoreBOM: true })
+
+const readJson = (path: string): Effect.Effect<unknown, RunDirError, FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const text = utf8.decode(yield* fs.readFile(path).pipe(Effect.mapError((e) => ioError(path, e))))
     return yield* Effect.try({
       try: () => JSON.parse(text) as unknown,
       catch: (e) => new RunDirError({ reason: "BadJson", path, message: `${path}: not valid JSON (${oneLine(e instanceof Error ? e.message : String(e), 120)})` })
@@ -186,10 +192,12 @@ const decode = <S extends Schema.Top & { readonly DecodingServices: never }>(sch
 
 /** Opens a run directory: it must exist, be a directory and hold a readable `config.json`. */
 export const open = Effect.fn("RunDir.open")(function*(dir: string) {
-  const stat = yield* Effect.tryPromise({ try: () => NodeFs.promises.stat(dir), catch: (e) => ioError(dir, e) }).pipe(
+  const fs = yield* FileSystem.FileSystem
+  const stat = yield* fs.stat(dir).pipe(
+    Effect.mapError((e) => ioError(dir, e)),
     Effect.mapError((e) => e.reason === "MissingFile" ? new RunDirError({ reason: "NotFound", path: dir, message: `${dir}: no such run directory` }) : e)
   )
-  if (!stat.isDirectory()) return yield* new RunDirError({ reason: "NotRunDir", path: dir, message: `${dir}: not a directory (expected a run directory)` })
+  if (stat.type !== "Directory") return yield* new RunDirError({ reason: "NotRunDir", path: dir, message: `${dir}: not a directory (expected a run directory)` })
   const path = NodePath.join(dir, CONFIG)
   const raw = yield* readJson(path).pipe(
     Effect.mapError((e) =>

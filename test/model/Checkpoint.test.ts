@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs"
+import { NodeFileSystem } from "@effect/platform-node"
 import { assert, describe, expect, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
 import * as fs from "node:fs/promises"
@@ -92,7 +93,7 @@ describe("Checkpoint", () => {
       expect(tf.memory().numTensors).toBe(before) // loading leaves nothing behind once disposed
       for (const m of [policy, reference]) Transformer.dispose(m)
       Optimizer.dispose(opt)
-    }).pipe(Effect.scoped))
+    }).pipe(Effect.scoped, Effect.provide(NodeFileSystem.layer)))
 
   it.effect("fails clearly on a config or tokenizer mismatch, and on a missing checkpoint", () =>
     Effect.gen(function*() {
@@ -109,7 +110,7 @@ describe("Checkpoint", () => {
       const e3 = yield* Effect.flip(Checkpoint.load(path.join(dir, "nope")))
       assert.strictEqual(e3.reason, "NotFound")
       Transformer.dispose(m)
-    }).pipe(Effect.scoped))
+    }).pipe(Effect.scoped, Effect.provide(NodeFileSystem.layer)))
 
   it.effect("detects a corrupted weights file", () =>
     Effect.gen(function*() {
@@ -124,7 +125,7 @@ describe("Checkpoint", () => {
       assert.strictEqual(e.reason, "Corrupt")
       expect(e.message).toContain("policy.weights.bin")
       Transformer.dispose(m)
-    }).pipe(Effect.scoped))
+    }).pipe(Effect.scoped, Effect.provide(NodeFileSystem.layer)))
 
   it.effect("detects a flipped digit in the manifest and a truncated file, each in one line", () =>
     Effect.gen(function*() {
@@ -157,7 +158,7 @@ describe("Checkpoint", () => {
       expect((yield* Effect.flip(Checkpoint.load(c))).message).toBe(`checkpoint ${c}: manifest.sha256 is missing`)
       Optimizer.dispose(opt)
       Transformer.dispose(policy)
-    }).pipe(Effect.scoped))
+    }).pipe(Effect.scoped, Effect.provide(NodeFileSystem.layer)))
 
   it.effect("a crash mid-write leaves the previous checkpoint loadable", () =>
     Effect.gen(function*() {
@@ -195,7 +196,7 @@ describe("Checkpoint", () => {
       Checkpoint.dispose(d)
       expect((yield* Effect.promise(() => fs.readdir(root))).sort()).toEqual(["ckpt"])
       for (const m of [m1, m2]) Transformer.dispose(m)
-    }).pipe(Effect.scoped))
+    }).pipe(Effect.scoped, Effect.provide(NodeFileSystem.layer)))
 
   // A tmpfs needs root: elsewhere this case is skipped.
   const disk = path.join(os.tmpdir(), `stepagent-ckpt-disk-${process.pid}`)
@@ -211,7 +212,7 @@ describe("Checkpoint", () => {
       expect(e.message).not.toContain("\n")
       expect(yield* Effect.promise(() => fs.readdir(disk))).toEqual([])
       Transformer.dispose(m)
-    }).pipe(Effect.scoped))
+    }).pipe(Effect.scoped, Effect.provide(NodeFileSystem.layer)))
 
   it.effect("refuses to replace a directory that is not a checkpoint", () =>
     Effect.gen(function*() {
@@ -223,7 +224,11 @@ describe("Checkpoint", () => {
       const m = Transformer.init(Fixtures.tinyConfig(), 1)
       const exit = yield* Effect.exit(Checkpoint.save(dir, { models: { policy: { model: m } }, tokenizer: Fixtures.byteTokenizer() }))
       assert.isTrue(Exit.isFailure(exit))
+      const e = yield* Effect.flip(Checkpoint.save(dir, { models: { policy: { model: m } }, tokenizer: Fixtures.byteTokenizer() }))
+      assert.strictEqual(e.reason, "Io")
+      expect(e.message).toBe(`checkpoint ${dir}: cannot write: the path exists and is not a checkpoint (no manifest.json); refusing to replace it`)
       expect(yield* Effect.promise(() => fs.readFile(path.join(dir, "notes.txt"), "utf8"))).toBe("keep me")
+      expect((yield* Effect.promise(() => fs.readdir(path.dirname(dir))))).toEqual(["precious"]) // its temporary removed
       Transformer.dispose(m)
-    }).pipe(Effect.scoped))
+    }).pipe(Effect.scoped, Effect.provide(NodeFileSystem.layer)))
 })

@@ -3,7 +3,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { promisify } from "node:util"
-import { NodeServices } from "@effect/platform-node"
+import { NodeFileSystem, NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { fc, it as fcIt } from "@fast-check/vitest"
 import { Console, Effect, Exit, Stream } from "effect"
@@ -195,7 +195,19 @@ describe("RunDir", () => {
       assert.strictEqual(noPipeline.reason, "BadRecord")
       assert.match(noPipeline.message, /wrong-config\/config\.json: not a run config: .*pipeline/)
       assert.notInclude(noPipeline.message, "\n")
-    }))
+
+      const dirConfig = path.join(tmp, "dir-config")
+      fs.mkdirSync(path.join(dirConfig, "config.json"), { recursive: true })
+      const isDir = failure(yield* Effect.exit(RunDir.open(dirConfig)))
+      assert.strictEqual(isDir.reason, "Io")
+      assert.strictEqual(isDir.message, `${path.join(dirConfig, "config.json")}: is a directory, not a file`)
+      assert.isFalse(yield* RunDir.has(dirConfig, "config.json"))
+      assert.isFalse(yield* RunDir.has(dirConfig, "absent.json"))
+      assert.isTrue(yield* RunDir.has(SFT, RunDir.CONFIG))
+
+      const bom = makeRun("bom-config", { "config.json": "\uFEFF" + config("p") })
+      assert.strictEqual(failure(yield* Effect.exit(RunDir.open(bom))).reason, "BadJson") // as JSON.parse says: a BOM is not JSON
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
 
   it.effect("streams metrics, failing on a bad record by number, skipping (and reporting) a cut last line", () =>
     Effect.gen(function*() {
@@ -221,7 +233,7 @@ describe("RunDir", () => {
       assert.isTrue(first._tag === "Record" && first.value.iteration === 0 && first.value.metrics.length === 1)
       const { page } = yield* html([cut])
       assert.include(page, "metrics.jsonl ends inside a line (a write cut by a killed run): that line is skipped")
-    }))
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
 })
 
 describe("Report", () => {
@@ -257,7 +269,7 @@ describe("Report", () => {
       assert.include(page, "no sampled trajectories")
       assert.include(page, "&quot;pipeline&quot;: &quot;sft-shop&quot;")
       assert.include(page, "&quot;pipeline&quot;: &quot;stepagent-implicit-shop&quot;")
-    }))
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
 
   it.effect("escapes every text from the run (actions, task ids, metric names) and loads nothing from outside", () =>
     Effect.gen(function*() {
@@ -281,7 +293,7 @@ describe("Report", () => {
       // Ids are unique across the inlined SVGs.
       const ids = [...page.matchAll(/\sid="([^"]+)"/g)].map((m) => m[1]!)
       assert.strictEqual(new Set(ids).size, ids.length)
-    }))
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
 
   it.effect("downsamples a long metrics file to at most max points per series, streaming", () =>
     Effect.gen(function*() {
@@ -296,7 +308,7 @@ describe("Report", () => {
       assert.include(page, "downsampled to at most 100 points")
       // The min-max band is drawn for a thinned series.
       assert.match(charts[0]!.svg, /class="mark-area role-mark/)
-    }))
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
 
   it.effect("writes the page and a PNG per chart, byte-for-byte the same twice; one run's default is <run>/report.html", () =>
     Effect.gen(function*() {
@@ -316,7 +328,21 @@ describe("Report", () => {
       assert.isTrue(first.equals(fs.readFileSync(a.out)))
       assert.strictEqual(Report.defaultOut([run, SFT]), "report.html")
       assert.deepStrictEqual(Report.labels(["a/x", "b/x/", "c/y"]), ["x", "x#2", "y"])
-    }))
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+
+  it.effect("a page the file system refuses fails in one line, in the system's words, and leaves no temporary", () =>
+    Effect.gen(function*() {
+      const out = path.join(tmp, "taken", "report.html")
+      fs.mkdirSync(out, { recursive: true }) // a directory where the page should go: the rename is refused
+      const e = failure(yield* Effect.exit(Report.write([SFT], { out, figures: false })))
+      assert.strictEqual(e._tag, "ReportError")
+      assert.strictEqual(e.message, `${out}: cannot write (EISDIR: illegal operation on a directory, rename '${out}.tmp-${process.pid}' -> '${out}')`)
+      assert.deepStrictEqual(fs.readdirSync(path.dirname(out)), ["report.html"])
+      const notDir = path.join(tmp, "taken", "report.html", "x")
+      fs.writeFileSync(notDir, "")
+      const e2 = failure(yield* Effect.exit(Report.write([SFT], { out: path.join(notDir, "report.html"), figures: false })))
+      assert.strictEqual(e2.message, `${notDir}: cannot write (EEXIST: file already exists, mkdir '${notDir}')`)
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
 })
 
 /** Runs the command in process; returns the lines it printed. */

@@ -8,6 +8,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { pathToFileURL } from "node:url"
+import { NodeFileSystem } from "@effect/platform-node"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import type { BrowserContext } from "playwright-core"
@@ -30,8 +31,8 @@ describe.skipIf(!hasChromium)("report in a headless browser (chromium)", () => {
   let steps = 0
 
   beforeAll(async () => {
-    await Effect.runPromise(Report.write(runs, { out }))
-    const loaded = await Effect.runPromise(Report.load(runs))
+    await Effect.runPromise(Report.write(runs, { out }).pipe(Effect.provide(NodeFileSystem.layer)))
+    const loaded = await Effect.runPromise(Report.load(runs).pipe(Effect.provide(NodeFileSystem.layer)))
     metrics = Report.metricGroups(loaded).reduce((n, [, ms]) => n + ms.length, 0)
     steps = loaded.reduce((n, r) => n + (r.samples?.rows ?? []).reduce((k, t) => k + t.steps.length, 0), 0)
     const { chromium } = await import("playwright-core")
