@@ -1,6 +1,5 @@
-import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
-import { Console, Effect, Layer, Option, Schema, Stream } from "effect"
+import { Console, Effect, FileSystem, Layer, Option, Schema, Stream } from "effect"
 import { Command, Flag } from "effect/cli"
 import * as Bpe from "../data/Bpe.ts"
 import * as Registry from "../env/Registry.ts"
@@ -27,13 +26,19 @@ const Meta = Schema.Struct({ render: Schema.optionalKey(Schema.Struct({ instruct
  * or the `checkpoints/LATEST` file: the checkpoint LATEST names (the run's last). Anything else is left for
  * `Checkpoint.load` to refuse with its one line.
  */
-export const latestOf = (path: string): string => {
-  const latestFile = [path, NodePath.join(path, "LATEST"), NodePath.join(path, "checkpoints", "LATEST")]
-    .find((p) => NodePath.basename(p) === "LATEST" && NodeFs.statSync(p, { throwIfNoEntry: false })?.isFile() === true)
-  if (latestFile === undefined) return path
-  const name = NodeFs.readFileSync(latestFile, "utf8").trim()
-  return name === "" ? path : NodePath.join(NodePath.dirname(latestFile), name)
-}
+export const latestOf = (path: string): Effect.Effect<string, never, FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    for (const p of [path, NodePath.join(path, "LATEST"), NodePath.join(path, "checkpoints", "LATEST")]) {
+      if (NodePath.basename(p) !== "LATEST") continue
+      const isFile = yield* fs.stat(p).pipe(Effect.map((st) => st.type === "File"), Effect.orElseSucceed(() => false))
+      if (!isFile) continue
+      // an unreadable LATEST leaves the path as given, for Checkpoint.load to refuse with its one line
+      const name = (yield* fs.readFileString(p).pipe(Effect.orElseSucceed(() => ""))).trim()
+      return name === "" ? path : NodePath.join(NodePath.dirname(p), name)
+    }
+    return path
+  })
 
 export const command = Command.make("eval", {
   checkpoint: Flag.String("checkpoint").pipe(Flag.withDescription("a checkpoint directory (runs/<run>/checkpoints/unit-NNNN), or a run directory, its checkpoints/ or checkpoints/LATEST for the latest"), Flag.optional),
@@ -54,7 +59,7 @@ export const command = Command.make("eval", {
     let models: Layer.Layer<Models.Models> | undefined
     let instruction: "keep" | "drop" = "keep"
     if (Option.isSome(checkpoint)) {
-      const loaded = yield* Checkpoint.load(latestOf(checkpoint.value))
+      const loaded = yield* Checkpoint.load(yield* latestOf(checkpoint.value))
       const tokenizer = yield* Bpe.load(loaded.tokenizer.json)
       const policyEntry = loaded.models["policy"]
       if (policyEntry === undefined) return yield* UserError.fail(`${checkpoint.value}: the checkpoint holds no policy model`)
