@@ -28,28 +28,26 @@ const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "obj
 
 /** A copy of `target` with the override applied; a string describing the problem when the path does not fit. */
 export const apply = (target: unknown, o: Override): unknown | { readonly error: string } => {
-  const go = (node: unknown, i: number): unknown => {
-    if (i === o.path.length) return o.value
+  const go = (node: unknown, i: number): { readonly value: unknown } | { readonly error: string } => {
+    if (i === o.path.length) return { value: o.value }
     const key = o.path[i]!
     if (Array.isArray(node)) {
       const index = Number(key)
       if (!Number.isInteger(index) || index < 0 || index >= node.length) {
-        throw new OverrideError(`--set ${o.path.join(".")}: ${o.path.slice(0, i).join(".") || "(root)"} has no element ${key} (length ${node.length})`)
+        return { error: `--set ${o.path.join(".")}: ${o.path.slice(0, i).join(".") || "(root)"} has no element ${key} (length ${node.length})` }
       }
+      const inner = go(node[index], i + 1)
+      if ("error" in inner) return inner
       const copy = node.slice()
-      copy[index] = go(node[index], i + 1)
-      return copy
+      copy[index] = inner.value
+      return { value: copy }
     }
-    if (isRecord(node)) return { ...node, [key]: go(node[key], i + 1) }
-    if (node === undefined) return { [key]: go(undefined, i + 1) }
-    throw new OverrideError(`--set ${o.path.join(".")}: ${o.path.slice(0, i).join(".")} is not an object`)
+    if (isRecord(node) || node === undefined) {
+      const inner = go(node === undefined ? undefined : node[key], i + 1)
+      return "error" in inner ? inner : { value: { ...(node ?? {}), [key]: inner.value } }
+    }
+    return { error: `--set ${o.path.join(".")}: ${o.path.slice(0, i).join(".")} is not an object` }
   }
-  try {
-    return go(target, 0)
-  } catch (e) {
-    if (e instanceof OverrideError) return { error: e.message }
-    throw e
-  }
+  const r = go(target, 0)
+  return "error" in r ? r : r.value
 }
-
-class OverrideError extends Error {}
