@@ -71,38 +71,91 @@ export const expectedRole = (i: number): Role => (i % 2 === 0 ? "human" : "gpt")
 /** What a record gives besides its turns. */
 export interface Meta {
   readonly id: string
+  /** The task; the id when absent (ETO's and AgentGym's ids name the task). */
+  readonly taskId?: string | undefined
   readonly env: string
   readonly reward: number
   readonly success: boolean
   readonly source: string
 }
 
-/** Builds the trajectory of a conversation whose turns passed `parseTurns`. */
-export const toTrajectory = (turns: ReadonlyArray<Turn>, meta: Meta): Result.Result<Trajectory, string> => {
-  if (turns.length === 0) return Result.fail("conversations is empty")
-  for (let i = 0; i < turns.length; i++) {
-    const want = expectedRole(i)
-    if (turns[i]!.from !== want) return Result.fail(`turn ${i}: expected from ${want}, got ${turns[i]!.from}`)
+/**
+ * How reasons name a conversation's parts: ETO and AgentGym say `turn 3: expected from gpt, got human`,
+ * the chat format (src/data/ChatFormat.ts) says `message 3: expected role assistant, got user`.
+ */
+export interface Wording {
+  /** What one element of the list is called: `turn` or `message`. */
+  readonly turn: string
+  /** The field that holds the list: `conversations` or `messages`. */
+  readonly container: string
+  /** The field that holds a turn's role: `from` or `role`. */
+  readonly roleField: string
+  readonly roleName: (role: Role) => string
+}
+
+/** ETO's and AgentGym's words: `turn`, `conversations`, `from`, `human` / `gpt`. */
+export const conversationWording: Wording = { turn: "turn", container: "conversations", roleField: "from", roleName: (role) => role }
+
+/**
+ * Checks that `turns[from..]` alternate human, gpt, human, ... (the turns before `from` are not looked
+ * at); the reason names the index in the whole list.
+ */
+export const checkAlternation = (turns: ReadonlyArray<Turn>, from: number, wording: Wording = conversationWording): string | undefined => {
+  for (let i = from; i < turns.length; i++) {
+    const want = expectedRole(i - from)
+    const got = turns[i]!.from
+    if (got !== want) return `${wording.turn} ${i}: expected ${wording.roleField} ${wording.roleName(want)}, got ${wording.roleName(got)}`
   }
-  if (turns.length < minTurns) {
-    return Result.fail(`conversation has ${turns.length} turn${turns.length === 1 ? "" : "s"}; needs at least ${minTurns} (prompt, acknowledgement, observation, action)`)
-  }
+  return undefined
+}
+
+/** The steps of a conversation and what follows its last action. */
+export interface Steps {
+  readonly steps: Array<Step.Step>
+  readonly finalObservation?: string
+}
+
+/**
+ * The steps of `turns[from..]`, which `checkAlternation` passed: one per (human, gpt) pair, each
+ * assistant turn split by `Step.parseAssistantTurn`; a trailing human turn is the final observation.
+ * An empty action is rejected, with its index in the whole list.
+ */
+export const stepsFrom = (turns: ReadonlyArray<Turn>, from: number, wording: Wording = conversationWording): Result.Result<Steps, string> => {
   const steps: Array<Step.Step> = []
-  for (let i = 2; i + 1 < turns.length; i += 2) {
+  let i = from
+  for (; i + 1 < turns.length; i += 2) {
     const parsed = Step.parseAssistantTurn(turns[i + 1]!.value)
-    if (parsed.action === "") return Result.fail(`empty action at turn ${i + 1}`)
+    if (parsed.action === "") return Result.fail(`empty action at ${wording.turn} ${i + 1}`)
     steps.push({ observation: turns[i]!.value, ...parsed })
   }
-  const last = turns.length % 2 === 1 ? turns[turns.length - 1]!.value : undefined
+  return Result.succeed(i < turns.length ? { steps, finalObservation: turns[i]!.value } : { steps })
+}
+
+/**
+ * Builds the trajectory of a conversation whose turns passed `parseTurns` (turn 0 the prompt, turn 1
+ * the acknowledgement, then steps). `wording` names things in the reasons.
+ */
+export const toTrajectory = (turns: ReadonlyArray<Turn>, meta: Meta, wording: Wording = conversationWording): Result.Result<Trajectory, string> => {
+  if (turns.length === 0) return Result.fail(`${wording.container} is empty`)
+  const order = checkAlternation(turns, 0, wording)
+  if (order !== undefined) return Result.fail(order)
+  if (turns.length < minTurns) {
+    return Result.fail(
+      `conversation has ${turns.length} ${wording.turn}${turns.length === 1 ? "" : "s"}; needs at least ${minTurns} (prompt, acknowledgement, observation, action)`
+    )
+  }
+  const built = stepsFrom(turns, 2, wording)
+  if (Result.isFailure(built)) return Result.fail(built.failure)
+  const { steps, finalObservation } = built.success
   const withLoss = turns.some((t) => t.loss !== undefined)
   return Result.succeed({
     id: meta.id,
     env: meta.env,
-    taskId: meta.id,
+    taskId: meta.taskId ?? meta.id,
     instruction: turns[0]!.value,
     ack: turns[1]!.value,
     steps,
-    ...(last === undefined ? {} : { finalObservation: last }),
+    ...(finalObservation === undefined ? {} : { finalObservation }),
     reward: meta.reward,
     success: meta.success,
     source: meta.source,
@@ -181,7 +234,9 @@ export const decodeRecord = (value: unknown, env: string, spec: RecordSpec): Res
     if (typeof s !== "boolean") return Result.fail(`success must be a boolean, got ${kindOf(s)}`)
     success = s
   }
-  if (!has(value, "conversations")) return Result.fail("missing field conversations")
+  if (!has(value, "conversations")) {
+    return Result.fail(has(value, "messages") ? "missing field conversations (the record has messages: is it --format chat?)" : "missing field conversations")
+  }
   const turns = parseTurns(value.conversations, spec.withLoss)
   if (Result.isFailure(turns)) return Result.fail(turns.failure)
   return toTrajectory(turns.success, { id, env, reward, success, source: spec.source })

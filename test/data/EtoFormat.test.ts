@@ -32,6 +32,7 @@ const mutations: ReadonlyArray<[string, (r: Rec) => unknown, RegExp]> = [
   ["no id", ({ id: _, ...r }) => r, /^missing field id$/],
   ["AgentGym id", ({ id, ...r }) => ({ item_id: id, ...r }), /^missing field id \(the record has item_id: is it --format agentgym\?\)$/],
   ["no conversations", ({ conversations: _, ...r }) => r, /^missing field conversations$/],
+  ["a chat record", ({ conversations, ...r }) => ({ ...r, messages: conversations }), /^missing field conversations \(the record has messages: is it --format chat\?\)$/],
   ["id of a wrong type", (r) => ({ ...r, id: { x: 1 } }), /^id must be a string or a number, got object$/],
   ["empty id", (r) => ({ ...r, id: "" }), /^id is empty$/],
   ["reward as text", (r) => ({ ...r, reward: "1.0" }), /^reward must be a number, got string$/],
