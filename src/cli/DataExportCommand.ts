@@ -1,5 +1,5 @@
 /**
- * `stepagent data export <file.arrows> --format eto|agentgym --out <file.json|file.jsonl>`
+ * `stepagent data export <file.arrows> --format eto|agentgym|chat --out <file.json|file.jsonl>`
  *
  * Streams an Arrow trajectory file back into conversation records: a JSON array when `--out` ends with
  * `.json`, JSONL when it ends with `.jsonl` (or `.ndjson`). Prints one JSON line
@@ -14,7 +14,9 @@ import * as UserError from "./UserError.ts"
 
 export const command = Command.make("export", {
   input: Argument.String("file").pipe(Argument.withDescription("A trajectory .arrows file")),
-  format: Flag.Literals("format", ["eto", "agentgym"]).pipe(Flag.withDescription("Record format to write: eto (ETO/IPR) or agentgym")),
+  format: Flag.Literals("format", ["eto", "agentgym", "chat"]).pipe(
+    Flag.withDescription("Record format to write: eto (ETO/IPR), agentgym, or chat ({id, messages: [{role, content}], reward, success, env, task_id})")
+  ),
   out: Flag.String("out").pipe(Flag.withDescription("Output file: .json writes a JSON array, .jsonl one record a line"))
 }, (config) =>
   Effect.gen(function*() {
@@ -24,4 +26,4 @@ export const command = Command.make("export", {
     Heap.favourMemory()
     const summary = yield* Export.exportFile({ input: config.input, format: config.format, out: config.out, layout })
     yield* Console.log(JSON.stringify(summary))
-  })).pipe(Command.withDescription("Export a trajectory .arrows file as ETO/IPR or AgentGym conversations (JSON or JSONL)"))
+  })).pipe(Command.withDescription("Export a trajectory .arrows file as ETO/IPR, AgentGym or chat-message conversations (JSON or JSONL)"))

@@ -1,5 +1,5 @@
 /**
- * `stepagent data import <file> --format eto|agentgym --env <name> --out <file.arrows> [--strict]`
+ * `stepagent data import <file> --format eto|agentgym|chat --env <name> --out <file.arrows> [--strict]`
  *
  * Streams a JSON array or JSONL file of conversation records into an Arrow trajectory file. Records
  * that fail to decode go to `<out>.rejects.jsonl` with their index and reason; prints one JSON line
@@ -22,10 +22,15 @@ const validateFlags = (env: string, maxRecordBytes: number, maxDepth: number) =>
 
 export const command = Command.make("import", {
   input: Argument.String("file").pipe(Argument.withDescription("A JSON array file or JSONL of conversation records")),
-  format: Flag.Literals("format", ["eto", "agentgym"]).pipe(
-    Flag.withDescription("eto: ETO/IPR {id, conversations, reward?}; agentgym: {item_id, conversations (with loss), reward?, success?}")
+  format: Flag.Literals("format", ["eto", "agentgym", "chat"]).pipe(
+    Flag.withDescription(
+      "eto: ETO/IPR {id, conversations, reward?}; agentgym: {item_id, conversations (with loss), reward?, success?}; " +
+        "chat: {messages: [{role, content}], id?, reward?, success?, env?, task_id?} or a bare array of messages"
+    )
   ),
-  env: Flag.String("env").pipe(Flag.withDescription("Environment name stored in every trajectory (webshop, alfworld, ...)")),
+  env: Flag.String("env").pipe(
+    Flag.withDescription("Environment name stored in every trajectory (webshop, alfworld, ...); a chat record's own env wins")
+  ),
   out: Flag.String("out").pipe(Flag.withDescription("Output Arrow file (.arrows); rejects go to <out>.rejects.jsonl")),
   // Lenient by default: the rejects file keeps every failed record for inspection.
   strict: Flag.Boolean("strict").pipe(
@@ -64,11 +69,11 @@ export const command = Command.make("import", {
     if (summary.warnings > 0) {
       yield* Console.error(
         `stepagent: warning: ${summary.warnings} record${summary.warnings === 1 ? "" : "s"} (first: index ${summary.firstWarning}) ` +
-          "have an action at turn 1 where the acknowledgement belongs (the prompt + acknowledgement pair is missing); " +
+          `have an action at ${Import.ackPlace(config.format)} where the acknowledgement belongs (the prompt + acknowledgement pair is missing); ` +
           "their first action was read as the acknowledgement. --strict rejects them."
       )
     }
     if (config.strict && summary.rejected > 0) {
       return yield* UserError.fail(`${summary.rejected} of ${summary.read} records rejected (--strict); see ${summary.rejects}`)
     }
-  })).pipe(Command.withDescription("Import ETO/IPR or AgentGym conversations (JSON or JSONL) into a trajectory .arrows file"))
+  })).pipe(Command.withDescription("Import ETO/IPR, AgentGym or chat-message conversations (JSON or JSONL) into a trajectory .arrows file"))

@@ -1,15 +1,16 @@
 /**
- * Exporting an Arrow trajectory file back into conversation records (ETO/IPR or AgentGym), streaming,
+ * Exporting an Arrow trajectory file back into conversation records (ETO/IPR, AgentGym or chat messages), streaming,
  * as a JSON array or JSONL. The command is src/cli/DataExportCommand.ts.
  */
 import { Effect, Stream } from "effect"
 import type { Trajectory } from "../domain/Trajectory.ts"
 import * as AgentGymFormat from "./AgentGymFormat.ts"
+import * as ChatFormat from "./ChatFormat.ts"
 import * as EtoFormat from "./EtoFormat.ts"
 import * as JsonRecords from "./JsonRecords.ts"
 import * as TrajectoryArrow from "./TrajectoryArrow.ts"
 
-export type Format = "eto" | "agentgym"
+export type Format = "eto" | "agentgym" | "chat"
 
 export interface ExportOptions {
   readonly input: string
@@ -25,7 +26,8 @@ export interface ExportSummary {
   readonly layout: JsonRecords.Layout
 }
 
-const encoderOf = (format: Format): (t: Trajectory) => unknown => format === "eto" ? EtoFormat.encode : AgentGymFormat.encode
+const encoderOf = (format: Format): (t: Trajectory) => unknown =>
+  format === "eto" ? EtoFormat.encode : format === "agentgym" ? AgentGymFormat.encode : ChatFormat.encode
 
 /** Exports the trajectories of `input` to `out`; the summary the command prints. */
 export const exportFile = Effect.fn("Export.exportFile")(function*(options: ExportOptions) {

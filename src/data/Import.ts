@@ -1,5 +1,5 @@
 /**
- * Importing a JSON array or JSONL file of conversation records (ETO/IPR or AgentGym) into an Arrow
+ * Importing a JSON array or JSONL file of conversation records (ETO/IPR, AgentGym or chat messages) into an Arrow
  * trajectory file, streaming: records that fail to decode go to `<out>.rejects.jsonl` with their index
  * and reason, so read == written + rejected. The output and the rejects file appear together at the
  * end (each written to a temporary file first). The command is src/cli/DataImportCommand.ts.
@@ -9,13 +9,14 @@ import { Effect, Result, Stream } from "effect"
 import { DataError } from "../domain/DataError.ts"
 import type { Trajectory } from "../domain/Trajectory.ts"
 import * as AgentGymFormat from "./AgentGymFormat.ts"
+import * as ChatFormat from "./ChatFormat.ts"
 import * as Conversation from "./Conversation.ts"
 import * as EtoFormat from "./EtoFormat.ts"
 import * as JsonRecords from "./JsonRecords.ts"
 import * as Rejects from "./Rejects.ts"
 import * as TrajectoryArrow from "./TrajectoryArrow.ts"
 
-export type Format = "eto" | "agentgym"
+export type Format = "eto" | "agentgym" | "chat"
 
 export interface ImportOptions {
   readonly input: string
@@ -34,14 +35,18 @@ export interface ImportSummary {
   readonly written: number
   readonly rejected: number
   readonly rejects: string
-  /** Records written with a warning: their turn 1 looks like an action, not an acknowledgement. */
+  /** Records written with a warning: their turn 1 (message 1) looks like an action, not an acknowledgement. */
   readonly warnings: number
   /** The index of the first such record, to look at. */
   readonly firstWarning?: number
 }
 
-const decoderOf = (format: Format): (value: unknown, env: string) => Result.Result<Trajectory, string> =>
-  format === "eto" ? EtoFormat.decode : AgentGymFormat.decode
+/** A format's decoder: a record (the `index`-th of its file) into a trajectory of environment `env`, or a reason. */
+const decoderOf = (format: Format): (value: unknown, env: string, index: number) => Result.Result<Trajectory, string> =>
+  format === "eto" ? EtoFormat.decode : format === "agentgym" ? AgentGymFormat.decode : ChatFormat.decode
+
+/** Where the acknowledgement sits, as the format's reasons name it: `turn 1` of `conversations`, `message 1` of `messages`. */
+export const ackPlace = (format: Format): string => (format === "chat" ? "message 1" : "turn 1")
 
 const checkInput = (path: string) =>
   Effect.tryPromise({
@@ -84,13 +89,13 @@ export const importFile = Effect.fn("Import.importFile")(function*(options: Impo
       Stream.filterMapEffect((item): Effect.Effect<Result.Result<Trajectory, void>, DataError> => {
         read++
         if (item._tag === "Reject") return Effect.as(rejects.write(item), Result.failVoid)
-        const decoded = decode(item.value, options.env)
+        const decoded = decode(item.value, options.env, item.index)
         if (Result.isFailure(decoded)) {
           return Effect.as(rejects.write({ index: item.index, reason: decoded.failure, record: item.value }), Result.failVoid)
         }
         if (decoded.success.ack !== undefined && Conversation.ackLooksLikeAction(decoded.success.ack)) {
           if (options.strict === true) {
-            const reason = "turn 1 is an action (it has an Action: line), not the acknowledgement: the prompt + acknowledgement pair is missing"
+            const reason = `${ackPlace(options.format)} is an action (it has an Action: line), not the acknowledgement: the prompt + acknowledgement pair is missing`
             return Effect.as(rejects.write({ index: item.index, reason, record: item.value }), Result.failVoid)
           }
           warnings++
