@@ -260,11 +260,12 @@ export const decode = (value: unknown, env: string, index: number): Result.Resul
   const meta = metaOf(value, env, index)
   if (Result.isFailure(meta)) return Result.fail(meta.failure)
   if (!has(value, "messages")) {
-    return Result.fail(
-      has(value, "conversations")
-        ? "missing field messages (the record has conversations: is it --format eto or --format agentgym?)"
-        : "missing field messages"
-    )
+    if (has(value, "conversations")) return Result.fail("missing field messages (the record has conversations: is it --format eto or --format agentgym?)")
+    // A JSONL file of bare message arrays opens with `[`, so it is taken for a JSON array and its messages for records.
+    if (has(value, "role") || has(value, "from")) {
+      return Result.fail("missing field messages (the record looks like one message: is the file JSONL of bare message arrays? then give --input-format jsonl)")
+    }
+    return Result.fail("missing field messages")
   }
   const messages = parseMessages(value.messages)
   if (Result.isFailure(messages)) return Result.fail(messages.failure)
