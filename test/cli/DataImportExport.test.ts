@@ -319,3 +319,134 @@ describe("stepagent data import / export (CLI)", () => {
     expect(NodeFs.existsSync(NodePath.join(dir, "nope.json.rejects.jsonl"))).toBe(false)
   })
 })
+
+describe("stepagent data import / export --format chat (CLI)", () => {
+  const chat = (id: string, extra: Record<string, unknown> = {}) => ({
+    id,
+    messages: [
+      { role: "system", content: "You are web shopping." },
+      { role: "user", content: `find ${id}` },
+      { role: "assistant", content: "Thought: look\nAction: search[x]" }
+    ],
+    ...extra
+  })
+
+  it("round-trips the chat sample: the same trajectories (the same Arrow bytes) back from JSON and JSONL, and a re-export gives the same bytes", () => {
+    const out = tmp("chat.arrows")
+    const imp = cli("data", "import", sample("chat-alfworld.json"), "--format", "chat", "--env", "alfworld", "--out", out)
+    expect(imp.stderr).toBe("")
+    expect(imp.code).toBe(0)
+    expect(JSON.parse(imp.stdout)).toEqual({ read: 3, written: 3, rejected: 0, rejects: `${out}.rejects.jsonl`, warnings: 0 })
+    expect(imp.stdout.trim().split("\n")).toHaveLength(1)
+    const backs: Record<string, string> = {}
+    for (const ext of ["json", "jsonl"]) {
+      const back = tmp(`chat-back.${ext}`)
+      backs[ext] = back
+      const exp = cli("data", "export", out, "--format", "chat", "--out", back)
+      expect(exp.code).toBe(0)
+      expect(JSON.parse(exp.stdout)).toEqual({ written: 3, out: back, format: "chat", layout: ext })
+      const again = tmp(`chat-again-${ext}.arrows`)
+      expect(JSON.parse(cli("data", "import", back, "--format", "chat", "--env", "other", "--out", again).stdout)).toMatchObject({ read: 3, written: 3, rejected: 0 })
+      expect(NodeFs.readFileSync(again).equals(NodeFs.readFileSync(out)), `${ext}: the trajectories differ`).toBe(true)
+      const twice = tmp(`chat-twice.${ext}`)
+      expect(cli("data", "export", again, "--format", "chat", "--out", twice).code).toBe(0)
+      expect(NodeFs.readFileSync(twice).equals(NodeFs.readFileSync(back)), `${ext}: the re-export differs`).toBe(true)
+    }
+    // Each record in OpenAI's spelling, in its own shape: a system prompt, or ETO's prompt and acknowledgement.
+    const exported = records(backs["jsonl"]!)
+    expect(exported.map((r) => [r.id, r.env, r.task_id, (r.messages as Array<{ role: string }>)[0]!.role, (r.messages as Array<{ role: string }>)[1]!.role])).toEqual([
+      ["alfworld_12", "alfworld", "pick_and_place-Mug-12", "system", "user"],
+      ["7", "alfworld", "7", "system", "user"],
+      ["2", "alfworld", "2", "user", "assistant"]
+    ])
+  })
+
+  it("exports an ETO dataset as chat: the prompt as the system message, the acknowledgement left out", () => {
+    const out = tmp("eto-for-chat.arrows")
+    expect(cli("data", "import", sample("eto-webshop.json"), "--format", "eto", "--env", "webshop", "--out", out).code).toBe(0)
+    const back = tmp("eto-as-chat.jsonl")
+    expect(cli("data", "export", out, "--format", "chat", "--out", back).code).toBe(0)
+    const eto = records(sample("eto-webshop.json"))
+    const chats = records(back)
+    expect(chats.map((r) => r.id)).toEqual(eto.map((r) => r.id))
+    for (const [i, r] of chats.entries()) {
+      const turns = eto[i]!.conversations as Array<{ from: string; value: string }>
+      expect(r.messages).toEqual([
+        { role: "system", content: turns[0]!.value },
+        ...turns.slice(2).map((t) => ({ role: t.from === "gpt" ? "assistant" : "user", content: t.value }))
+      ])
+    }
+  })
+
+  it("writes every broken chat record to the rejects file with its index and reason; --strict fails", () => {
+    const input = tmp("chat-broken.jsonl")
+    const lines = [
+      chat("a"),
+      { id: "t", messages: [{ role: "system", content: "s" }, { role: "user", content: "o" }, { role: "assistant", content: null, tool_calls: [{ id: "c" }] }] },
+      { id: "r", messages: [{ role: "system", content: "s" }, { role: "tool", content: "{}" }] },
+      { id: "e", messages: [{ role: "system", content: "s" }, { role: "user", content: "" }, { role: "assistant", content: "a" }] },
+      { id: "p", messages: [{ role: "system", content: "s" }, { role: "user", content: [{ type: "text", text: "o" }] }, { role: "assistant", content: "a" }] },
+      { id: "o", messages: [{ role: "system", content: "s" }, { role: "assistant", content: "a" }, { role: "user", content: "o" }] },
+      { id: "s", messages: [{ role: "system", content: "s" }, { role: "system", content: "t" }, { role: "user", content: "o" }, { role: "assistant", content: "a" }] },
+      { id: "x", conversations: [] },
+      chat("b", { reward: "1" }),
+      chat("c")
+    ]
+    NodeFs.writeFileSync(input, `${lines.map((l) => JSON.stringify(l)).join("\n")}\n{"id": "cut", "messages": [`) // cut short
+    const out = tmp("chat-broken.arrows")
+    const imp = cli("data", "import", input, "--format", "chat", "--env", "webshop", "--out", out)
+    expect(imp.code).toBe(0)
+    const summary = JSON.parse(imp.stdout) as { read: number; written: number; rejected: number; rejects: string }
+    expect(summary).toEqual({ read: 11, written: 2, rejected: 9, rejects: `${out}.rejects.jsonl`, warnings: 0 })
+    const rejects = readJsonl(summary.rejects) as Array<{ index: number; reason: string; record: unknown }>
+    expect(rejects.map((r) => [r.index, r.reason])).toEqual([
+      [1, "message 2: a tool call (tool_calls): tool-calling conversations are not supported"],
+      [2, "message 1: role \"tool\" is not supported (only system, user and assistant; human and gpt for user and assistant)"],
+      [3, "message 1: content is empty"],
+      [4, "message 1: content must be a string, got array (a list of content parts is not supported)"],
+      [5, "message 1: expected role user, got assistant"],
+      [6, "message 1: a second system message (one system message, the first, is read)"],
+      [7, "missing field messages (the record has conversations: is it --format eto or --format agentgym?)"],
+      [8, "reward must be a number, got string"],
+      [10, "truncated last line (no newline at the end): invalid JSON: Unexpected end of JSON input"]
+    ])
+    expect(rejects[0]!.record).toEqual(lines[1]) // the original value, untouched
+    const strict = cli("data", "import", input, "--format", "chat", "--env", "webshop", "--out", tmp("chat-strict.arrows"), "--strict")
+    expect(strict.code).not.toBe(0)
+    expect(JSON.parse(strict.stdout)).toMatchObject({ read: 11, rejected: 9 })
+    expect(strict.stderr.trim().split("\n")).toHaveLength(1)
+    expect(strict.stderr).toMatch(/^stepagent: 9 of 11 records rejected/)
+  })
+
+  it("warns, naming message 1, when a conversation without a system message lacks the acknowledgement", () => {
+    const input = tmp("chat-noack.jsonl")
+    const noAck = { id: "n", messages: [{ role: "user", content: "Task: find x" }, { role: "assistant", content: "Thought: a\nAction: search[x]" }, { role: "user", content: "obs" }, { role: "assistant", content: "click[y]" }] }
+    NodeFs.writeFileSync(input, `${JSON.stringify(chat("a"))}\n${JSON.stringify(noAck)}\n`)
+    const r = cli("data", "import", input, "--format", "chat", "--env", "webshop", "--out", tmp("chat-noack.arrows"))
+    expect(r.code).toBe(0)
+    expect(JSON.parse(r.stdout)).toMatchObject({ read: 2, written: 2, warnings: 1, firstWarning: 1 })
+    expect(r.stderr.trim().split("\n")).toHaveLength(1)
+    expect(r.stderr).toMatch(/^stepagent: warning: 1 record \(first: index 1\) have an action at message 1 where the acknowledgement belongs/)
+  })
+
+  it("refuses an --out that is the input, on import and on export, and leaves the input untouched", () => {
+    const sub = NodeFs.mkdtempSync(NodePath.join(dir, "chat-same-"))
+    const input = NodePath.join(sub, "in.json")
+    const body = JSON.stringify([chat("a")])
+    NodeFs.writeFileSync(input, body)
+    NodeFs.symlinkSync(input, NodePath.join(sub, "sym.json"))
+    const run = (args: Array<string>) =>
+      NodeChild.spawnSync(NodePath.join(root, "node_modules/.bin/node"), [NodePath.join(root, "bin/stepagent.ts"), "data", ...args], { cwd: sub, encoding: "utf8" })
+    const imp = run(["import", "in.json", "--format", "chat", "--env", "w", "--out", "sym.json"])
+    expect(imp.status).not.toBe(0)
+    expect(imp.stderr).toMatch(/^stepagent: --out.* is the input file/)
+    expect(imp.stderr.trim().split("\n")).toHaveLength(1)
+    // An Arrow file named .json, so that the export's --out can name it.
+    expect(run(["import", "in.json", "--format", "chat", "--env", "w", "--out", "trajectories.json"]).status).toBe(0)
+    const exp = run(["export", "trajectories.json", "--format", "chat", "--out", "trajectories.json"])
+    expect(exp.status).not.toBe(0)
+    expect(exp.stderr.trim().split("\n")).toHaveLength(1)
+    expect(exp.stderr).toMatch(/^stepagent: --out: trajectories\.json is the input file/)
+    expect(NodeFs.readFileSync(input, "utf8")).toBe(body)
+  })
+})
