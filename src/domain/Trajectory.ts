@@ -5,13 +5,15 @@ import { Step } from "./Step.ts"
  * An expert (or agent) trajectory: an instruction, then alternating observation/action steps.
  *
  * - `instruction`: the task prompt shown before the first observation (the first human turn of
- *   ETO/IPR/AgentGym conversations; for built-in environments, the environment's prompt).
- * - `ack`: the assistant's acknowledgement of the prompt ("OK", "Ok."), kept for lossless export.
+ *   ETO/IPR/AgentGym conversations, the system message of chat records; for built-in environments, the
+ *   environment's prompt).
+ * - `ack`: the assistant's acknowledgement of the prompt ("OK", "Ok."), kept for lossless export; a chat
+ *   record has one only when it has no system message (how export tells the two shapes apart).
  * - `finalObservation`: an observation after the last action, when the conversation ends with one.
- * - `turnLoss`: per-turn `loss` flags (AgentGym's; and the deliberate mistakes of expert data with recoveries), one per
- *   conversation turn (instruction, ack, then observation and action per step, then the final observation), kept
- *   only when the source had them. An action whose flag is `false` is context, never a target (`actionTrained`).
- * - `source`: where the record came from (`eto`, `agentgym`, `generated:<env>`, `rollout`).
+ * - `turnLoss`: per-turn `loss` flags (AgentGym's, OpenAI's `weight` on chat messages; and the deliberate mistakes
+ *   of expert data with recoveries), one per conversation turn (instruction, ack, then observation and action per
+ *   step, then the final observation; the ack's slot is there even without an ack), kept only when the source had them. An action whose flag is `false` is context, never a target (`actionTrained`).
+ * - `source`: where the record came from (`eto`, `agentgym`, `chat`, `generated:<env>`, `rollout`).
  */
 export const Trajectory = Schema.Struct({
   id: Schema.String,
