@@ -1,5 +1,5 @@
 /**
- * Chat records: OpenAI-style messages, as most agent datasets on the Hugging Face hub hold them (TRL's
+ * Chat records: OpenAI-style messages, as many agent datasets on the Hugging Face hub hold them (TRL's
  * conversational format), `{messages: [{role: "system" | "user" | "assistant", content}], id?, reward?,
  * success?, env?, task_id?}`. The rules, each with its reason, are in docs/conversation-formats.md.
  *
