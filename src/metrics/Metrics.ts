@@ -20,7 +20,10 @@ export class MetricsError extends Schema.TaggedError<MetricsError>()("MetricsErr
   message: Schema.String
 }) {}
 
-/** The metrics sink every stage logs to. Layers: `layerMemory` (tests), `layerFile` (a run's metrics.jsonl). */
+/**
+ * The metrics sink every stage logs to. Layers: `layerMemory` (tests), `layerFile` (a run's metrics.jsonl), `tee` of two
+ * sinks; TensorBoard.ts has the event-file sink.
+ */
 export class Metrics extends Context.Service<Metrics, {
   readonly log: (record: MetricRecord) => Effect.Effect<void, MetricsError>
 }>()("stepagent/Metrics") {}
@@ -62,6 +65,21 @@ export const layerFile = (path: string): Layer.Layer<Metrics, never, FileSystem.
             Effect.andThen(Failpoint.hit("metrics"))
           )
       })
+    })
+  )
+
+/**
+ * Logs every record to `first`, then to `second` (a run's metrics.jsonl, then its TensorBoard event file): `log`
+ * returns when both hold it, and fails with the first sink's error before the second sees the record.
+ */
+export const tee = <E1, R1, E2, R2>(first: Layer.Layer<Metrics, E1, R1>, second: Layer.Layer<Metrics, E2, R2>): Layer.Layer<Metrics, E1 | E2, R1 | R2> =>
+  Layer.effect(
+    Metrics,
+    Effect.gen(function*() {
+      const a = Context.get(yield* Layer.build(first), Metrics)
+      const b = Context.get(yield* Layer.build(second), Metrics)
+      // uninterruptible: an interrupted run has each record in both sinks or in neither
+      return Metrics.of({ log: (r) => Effect.uninterruptible(Effect.andThen(a.log(r), b.log(r))) })
     })
   )
 
