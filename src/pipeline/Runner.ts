@@ -5,6 +5,7 @@ import { Backend, describe } from "../model/backend/Backend.ts"
 import * as Preset from "../model/Preset.ts"
 import * as Transformer from "../model/Transformer.ts"
 import * as Metrics from "../metrics/Metrics.ts"
+import * as TensorBoard from "../metrics/TensorBoard.ts"
 import * as Report from "../report/Report.ts"
 import * as RunDir from "../report/RunDir.ts"
 import * as Models from "../stages/Models.ts"
@@ -72,6 +73,10 @@ export const execute = (
     if (!(yield* fs.exists(metricsPath).pipe(Effect.mapError(RunFiles.ioError(metricsPath))))) {
       yield* fs.writeFileString(metricsPath, "").pipe(Effect.mapError(RunFiles.ioError(metricsPath)))
     }
+    // every execution (a run, each resume) writes a new TensorBoard event file beside the old ones
+    const configPath = NodePath.join(runDir, RunDir.CONFIG)
+    const config = yield* fs.readFileString(configPath).pipe(Effect.mapError(RunFiles.ioError(configPath)))
+    const sink = Metrics.tee(Metrics.layerFile(metricsPath), TensorBoard.layerFile({ dir: NodePath.join(runDir, TensorBoard.DIR), config }))
     const models = initial ?? {
       policy: { model: Transformer.init(Preset.config(p.model.preset, { ...p.model.overrides, vocabSize: tokenizer.vocabSize }), Unit.stageSeed(p, -1)) }
     }
@@ -92,7 +97,7 @@ export const execute = (
         yield* bar.advance(1, `${unit.entry.stage} ${unit.iteration + 1}/${StageEntry.repetitions(unit.entry)}${unit.parts > 1 ? ` part ${unit.part + 1}/${unit.parts}` : ""} (${Duration.toSeconds(elapsed).toFixed(1)} s)`)
       }
     }).pipe(
-      Effect.provide(Layer.mergeAll(Models.layer({ tokenizer, models }), withProgress(Metrics.layerFile(metricsPath), bar), Environment.envLayer(p, simulator))),
+      Effect.provide(Layer.mergeAll(Models.layer({ tokenizer, models }), withProgress(sink, bar), Environment.envLayer(p, simulator))),
       // A file system that refuses a write (a full disk) stops the run with one line; what state.json names is intact.
       Effect.catchTag("MetricsError", (e) => Effect.fail(new PipelineError({ reason: "RunDirectory", message: e.message }))),
       Effect.mapError((e) => e._tag === "PipelineError" && e.reason === "RunDirectory" ? resumable(runDir, last, all.length, e) : e),
@@ -125,8 +130,8 @@ export const finish = (runDir: string) =>
     return written.out
   })
 
-/** The metrics sink, with every logged step also noted in the progress (a plain line every ~15 s inside long units). */
-const withProgress = <R>(sink: Layer.Layer<Metrics.Metrics, never, R>, bar: Progress.Task): Layer.Layer<Metrics.Metrics, never, R> =>
+/** The metrics sink (metrics.jsonl and the TensorBoard event file), with every logged step also noted in the progress (a plain line every ~15 s inside long units). */
+const withProgress = <E, R>(sink: Layer.Layer<Metrics.Metrics, E, R>, bar: Progress.Task): Layer.Layer<Metrics.Metrics, E, R> =>
   Layer.effect(Metrics.Metrics, Effect.gen(function*() {
     const m = yield* Metrics.Metrics
     return Metrics.Metrics.of({ log: (r) => Effect.andThen(m.log(r), bar.note(`${r.stage} step ${r.step}`)) })

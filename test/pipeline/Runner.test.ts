@@ -1,14 +1,17 @@
+import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
 import { NodeFileSystem } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, FileSystem, Layer, Schema } from "effect"
 import * as TestConsole from "effect/testing/TestConsole"
+import * as TensorBoard from "../../src/metrics/TensorBoard.ts"
 import * as Backend from "../../src/model/backend/Backend.ts"
 import * as Pipeline from "../../src/pipeline/Pipeline.ts"
 import * as Progress from "../../src/pipeline/Progress.ts"
 import * as Resume from "../../src/pipeline/Resume.ts"
 import * as Start from "../../src/pipeline/Start.ts"
 import * as RunDir from "../../src/report/RunDir.ts"
+import * as EventFile from "../metrics/EventFileReader.ts"
 
 /**
  * The runner in-process (no CLI, no child process): the tiny pipeline, shortened to three units, run with test
@@ -25,6 +28,43 @@ const sets = [
   "stages.2.trainEpisodes=2",
   "stages.2.actionAccuracyTasks=2"
 ]
+
+/** A scalar event as tags and values: -0 read as 0 (JSON writes it so), NaN for null (a non-finite value). */
+type Scalars = { readonly step: number; readonly values: ReadonlyArray<readonly [string, number]> }
+
+/**
+ * The TensorBoard event files of a run directory in name order, decoded by the test's own reader: each must open with
+ * the file version and the config text and end with a whole record; returns each file's name and scalar events.
+ */
+const eventFiles = (runDir: string) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const dir = NodePath.join(runDir, TensorBoard.DIR)
+    const config = yield* fs.readFileString(NodePath.join(runDir, RunDir.CONFIG))
+    return yield* Effect.forEach((yield* fs.readDirectory(dir)).sort(), (name) =>
+      Effect.gen(function*() {
+        assert.match(name, /^events\.out\.tfevents\.\d{10}\./)
+        const { events, truncated } = EventFile.read(yield* fs.readFile(NodePath.join(dir, name)))
+        assert.isFalse(truncated)
+        assert.deepStrictEqual(events[0], { wallTime: events[0]!.wallTime, step: 0, fileVersion: "brain.Event:2" })
+        assert.deepStrictEqual(events[1]!.values, [{ tag: "config", pluginName: "text", tensor: { dtype: 7, rank: 0, strings: [TensorBoard.codeBlock(config, "json")] } }])
+        const scalars: Array<Scalars> = events.slice(2).map((e) => ({ step: e.step, values: e.values!.map((v) => [v.tag, v.simpleValue! + 0] as const) }))
+        return { name, scalars }
+      }))
+  })
+
+/** metrics.jsonl's records as TensorBoard should hold them: tag `<stage>/<metric>`, the value rounded to float32. */
+const expectedScalars = (runDir: string) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const lines = (yield* fs.readFileString(NodePath.join(runDir, RunDir.METRICS))).trim().split("\n")
+    return lines.map((l): Scalars => {
+      const { stage, iteration: _, step, ...values } = JSON.parse(l) as Record<string, unknown>
+      return { step: step as number, values: Object.entries(values).map(([k, v]) => [`${String(stage)}/${k}`, v === null ? Number.NaN : Math.fround(v as number)] as const) }
+    })
+  })
+
+const shape = (s: Scalars) => ({ step: s.step, tags: s.values.map(([t]) => t) })
 
 describe("Runner in-process", () => {
   it.effect("runs the tiny pipeline: config, state, metrics, samples, evaluation, checkpoints and report in the run directory", () =>
@@ -71,6 +111,11 @@ describe("Runner in-process", () => {
       assert.isTrue(samples.length >= 1 && samples.length <= 4)
       yield* Effect.forEach(samples, (s) => Schema.decodeUnknownEffect(Schema.fromJsonString(RunDir.SampledTrajectory))(s))
 
+      // TensorBoard: one event file (named by the TestClock's epoch), holding every metric of metrics.jsonl
+      const files = yield* eventFiles(runDir)
+      assert.deepStrictEqual(files.map((f) => f.name), [`events.out.tfevents.0000000000.${NodeOs.hostname()}`])
+      assert.deepStrictEqual(files[0]!.scalars, yield* expectedScalars(runDir))
+
       const summary = yield* RunDir.summary(runDir)
       assert.deepInclude(summary, { episodes: 4, env: "qa", split: "test", policy: "model" })
       assert.strictEqual(summary.outcomes?.length, 4)
@@ -85,6 +130,7 @@ describe("Runner in-process", () => {
       assert.strictEqual(yield* Resume.resume(runDir), runDir)
       assert.isTrue(yield* fs.exists(at("report.html")))
       assert.strictEqual(yield* size(RunDir.METRICS), state.metricsBytes)
+      assert.strictEqual((yield* fs.readDirectory(at(TensorBoard.DIR))).length, 1) // no unit ran: no new event file
     }).pipe(Effect.provide(services)), 120_000)
 
   it.live("an interrupted run says what is saved and how to continue, and resume finishes it", () =>
@@ -110,5 +156,39 @@ describe("Runner in-process", () => {
       const saved = yield* Effect.flatMap(fs.readFileString(state), Schema.decodeUnknownEffect(Schema.fromJsonString(RunDir.State)))
       assert.isTrue(saved.completed >= 1 && saved.completed < 14)
       assert.include(line!, `${saved.completed}/14 units are saved`)
+      // each logged record is in metrics.jsonl and the event file alike, the one under way too
+      const [file, ...more] = yield* eventFiles(runDir)
+      assert.deepStrictEqual(more, [])
+      assert.deepStrictEqual(file!.scalars, yield* expectedScalars(runDir))
+    }).pipe(Effect.provide(Layer.mergeAll(services, TestConsole.layer))), 120_000)
+
+  it.live("a resumed run writes a second event file: the first up to the resume point and the second are metrics.jsonl", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const out = yield* fs.makeTempDirectoryScoped({ prefix: "runner-" })
+      // 4 units (an SFT epoch, 2 StepAgent iterations, the evaluation), interrupted once the first is saved
+      const run = yield* Effect.forkChild(Start.start("pipelines/tiny.ts", { out, sets: ["stages.0.epochs=1", "stages.1.iterations=2", "stages.2.n=2", "stages.2.trainEpisodes=0", "stages.2.actionAccuracyTasks=0"] }))
+      const stateOf = Effect.gen(function*() {
+        const dirs = yield* fs.readDirectory(out)
+        const file = dirs.length === 0 ? undefined : NodePath.join(out, dirs[0]!, RunDir.STATE)
+        return file !== undefined && (yield* fs.exists(file)) ? file : undefined
+      })
+      let state: string | undefined
+      while ((state = yield* stateOf) === undefined) yield* Effect.sleep("20 millis")
+      yield* Fiber.interrupt(run)
+      const runDir = NodePath.dirname(state)
+      assert.strictEqual(yield* Resume.resume(runDir), runDir)
+
+      const files = yield* eventFiles(runDir)
+      assert.strictEqual(files.length, 2)
+      const [before, after] = [files[0]!.scalars, files[1]!.scalars]
+      const all = yield* expectedScalars(runDir)
+      const k = all.length - after.length // records before the resume point
+      assert.isTrue(k > 0 && after.length > 0)
+      assert.deepStrictEqual(after, all.slice(k))
+      assert.deepStrictEqual(before.slice(0, k), all.slice(0, k))
+      // past the resume point the first file has the records of the unit cut short, which the resumed run logged again
+      // (at the same steps under the same tags: TensorBoard's data server keeps the later ones)
+      assert.deepStrictEqual(before.slice(k).map(shape), after.slice(0, before.length - k).map(shape))
     }).pipe(Effect.provide(Layer.mergeAll(services, TestConsole.layer))), 120_000)
 })
