@@ -156,7 +156,7 @@ export interface Options {
 /**
  * A Metrics sink writing a new event file in `dir`: made when the layer is built, named by the Clock's time and the
  * host (`.1`, `.2`, ... appended when that name is taken, as by a resume within the same second), opened with the
- * file-version event and the config text, then one event per logged record, each appended whole and uninterrupted
+ * file-version event and the config text, then one event per logged record (none for a record without values), each appended whole and uninterrupted
  * when `log` returns (one at a time, in the order logged). A killed run may leave a last record cut short, which
  * TensorBoard's readers stop at. Wall times are the Clock's. A write the file system refuses fails with
  * `MetricsError` naming the file.
