@@ -2,9 +2,10 @@ import type { Input } from "../src/pipeline/Pipeline.ts"
 import { experiment } from "./experiment.ts"
 
 /**
- * A long house SFT (docs/paper-table.md, "house: twice the steps, and recoveries"): `small`, one pass over 38,400 fresh
- * expert trajectories of seed 0's train tasks with recoveries (an agent-like mistake before about one expert action in
- * five, flagged as no target), 4,800 steps of 8 at lr 2e-3 decaying over them. At 1,200 steps the held-out action
+ * A long house SFT (docs/paper-table.md, "house: twice the steps, and recoveries"): `small`, 8 passes over the 4,800
+ * expert trajectories of seed 0's train tasks 100-4,899 (house has 5,000 train tasks a world, and other worlds may hold
+ * seed 0's test layouts) with recoveries (an agent-like mistake before about one expert action in five, flagged as no
+ * target), 4,800 steps of 8 at lr 2e-3 decaying over them. At 1,200 steps the held-out action
  * accuracy was 61-63% and still rising, episodes 5-7%: the policy has not yet learnt to read what it acts on.
  * Checkpointed every 300 steps (`checkpointEvery`, ~15-25 min), so `stepagent resume` continues it across sessions.
  * As house-sft-4800.ts, SFT starts at train:100 and the evaluate stage's train episodes (train:0-99) are unseen train
@@ -15,9 +16,9 @@ const definition: Input = {
   ...base,
   name: "house-sft-long",
   method: "sft-long", // its own row in `stepagent table`
-  data: { generate: { n: 38_500, seeds: [0], recoveries: 0.2 } },
+  data: { generate: { n: 4_900, seeds: [0], recoveries: 0.2 } },
   stages: [
-    { stage: "sft", epochs: 1, offset: 100, trajectories: 38_400, learningRate: 2e-3, checkpointEvery: 300 },
+    { stage: "sft", epochs: 8, offset: 100, trajectories: 4_800, learningRate: 2e-3, checkpointEvery: 300 },
     { stage: "evaluate", n: 200, trainEpisodes: 100 }
   ]
 }

@@ -155,6 +155,14 @@ export const checkDatasets = (file: string, p: Pipeline): Effect.Effect<void, Pi
       // generation runs the built-in simulator's expert; a remote environment's tasks may differ
       return yield* invalid(file, "data.generate needs the built-in environment (env.url is set)")
     }
+    const g = p.data.generate
+    if (g !== undefined) {
+      // `n` is a ceiling (every train task of every seed when there are fewer): say so when it clips, before any work
+      const tasks = Registry.make(p.env.name, seeds[0]!).size("train")
+      if (g.n > seeds.length * tasks) {
+        yield* Effect.logWarning(`${file}: data.generate.n ${g.n}: ${p.env.name} has ${tasks} train tasks a world, so ${seeds.length * tasks} trajectories are generated from ${seeds.length} world${seeds.length === 1 ? "" : "s"}`)
+      }
+    }
     for (const [i, stage] of p.stages.entries()) {
       if (stage.stage !== "evaluate" || stage.validation === undefined) continue
       const at = `stages[${i}].validation.world`
