@@ -20,6 +20,7 @@ const human = (path: string, s: Inspect.Stats, schema: Inspect.SchemaSummary): s
     `mean steps    ${s.meanSteps.toFixed(2)}`,
     `mean reward   ${s.meanReward.toFixed(4)}`,
     `success rate  ${pct(s.successRate)}`,
+    ...(s.untrainedActions > 0 ? [`no-target actions  ${s.untrainedActions} (turnLoss false: context, never trained on)`] : []),
     `environments  ${Object.keys(s.envs).length}`,
     ...Object.entries(s.envs).map(([k, v]) => `  ${k.padEnd(width)}  ${v} (${pct(s.trajectories === 0 ? 0 : v / s.trajectories)})`),
     `schema        ${schema.layout ?? "(no layout metadata)"}, ${s.batches} record batch${s.batches === 1 ? "" : "es"}`,

@@ -21,6 +21,8 @@ export interface Stats {
   readonly meanReward: number
   /** Fraction of trajectories with success = true (0 for an empty file). */
   readonly successRate: number
+  /** Actions flagged as no target (`turnLoss` false: AgentGym's `loss: false`, a recovery's mistake): context, never trained on. */
+  readonly untrainedActions: number
   readonly batches: number
 }
 
@@ -30,11 +32,12 @@ interface Totals {
   steps: number
   rewardSum: number
   successes: number
+  untrained: number
   batches: number
   readonly envs: Map<string, number>
 }
 
-const empty = (): Totals => ({ trajectories: 0, steps: 0, rewardSum: 0, successes: 0, batches: 0, envs: new Map() })
+const empty = (): Totals => ({ trajectories: 0, steps: 0, rewardSum: 0, successes: 0, untrained: 0, batches: 0, envs: new Map() })
 
 const decoder = new TextDecoder()
 
@@ -57,6 +60,21 @@ const add = (t: Totals, batch: Arrow.RecordBatch): Totals => {
   const rewards = reward.values
   for (let i = 0; i < n; i++) t.rewardSum += rewards[i]!
   for (let i = 0; i < n; i++) if (ArrowColumns.boolAt(success, i)) t.successes++
+  // flags count as Trajectory.actionTrained reads them: one per turn (instruction, ack, observation and action per step,
+  // the final observation), the action of step k at turn 3 + 2k; flags of the wrong length are ignored
+  const turnLoss = ArrowColumns.column<Arrow.List<Arrow.Bool>>(batch, "turnLoss")
+  const finalObservation = ArrowColumns.column<Arrow.Utf8>(batch, "finalObservation")
+  const flags = turnLoss.children[0] as Arrow.Data<Arrow.Bool>
+  for (let i = 0; i < n; i++) {
+    if (!ArrowColumns.isValid(turnLoss, i)) continue
+    const a = turnLoss.valueOffsets[i]!
+    const stepCount = steps.valueOffsets[i + 1]! - steps.valueOffsets[i]!
+    if (turnLoss.valueOffsets[i + 1]! - a !== 2 + 2 * stepCount + (ArrowColumns.isValid(finalObservation, i) ? 1 : 0)) continue
+    for (let k = 0; k < stepCount; k++) {
+      const j = a + 3 + 2 * k
+      if (ArrowColumns.isValid(flags, j) && !ArrowColumns.boolAt(flags, j)) t.untrained++
+    }
+  }
   // Rows of one environment usually come in runs: count a run at once, decode its name once.
   const offsets = env.valueOffsets
   const bytes = env.values
@@ -86,6 +104,7 @@ const finish = (t: Totals): Stats => {
     meanSteps: per(t.steps),
     meanReward: per(t.rewardSum),
     successRate: per(t.successes),
+    untrainedActions: t.untrained,
     batches: t.batches
   }
 }

@@ -9,7 +9,7 @@ import { afterAll } from "vitest"
 import * as ArrowColumns from "../../src/data/ArrowColumns.ts"
 import * as Inspect from "../../src/data/Inspect.ts"
 import * as TrajectoryArrow from "../../src/data/TrajectoryArrow.ts"
-import type { Trajectory } from "../../src/domain/Trajectory.ts"
+import { actionTrained, type Trajectory } from "../../src/domain/Trajectory.ts"
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stepagent-inspect-"))
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
@@ -39,7 +39,8 @@ const naive = (rows: ReadonlyArray<Trajectory>) => {
     envs,
     meanSteps: n === 0 ? 0 : steps / n,
     meanReward: n === 0 ? 0 : rows.reduce((s, r) => s + r.reward, 0) / n,
-    successRate: n === 0 ? 0 : rows.filter((r) => r.success).length / n
+    successRate: n === 0 ? 0 : rows.filter((r) => r.success).length / n,
+    untrainedActions: rows.reduce((u, r) => u + r.steps.filter((_, i) => !actionTrained(r, i)).length, 0)
   }
 }
 
@@ -68,6 +69,7 @@ describe("Inspect", () => {
         meanSteps: 2.5,
         meanReward: 0.375,
         successRate: 0.5,
+        untrainedActions: 0,
         batches: 2
       })
       assert.deepStrictEqual(Object.keys(s.envs), ["house", "qa", "shop"])
@@ -76,7 +78,7 @@ describe("Inspect", () => {
   it.effect("an empty file gives zeros, never NaN", () =>
     Effect.gen(function*() {
       const s = yield* Inspect.stats(yield* write([], 10))
-      assert.deepStrictEqual(s, { trajectories: 0, steps: 0, envs: {}, meanSteps: 0, meanReward: 0, successRate: 0, batches: 0 })
+      assert.deepStrictEqual(s, { trajectories: 0, steps: 0, envs: {}, meanSteps: 0, meanReward: 0, successRate: 0, untrainedActions: 0, batches: 0 })
     }))
 
   prop.prop(
@@ -102,6 +104,20 @@ describe("Inspect", () => {
     assert.closeTo(rest.meanReward, expected.meanReward, 1e-12)
     assert.closeTo(rest.meanSteps, expected.meanSteps, 1e-12)
   })
+
+  it.effect("counts the actions flagged as no target as Trajectory.actionTrained reads the flags", () =>
+    Effect.gen(function*() {
+      const flagged = (t: Trajectory, turnLoss: ReadonlyArray<boolean | null>): Trajectory => ({ ...t, turnLoss })
+      const rows = [
+        flagged(traj("house", 3, 1, true), [null, false, null, true, null, false, null, false]), // steps 1 and 2
+        flagged(traj("house", 2, 1, true), [null, false, null, false]), // the wrong length: ignored
+        flagged(traj("house", 2, 1, true), [null, false, null, null, null, true]), // null and true: trained
+        traj("qa", 2, 0, false)
+      ]
+      const s = yield* Inspect.stats(yield* write(rows, 2))
+      assert.strictEqual(s.untrainedActions, rows.reduce((n, t) => n + t.steps.filter((_, i) => !actionTrained(t, i)).length, 0))
+      assert.strictEqual(s.untrainedActions, 2)
+    }))
 
   it.effect("describes the schema: layout and columns", () =>
     Effect.gen(function*() {
