@@ -1,5 +1,4 @@
-import type { Input } from "../src/pipeline/Pipeline.ts"
-import { experiment } from "./experiment.ts"
+import { longSft } from "./experiment.ts"
 
 /**
  * A long house SFT (docs/paper-table.md, "house: twice the steps, and recoveries"): `small`, 8 passes over the 4,800
@@ -11,15 +10,4 @@ import { experiment } from "./experiment.ts"
  * As house-sft-4800.ts, SFT starts at train:100 and the evaluate stage's train episodes (train:0-99) are unseen train
  * tasks: where a house budget is chosen, never on the test split.
  */
-const base = experiment("house", "sft")
-const definition: Input = {
-  ...base,
-  name: "house-sft-long",
-  method: "sft-long", // its own row in `stepagent table`
-  data: { generate: { n: 4_900, seeds: [0], recoveries: 0.2 } },
-  stages: [
-    { stage: "sft", epochs: 8, offset: 100, trajectories: 4_800, learningRate: 2e-3, checkpointEvery: 300 },
-    { stage: "evaluate", n: 200, trainEpisodes: 100 }
-  ]
-}
-export default definition
+export default longSft("house")

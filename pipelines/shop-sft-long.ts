@@ -1,5 +1,4 @@
-import type { Input } from "../src/pipeline/Pipeline.ts"
-import { experiment } from "./experiment.ts"
+import { longSft } from "./experiment.ts"
 
 /**
  * A long shop SFT, the twin of house-sft-long.ts (docs/paper-table.md, "shop: a first SFT at a larger budget"): `small`,
@@ -10,15 +9,4 @@ import { experiment } from "./experiment.ts"
  * steps (`checkpointEvery`), so `stepagent resume` continues it across sessions. The evaluate stage's train episodes
  * (train:0-99) are unseen train tasks: where a shop budget is chosen, never on the test split.
  */
-const base = experiment("shop", "sft")
-const definition: Input = {
-  ...base,
-  name: "shop-sft-long",
-  method: "sft-long", // its own row in `stepagent table`
-  data: { generate: { n: 4_900, seeds: [0], recoveries: 0.2 } },
-  stages: [
-    { stage: "sft", epochs: 8, offset: 100, trajectories: 4_800, learningRate: 2e-3, checkpointEvery: 300 },
-    { stage: "evaluate", n: 200, trainEpisodes: 100 }
-  ]
-}
-export default definition
+export default longSft("shop")

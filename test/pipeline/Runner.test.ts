@@ -66,6 +66,22 @@ const expectedScalars = (runDir: string) =>
 
 const shape = (s: Scalars) => ({ step: s.step, tags: s.values.map(([t]) => t) })
 
+/** Starts the tiny pipeline in `out` with `sets` and interrupts it once its state.json exists; that file's path. */
+const interruptOnceSaved = (out: string, sets: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const run = yield* Effect.forkChild(Start.start("pipelines/tiny.ts", { out, sets }))
+    const stateOf = Effect.gen(function*() {
+      const dirs = yield* fs.readDirectory(out)
+      const file = dirs.length === 0 ? undefined : NodePath.join(out, dirs[0]!, RunDir.STATE)
+      return file !== undefined && (yield* fs.exists(file)) ? file : undefined
+    })
+    let state: string | undefined
+    while ((state = yield* stateOf) === undefined) yield* Effect.sleep("20 millis")
+    yield* Fiber.interrupt(run)
+    return state
+  })
+
 describe("Runner in-process", () => {
   it.effect("runs the tiny pipeline: config, state, metrics, samples, evaluation, checkpoints and report in the run directory", () =>
     Effect.gen(function*() {
@@ -138,15 +154,7 @@ describe("Runner in-process", () => {
       const fs = yield* FileSystem.FileSystem
       const out = yield* fs.makeTempDirectoryScoped({ prefix: "runner-" })
       // 1 SFT epoch, then 12 StepAgent iterations (one unit each), the evaluation: interrupted after the first unit
-      const run = yield* Effect.forkChild(Start.start("pipelines/tiny.ts", { out, sets: ["stages.0.epochs=1", "stages.1.iterations=12", "stages.2.n=2", "stages.2.trainEpisodes=0", "stages.2.actionAccuracyTasks=0"] }))
-      const stateOf = Effect.gen(function*() {
-        const dirs = yield* fs.readDirectory(out)
-        const file = dirs.length === 0 ? undefined : NodePath.join(out, dirs[0]!, RunDir.STATE)
-        return file !== undefined && (yield* fs.exists(file)) ? file : undefined
-      })
-      let state: string | undefined
-      while ((state = yield* stateOf) === undefined) yield* Effect.sleep("20 millis")
-      yield* Fiber.interrupt(run)
+      const state = yield* interruptOnceSaved(out, ["stages.0.epochs=1", "stages.1.iterations=12", "stages.2.n=2", "stages.2.trainEpisodes=0", "stages.2.actionAccuracyTasks=0"])
       const runDir = NodePath.dirname(state)
       const errors = (yield* TestConsole.errorLines).map(String)
       const line = errors.find((l) => l.startsWith("stepagent: interrupted"))
@@ -167,15 +175,7 @@ describe("Runner in-process", () => {
       const fs = yield* FileSystem.FileSystem
       const out = yield* fs.makeTempDirectoryScoped({ prefix: "runner-" })
       // 4 units (an SFT epoch, 2 StepAgent iterations, the evaluation), interrupted once the first is saved
-      const run = yield* Effect.forkChild(Start.start("pipelines/tiny.ts", { out, sets: ["stages.0.epochs=1", "stages.1.iterations=2", "stages.2.n=2", "stages.2.trainEpisodes=0", "stages.2.actionAccuracyTasks=0"] }))
-      const stateOf = Effect.gen(function*() {
-        const dirs = yield* fs.readDirectory(out)
-        const file = dirs.length === 0 ? undefined : NodePath.join(out, dirs[0]!, RunDir.STATE)
-        return file !== undefined && (yield* fs.exists(file)) ? file : undefined
-      })
-      let state: string | undefined
-      while ((state = yield* stateOf) === undefined) yield* Effect.sleep("20 millis")
-      yield* Fiber.interrupt(run)
+      const state = yield* interruptOnceSaved(out, ["stages.0.epochs=1", "stages.1.iterations=2", "stages.2.n=2", "stages.2.trainEpisodes=0", "stages.2.actionAccuracyTasks=0"])
       const runDir = NodePath.dirname(state)
       assert.strictEqual(yield* Resume.resume(runDir), runDir)
 
