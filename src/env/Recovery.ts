@@ -62,7 +62,7 @@ const mistake = (rng: Rng, previous: string | undefined, action: string, observa
 
 /**
  * The expert's actions with mistakes inserted at `rate` per expert action (at most one before each), each kept
- * only when the continuation replays unchanged (above). `first` is the episode's first observation.
+ * only when the continuation replays unchanged (above).
  */
 export const plan = (sim: Simulator, taskId: string, expert: ReadonlyArray<string>, rate: number, rng: Rng): ReadonlyArray<Planned> => {
   const plain = replay(sim, taskId, expert)
