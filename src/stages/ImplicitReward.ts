@@ -1,10 +1,11 @@
 import { Effect, Schema } from "effect"
 import * as Batched from "./Batched.ts"
 import * as Field from "./Field.ts"
+import * as Negatives from "./Negatives.ts"
 import * as Preference from "./Preference.ts"
 import * as RewardAuc from "./RewardAuc.ts"
 import * as Rewarded from "./Rewarded.ts"
-import type * as Run from "./Run.ts"
+import * as Run from "./Run.ts"
 import type { AgentAction } from "./Sample.ts"
 
 /**
@@ -30,7 +31,11 @@ export const Config = Schema.Struct({
   minibatchSize: Field.int(16), // pairs per update: small steps, as in the policy's PPO minibatches
   learningRate: Field.nonNegative(3e-4), // a small model from scratch moves slowly at 1e-4; TRL's 1e-6 suits billion-parameter models
   maxGradNorm: Field.nonNegative(1), // TRL's max_grad_norm
-  maxTokens: Field.int(8192) // padded tokens per forward pass: bounds activations (gradients are accumulated)
+  maxTokens: Field.int(8192), // padded tokens per forward pass: bounds activations (gradients are accumulated)
+  // synthetic negatives per expert state (Negatives.ts: the previous or a later expert action, a token dropped or
+  // swapped for one of the observation), trained on beside the differing agent actions, never rewarded or fed to PPO:
+  // 0 = the paper's, the agent's samples only
+  negatives: Field.int(0, 0)
 })
 export type Config = typeof Config.Type
 export const defaults: Config = Schema.decodeUnknownSync(Config)({})
@@ -42,7 +47,8 @@ export const implicitReward = (config: Config, run: Run.Run) =>
   Batched.train({ span: "ImplicitReward.implicitReward", stage, run, batchSize: config.batchSize }, {
     models: ["reward", "reference"],
     optimizer: ["reward", { learningRate: config.learningRate, clipNorm: config.maxGradNorm }],
-    step: ({ items, models, opt, rng }: Batched.Batch<AgentAction, "reward" | "reference">) => {
+    step: (b: Batched.Batch<AgentAction, "reward" | "reference">) => {
+      const { items, models, opt, rng } = b
       const model = models.reward
       const differs = items.map((a) => RewardAuc.differs(a))
       const differing = differs.flatMap((d, i) => d ? [i] : [])
@@ -52,12 +58,16 @@ export const implicitReward = (config: Config, run: Run.Run) =>
       // a pair whose agent action is the expert's states no preference (its DPO gradient is exactly 0): the
       // updates draw their minibatches from the differing pairs only, and a batch where fewer pairs differ takes
       // proportionally fewer updates (as many contrasts seen as drawing from all pairs, without the idle passes)
-      const train = Preference.select(pairs, differing)
+      // with synthetic negatives (drawn from their own stream, so the minibatch draws stay the same stream), as many
+      // passes over the larger training set
+      const synthetic = Preference.ofRequests(pairs.contextLength, Negatives.requests(Run.rng(run, `${stage}/negatives`, b.index), items, config.negatives))
+      const train = Preference.concat(Preference.select(pairs, differing), synthetic)
+      const trainRef = synthetic.n === 0 ? Preference.selectLogps(ref, differing) : Preference.concatLogps(Preference.selectLogps(ref, differing), Preference.logps(models.reference, synthetic, config.maxTokens))
       const steps = Math.ceil(config.steps * train.n / Math.max(1, pairs.n))
-      const trained = Preference.train(model, opt, train, Preference.selectLogps(ref, differing), config, steps, Preference.minibatches(rng, train, config.minibatchSize))
+      const trained = Preference.train(model, opt, train, trainRef, config, steps, Preference.minibatches(rng, train, config.minibatchSize))
       if (!trained.ok) return trained
       const rewards = Preference.rewards(model, pairs, ref, config.beta, config.maxTokens)
-      return { ok: true, value: { stats: trained.value, differs, differing: differing.length, ref, heldOutLogps, rewards } } as const
+      return { ok: true, value: { stats: trained.value, differs, differing: differing.length, synthetic: synthetic.n, ref, heldOutLogps, rewards } } as const
     },
     emit: (r, seconds, b) => {
       const rewards = { expert: r.rewards.chosen, agent: r.rewards.rejected }
@@ -78,6 +88,7 @@ export const implicitReward = (config: Config, run: Run.Run) =>
           "lr": last.learningRate
         }),
         "dpo/pairs": r.differing,
+        ...(config.negatives === 0 ? {} : { "dpo/synthetic_pairs": r.synthetic }),
         ...Rewarded.metrics(rewards, { expert: heldOut.chosen, agent: heldOut.rejected }, r.differs),
         ...(referenceAuc.pairs === 0 ? {} : { "reward/auc_reference": referenceAuc.auc, "reward/auc_reward_model": rewardModelAuc.auc }),
         "timing/implicit_reward_s": seconds

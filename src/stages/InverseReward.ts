@@ -5,6 +5,7 @@ import * as Microbatch from "../model/Microbatch.ts"
 import * as Packed from "../model/Packed.ts"
 import * as Batched from "./Batched.ts"
 import * as Field from "./Field.ts"
+import * as Negatives from "./Negatives.ts"
 import * as RewardAuc from "./RewardAuc.ts"
 import * as Rewarded from "./Rewarded.ts"
 import * as Run from "./Run.ts"
@@ -32,7 +33,10 @@ export const Config = Schema.Struct({
   minibatchSize: Field.int(16), // agent pairs per update (and as many expert pairs): 2 x 16 sequences of up to 512 tokens keep D's attention activations near 0.5 GB (64 reached the wasm heap's 4 GB limit on shop and crashed)
   learningRate: Field.nonNegative(3e-4), // as the implicit reward model's: a small model's head moves slowly at 1e-4
   maxGradNorm: Field.nonNegative(1), // TRL's max_grad_norm
-  maxTokens: Field.int(8192) // padded tokens per scoring pass when rewarding
+  maxTokens: Field.int(8192), // padded tokens per scoring pass when rewarding
+  // synthetic negatives per expert state (Negatives.ts), pushed towards D = 1 beside the agent's actions, never
+  // rewarded or fed to PPO; the updates grow with the training set (as many passes over it): 0 = the paper's
+  negatives: Field.int(0, 0)
 })
 export type Config = typeof Config.Type
 export const defaults: Config = Schema.decodeUnknownSync(Config)({})
@@ -60,7 +64,7 @@ export const inverseReward = (config: Config, run: Run.Run) =>
   Batched.train({ span: "InverseReward.inverseReward", stage, run, batchSize: config.batchSize }, {
     models: ["discriminator"],
     optimizer: ["discriminator", { learningRate: config.learningRate, clipNorm: config.maxGradNorm }],
-    step: ({ items, models, opt, rng }: Batched.Batch<AgentAction, "discriminator">) => {
+    step: ({ items, models, opt, rng, index }: Batched.Batch<AgentAction, "discriminator">) => {
       const d = models.discriminator
       const n = items.length
       const agent = items.map((a): Packed.Request => ({ trajectory: a.segment.trajectory, step: a.segment.step, action: a.tokens }))
@@ -72,10 +76,13 @@ export const inverseReward = (config: Config, run: Run.Run) =>
       const m = Math.min(config.minibatchSize, n)
       const heldOut = scored() // before D sees these pairs
       const warm = opt.step === 0 ? config.warmupSteps : 0
+      // the training rows: the agent's actions, then synthetic negatives (their own stream: the minibatch draws stay the same)
+      const train = [...agent, ...Negatives.requests(Run.rng(run, `${stage}/negatives`, index), items, config.negatives)]
+      const steps = Math.ceil(config.steps * train.length / n)
       let last: Discriminator.TrainStats | undefined
-      for (let s = 0; s < config.steps + warm; s++) {
-        const rows = Array.from(Run.groupedPermutation(rng, agent.map((a) => a.trajectory)).subarray(0, m)).sort((a, b) => a - b) // whole trajectories: packed passes share trunks
-        const passes = Packed.passes(Packed.pack(d.config.contextLength, requestsOf(agent, rows)), Microbatch.trainingTokens(d.config, config.maxTokens)).map((p) => ({
+      for (let s = 0; s < steps + warm; s++) {
+        const rows = Array.from(Run.groupedPermutation(rng, train.map((a) => a.trajectory)).subarray(0, m)).sort((a, b) => a - b) // whole trajectories: packed passes share trunks
+        const passes = Packed.passes(Packed.pack(d.config.contextLength, requestsOf(train, rows)), Microbatch.trainingTokens(d.config, config.maxTokens)).map((p) => ({
           batch: p.batch,
           agent: Int32Array.from(p.requests.keys()).filter((j) => p.requests[j]! >= m),
           expert: Int32Array.from(p.requests.keys()).filter((j) => p.requests[j]! < m)

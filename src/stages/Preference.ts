@@ -34,6 +34,12 @@ export const pairs = (contextLength: number, actions: ReadonlyArray<AgentAction>
   agent: actions.map((a) => ({ trajectory: a.segment.trajectory, step: a.segment.step, action: a.tokens }))
 })
 
+/** Pairs of the expert's action and each request's action at the request's state (synthetic negatives: Negatives.requests). */
+export const ofRequests = (contextLength: number, agent: ReadonlyArray<Packed.Request>): Pairs => ({ n: agent.length, contextLength, agent })
+
+/** The pairs of `a`, then those of `b`. */
+export const concat = (a: Pairs, b: Pairs): Pairs => ({ n: a.n + b.n, contextLength: a.contextLength, agent: [...a.agent, ...b.agent] })
+
 /** The pairs at `rows` (in that order). */
 export const select = (p: Pairs, rows: ReadonlyArray<number>): Pairs => ({ n: rows.length, contextLength: p.contextLength, agent: rows.map((r) => p.agent[r]!) })
 
@@ -59,6 +65,17 @@ export const selectLogps = (l: Logps, rows: ReadonlyArray<number>): Logps => ({
   chosen: Float32Array.from(rows, (r) => l.chosen[r]!),
   rejected: Float32Array.from(rows, (r) => l.rejected[r]!)
 })
+
+/** The log-probabilities of `a`'s pairs, then `b`'s. */
+export const concatLogps = (a: Logps, b: Logps): Logps => {
+  const join = (x: Float32Array, y: Float32Array) => {
+    const out = new Float32Array(x.length + y.length)
+    out.set(x)
+    out.set(y, x.length)
+    return out
+  }
+  return { chosen: join(a.chosen, b.chosen), rejected: join(a.rejected, b.rejected) }
+}
 
 /** The implicit rewards β (log π - log π_ref) of both actions of every pair, from both models' log-probs. */
 export const implicit = (l: Logps, ref: Logps, beta: number): Logps => ({
