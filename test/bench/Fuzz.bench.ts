@@ -10,6 +10,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { Effect } from "effect"
 import * as FuzzCheck from "../data/FuzzCheck.ts"
 import * as Hostile from "../data/Hostile.ts"
 
@@ -41,7 +42,7 @@ const one = async (dir: string, format: Hostile.Format, layout: Hostile.Layout, 
   const rssKb = Number(/maxrss_kb (\d+)/.exec(r.stderr)?.[1] ?? "NaN")
   if (crashed) return { format, layout, crashed: true as const, exitCode: r.status, stderr: stderr.slice(0, 500) }
   const summary = JSON.parse(r.stdout) as FuzzCheck.Summary
-  const verdict = await FuzzCheck.check(list, format, summary, out, path.join(dir, `${format}-${layout}.back.jsonl`))
+  const verdict = await Effect.runPromise(FuzzCheck.check(list, format, summary, out, path.join(dir, `${format}-${layout}.back.jsonl`)))
   const kinds = new Set(list.filter((e) => e.kind === "hostile").map((e) => e.what))
   return { ...verdict, exitCode: r.status, crashed: false as const, hostileKinds: kinds.size, peakRssMb: Math.round(rssKb / 1024), seconds: Number(seconds.toFixed(2)), fileMb: Number((fs.statSync(input).size / 2 ** 20).toFixed(1)) }
 }

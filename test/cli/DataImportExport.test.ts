@@ -73,44 +73,45 @@ const entry: fc.Arbitrary<Entry> = fc.oneof(
 describe("data import / export (in process)", () => {
   test.prop([fc.array(entry, { maxLength: 12 }), fc.boolean(), fc.boolean(), fc.nat()], { seed: 41, numRuns: 40 })(
     "every broken record gets its reason in the rejects file, nothing that decodes is lost, read == written + rejected",
-    async (entries, asArray, cutLast, cutSeed) => {
-      const pieces = entries.map((e) => (e.kind === "valid" ? enc.encode(JSON.stringify(e.record)) : e.bytes))
-      const sep = enc.encode(asArray ? ",\n" : "\n")
-      const parts: Array<Uint8Array> = asArray ? [enc.encode("[\n")] : []
-      pieces.forEach((p, i) => parts.push(...(i > 0 ? [sep, p] : [p])))
-      parts.push(enc.encode(asArray ? "\n]\n" : "\n"))
-      let file = Buffer.concat(parts)
-      const expected = [...entries]
-      // A truncated file: cut inside the last record; it must be rejected as truncated, the rest kept.
-      const last = expected.length - 1
-      if (cutLast && last >= 0 && expected[last]!.kind === "valid") {
-        const lastBytes = pieces[last]!
-        const end = file.length - (asArray ? 3 : 1) // where the last record's bytes end
-        const cut = end - lastBytes.length + 1 + (cutSeed % (lastBytes.length - 1))
-        file = file.subarray(0, cut)
-        expected[last] = { kind: "bad", bytes: lastBytes, reason: /truncated/ }
-      }
-      const input = tmp(asArray ? "in.json" : "in.jsonl")
-      NodeFs.writeFileSync(input, file)
-      const out = tmp("out.arrows")
-      const summary = await Effect.runPromise(Import.importFile({ input, format: "eto", env: "webshop", out, maxRecordBytes }))
+    (entries, asArray, cutLast, cutSeed) =>
+      Effect.runPromise(Effect.gen(function*() {
+        const pieces = entries.map((e) => (e.kind === "valid" ? enc.encode(JSON.stringify(e.record)) : e.bytes))
+        const sep = enc.encode(asArray ? ",\n" : "\n")
+        const parts: Array<Uint8Array> = asArray ? [enc.encode("[\n")] : []
+        pieces.forEach((p, i) => parts.push(...(i > 0 ? [sep, p] : [p])))
+        parts.push(enc.encode(asArray ? "\n]\n" : "\n"))
+        let file = Buffer.concat(parts)
+        const expected = [...entries]
+        // A truncated file: cut inside the last record; it must be rejected as truncated, the rest kept.
+        const last = expected.length - 1
+        if (cutLast && last >= 0 && expected[last]!.kind === "valid") {
+          const lastBytes = pieces[last]!
+          const end = file.length - (asArray ? 3 : 1) // where the last record's bytes end
+          const cut = end - lastBytes.length + 1 + (cutSeed % (lastBytes.length - 1))
+          file = file.subarray(0, cut)
+          expected[last] = { kind: "bad", bytes: lastBytes, reason: /truncated/ }
+        }
+        const input = tmp(asArray ? "in.json" : "in.jsonl")
+        NodeFs.writeFileSync(input, file)
+        const out = tmp("out.arrows")
+        const summary = yield* Import.importFile({ input, format: "eto", env: "webshop", out, maxRecordBytes })
 
-      const good = expected.flatMap((e) => (e.kind === "valid" ? [e.record] : []))
-      const bad = expected.flatMap((e, index) => (e.kind === "bad" ? [{ index, e }] : []))
-      expect(summary).toEqual({ read: expected.length, written: good.length, rejected: bad.length, rejects: `${out}.rejects.jsonl`, warnings: 0 })
-      const rejects = readJsonl(summary.rejects) as Array<{ index: number; reason: string; record: unknown }>
-      expect(rejects.map((r) => r.index)).toEqual(bad.map((b) => b.index))
-      rejects.forEach((r, i) => {
-        expect(r.reason).toMatch(bad[i]!.e.reason)
-        const e = bad[i]!.e
-        if (e.kind === "bad" && e.record !== undefined) expect(r.record).toEqual(e.record)
-      })
+        const good = expected.flatMap((e) => (e.kind === "valid" ? [e.record] : []))
+        const bad = expected.flatMap((e, index) => (e.kind === "bad" ? [{ index, e }] : []))
+        expect(summary).toEqual({ read: expected.length, written: good.length, rejected: bad.length, rejects: `${out}.rejects.jsonl`, warnings: 0 })
+        const rejects = readJsonl(summary.rejects) as Array<{ index: number; reason: string; record: unknown }>
+        expect(rejects.map((r) => r.index)).toEqual(bad.map((b) => b.index))
+        rejects.forEach((r, i) => {
+          expect(r.reason).toMatch(bad[i]!.e.reason)
+          const e = bad[i]!.e
+          if (e.kind === "bad" && e.record !== undefined) expect(r.record).toEqual(e.record)
+        })
 
-      const back = tmp("back.jsonl")
-      const exported = await Effect.runPromise(Export.exportFile({ input: out, format: "eto", out: back, layout: "jsonl" }))
-      expect(exported.written).toBe(good.length)
-      expect(readJsonl(back)).toEqual(good.map((r) => ({ ...r, reward: r.reward ?? 0 })))
-    }
+        const back = tmp("back.jsonl")
+        const exported = yield* Export.exportFile({ input: out, format: "eto", out: back, layout: "jsonl" })
+        expect(exported.written).toBe(good.length)
+        expect(readJsonl(back)).toEqual(good.map((r) => ({ ...r, reward: r.reward ?? 0 })))
+      }))
   )
 })
 

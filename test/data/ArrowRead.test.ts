@@ -103,29 +103,31 @@ describe("ArrowRead: bad files", () => {
 
   prop.prop([fc.uint8Array({ minLength: 0, maxLength: 300 })], { numRuns: 100, seed: 7 })(
     "random bytes never throw, never hang: a DataError (or a valid empty read)",
-    async (bytes) => {
-      const p = file(bytes)
-      const exit = await Effect.runPromise(Effect.exit(Stream.runCollect(TrajectoryArrow.read(p))))
-      if (exit._tag === "Failure") {
-        const e = await Effect.runPromise(failure(p))
-        assert.include(["NotArrow", "WrongSchema"], e.reason)
-      }
-    }
+    (bytes) =>
+      Effect.runPromise(Effect.gen(function*() {
+        const p = file(bytes)
+        const exit = yield* Effect.exit(Stream.runCollect(TrajectoryArrow.read(p)))
+        if (exit._tag === "Failure") {
+          const e = yield* failure(p)
+          assert.include(["NotArrow", "WrongSchema"], e.reason)
+        }
+      }))
   )
 
   prop.prop([fc.integer({ min: 8, max: 10_000 }), fc.uint8Array({ minLength: 1, maxLength: 64 })], { numRuns: 100, seed: 11 })(
     "a good file with bytes overwritten: a DataError or rows, never a crash",
-    async (at, junk) => {
-      const bytes = new Uint8Array(good)
-      bytes.set(junk.subarray(0, Math.max(0, bytes.length - at)), Math.min(at, bytes.length))
-      const p = file(bytes)
-      const exit = await Effect.runPromise(Effect.exit(Stream.runCollect(TrajectoryArrow.read(p))))
-      if (exit._tag === "Failure") {
-        const e = await Effect.runPromise(failure(p))
-        assert.include(["NotArrow", "WrongSchema"], e.reason)
-        assert.include(e.message, p)
-      }
-    }
+    (at, junk) =>
+      Effect.runPromise(Effect.gen(function*() {
+        const bytes = new Uint8Array(good)
+        bytes.set(junk.subarray(0, Math.max(0, bytes.length - at)), Math.min(at, bytes.length))
+        const p = file(bytes)
+        const exit = yield* Effect.exit(Stream.runCollect(TrajectoryArrow.read(p)))
+        if (exit._tag === "Failure") {
+          const e = yield* failure(p)
+          assert.include(["NotArrow", "WrongSchema"], e.reason)
+          assert.include(e.message, p)
+        }
+      }))
   )
 
   it.effect("a corrupt field count in the schema message: NotArrow at once (not a loop over billions of fields)", () =>

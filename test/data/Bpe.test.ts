@@ -199,23 +199,26 @@ describe("Bpe training", () => {
   it("matches the reference trainer on the agent corpus (min frequency 2)", () => {
     assert.deepStrictEqual(Array.from(bpe.merges), naiveTrain(corpus, 400, 2))
   })
-  it("is deterministic and independent of text order", () => {
-    const again = Effect.runSync(Bpe.train([...corpus].reverse(), { vocabSize: 400 }))
-    assert.strictEqual(Bpe.format(again), Bpe.format(bpe))
-    assert.strictEqual(again.hash, bpe.hash)
-  })
-  it("stops below the minimum frequency", () => {
-    const tok = Effect.runSync(Bpe.train(["ab", "cd cd"], { vocabSize: 1000 }))
-    // Pieces "ab", "cd", " ", "cd": the pair "ab" once, "cd" twice: only "cd" is merged.
-    assert.deepStrictEqual(Array.from(tok.merges), [0x63 + BYTE_OFFSET, 0x64 + BYTE_OFFSET])
-  })
-  it("rejects a vocabulary smaller than specials + bytes", () => {
-    const exit = Effect.runSyncExit(Bpe.train(corpus, { vocabSize: 260 }))
-    assert.isTrue(Exit.isFailure(exit))
-    const err = Effect.runSync(Effect.flip(Bpe.train(corpus, { vocabSize: 260 })))
-    assert.strictEqual(err.reason, "InvalidVocabSize")
-    assert.match(err.message, /vocabulary size 260 must be an integer between 262/)
-  })
+  it.effect("is deterministic and independent of text order", () =>
+    Effect.gen(function*() {
+      const again = yield* Bpe.train([...corpus].reverse(), { vocabSize: 400 })
+      assert.strictEqual(Bpe.format(again), Bpe.format(bpe))
+      assert.strictEqual(again.hash, bpe.hash)
+    }))
+  it.effect("stops below the minimum frequency", () =>
+    Effect.gen(function*() {
+      const tok = yield* Bpe.train(["ab", "cd cd"], { vocabSize: 1000 })
+      // Pieces "ab", "cd", " ", "cd": the pair "ab" once, "cd" twice: only "cd" is merged.
+      assert.deepStrictEqual(Array.from(tok.merges), [0x63 + BYTE_OFFSET, 0x64 + BYTE_OFFSET])
+    }))
+  it.effect("rejects a vocabulary smaller than specials + bytes", () =>
+    Effect.gen(function*() {
+      const exit = yield* Effect.exit(Bpe.train(corpus, { vocabSize: 260 }))
+      assert.isTrue(Exit.isFailure(exit))
+      const err = yield* Effect.flip(Bpe.train(corpus, { vocabSize: 260 }))
+      assert.strictEqual(err.reason, "InvalidVocabSize")
+      assert.match(err.message, /vocabulary size 260 must be an integer between 262/)
+    }))
   it("keeps word counts bounded, dropping rare words first", () => {
     const counts = Bpe.wordCounts({ maxWords: 100 })
     for (let i = 0; i < 1000; i++) counts.add(`common words ${i}x`)

@@ -2,7 +2,7 @@ import * as NodeChild from "node:child_process"
 import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
-import { afterAll, describe, expect, it } from "vitest"
+import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as Import from "../../src/data/Import.ts"
 import * as FuzzCheck from "./FuzzCheck.ts"
@@ -19,18 +19,19 @@ const maxRecordBytes = 64 * 1024
 describe("importers under hostile input (fuzz, seeded)", () => {
   for (const format of ["eto", "agentgym"] as const) {
     for (const layout of ["json", "jsonl"] as const) {
-      it(`${format} ${layout}: every record accounted for, every valid record back whole`, async () => {
-        const list = Hostile.entries(format, 300, format === "eto" ? 11 : 12)
-        const input = NodePath.join(dir, `${format}.${layout}`)
-        NodeFs.writeFileSync(input, Hostile.fileBytes(list, layout))
-        const out = NodePath.join(dir, `${format}-${layout}.arrows`)
-        const summary = await Effect.runPromise(Import.importFile({ input, format, env: "webshop", out, maxRecordBytes }))
-        const verdict = await FuzzCheck.check(list, format, summary, out, NodePath.join(dir, `${format}-${layout}.back.jsonl`))
-        expect(verdict.problems).toEqual([])
-        expect(verdict.validLost).toBe(0)
-        expect(verdict.hostile).toBeGreaterThan(150)
-        expect(summary.rejected).toBeGreaterThan(verdict.hostile / 2)
-      })
+      it.effect(`${format} ${layout}: every record accounted for, every valid record back whole`, () =>
+        Effect.gen(function*() {
+          const list = Hostile.entries(format, 300, format === "eto" ? 11 : 12)
+          const input = NodePath.join(dir, `${format}.${layout}`)
+          NodeFs.writeFileSync(input, Hostile.fileBytes(list, layout))
+          const out = NodePath.join(dir, `${format}-${layout}.arrows`)
+          const summary = yield* Import.importFile({ input, format, env: "webshop", out, maxRecordBytes })
+          const verdict = yield* FuzzCheck.check(list, format, summary, out, NodePath.join(dir, `${format}-${layout}.back.jsonl`))
+          expect(verdict.problems).toEqual([])
+          expect(verdict.validLost).toBe(0)
+          expect(verdict.hostile).toBeGreaterThan(150)
+          expect(summary.rejected).toBeGreaterThan(verdict.hostile / 2)
+        }))
     }
 
     it(`${format}: the CLI exits 0 on a hostile file, printing its summary and at most the warning line`, () => {

@@ -95,15 +95,15 @@ describe("Inspect", () => {
       fc.integer({ min: 1, max: 9 })
     ],
     { numRuns: 40, seed: 9 }
-  )("equals the statistics of the decoded trajectories, whatever the batching", async (specs, batchSize) => {
-    const rows = specs.map((s) => traj(s.env, s.steps, s.reward, s.success))
-    const stats = await Effect.runPromise(Effect.flatMap(write(rows, batchSize), Inspect.stats))
-    const { batches: _, ...rest } = stats
-    const expected = naive(rows)
-    assert.deepStrictEqual({ ...rest, meanReward: 0, meanSteps: 0 }, { ...expected, meanReward: 0, meanSteps: 0 })
-    assert.closeTo(rest.meanReward, expected.meanReward, 1e-12)
-    assert.closeTo(rest.meanSteps, expected.meanSteps, 1e-12)
-  })
+  )("equals the statistics of the decoded trajectories, whatever the batching", (specs, batchSize) =>
+    Effect.runPromise(Effect.gen(function*() {
+      const rows = specs.map((s) => traj(s.env, s.steps, s.reward, s.success))
+      const { batches: _, ...rest } = yield* Inspect.stats(yield* write(rows, batchSize))
+      const expected = naive(rows)
+      assert.deepStrictEqual({ ...rest, meanReward: 0, meanSteps: 0 }, { ...expected, meanReward: 0, meanSteps: 0 })
+      assert.closeTo(rest.meanReward, expected.meanReward, 1e-12)
+      assert.closeTo(rest.meanSteps, expected.meanSteps, 1e-12)
+    })))
 
   it.effect("counts the actions flagged as no target as Trajectory.actionTrained reads the flags", () =>
     Effect.gen(function*() {
@@ -159,19 +159,20 @@ describe("Inspect", () => {
 
   prop.prop([fc.integer({ min: 0, max: 4000 }), fc.uint8Array({ minLength: 1, maxLength: 32 }), fc.boolean()], { numRuns: 100, seed: 21 })(
     "corrupt or truncated files give a DataError, never a crash or a hang",
-    async (at, junk, truncate) => {
-      const good = fs.readFileSync(corpus)
-      const bytes = truncate ? good.subarray(0, at % good.length) : new Uint8Array(good)
-      if (!truncate) bytes.set(junk.subarray(0, Math.max(0, bytes.length - at)), Math.min(at, bytes.length))
-      const p = path.join(dir, "corrupt.arrows")
-      fs.writeFileSync(p, bytes)
-      const exit = await Effect.runPromise(Effect.exit(Inspect.stats(p)))
-      if (exit._tag === "Failure") {
-        const e = await Effect.runPromise(Effect.flip(Inspect.stats(p)))
-        assert.include(["NotArrow", "WrongSchema"], e.reason)
-        assert.include(e.message, p)
-      }
-    }
+    (at, junk, truncate) =>
+      Effect.runPromise(Effect.gen(function*() {
+        const good = fs.readFileSync(corpus)
+        const bytes = truncate ? good.subarray(0, at % good.length) : new Uint8Array(good)
+        if (!truncate) bytes.set(junk.subarray(0, Math.max(0, bytes.length - at)), Math.min(at, bytes.length))
+        const p = path.join(dir, "corrupt.arrows")
+        fs.writeFileSync(p, bytes)
+        const exit = yield* Effect.exit(Inspect.stats(p))
+        if (exit._tag === "Failure") {
+          const e = yield* Effect.flip(Inspect.stats(p))
+          assert.include(["NotArrow", "WrongSchema"], e.reason)
+          assert.include(e.message, p)
+        }
+      }))
   )
 
   it.effect("bad files fail with the reader's DataError", () =>

@@ -1,7 +1,7 @@
 import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
-import { afterAll, describe, expect, it } from "vitest"
+import { afterAll, describe, expect, it } from "@effect/vitest"
 import { fc, test } from "@fast-check/vitest"
 import { Effect, Exit, Stream } from "effect"
 import * as JsonRecords from "../../src/data/JsonRecords.ts"
@@ -238,45 +238,49 @@ describe("JsonRecords files", () => {
   const dir = NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "jsonrecords-"))
   afterAll(() => NodeFs.rmSync(dir, { recursive: true, force: true }))
 
-  it("writes and reads back both layouts, streaming", async () => {
-    const records = Array.from({ length: 300 }, (_, i) => ({ id: `r${i}`, text: "é\n\"".repeat(i % 7) }))
-    for (const layout of ["json", "jsonl"] as const) {
-      const path = NodePath.join(dir, `out.${layout}`)
-      const written = await Effect.runPromise(Stream.fromIterable(records).pipe(JsonRecords.write(path, layout)))
-      expect(written).toBe(300)
-      const back = await Effect.runPromise(Stream.runCollect(JsonRecords.read(path)))
-      expect(back).toEqual(records.map((value, index) => ({ _tag: "Record", index, value })))
-      expect(NodeFs.readdirSync(dir).filter((f) => f.includes(".tmp-"))).toEqual([])
-    }
-    const empty = NodePath.join(dir, "empty.json")
-    await Effect.runPromise(Stream.empty.pipe(JsonRecords.write(empty, "json")))
-    expect(JSON.parse(NodeFs.readFileSync(empty, "utf8"))).toEqual([])
-  })
+  it.effect("writes and reads back both layouts, streaming", () =>
+    Effect.gen(function*() {
+      const records = Array.from({ length: 300 }, (_, i) => ({ id: `r${i}`, text: "é\n\"".repeat(i % 7) }))
+      for (const layout of ["json", "jsonl"] as const) {
+        const path = NodePath.join(dir, `out.${layout}`)
+        const written = yield* Stream.fromIterable(records).pipe(JsonRecords.write(path, layout))
+        expect(written).toBe(300)
+        const back = yield* Stream.runCollect(JsonRecords.read(path))
+        expect(back).toEqual(records.map((value, index) => ({ _tag: "Record", index, value })))
+        expect(NodeFs.readdirSync(dir).filter((f) => f.includes(".tmp-"))).toEqual([])
+      }
+      const empty = NodePath.join(dir, "empty.json")
+      yield* Stream.empty.pipe(JsonRecords.write(empty, "json"))
+      expect(JSON.parse(NodeFs.readFileSync(empty, "utf8"))).toEqual([])
+    }))
 
-  it("skips a record larger than the limit across many read chunks, keeping its neighbours", async () => {
-    const path = NodePath.join(dir, "big.jsonl")
-    NodeFs.writeFileSync(path, `{"a":1}\n{"big":"${"é".repeat(1_500_000)}"}\n{"b":2}`)
-    const items = await Effect.runPromise(Stream.runCollect(JsonRecords.read(path, { maxRecordBytes: 1024 * 1024 })))
-    expect(values(items)).toEqual([{ a: 1 }, { b: 2 }])
-    const [r] = rejects(items)
-    expect([r!.index, r!.reason]).toEqual([1, "record exceeds 1048576 bytes"])
-    expect(typeof r!.record === "string" && r!.record.startsWith("{\"big\":\"éé")).toBe(true)
-  })
+  it.effect("skips a record larger than the limit across many read chunks, keeping its neighbours", () =>
+    Effect.gen(function*() {
+      const path = NodePath.join(dir, "big.jsonl")
+      NodeFs.writeFileSync(path, `{"a":1}\n{"big":"${"é".repeat(1_500_000)}"}\n{"b":2}`)
+      const items = yield* Stream.runCollect(JsonRecords.read(path, { maxRecordBytes: 1024 * 1024 }))
+      expect(values(items)).toEqual([{ a: 1 }, { b: 2 }])
+      const [r] = rejects(items)
+      expect([r!.index, r!.reason]).toEqual([1, "record exceeds 1048576 bytes"])
+      expect(typeof r!.record === "string" && r!.record.startsWith("{\"big\":\"éé")).toBe(true)
+    }))
 
-  it("fails with a one-line DataError for a missing file or a directory", async () => {
-    const missing = await Effect.runPromiseExit(Stream.runCollect(JsonRecords.read(NodePath.join(dir, "nope.jsonl"))))
-    expect(Exit.isFailure(missing) && JSON.stringify(missing.cause)).toMatch(/NotFound/)
-    const exit = await Effect.runPromise(Effect.flip(Stream.runCollect(JsonRecords.read(dir))))
-    expect(exit.message).toBe(`${dir}: is a directory, not a file`)
-  })
+  it.effect("fails with a one-line DataError for a missing file or a directory", () =>
+    Effect.gen(function*() {
+      const missing = yield* Effect.exit(Stream.runCollect(JsonRecords.read(NodePath.join(dir, "nope.jsonl"))))
+      expect(Exit.isFailure(missing) && JSON.stringify(missing.cause)).toMatch(/NotFound/)
+      const exit = yield* Effect.flip(Stream.runCollect(JsonRecords.read(dir)))
+      expect(exit.message).toBe(`${dir}: is a directory, not a file`)
+    }))
 
-  it("leaves no partial file when the stream fails", async () => {
-    const path = NodePath.join(dir, "fail.jsonl")
-    const exit = await Effect.runPromiseExit(Stream.concat(Stream.make({ a: 1 }), Stream.fail("boom")).pipe(JsonRecords.write(path, "jsonl")))
-    expect(Exit.isFailure(exit)).toBe(true)
-    expect(NodeFs.existsSync(path)).toBe(false)
-    expect(NodeFs.readdirSync(dir).filter((f) => f.startsWith("fail"))).toEqual([])
-  })
+  it.effect("leaves no partial file when the stream fails", () =>
+    Effect.gen(function*() {
+      const path = NodePath.join(dir, "fail.jsonl")
+      const exit = yield* Effect.exit(Stream.concat(Stream.make({ a: 1 }), Stream.fail("boom")).pipe(JsonRecords.write(path, "jsonl")))
+      expect(Exit.isFailure(exit)).toBe(true)
+      expect(NodeFs.existsSync(path)).toBe(false)
+      expect(NodeFs.readdirSync(dir).filter((f) => f.startsWith("fail"))).toEqual([])
+    }))
 
   it("maps a path's extension to a layout", () => {
     expect(JsonRecords.layoutOfPath("a.JSONL")).toBe("jsonl")

@@ -153,3 +153,11 @@ export const start = async (sim: ReturnType<typeof Registry.make>, schedule: Sch
     }
   }
 }
+
+/** `start` for an Effect test: the proxy (and its server) close when the scope does. */
+export const proxy = (sim: ReturnType<typeof Registry.make>, schedule: Schedule, options: { readonly slowMs: number; readonly bounceMs: number }) =>
+  Effect.acquireRelease(Effect.promise(() => start(sim, schedule, options)), (p) => Effect.promise(() => p.close()))
+
+/** `startServer` for an Effect test: `close` stops it at once; otherwise the scope's end does (closing twice is harmless). */
+export const server = (sim: ReturnType<typeof Registry.make>, port = 0) =>
+  Effect.acquireRelease(Effect.promise(() => startServer(sim, port)), (s) => Effect.promise(() => s.close()))

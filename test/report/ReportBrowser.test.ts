@@ -31,8 +31,11 @@ describe.skipIf(!hasChromium)("report in a headless browser (chromium)", () => {
   let steps = 0
 
   beforeAll(async () => {
-    await Effect.runPromise(Report.write(runs, { out }).pipe(Effect.provide(NodeFileSystem.layer)))
-    const loaded = await Effect.runPromise(Report.load(runs).pipe(Effect.provide(NodeFileSystem.layer)))
+    // A suite hook, not an Effect test: the report is built once, and the test drives the browser through promises.
+    const loaded = await Effect.runPromise(Effect.gen(function*() {
+      yield* Report.write(runs, { out })
+      return yield* Report.load(runs)
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
     metrics = Report.metricGroups(loaded).reduce((n, [, ms]) => n + ms.length, 0)
     steps = loaded.reduce((n, r) => n + (r.samples?.rows ?? []).reduce((k, t) => k + t.steps.length, 0), 0)
     const { chromium } = await import("playwright-core")

@@ -1,4 +1,4 @@
-import { Effect, Layer } from "effect"
+import { Layer } from "effect"
 import type { Tokenizer } from "../../src/data/Tokenizer.ts"
 import * as Score from "../../src/model/Score.ts"
 import * as Transformer from "../../src/model/Transformer.ts"
@@ -38,7 +38,3 @@ export const expertLogLikelihood = (m: Transformer.Model, segments: ReadonlyArra
 
 /** The run (seed, iteration) the wiring tests give the PPO and SFT stages. */
 export const at = { seed: 7, iteration: 0 }
-
-/** Runs an effect that needs the layer's services. */
-export const run = <A, E, R>(effect: Effect.Effect<A, E, R>, l: Layer.Layer<R>): Promise<A> =>
-  Effect.runPromise(effect.pipe(Effect.provide(l)))

@@ -1,7 +1,6 @@
+import { expect, layer } from "@effect/vitest"
 import { Effect, Stream } from "effect"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { EOA } from "../../src/data/Tokenizer.ts"
-import * as Transformer from "../../src/model/Transformer.ts"
 import type * as Metrics from "../../src/metrics/Metrics.ts"
 import * as ImplicitReward from "../../src/stages/ImplicitReward.ts"
 import * as Models from "../../src/stages/Models.ts"
@@ -12,36 +11,26 @@ import * as Fixtures from "./Fixtures.ts"
 import * as World from "./World.ts"
 
 /** On the behaviour world from the shared "novice" (World.novice: 150 SFT steps). */
-let world: World.World
-let novice: Transformer.Model
-let heldOut: ReadonlyArray<Segment.Segment>
-beforeAll(async () => {
-  await World.backend()
-  const b = await Effect.runPromise(World.behaviour())
-  world = b.world
-  heldOut = b.heldOut
-  novice = (await World.novice(world)).novice
-})
-afterAll(() => Transformer.dispose(novice))
-
-describe("implicit reward", () => {
-  it("after DPO training, ranks the expert's action above a random valid action at held-out states", async () => {
-    const keys = Array.from({ length: 8 }, (_, k) => Int32Array.from([...world.tokenizer.encode(`press ${k}`), EOA]))
-    /** The agent here is a random policy over the valid actions (never the expert's key). */
-    const randomAction = (s: Segment.Segment, i: number): Int32Array => {
-      const expert = world.tokenizer.decode(Segment.expertAction(s))
-      const others = keys.filter((k) => world.tokenizer.decode(k) !== expert)
-      return others[(i * 5 + s.step) % others.length]!
-    }
-    const agent = (segs: ReadonlyArray<Segment.Segment>): Array<Sample.AgentAction> =>
-      segs.map((segment, i) => {
-        const tokens = randomAction(segment, i)
-        return { segment, sample: 0, tokens, logp: new Float32Array(tokens.length), stopped: true, text: world.tokenizer.decode(tokens) }
-      })
-    const records: Array<Metrics.MetricRecord> = []
-    const config = { ...ImplicitReward.defaults, batchSize: 64, steps: 8, minibatchSize: 64, learningRate: 1e-3 }
-    const ranked = await Fixtures.run(
-      Effect.gen(function*() {
+layer(World.layerNovice)("implicit reward", (it) => {
+  it.effect("after DPO training, ranks the expert's action above a random valid action at held-out states", () =>
+    Effect.gen(function*() {
+      const { world, heldOut } = yield* World.BehaviourWorld
+      const { novice } = yield* World.Novice
+      const keys = Array.from({ length: 8 }, (_, k) => Int32Array.from([...world.tokenizer.encode(`press ${k}`), EOA]))
+      /** The agent here is a random policy over the valid actions (never the expert's key). */
+      const randomAction = (s: Segment.Segment, i: number): Int32Array => {
+        const expert = world.tokenizer.decode(Segment.expertAction(s))
+        const others = keys.filter((k) => world.tokenizer.decode(k) !== expert)
+        return others[(i * 5 + s.step) % others.length]!
+      }
+      const agent = (segs: ReadonlyArray<Segment.Segment>): Array<Sample.AgentAction> =>
+        segs.map((segment, i) => {
+          const tokens = randomAction(segment, i)
+          return { segment, sample: 0, tokens, logp: new Float32Array(tokens.length), stopped: true, text: world.tokenizer.decode(tokens) }
+        })
+      const records: Array<Metrics.MetricRecord> = []
+      const config = { ...ImplicitReward.defaults, batchSize: 64, steps: 8, minibatchSize: 64, learningRate: 1e-3 }
+      const ranked = yield* Effect.gen(function*() {
         yield* Models.ensureReward
         yield* Stream.runDrain(Stream.fromIterable(agent(world.train.slice(0, 100).flatMap(Segment.all))).pipe(ImplicitReward.implicitReward(config, { seed: 1, iteration: 0 })))
         const models = yield* Models.Models
@@ -50,30 +39,30 @@ describe("implicit reward", () => {
         const pairs = Preference.pairs(phi.config.contextLength, agent(heldOut))
         const r = Preference.rewards(phi, pairs, Preference.logps(ref, pairs, 8192), config.beta, 8192)
         return { above: r.chosen.filter((c, i) => c > r.rejected[i]!).length / pairs.n, margin: r.chosen.reduce((s, c, i) => s + c - r.rejected[i]!, 0) / pairs.n }
-      }),
-      Fixtures.layer(world.tokenizer, Models.copy(novice), records)
-    )
-    const dpo = records.filter((r) => r.stage === "implicit_reward")
-    expect(dpo[dpo.length - 1]!.values["dpo/accuracy"]!).toBeGreaterThan(0.75)
-    expect(dpo[dpo.length - 1]!.values["reward/expert_mean"]!).toBeGreaterThan(dpo[dpo.length - 1]!.values["reward/step_mean"]!)
-    expect(ranked.above).toBeGreaterThan(0.75) // chance: 0.5
-    expect(ranked.margin).toBeGreaterThan(0.1)
-  })
+      }).pipe(Effect.provide(Fixtures.layer(world.tokenizer, Models.copy(novice), records)))
+      const dpo = records.filter((r) => r.stage === "implicit_reward")
+      expect(dpo[dpo.length - 1]!.values["dpo/accuracy"]!).toBeGreaterThan(0.75)
+      expect(dpo[dpo.length - 1]!.values["reward/expert_mean"]!).toBeGreaterThan(dpo[dpo.length - 1]!.values["reward/step_mean"]!)
+      expect(ranked.above).toBeGreaterThan(0.75) // chance: 0.5
+      expect(ranked.margin).toBeGreaterThan(0.1)
+    }))
 
-  it("trains on the pairs where the agent's action differs from the expert's only: a batch of expert actions changes nothing", async () => {
-    const segments = world.train.slice(0, 10).flatMap(Segment.all)
-    const half = (i: number) => i % 2 === 0
-    // the agent wrote the expert's action at every state (first batch), then at every other state (second batch)
-    const actions = (differ: (i: number) => boolean): Array<Sample.AgentAction> =>
-      segments.map((segment, i) => {
-        const expert = Segment.expertAction(segment)
-        const tokens = differ(i) ? Int32Array.from([...world.tokenizer.encode("press 9"), EOA]) : expert
-        return { segment, sample: 0, tokens, logp: new Float32Array(tokens.length), stopped: true, text: world.tokenizer.decode(tokens) }
-      })
-    const records: Array<Metrics.MetricRecord> = []
-    const config = { ...ImplicitReward.defaults, batchSize: segments.length, steps: 4, minibatchSize: 8, learningRate: 1e-3 }
-    const { start, afterSame, afterHalf } = await Fixtures.run(
-      Effect.gen(function*() {
+  it.effect("trains on the pairs where the agent's action differs from the expert's only: a batch of expert actions changes nothing", () =>
+    Effect.gen(function*() {
+      const { world } = yield* World.BehaviourWorld
+      const { novice } = yield* World.Novice
+      const segments = world.train.slice(0, 10).flatMap(Segment.all)
+      const half = (i: number) => i % 2 === 0
+      // the agent wrote the expert's action at every state (first batch), then at every other state (second batch)
+      const actions = (differ: (i: number) => boolean): Array<Sample.AgentAction> =>
+        segments.map((segment, i) => {
+          const expert = Segment.expertAction(segment)
+          const tokens = differ(i) ? Int32Array.from([...world.tokenizer.encode("press 9"), EOA]) : expert
+          return { segment, sample: 0, tokens, logp: new Float32Array(tokens.length), stopped: true, text: world.tokenizer.decode(tokens) }
+        })
+      const records: Array<Metrics.MetricRecord> = []
+      const config = { ...ImplicitReward.defaults, batchSize: segments.length, steps: 4, minibatchSize: 8, learningRate: 1e-3 }
+      const { start, afterSame, afterHalf } = yield* Effect.gen(function*() {
         yield* Models.ensureReward
         const models = yield* Models.Models
         const start = Fixtures.weights(yield* models.get("reward"))
@@ -81,19 +70,17 @@ describe("implicit reward", () => {
         const afterSame = Fixtures.weights(yield* models.get("reward"))
         yield* Stream.runDrain(Stream.fromIterable(actions(half)).pipe(ImplicitReward.implicitReward(config, { seed: 1, iteration: 1 })))
         return { start, afterSame, afterHalf: Fixtures.weights(yield* models.get("reward")) }
-      }),
-      Fixtures.layer(world.tokenizer, Models.copy(novice), records)
-    )
-    expect(Fixtures.sameWeights(afterSame, start)).toBe(true)
-    expect(Fixtures.sameWeights(afterHalf, start)).toBe(false)
-    const [same, mixed] = records.filter((r) => r.stage === "implicit_reward")
-    expect(same!.values["dpo/pairs"]).toBe(0)
-    expect(same!.values["loss/dpo"]).toBeUndefined()
-    expect(same!.step).toBe(0) // no update taken
-    const differing = segments.filter((s, i) => half(i) && world.tokenizer.decode(Segment.expertAction(s)) !== "press 9").length
-    expect(mixed!.values["dpo/pairs"]).toBe(differing)
-    expect(mixed!.step).toBe(Math.ceil(config.steps * differing / segments.length)) // proportionally fewer updates
-    expect(mixed!.values["reward/auc_pairs"]).toBe(differing)
-    expect(Number.isFinite(mixed!.values["reward/auc_reference"])).toBe(true)
-  })
+      }).pipe(Effect.provide(Fixtures.layer(world.tokenizer, Models.copy(novice), records)))
+      expect(Fixtures.sameWeights(afterSame, start)).toBe(true)
+      expect(Fixtures.sameWeights(afterHalf, start)).toBe(false)
+      const [same, mixed] = records.filter((r) => r.stage === "implicit_reward")
+      expect(same!.values["dpo/pairs"]).toBe(0)
+      expect(same!.values["loss/dpo"]).toBeUndefined()
+      expect(same!.step).toBe(0) // no update taken
+      const differing = segments.filter((s, i) => half(i) && world.tokenizer.decode(Segment.expertAction(s)) !== "press 9").length
+      expect(mixed!.values["dpo/pairs"]).toBe(differing)
+      expect(mixed!.step).toBe(Math.ceil(config.steps * differing / segments.length)) // proportionally fewer updates
+      expect(mixed!.values["reward/auc_pairs"]).toBe(differing)
+      expect(Number.isFinite(mixed!.values["reward/auc_reference"])).toBe(true)
+    }))
 })

@@ -1,5 +1,5 @@
+import { expect, layer } from "@effect/vitest"
 import { Effect, Stream } from "effect"
-import { beforeAll, describe, expect, it } from "vitest"
 import * as Discriminator from "../../src/model/Discriminator.ts"
 import * as ActionBatch from "../../src/model/ActionBatch.ts"
 import * as Score from "../../src/model/Score.ts"
@@ -13,20 +13,12 @@ import * as Fixtures from "./Fixtures.ts"
 import * as World from "./World.ts"
 
 /** On the behaviour world (World.behaviour: the signals environment, tiny model, seeded). */
-let world: World.World
-let heldOut: ReadonlyArray<Segment.Segment>
-beforeAll(async () => {
-  await World.backend()
-  const b = await Effect.runPromise(World.behaviour())
-  world = b.world
-  heldOut = b.heldOut
-})
-
-describe("inverse reward", () => {
-  it("the discriminator's accuracy rises above chance on expert vs untrained-policy pairs, on held-out states too", async () => {
-    const records: Array<Metrics.MetricRecord> = []
-    const held = await Fixtures.run(
-      Effect.gen(function*() {
+layer(World.layerBehaviour)("inverse reward", (it) => {
+  it.effect("the discriminator's accuracy rises above chance on expert vs untrained-policy pairs, on held-out states too", () =>
+    Effect.gen(function*() {
+      const { world, heldOut } = yield* World.BehaviourWorld
+      const records: Array<Metrics.MetricRecord> = []
+      const held = yield* Effect.gen(function*() {
         yield* Models.ensureDiscriminator(11, { dModel: 32, layers: 1 })
         yield* Stream.runDrain(Stream.fromIterable(world.train.slice(0, 48)).pipe(
           Segment.segment,
@@ -41,14 +33,12 @@ describe("inverse reward", () => {
         const pAgent = Discriminator.probabilities(d, ActionBatch.build(agent.map((a) => seq(a.segment, a.tokens))))
         const pExpert = Discriminator.probabilities(d, ActionBatch.build(heldOut.map((s) => seq(s))))
         return ([...pAgent].filter((p) => p > 0.5).length + [...pExpert].filter((p) => p < 0.5).length) / (pAgent.length + pExpert.length)
-      }),
-      Fixtures.layer(world.tokenizer, Transformer.init(world.config, 4), records)
-    )
-    const disc = records.filter((r) => r.stage === "inverse_reward")
-    expect(disc.length).toBeGreaterThan(3)
-    expect(disc[disc.length - 1]!.values["disc/accuracy"]!).toBeGreaterThan(0.85) // chance: 0.5
-    expect(disc[disc.length - 1]!.values["loss/disc"]!).toBeLessThan(disc[0]!.values["loss/disc"]!)
-    expect(disc[disc.length - 1]!.values["disc/agent_prob"]!).toBeGreaterThan(disc[disc.length - 1]!.values["disc/expert_prob"]!)
-    expect(held).toBeGreaterThan(0.8)
-  })
+      }).pipe(Effect.provide(Fixtures.layer(world.tokenizer, Transformer.init(world.config, 4), records)))
+      const disc = records.filter((r) => r.stage === "inverse_reward")
+      expect(disc.length).toBeGreaterThan(3)
+      expect(disc[disc.length - 1]!.values["disc/accuracy"]!).toBeGreaterThan(0.85) // chance: 0.5
+      expect(disc[disc.length - 1]!.values["loss/disc"]!).toBeLessThan(disc[0]!.values["loss/disc"]!)
+      expect(disc[disc.length - 1]!.values["disc/agent_prob"]!).toBeGreaterThan(disc[disc.length - 1]!.values["disc/expert_prob"]!)
+      expect(held).toBeGreaterThan(0.8)
+    }))
 })

@@ -1,15 +1,13 @@
+import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import { beforeAll, describe, expect, it } from "vitest"
+import * as Backend from "../../src/model/backend/Backend.ts"
 import * as Transformer from "../../src/model/Transformer.ts"
 import * as Models from "../../src/stages/Models.ts"
 import * as Fixtures from "./Fixtures.ts"
-import * as World from "./World.ts"
 
-beforeAll(() => World.backend())
-
-describe("Models", () => {
-  it("fails with MissingModel for an empty role, creates π_φ and π_ref from the policy, keeps or replaces optimizers", async () => {
-    await Effect.runPromise(Effect.gen(function*() {
+layer(Backend.layerTest)("Models", (it) => {
+  it.effect("fails with MissingModel for an empty role, creates π_φ and π_ref from the policy, keeps or replaces optimizers", () =>
+    Effect.gen(function*() {
       const models = yield* Models.Models
       const missing = yield* Effect.flip(models.get("reward"))
       expect(missing.reason).toBe("MissingModel")
@@ -33,5 +31,4 @@ describe("Models", () => {
       expect(yield* models.get("policy")).toBe(next)
       expect(Object.keys(yield* models.entries).sort()).toEqual(["policy", "reference", "reward"])
     }).pipe(Effect.provide(Models.layerTest({ seed: 1 }))))
-  })
 })

@@ -1,5 +1,5 @@
+import { expect, layer } from "@effect/vitest"
 import { Effect, Stream } from "effect"
-import { beforeAll, describe, expect, it } from "vitest"
 import * as Tokenized from "../../src/domain/Tokenized.ts"
 import { EOA } from "../../src/data/Tokenizer.ts"
 import * as Score from "../../src/model/Score.ts"
@@ -14,16 +14,11 @@ import { at } from "./Fixtures.ts"
 import * as Fixtures from "./Fixtures.ts"
 import * as World from "./World.ts"
 
-let world: World.World
-beforeAll(async () => {
-  await World.backend()
-  world = await Effect.runPromise(World.signals({ train: 24, heldOut: 4 }))
-})
-
-const fresh = World.fresh(() => world)
+/** The world of every test here (built for each block below). */
+const worldLayer = World.layerSignals({ train: 24, heldOut: 4 })
 
 /** One-step episodes: the expert's action and key `k` at the first state of the first trajectories. */
-const episodes = (n: number, reward: (i: number) => number): Array<Ppo.Episode> =>
+const episodes = (world: World.World, n: number, reward: (i: number) => number): Array<Ppo.Episode> =>
   Array.from({ length: n }, (_, i) => {
     const segment = { trajectory: world.train[i % world.train.length]!, step: 0 }
     return { segment, tokens: Segment.expertAction(segment), reward: reward(i) }
@@ -33,98 +28,104 @@ const episodes = (n: number, reward: (i: number) => number): Array<Ppo.Episode> 
  * Runs PPO over the episodes, then `inspect` reads the policy inside the layer's scope (it is disposed after). The
  * records are what the stage logged (its one metrics path): its stream carries nothing.
  */
-const ppoRun = <A>(config: Ppo.Config, eps: ReadonlyArray<Ppo.Episode>, policy: Transformer.Model, inspect: (p: Transformer.Model) => A) => {
-  const records: Array<Metrics.MetricRecord> = []
-  return Fixtures.run(
-    Effect.gen(function*() {
+const ppoRun = <A>(config: Ppo.Config, eps: ReadonlyArray<Ppo.Episode>, policy: Transformer.Model, inspect: (p: Transformer.Model) => A) =>
+  Effect.gen(function*() {
+    const world = yield* World.SignalsWorld
+    const records: Array<Metrics.MetricRecord> = []
+    return yield* Effect.gen(function*() {
       const out = yield* Stream.runCollect(Ppo.ppo(config, at)(Stream.fromIterable(eps)))
       expect(out).toHaveLength(0)
       return { records, after: inspect(yield* (yield* Models.Models).get("policy")) }
-    }),
-    Fixtures.layer(world.tokenizer, policy, records)
-  )
-}
-
-describe("ppo", () => {
-  it("first update: ratio 1 (approxkl 0, clipfrac 0), zero KL against a fresh reference, zero surrogate for whitened advantages", async () => {
-    const policy = fresh()
-    const eps = episodes(12, (i) => i % 3)
-    const { records: out } = await ppoRun({ ...Ppo.defaults, batchSize: 12, minibatchSize: 12, epochs: 1 }, eps, policy, () => undefined)
-    expect(out.length).toBe(1)
-    const v = out[0]!.values
-    expect(Math.abs(v["policy/approxkl"]!)).toBeLessThan(1e-7)
-    expect(v["policy/clipfrac"]).toBe(0)
-    expect(Math.abs(v["objective/kl"]!)).toBeLessThan(1e-6)
-    expect(Math.abs(v["loss/policy"]!)).toBeLessThan(1e-5) // -E[A * 1] over whitened A
-    expect(v["reward/step_mean"]).toBeCloseTo(eps.reduce((s, e) => s + e.reward, 0) / eps.length, 6)
-    expect(v["loss/value"]).toBeGreaterThan(0)
-    expect(out[0]!.step).toBe(1)
+    }).pipe(Effect.provide(Fixtures.layer(world.tokenizer, policy, records)))
   })
 
-  it("raises the probability of an action rewarded above another at the same state, and lowers the other", async () => {
-    const policy = fresh(5)
-    const segment = { trajectory: world.train[0]!, step: 0 }
-    const good = Segment.expertAction(segment)
-    const bad = Int32Array.from([...world.tokenizer.encode("press 9"), EOA])
-    const before = Score.segments(policy, [{ ...segment, action: good }, { ...segment, action: bad }]).sum
-    const eps = Array.from({ length: 16 }, (_, i) => ({ segment, tokens: i % 2 === 0 ? good : bad, reward: i % 2 === 0 ? 1 : -1 }))
-    const { after } = await ppoRun({ ...Ppo.defaults, batchSize: 16, minibatchSize: 8, epochs: 4, learningRate: 1e-3 }, eps, policy, (p) =>
-      Score.segments(p, [{ ...segment, action: good }, { ...segment, action: bad }]).sum)
-    expect(after[0]! - before[0]!).toBeGreaterThan(0.05)
-    expect(after[1]! - before[1]!).toBeLessThan(-0.05)
-  })
+layer(worldLayer)("ppo", (it) => {
+  it.effect("first update: ratio 1 (approxkl 0, clipfrac 0), zero KL against a fresh reference, zero surrogate for whitened advantages", () =>
+    Effect.gen(function*() {
+      const world = yield* World.SignalsWorld
+      const policy = World.fresh(world)
+      const eps = episodes(world, 12, (i) => i % 3)
+      const { records: out } = yield* ppoRun({ ...Ppo.defaults, batchSize: 12, minibatchSize: 12, epochs: 1 }, eps, policy, () => undefined)
+      expect(out.length).toBe(1)
+      const v = out[0]!.values
+      expect(Math.abs(v["policy/approxkl"]!)).toBeLessThan(1e-7)
+      expect(v["policy/clipfrac"]).toBe(0)
+      expect(Math.abs(v["objective/kl"]!)).toBeLessThan(1e-6)
+      expect(Math.abs(v["loss/policy"]!)).toBeLessThan(1e-5) // -E[A * 1] over whitened A
+      expect(v["reward/step_mean"]).toBeCloseTo(eps.reduce((s, e) => s + e.reward, 0) / eps.length, 6)
+      expect(v["loss/value"]).toBeGreaterThan(0)
+      expect(out[0]!.step).toBe(1)
+    }))
 
-  it("stops a batch's epochs early once a minibatch's approximate KL exceeds targetKl", async () => {
-    const eps = episodes(8, (i) => i % 2)
-    const config = { ...Ppo.defaults, batchSize: 8, minibatchSize: 2, epochs: 4, learningRate: 1e-2 }
-    const full = await ppoRun(config, eps, fresh(), () => undefined)
-    const early = await ppoRun({ ...config, targetKl: 1e-6 }, eps, fresh(), () => undefined)
-    expect(full.records).toHaveLength(16)
-    expect(early.records.length).toBeLessThan(16)
-    expect(early.records[early.records.length - 1]!.values["policy/approxkl"]!).toBeGreaterThan(1e-6)
-    expect(early.records.every((r) => r.values["policy/early_stop"] === 1)).toBe(true)
-  })
+  it.effect("raises the probability of an action rewarded above another at the same state, and lowers the other", () =>
+    Effect.gen(function*() {
+      const world = yield* World.SignalsWorld
+      const policy = World.fresh(world, 5)
+      const segment = { trajectory: world.train[0]!, step: 0 }
+      const good = Segment.expertAction(segment)
+      const bad = Int32Array.from([...world.tokenizer.encode("press 9"), EOA])
+      const before = Score.segments(policy, [{ ...segment, action: good }, { ...segment, action: bad }]).sum
+      const eps = Array.from({ length: 16 }, (_, i) => ({ segment, tokens: i % 2 === 0 ? good : bad, reward: i % 2 === 0 ? 1 : -1 }))
+      const { after } = yield* ppoRun({ ...Ppo.defaults, batchSize: 16, minibatchSize: 8, epochs: 4, learningRate: 1e-3 }, eps, policy, (p) =>
+        Score.segments(p, [{ ...segment, action: good }, { ...segment, action: bad }]).sum)
+      expect(after[0]! - before[0]!).toBeGreaterThan(0.05)
+      expect(after[1]! - before[1]!).toBeLessThan(-0.05)
+    }))
 
-  it("accumulates gradients exactly: micro-batches of a few tokens give the update of one pass", async () => {
-    const eps = episodes(8, (i) => (i * 7) % 5 - 2)
-    const config = { ...Ppo.defaults, batchSize: 8, minibatchSize: 8, epochs: 2, learningRate: 1e-3 }
-    const a = fresh(9)
-    const b = Models.copy(a)
-    const one = await ppoRun(config, eps, a, Fixtures.weights)
-    const many = await ppoRun({ ...config, maxTokens: 60 }, eps, b, Fixtures.weights)
-    expect(Microbatch.plan(eps.map((e) => Tokenized.obsEnd(e.segment.trajectory, 0) + e.tokens.length), 60).length).toBeGreaterThan(2)
-    for (const k of ["loss/policy", "loss/value", "policy/entropy", "policy/approxkl"]) {
-      one.records.forEach((r, i) => expect(Math.abs(r.values[k]! - many.records[i]!.values[k]!)).toBeLessThan(1e-4))
-    }
-    const wa = one.after
-    const wb = many.after
-    let diff = 0
-    wa.forEach((x, i) => x.forEach((v, j) => diff = Math.max(diff, Math.abs(v - wb[i]![j]!))))
-    expect(diff).toBeLessThan(1e-5)
-  })
+  it.effect("stops a batch's epochs early once a minibatch's approximate KL exceeds targetKl", () =>
+    Effect.gen(function*() {
+      const world = yield* World.SignalsWorld
+      const eps = episodes(world, 8, (i) => i % 2)
+      const config = { ...Ppo.defaults, batchSize: 8, minibatchSize: 2, epochs: 4, learningRate: 1e-2 }
+      const full = yield* ppoRun(config, eps, World.fresh(world), () => undefined)
+      const early = yield* ppoRun({ ...config, targetKl: 1e-6 }, eps, World.fresh(world), () => undefined)
+      expect(full.records).toHaveLength(16)
+      expect(early.records.length).toBeLessThan(16)
+      expect(early.records[early.records.length - 1]!.values["policy/approxkl"]!).toBeGreaterThan(1e-6)
+      expect(early.records.every((r) => r.values["policy/early_stop"] === 1)).toBe(true)
+    }))
+
+  it.effect("accumulates gradients exactly: micro-batches of a few tokens give the update of one pass", () =>
+    Effect.gen(function*() {
+      const world = yield* World.SignalsWorld
+      const eps = episodes(world, 8, (i) => (i * 7) % 5 - 2)
+      const config = { ...Ppo.defaults, batchSize: 8, minibatchSize: 8, epochs: 2, learningRate: 1e-3 }
+      const a = World.fresh(world, 9)
+      const b = Models.copy(a)
+      const one = yield* ppoRun(config, eps, a, Fixtures.weights)
+      const many = yield* ppoRun({ ...config, maxTokens: 60 }, eps, b, Fixtures.weights)
+      expect(Microbatch.plan(eps.map((e) => Tokenized.obsEnd(e.segment.trajectory, 0) + e.tokens.length), 60).length).toBeGreaterThan(2)
+      for (const k of ["loss/policy", "loss/value", "policy/entropy", "policy/approxkl"]) {
+        one.records.forEach((r, i) => expect(Math.abs(r.values[k]! - many.records[i]!.values[k]!)).toBeLessThan(1e-4))
+      }
+      const wa = one.after
+      const wb = many.after
+      let diff = 0
+      wa.forEach((x, i) => x.forEach((v, j) => diff = Math.max(diff, Math.abs(v - wb[i]![j]!))))
+      expect(diff).toBeLessThan(1e-5)
+    }))
 })
 
-describe("bad input", () => {
-  it("a non-finite PPO loss stops the stage with a StageError naming stage, step and metric; the policy is as before", async () => {
-    const policy = fresh()
-    const before = Fixtures.weights(policy)
-    const records: Array<Metrics.MetricRecord> = []
-    const eps = episodes(8, (i) => (i % 2 === 0 ? 3e38 : -3e38)) // finite rewards whose squared returns overflow float32
-    const { after, failure } = await Fixtures.run(
-      Effect.gen(function*() {
+layer(worldLayer)("bad input", (it) => {
+  it.effect("a non-finite PPO loss stops the stage with a StageError naming stage, step and metric; the policy is as before", () =>
+    Effect.gen(function*() {
+      const world = yield* World.SignalsWorld
+      const policy = World.fresh(world)
+      const before = Fixtures.weights(policy)
+      const records: Array<Metrics.MetricRecord> = []
+      const eps = episodes(world, 8, (i) => (i % 2 === 0 ? 3e38 : -3e38)) // finite rewards whose squared returns overflow float32
+      const { after, failure } = yield* Effect.gen(function*() {
         const failure = yield* Effect.flip(Stream.runCollect(Ppo.ppo({ ...Ppo.defaults, batchSize: 8, minibatchSize: 8, whitenRewards: false }, at)(Stream.fromIterable(eps))).pipe(Effect.catchTag("MetricsError", Effect.die))) // the memory sink never fails
         return { failure, after: Fixtures.weights(yield* (yield* Models.Models).get("policy")) }
-      }),
-      Fixtures.layer(world.tokenizer, policy, records)
-    )
-    expect(failure).toBeInstanceOf(StageError.StageError)
-    expect(failure.reason).toBe("NonFinite")
-    expect(failure.stage).toBe("ppo")
-    expect(failure.step).toBe(1)
-    expect(failure.metric).toBe("loss/value")
-    expect(failure.message).toContain("ppo")
-    expect(failure.message).toContain("loss/value")
-    expect(Fixtures.sameWeights(after, before)).toBe(true)
-    expect(records.filter((r) => r.stage === "ppo")).toEqual([])
-  })
+      }).pipe(Effect.provide(Fixtures.layer(world.tokenizer, policy, records)))
+      expect(failure).toBeInstanceOf(StageError.StageError)
+      expect(failure.reason).toBe("NonFinite")
+      expect(failure.stage).toBe("ppo")
+      expect(failure.step).toBe(1)
+      expect(failure.metric).toBe("loss/value")
+      expect(failure.message).toContain("ppo")
+      expect(failure.message).toContain("loss/value")
+      expect(Fixtures.sameWeights(after, before)).toBe(true)
+      expect(records.filter((r) => r.stage === "ppo")).toEqual([])
+    }))
 })

@@ -1,28 +1,14 @@
+import { describe, expect, it, layer } from "@effect/vitest"
 import { Effect, Schema, Stream } from "effect"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import * as Transformer from "../../src/model/Transformer.ts"
+import { TestClock } from "effect/testing"
 import type * as Metrics from "../../src/metrics/Metrics.ts"
 import * as Evaluate from "../../src/stages/Evaluate.ts"
 import * as Models from "../../src/stages/Models.ts"
 import * as Sample from "../../src/stages/Sample.ts"
-import type * as Segment from "../../src/stages/Segment.ts"
 import * as StepAgent from "../../src/stages/StepAgent.ts"
 import * as Fixtures from "./Fixtures.ts"
 import { envLayer } from "./World.ts"
 import * as World from "./World.ts"
-
-/** On the behaviour world from the shared "novice" (World.novice: 150 SFT steps). */
-let world: World.World
-let novice: Transformer.Model
-let heldOut: ReadonlyArray<Segment.Segment>
-beforeAll(async () => {
-  await World.backend()
-  const b = await Effect.runPromise(World.behaviour())
-  world = b.world
-  heldOut = b.heldOut
-  novice = (await World.novice(world)).novice
-})
-afterAll(() => Transformer.dispose(novice))
 
 /** StepAgent-implicit as the tests run it on the tiny model (see docs/stages.md on these settings). */
 const stepAgentConfig = StepAgent.config({
@@ -31,74 +17,76 @@ const stepAgentConfig = StepAgent.config({
   ppo: { learningRate: 1e-3, epochs: 4, minibatchSize: 32 }
 })
 
-describe("StepAgent", () => {
+/** On the behaviour world from the shared "novice" (World.novice: 150 SFT steps). */
+layer(World.layerNovice)("StepAgent", (it) => {
   // Whether the iterations raise the expert's held-out likelihood is an empirical question, not a law: on this toy world it
   // held for seed 1 and not for seeds 2 and 3 (before and after packing), as the paper table finds on qa (docs/paper-table.md).
   // The direction of a PPO update under a given reward is tested in Ppo.test.ts; here, that three iterations run end to
   // end and move the policy.
-  it("a few implicit iterations run sampling, reward and PPO end to end and move the policy", async () => {
-    const records: Array<Metrics.MetricRecord> = []
-    const before = Fixtures.expertLogLikelihood(novice, heldOut)
-    const after = await Fixtures.run(
-      Effect.gen(function*() {
+  it.effect("a few implicit iterations run sampling, reward and PPO end to end and move the policy", () =>
+    Effect.gen(function*() {
+      const { world, heldOut } = yield* World.BehaviourWorld
+      const { novice } = yield* World.Novice
+      const records: Array<Metrics.MetricRecord> = []
+      const before = Fixtures.expertLogLikelihood(novice, heldOut)
+      // On the live clock, so that perf/tokens_per_s below is a measured throughput (on the TestClock no time passes: 0).
+      const after = yield* Effect.gen(function*() {
         yield* Stream.runDrain(StepAgent.iterations(stepAgentConfig, { seed: 1, count: 3 }, () => Stream.fromIterable(world.train.slice(0, 100))))
         return Fixtures.expertLogLikelihood(yield* (yield* Models.Models).get("policy"), heldOut)
-      }),
-      Fixtures.layer(world.tokenizer, Models.copy(novice), records)
-    )
-    expect(Math.abs(after - before)).toBeGreaterThan(1e-3)
-    expect(Number.isFinite(after)).toBe(true)
-    const stages = new Set(records.map((r) => r.stage))
-    expect([...stages].sort()).toEqual(["implicit_reward", "ppo", "sample"])
-    for (const name of ["policy/approxkl", "policy/clipfrac", "policy/entropy", "loss/policy", "loss/value", "objective/kl", "reward/step_mean", "perf/tokens_per_s"]) {
-      expect(records.filter((r) => r.stage === "ppo").every((r) => Number.isFinite(r.values[name]))).toBe(true)
-    }
-    expect(new Set(records.map((r) => r.iteration))).toEqual(new Set([0, 1, 2]))
-  }, 120_000) // ~40 s alone; over 60 s when the whole suite shares the 2 cores (the reward model now also scores each batch before training on it)
+      }).pipe(Effect.provide(Fixtures.layer(world.tokenizer, Models.copy(novice), records)), TestClock.withLive)
+      expect(Math.abs(after - before)).toBeGreaterThan(1e-3)
+      expect(Number.isFinite(after)).toBe(true)
+      const stages = new Set(records.map((r) => r.stage))
+      expect([...stages].sort()).toEqual(["implicit_reward", "ppo", "sample"])
+      for (const name of ["policy/approxkl", "policy/clipfrac", "policy/entropy", "loss/policy", "loss/value", "objective/kl", "reward/step_mean", "perf/tokens_per_s"]) {
+        expect(records.filter((r) => r.stage === "ppo").every((r) => Number.isFinite(r.values[name]))).toBe(true)
+      }
+      expect(new Set(records.map((r) => r.iteration))).toEqual(new Set([0, 1, 2]))
+    }), 120_000) // ~40 s alone; over 60 s when the whole suite shares the 2 cores (the reward model now also scores each batch before training on it)
 
-  it("a reward warm-up iteration trains the reward model and leaves the policy as it was; the next one runs PPO", async () => {
-    const records: Array<Metrics.MetricRecord> = []
-    const config = { ...stepAgentConfig, rewardWarmup: 1 }
-    const source = () => Stream.fromIterable(world.train.slice(0, 12))
-    const { policy0, reward0, policy1 } = await Fixtures.run(
-      Effect.gen(function*() {
+  it.effect("a reward warm-up iteration trains the reward model and leaves the policy as it was; the next one runs PPO", () =>
+    Effect.gen(function*() {
+      const { world } = yield* World.BehaviourWorld
+      const { novice } = yield* World.Novice
+      const records: Array<Metrics.MetricRecord> = []
+      const config = { ...stepAgentConfig, rewardWarmup: 1 }
+      const source = () => Stream.fromIterable(world.train.slice(0, 12))
+      const { policy0, reward0, policy1 } = yield* Effect.gen(function*() {
         const models = yield* Models.Models
         yield* Stream.runDrain(StepAgent.iteration(config, { seed: 3, iteration: 0 })(source()))
         const policy0 = Fixtures.weights(yield* models.get("policy"))
         const reward0 = Fixtures.weights(yield* models.get("reward"))
         yield* Stream.runDrain(StepAgent.iteration(config, { seed: 3, iteration: 1 })(source()))
         return { policy0, reward0, policy1: Fixtures.weights(yield* models.get("policy")) }
-      }),
-      Fixtures.layer(world.tokenizer, Models.copy(novice), records)
-    )
-    const start = Fixtures.weights(novice)
-    expect(Fixtures.sameWeights(policy0, start)).toBe(true) // warm-up: no PPO step
-    expect(Fixtures.sameWeights(reward0, start)).toBe(false) // π_φ took its DPO steps
-    expect(Fixtures.sameWeights(policy1, start)).toBe(false) // after the warm-up, PPO moves the policy
-    expect(records.filter((r) => r.stage === "ppo").every((r) => r.iteration === 1)).toBe(true)
-    expect(records.some((r) => r.stage === "implicit_reward" && r.iteration === 0)).toBe(true)
-  }, 60_000)
+      }).pipe(Effect.provide(Fixtures.layer(world.tokenizer, Models.copy(novice), records)))
+      const start = Fixtures.weights(novice)
+      expect(Fixtures.sameWeights(policy0, start)).toBe(true) // warm-up: no PPO step
+      expect(Fixtures.sameWeights(reward0, start)).toBe(false) // π_φ took its DPO steps
+      expect(Fixtures.sameWeights(policy1, start)).toBe(false) // after the warm-up, PPO moves the policy
+      expect(records.filter((r) => r.stage === "ppo").every((r) => r.iteration === 1)).toBe(true)
+      expect(records.some((r) => r.stage === "implicit_reward" && r.iteration === 0)).toBe(true)
+    }), 60_000)
 
-  it("is deterministic: the same seed gives identical metrics (both reward variants, and evaluation)", async () => {
-    const once = async () => {
-      const records: Array<Metrics.MetricRecord> = []
-      await Fixtures.run(
-        Effect.gen(function*() {
+  it.effect("is deterministic: the same seed gives identical metrics (both reward variants, and evaluation)", () =>
+    Effect.gen(function*() {
+      const { world } = yield* World.BehaviourWorld
+      const { novice } = yield* World.Novice
+      const once = Effect.suspend(() => {
+        const records: Array<Metrics.MetricRecord> = []
+        return Effect.gen(function*() {
           const source = () => Stream.fromIterable(world.train.slice(0, 12))
           yield* Stream.runDrain(StepAgent.iteration({ ...stepAgentConfig, reward: "implicit" }, { seed: 5, iteration: 0 })(source()))
           yield* Stream.runDrain(StepAgent.iteration(StepAgent.config({ reward: "inverse", sample: { maxTokens: 8, temperature: 1 }, ppo: { epochs: 1 } }), { seed: 5, iteration: 1 })(source()))
           yield* Stream.runDrain(Evaluate.tasks("test", 4).pipe(Evaluate.evaluate({ ...Evaluate.defaults, maxTokens: 8, temperature: 1 }, { seed: 5, iteration: 1 })))
-        }).pipe(Effect.provide(envLayer)),
-        Fixtures.layer(world.tokenizer, Models.copy(novice), records)
-      )
-      return records.map((r) => ({ ...r, values: Object.fromEntries(Object.entries(r.values).filter(([k]) => !k.startsWith("perf/") && !k.startsWith("timing/"))) }))
-    }
-    const a = await once()
-    const b = await once()
-    expect(a.length).toBeGreaterThan(10)
-    expect(new Set(a.map((r) => r.stage))).toEqual(new Set(["sample", "implicit_reward", "inverse_reward", "ppo", "evaluate"]))
-    expect(b).toEqual(a)
-  })
+          return records.map((r) => ({ ...r, values: Object.fromEntries(Object.entries(r.values).filter(([k]) => !k.startsWith("perf/") && !k.startsWith("timing/"))) }))
+        }).pipe(Effect.provide(envLayer), Effect.provide(Fixtures.layer(world.tokenizer, Models.copy(novice), records)))
+      })
+      const a = yield* once
+      const b = yield* once
+      expect(a.length).toBeGreaterThan(10)
+      expect(new Set(a.map((r) => r.stage))).toEqual(new Set(["sample", "implicit_reward", "inverse_reward", "ppo", "evaluate"]))
+      expect(b).toEqual(a)
+    }))
 })
 
 describe("configs", () => {

@@ -1,4 +1,4 @@
-import { Effect, Layer, Stream } from "effect"
+import { Context, Effect, Layer, Stream } from "effect"
 import * as Bpe from "../../src/data/Bpe.ts"
 import * as Render from "../../src/data/Render.ts"
 import type * as Tokenized from "../../src/domain/Tokenized.ts"
@@ -47,14 +47,11 @@ export const signals = (options: { readonly train: number; readonly heldOut: num
     return { ...(yield* make(expert("train", options.train), expert("test", options.heldOut), 512, 96)), sim }
   })
 
-/** Starts the test backend (wasm, one thread, XNNPACK matmuls) once per process. */
-export const backend = (): Promise<void> => Effect.runPromise(Effect.scoped(Layer.build(Backend.layerTest)).pipe(Effect.asVoid))
-
 /** The signals environment as the built-in environment layer (for evaluation and rollouts). */
 export const envLayer = Builtin.layer(Signals.make())
 
-/** A fresh untrained policy on the world's config: `fresh(() => world)(seed)` (seed 3 unless told). */
-export const fresh = (world: () => World) => (seed = 3): Transformer.Model => Transformer.init(world().config, seed)
+/** A fresh untrained policy on the world's config (seed 3 unless told). */
+export const fresh = (world: World, seed = 3): Transformer.Model => Transformer.init(world.config, seed)
 
 /**
  * The behaviour world: the signals environment (test/stages/Signals.ts) with 200 training and 30 held-out
@@ -70,15 +67,40 @@ export const behaviour = () =>
  * The shared "novice" of the behaviour tests (tiny model, seeded): the policy after 150 SFT steps on the world's
  * training trajectories. It has the action format and part of the signal -> key map. With the SFT stage's records.
  */
-export const novice = async (world: World): Promise<{ readonly novice: Transformer.Model; readonly sftRecords: ReadonlyArray<Metrics.MetricRecord> }> => {
-  const sftRecords: Array<Metrics.MetricRecord> = []
-  const data = Array.from({ length: 12 }, () => world.train).flat().slice(0, 150 * 16)
-  const novice = await Fixtures.run(
-    Effect.gen(function*() {
+export const novice = (world: World) =>
+  Effect.suspend(() => {
+    const sftRecords: Array<Metrics.MetricRecord> = []
+    const data = Array.from({ length: 12 }, () => world.train).flat().slice(0, 150 * 16)
+    return Effect.gen(function*() {
       yield* Stream.runDrain(Stream.fromIterable(data).pipe(Sft.sft({ ...Sft.defaults, batchSize: 16, learningRate: 3e-3 }, { seed: 1, iteration: 0 })))
-      return Models.copy(yield* (yield* Models.Models).get("policy"))
+      const novice = Models.copy(yield* (yield* Models.Models).get("policy"))
+      return { novice, sftRecords: sftRecords as ReadonlyArray<Metrics.MetricRecord> }
+    }).pipe(Effect.provide(Fixtures.layer(world.tokenizer, Transformer.init(world.config, 1), sftRecords, { reference: false })))
+  })
+
+// The worlds as services, for the tests of an `it.layer` block: the layer starts the test backend (wasm, one thread,
+// XNNPACK matmuls; a later block finds it running) and builds the world once for the block.
+
+/** The signals world of `signals(options)`. */
+export class SignalsWorld extends Context.Service<SignalsWorld, Effect.Success<ReturnType<typeof signals>>>()("test/stages/World/SignalsWorld") {}
+
+export const layerSignals = (options: { readonly train: number; readonly heldOut: number }) =>
+  Layer.effect(SignalsWorld, signals(options)).pipe(Layer.provideMerge(Backend.layerTest))
+
+/** The behaviour world and its held-out states (`behaviour()`). */
+export class BehaviourWorld extends Context.Service<BehaviourWorld, Effect.Success<ReturnType<typeof behaviour>>>()("test/stages/World/BehaviourWorld") {}
+
+export const layerBehaviour = Layer.effect(BehaviourWorld, behaviour()).pipe(Layer.provideMerge(Backend.layerTest))
+
+/** The shared novice on the behaviour world (`novice(world)`), disposed when the block's layer closes. */
+export class Novice extends Context.Service<Novice, Effect.Success<ReturnType<typeof novice>>>()("test/stages/World/Novice") {}
+
+export const layerNovice = Layer.effect(
+  Novice,
+  Effect.acquireRelease(
+    Effect.gen(function*() {
+      return yield* novice((yield* BehaviourWorld).world)
     }),
-    Fixtures.layer(world.tokenizer, Transformer.init(world.config, 1), sftRecords, { reference: false })
+    (n) => Effect.sync(() => Transformer.dispose(n.novice))
   )
-  return { novice, sftRecords }
-}
+).pipe(Layer.provideMerge(layerBehaviour))
