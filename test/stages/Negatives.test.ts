@@ -78,7 +78,7 @@ describe("Negatives", () => {
   })
 })
 
-describe("reward models trained on synthetic negatives", () => {
+it.layer(World.layerSignals({ train: 12, heldOut: 0 }))("reward models trained on synthetic negatives", (it) => {
   /** The agent wrote the expert's action at every state: no pair of its own carries a preference. */
   const copying = (segments: ReadonlyArray<Segment.Segment>) =>
     segments.map((segment): Sample.AgentAction => {
@@ -88,8 +88,7 @@ describe("reward models trained on synthetic negatives", () => {
 
   it.effect("implicit: π_φ moves on the synthetic pairs alone; the agent's rewards, auc and PPO's items are the agent's", () =>
     Effect.gen(function*() {
-      yield* Effect.promise(World.backend)
-      const world = yield* World.signals({ train: 12, heldOut: 0 })
+      const world = yield* World.SignalsWorld
       const policy = Transformer.init(world.config, 3)
       const items = copying(world.train.flatMap(Segment.all))
       const records: Array<Metrics.MetricRecord> = []
@@ -112,8 +111,7 @@ describe("reward models trained on synthetic negatives", () => {
 
   it.effect("inverse: D trains on the synthetic negatives beside the agent's actions, more updates for more rows", () =>
     Effect.gen(function*() {
-      yield* Effect.promise(World.backend)
-      const world = yield* World.signals({ train: 12, heldOut: 0 })
+      const world = yield* World.SignalsWorld
       const policy = Transformer.init(world.config, 3)
       const items = copying(world.train.flatMap(Segment.all))
       const train = (negatives: number) =>
