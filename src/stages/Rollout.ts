@@ -76,135 +76,134 @@ const randomString = (rng: Rng.Rng): string => {
 }
 
 /** Runs the episodes of `taskIds` to the end, together; results in task order. Never fails: env errors end episodes. */
-export const run = (actor: Actor, taskIds: ReadonlyArray<string>, rng: Rng.Rng, maxSteps: number | null) =>
-  Effect.gen(function*() {
-    const env = yield* Env
-    const opened = yield* Effect.forEach(taskIds, (taskId) =>
-      Effect.result(env.open.pipe(
-        Effect.flatMap((session) =>
-          session.reset(taskId).pipe(
-            Effect.map((episode) => ({ session, episode })),
-            Effect.tapError(() => session.close)
-          )
+export const run = Effect.fn("Rollout.run")(function*(actor: Actor, taskIds: ReadonlyArray<string>, rng: Rng.Rng, maxSteps: number | null) {
+  const env = yield* Env
+  const opened = yield* Effect.forEach(taskIds, (taskId) =>
+    Effect.result(env.open.pipe(
+      Effect.flatMap((session) =>
+        session.reset(taskId).pipe(
+          Effect.map((episode) => ({ session, episode })),
+          Effect.tapError(() => session.close)
         )
-      )), { concurrency: "unbounded" })
-    const all: Array<Live | Episode> = opened.map((r, i): Live | Episode => {
-      const taskId = taskIds[i]!
-      if (r._tag === "Failure") {
-        return {
-          taskId,
-          trajectory: { id: `rollout-${env.name}-${taskId}`, env: env.name, taskId, instruction: "", steps: [], reward: 0, success: false, source: "rollout" },
-          reward: 0,
-          success: false,
-          steps: 0,
-          termination: `error:${r.failure.reason}`,
-          tokenized: undefined
-        }
-      }
-      const { episode, session } = r.success
+      )
+    )), { concurrency: "unbounded" })
+  const all: Array<Live | Episode> = opened.map((r, i): Live | Episode => {
+    const taskId = taskIds[i]!
+    if (r._tag === "Failure") {
       return {
         taskId,
-        session,
-        instruction: episode.instruction,
-        maxSteps: maxSteps ?? episode.maxSteps,
-        observation: episode.observation,
-        steps: [],
-        parts: actor.kind === "model" ? [Render.encodePrelude(actor.tokenizer, episode.instruction)] : [],
-        spans: [],
+        trajectory: { id: `rollout-${env.name}-${taskId}`, env: env.name, taskId, instruction: "", steps: [], reward: 0, success: false, source: "rollout" },
         reward: 0,
-        termination: undefined
+        success: false,
+        steps: 0,
+        termination: `error:${r.failure.reason}`,
+        tokenized: undefined
       }
-    })
-    const lives = all.filter((x): x is Live => "session" in x)
-    const body = Effect.gen(function*() {
-      let live = lives.filter((l) => l.maxSteps > 0)
-      for (const l of lives) if (l.maxSteps <= 0) l.termination = "max_steps"
-      while (live.length > 0) {
-        // 1. the actions of every live episode, chosen together
-        let texts: Array<string>
-        let sampled: Array<Int32Array> = []
-        let obsTurns: Array<Int32Array> = []
-        if (actor.kind === "model") {
-          const ctx = actor.model.config.contextLength
-          obsTurns = live.map((l) => Render.encodeObservationTurn(actor.tokenizer, l.observation))
-          const s = yield* Effect.sync(() => {
-            const states = live.map((l, i) => {
-              const t = current(l, obsTurns[i]!, env.name)
-              return Context.state(t, (t.spans.length / 4) - 1, ctx)
-            })
-            return ModelSample.sample(actor.model, states.map((st) => st.parts), states.map((st, i) => ({ prefix: i, length: st.length })), rng, {
-              maxTokens: Math.min(actor.maxTokens, Context.actionReserve(ctx)),
-              temperature: actor.temperature,
-              stop: EOA
-            })
-          })
-          sampled = live.map((_, r) => s.tokens.slice(r * s.width, r * s.width + s.lengths[r]!))
-          texts = sampled.map((t) => actor.tokenizer.decode(t))
-        } else if (actor.kind === "expert") {
-          texts = live.map((l) => actor.actions(l.taskId)[l.steps.length] ?? "")
-        } else {
-          const valid = yield* Effect.forEach(live, (l) => Effect.result(l.session.validActions), { concurrency: "unbounded" })
-          texts = valid.map((v) => {
-            const list = v._tag === "Success" ? v.success : undefined
-            return list !== undefined && list.length > 0 ? list[Math.floor(Rng.uniform(rng) * list.length)]! : randomString(rng)
-          })
-        }
-        // 2. every environment step, concurrently
-        const parsed = texts.map(parseAssistantTurn)
-        const results = yield* Effect.forEach(live, (l, i) =>
-          actor.kind === "expert" && texts[i] === ""
-            ? Effect.succeed(undefined)
-            : Effect.result(l.session.step(parsed[i]!.action)), { concurrency: "unbounded" })
-        // 3. the transcripts, and which episodes end
-        live.forEach((l, i) => {
-          const p = parsed[i]!
-          l.steps.push({ observation: l.observation, ...p })
-          if (actor.kind === "model") {
-            const at = l.parts.reduce((n, x) => n + x.length, 0)
-            const obs = obsTurns[i]!
-            l.parts.push(obs, sampled[i]!)
-            l.spans.push(at, at + obs.length, at + obs.length, at + obs.length + sampled[i]!.length)
-          }
-          const r = results[i]
-          if (r === undefined) l.termination = "error:ExpertExhausted"
-          else if (r._tag === "Failure") l.termination = `error:${r.failure.reason}`
-          else {
-            l.observation = r.success.observation
-            if (r.success.done) {
-              l.reward = r.success.reward
-              l.termination = "done"
-            } else if (l.steps.length >= l.maxSteps) l.termination = "max_steps"
-          }
-        })
-        live = live.filter((l) => l.termination === undefined)
-      }
-    })
-    yield* body.pipe(Effect.ensuring(Effect.forEach(lives, (l) => l.session.close, { discard: true })))
-    return all.map((x): Episode => {
-      if (!("session" in x)) return x
-      const done = x.termination === "done"
-      const ended = x.termination !== undefined && !x.termination.startsWith("error:")
-      const trajectory: Trajectory = {
-        id: `rollout-${env.name}-${x.taskId}`,
-        env: env.name,
-        taskId: x.taskId,
-        instruction: x.instruction,
-        steps: x.steps,
-        ...(ended ? { finalObservation: x.observation } : {}),
-        reward: done ? x.reward : 0,
-        success: done && x.reward >= 1,
-        source: "rollout"
-      }
-      return {
-        taskId: x.taskId,
-        trajectory,
-        reward: trajectory.reward,
-        success: trajectory.success,
-        steps: x.steps.length,
-        termination: x.termination ?? "max_steps",
-        tokenized: actor.kind === "model"
-          ? { id: trajectory.id, env: env.name, taskId: x.taskId, reward: trajectory.reward, success: trajectory.success, tokens: concat(x.parts), spans: Int32Array.from(x.spans) }
-          : undefined
-      }
-    })
+    }
+    const { episode, session } = r.success
+    return {
+      taskId,
+      session,
+      instruction: episode.instruction,
+      maxSteps: maxSteps ?? episode.maxSteps,
+      observation: episode.observation,
+      steps: [],
+      parts: actor.kind === "model" ? [Render.encodePrelude(actor.tokenizer, episode.instruction)] : [],
+      spans: [],
+      reward: 0,
+      termination: undefined
+    }
   })
+  const lives = all.filter((x): x is Live => "session" in x)
+  const body = Effect.gen(function*() {
+    let live = lives.filter((l) => l.maxSteps > 0)
+    for (const l of lives) if (l.maxSteps <= 0) l.termination = "max_steps"
+    while (live.length > 0) {
+      // 1. the actions of every live episode, chosen together
+      let texts: Array<string>
+      let sampled: Array<Int32Array> = []
+      let obsTurns: Array<Int32Array> = []
+      if (actor.kind === "model") {
+        const ctx = actor.model.config.contextLength
+        obsTurns = live.map((l) => Render.encodeObservationTurn(actor.tokenizer, l.observation))
+        const s = yield* Effect.sync(() => {
+          const states = live.map((l, i) => {
+            const t = current(l, obsTurns[i]!, env.name)
+            return Context.state(t, (t.spans.length / 4) - 1, ctx)
+          })
+          return ModelSample.sample(actor.model, states.map((st) => st.parts), states.map((st, i) => ({ prefix: i, length: st.length })), rng, {
+            maxTokens: Math.min(actor.maxTokens, Context.actionReserve(ctx)),
+            temperature: actor.temperature,
+            stop: EOA
+          })
+        })
+        sampled = live.map((_, r) => s.tokens.slice(r * s.width, r * s.width + s.lengths[r]!))
+        texts = sampled.map((t) => actor.tokenizer.decode(t))
+      } else if (actor.kind === "expert") {
+        texts = live.map((l) => actor.actions(l.taskId)[l.steps.length] ?? "")
+      } else {
+        const valid = yield* Effect.forEach(live, (l) => Effect.result(l.session.validActions), { concurrency: "unbounded" })
+        texts = valid.map((v) => {
+          const list = v._tag === "Success" ? v.success : undefined
+          return list !== undefined && list.length > 0 ? list[Math.floor(Rng.uniform(rng) * list.length)]! : randomString(rng)
+        })
+      }
+      // 2. every environment step, concurrently
+      const parsed = texts.map(parseAssistantTurn)
+      const results = yield* Effect.forEach(live, (l, i) =>
+        actor.kind === "expert" && texts[i] === ""
+          ? Effect.succeed(undefined)
+          : Effect.result(l.session.step(parsed[i]!.action)), { concurrency: "unbounded" })
+      // 3. the transcripts, and which episodes end
+      live.forEach((l, i) => {
+        const p = parsed[i]!
+        l.steps.push({ observation: l.observation, ...p })
+        if (actor.kind === "model") {
+          const at = l.parts.reduce((n, x) => n + x.length, 0)
+          const obs = obsTurns[i]!
+          l.parts.push(obs, sampled[i]!)
+          l.spans.push(at, at + obs.length, at + obs.length, at + obs.length + sampled[i]!.length)
+        }
+        const r = results[i]
+        if (r === undefined) l.termination = "error:ExpertExhausted"
+        else if (r._tag === "Failure") l.termination = `error:${r.failure.reason}`
+        else {
+          l.observation = r.success.observation
+          if (r.success.done) {
+            l.reward = r.success.reward
+            l.termination = "done"
+          } else if (l.steps.length >= l.maxSteps) l.termination = "max_steps"
+        }
+      })
+      live = live.filter((l) => l.termination === undefined)
+    }
+  })
+  yield* body.pipe(Effect.ensuring(Effect.forEach(lives, (l) => l.session.close, { discard: true })))
+  return all.map((x): Episode => {
+    if (!("session" in x)) return x
+    const done = x.termination === "done"
+    const ended = x.termination !== undefined && !x.termination.startsWith("error:")
+    const trajectory: Trajectory = {
+      id: `rollout-${env.name}-${x.taskId}`,
+      env: env.name,
+      taskId: x.taskId,
+      instruction: x.instruction,
+      steps: x.steps,
+      ...(ended ? { finalObservation: x.observation } : {}),
+      reward: done ? x.reward : 0,
+      success: done && x.reward >= 1,
+      source: "rollout"
+    }
+    return {
+      taskId: x.taskId,
+      trajectory,
+      reward: trajectory.reward,
+      success: trajectory.success,
+      steps: x.steps.length,
+      termination: x.termination ?? "max_steps",
+      tokenized: actor.kind === "model"
+        ? { id: trajectory.id, env: env.name, taskId: x.taskId, reward: trajectory.reward, success: trajectory.success, tokens: concat(x.parts), spans: Int32Array.from(x.spans) }
+        : undefined
+    }
+  })
+})
