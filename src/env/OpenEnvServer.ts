@@ -1,7 +1,7 @@
 import * as NodeCrypto from "node:crypto"
 import * as Http from "node:http"
 import { NodeHttpServer } from "@effect/platform-node"
-import { ByteSize, Clock, Data, Duration, Effect, Layer, Result } from "effect"
+import { ByteSize, Clock, Data, Duration, Effect, Fiber, Layer, Result } from "effect"
 import { HttpIncomingMessage, HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import { Socket } from "effect/socket"
 import type { Split } from "../domain/TaskId.ts"
@@ -64,7 +64,11 @@ const answer = (effect: Effect.Effect<HttpServerResponse.HttpServerResponse, Ref
 
 const decoder = new TextDecoder()
 
-export const routes = (sim: Simulator, options: ServerOptions) => {
+/**
+ * The server's routes, and an effect that ends every open WebSocket session (code 1001): Node's server waits for open
+ * connections when it closes, so the layer ends the sessions first.
+ */
+const make = (sim: Simulator, options: ServerOptions) => {
   const maxSessions = options.maxSessions ?? defaults.maxSessions
   const idle = Duration.fromInputUnsafe(options.idleTimeout ?? defaults.idleTimeout)
   const maxBody = options.maxBodyBytes ?? defaults.maxBodyBytes
@@ -76,6 +80,8 @@ export const routes = (sim: Simulator, options: ServerOptions) => {
   }
   const fresh = () => OpenEnvSession.make(sim, sessionOptions)
   const sessions = SessionTable.make<OpenEnvSession.OpenEnvSession>({ maxSessions, idleMillis: Duration.toMillis(idle) })
+  /** The fibers serving open WebSocket connections. */
+  const connections = new Set<Fiber.Fiber<unknown, unknown>>()
 
   const metadata = {
     name: sim.name,
@@ -123,6 +129,9 @@ export const routes = (sim: Simulator, options: ServerOptions) => {
 
   /** A WebSocket connection: one session from open to close, messages answered in order. */
   const serveSocket = Effect.fn("OpenEnvServer.session")(function*(socket: Socket.Socket) {
+    const fiber = yield* Effect.fiber
+    connections.add(fiber)
+    yield* Effect.addFinalizer(() => Effect.sync(() => connections.delete(fiber)))
     const reader = yield* socket.reader
     const writer = yield* socket.writer
     const id = sessions.create(yield* Clock.currentTimeMillis, fresh())
@@ -152,7 +161,7 @@ export const routes = (sim: Simulator, options: ServerOptions) => {
     )
   })
 
-  return HttpRouter.use((router) =>
+  const routes = HttpRouter.use((router) =>
     Effect.all([
       router.add("GET", "/health", HttpServerResponse.jsonUnsafe({ status: "healthy" })),
       router.add("GET", "/metadata", HttpServerResponse.jsonUnsafe(metadata)),
@@ -183,14 +192,22 @@ export const routes = (sim: Simulator, options: ServerOptions) => {
         Effect.succeed(HttpServerResponse.jsonUnsafe({ detail: `Not Found: no route ${request.method} ${new URL(request.url, "http://localhost").pathname}` }, { status: 404 })))
     ])
   )
+  return { routes, closeSessions: Effect.suspend(() => Fiber.interruptAll(connections)) }
 }
 
+export const routes = (sim: Simulator, options: ServerOptions) => make(sim, options).routes
+
 /** The server as a layer listening on host:port (port 0 picks a free one). */
-export const layer = (sim: Simulator, options: ServerOptions & { readonly port: number; readonly host: string }) =>
-  HttpRouter.serve(routes(sim, options), { disableLogger: true, disableListenLog: true }).pipe(
+export const layer = (sim: Simulator, options: ServerOptions & { readonly port: number; readonly host: string }) => {
+  const server = make(sim, options)
+  // built after the server, so its finalizer runs first: the open sessions end before the server waits for them
+  const endSessions = Layer.effectDiscard(Effect.addFinalizer(() => server.closeSessions))
+  return endSessions.pipe(
+    Layer.provideMerge(HttpRouter.serve(server.routes, { disableLogger: true, disableListenLog: true })),
     Layer.provideMerge(NodeHttpServer.layer(() => Http.createServer(), {
       port: options.port,
       host: options.host,
       websocket: { maxPayload: options.maxBodyBytes ?? defaults.maxBodyBytes }
     }))
   )
+}
