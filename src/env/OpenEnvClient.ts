@@ -7,7 +7,10 @@ import * as OpenEnvProtocol from "./OpenEnvProtocol.ts"
 
 /**
  * The `Env` service over an OpenEnv environment server (openenv-core's `create_app`, or `stepagent env serve
- * --protocol openenv`): each session is one WebSocket connection to `/ws`, as OpenEnv's own `EnvClient` keeps one.
+ * --protocol openenv`): each session is a WebSocket connection to `/ws`, as OpenEnv's own `EnvClient` keeps one.
+ * A closed session's connection is kept for the next session to open (a reset starts a fresh episode on it, as
+ * EnvClient's repeated `reset()` does): a handshake costs more than a short episode's steps. The kept connections
+ * close with the layer.
  * A reset sends `{"type": "reset", "data": {"task_id": index}}` (the server's own split decides which task that is),
  * a step `{"type": "step", "data": {"message": action}}`; the observation's `text` is the observation, its
  * `instruction` and `max_steps` (where the server sends them) the episode's. docs/env-server.md has the protocol.
@@ -51,12 +54,16 @@ class Attempt extends Schema.TaggedError<Attempt>()("Attempt", {
   lost: Schema.Boolean
 }) {}
 
-/** A live connection: its scope (closing it closes the socket), reader and writer, and frames read ahead. */
+/**
+ * A live connection: its scope (closing it closes the socket), reader and writer, frames read ahead, and whether a
+ * message is awaiting its answer (an interrupted exchange leaves the connection out of step: it is not kept).
+ */
 interface Connection {
   readonly scope: Scope.Closeable
   readonly reader: Socket.Reader
   readonly writer: Socket.Writer
   readonly frames: Array<string | Uint8Array>
+  awaiting: boolean
 }
 
 const decoder = new TextDecoder()
@@ -75,6 +82,12 @@ export const make = Effect.fn("OpenEnvClient.make")(function*(options: ClientOpt
   const backoff = options.backoff ?? Duration.millis(100)
   const envError = (e: Attempt) => new EnvError({ reason: e.reason, env: options.env, message: e.message })
 
+  /** Connections of closed sessions, for the next `open`. */
+  const kept: Array<Connection> = []
+  /** Ends a connection: `{"type": "close"}` ends the session on the server at once (as EnvClient.disconnect sends it), then the socket. */
+  const end = (c: Connection) => c.writer.write(JSON.stringify({ type: "close" })).pipe(Effect.ignore, Effect.andThen(Scope.close(c.scope, Exit.void)))
+  yield* Effect.addFinalizer(() => Effect.forEach(kept.splice(0), end, { discard: true }))
+
   /** Opens a connection to /ws (a new session on the server). */
   const connect = Effect.gen(function*() {
     const scope = yield* Scope.make()
@@ -82,7 +95,8 @@ export const make = Effect.fn("OpenEnvClient.make")(function*(options: ClientOpt
       const socket = yield* Socket.makeWebSocket(url, { openTimeout: timeout })
       const reader = yield* Scope.provide(socket.reader, scope)
       const writer = yield* Scope.provide(socket.writer, scope)
-      return { scope, reader, writer, frames: [] } satisfies Connection
+      const c: Connection = { scope, reader, writer, frames: [], awaiting: false }
+      return c
     }).pipe(Effect.provideService(Socket.WebSocketConstructor, makeWs))
     return yield* opened.pipe(
       Effect.onExit((exit) => Exit.isFailure(exit) ? Scope.close(scope, exit) : Effect.void),
@@ -118,10 +132,12 @@ export const make = Effect.fn("OpenEnvClient.make")(function*(options: ClientOpt
   /** Sends one message and reads its answer: an observation or a state, or the server's error as an Attempt. */
   const exchange = (c: Connection, message: unknown, what: string) =>
     Effect.gen(function*() {
+      c.awaiting = true
       yield* c.writer.write(JSON.stringify(message)).pipe(
         Effect.mapError((e) => new Attempt({ reason: "SessionLost", message: `${what}: the connection closed (${e.message}): the server's session is gone`, lost: true }))
       )
       const text = yield* receive(c, what)
+      c.awaiting = false
       const reply = decodeReply(text)
       if (reply._tag === "Failure") return yield* new Attempt({ reason: "BadResponse", message: `${what}: unexpected answer: ${text.slice(0, 200)}`, lost: false })
       const r = reply.success
@@ -130,7 +146,7 @@ export const make = Effect.fn("OpenEnvClient.make")(function*(options: ClientOpt
     })
 
   const open = Effect.gen(function*() {
-    let conn: Connection | undefined = yield* Effect.mapError(connect, envError)
+    let conn: Connection | undefined = kept.pop() ?? (yield* Effect.mapError(connect, envError))
     let lastActions: ReadonlyArray<string> | undefined
     /** The connection is gone (or its state unknown after a timeout): close it; the session has ended with it. */
     const drop = Effect.suspend(() => {
@@ -178,9 +194,11 @@ export const make = Effect.fn("OpenEnvClient.make")(function*(options: ClientOpt
       validActions: Effect.sync(() => lastActions !== undefined && lastActions.length > 0 ? lastActions : undefined),
       close: Effect.suspend(() => {
         const c = conn
+        conn = undefined
         if (c === undefined) return Effect.void
-        // {"type": "close"} ends the session on the server at once (as EnvClient.disconnect sends it); then the socket
-        return c.writer.write(JSON.stringify({ type: "close" })).pipe(Effect.ignore, Effect.andThen(drop))
+        // every answer so far was read: the connection is in step, and the next session resets on it
+        if (!c.awaiting) return Effect.sync(() => kept.push(c))
+        return end(c)
       })
     }
     return session

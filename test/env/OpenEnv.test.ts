@@ -398,6 +398,32 @@ describe("OpenEnv client", () => {
       })), 60_000)
   }
 
+  it.live("a closed session's connection is reused by the next session (one server session for many episodes), and closed with the layer", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { sim, ws, url } = yield* serve("qa", { maxSessions: 1 })
+      const tasks = ["test:1", "test:2", "test:3"]
+      const rewards = yield* Effect.forEach(tasks, (task) =>
+        Effect.gen(function*() {
+          const env = yield* Env
+          const session = yield* env.open
+          yield* session.reset(task)
+          let reward = 0
+          for (const a of sim.expert(task)) reward = (yield* session.step(a)).reward
+          yield* session.close
+          return reward
+        })).pipe(Effect.provide(OpenEnvClient.layer({ baseUrl: url, env: "qa", retries: 0 })))
+      assert.deepStrictEqual(rewards, [1, 1, 1])
+      // the layer has ended: its kept connection is closed, and the one slot is free for a stranger
+      const reply = yield* Effect.promise(async () => {
+        await new Promise((r) => setTimeout(r, 100))
+        const s = await dial(ws)
+        const r = await s.send(JSON.stringify({ type: "reset", data: {} }))
+        s.close()
+        return r
+      })
+      assert.strictEqual(reply!.type, "observation")
+    })))
+
   it.live("a server that is down: Unreachable after the retries; a full one: ServerError naming CAPACITY_REACHED", () =>
     Effect.scoped(Effect.gen(function*() {
       const fast = { env: "qa", retries: 1, backoff: Duration.millis(10), timeout: Duration.seconds(2) }
