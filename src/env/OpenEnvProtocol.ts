@@ -1,9 +1,9 @@
 import { Data, Result, Schema } from "effect"
 
 /**
- * The wire formats of OpenEnv's environment protocol (openenv-core's `create_app` / `HTTPEnvServer`, in
- * github.com/meta-pytorch/OpenEnv src/openenv/core/env_server/{types,http_server,serialization}.py, v0.2.3), as
- * stepagent's built-in environments speak it. docs/env-server.md has the whole protocol. In short:
+ * The wire formats of OpenEnv's environment protocol (openenv-core 0.2.3's `create_app` / `HTTPEnvServer`:
+ * github.com/meta-pytorch/OpenEnv src/openenv/core/env_server/{types,http_server,serialization}.py at commit 685de41,
+ * 2026-05-01), as stepagent's built-in environments speak it. docs/env-server.md has the whole protocol. In short:
  *
  *   WebSocket /ws, one session per connection, JSON text frames:
  *     {"type": "reset", "data": {"task_id"?, "seed"?, "episode_id"?}} -> {"type": "observation", "data": StepResult}

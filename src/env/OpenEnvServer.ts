@@ -14,8 +14,8 @@ import type { Simulator } from "./Simulator.ts"
 
 /**
  * An HTTP + WebSocket server speaking OpenEnv's environment protocol over a built-in simulator, serving what
- * openenv-core's `create_app` serves (src/openenv/core/env_server/http_server.py, v0.2.3), so that OpenEnv's
- * clients (`GenericEnvClient`, any `EnvClient`), curl and plain WebSocket clients can drive it:
+ * openenv-core 0.2.3's `create_app` serves (src/openenv/core/env_server/http_server.py at commit 685de41), so that
+ * OpenEnv's clients (`GenericEnvClient`, any `EnvClient`), curl and plain WebSocket clients can drive it:
  *   GET  /health   -> {"status": "healthy"}
  *   GET  /metadata -> {"name", "description", "readme_content", "version", "author", "documentation_url"}
  *   GET  /schema   -> {"action", "observation", "state"}: JSON Schemas
