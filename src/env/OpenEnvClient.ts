@@ -11,7 +11,8 @@ import * as OpenEnvProtocol from "./OpenEnvProtocol.ts"
  * A closed session's connection is kept for the next session to open (a reset starts a fresh episode on it, as
  * EnvClient's repeated `reset()` does): a handshake costs more than a short episode's steps. The kept connections
  * close with the layer.
- * A reset sends `{"type": "reset", "data": {"task_id": index}}` (the server's own split decides which task that is),
+ * A reset sends `{"type": "reset", "data": {"task_id": "<split>:<index>"}}` (the full task id: a train task is a train
+ * task whatever the server's --split),
  * a step `{"type": "step", "data": {"message": action}}`; the observation's `text` is the observation, its
  * `instruction` and `max_steps` (where the server sends them) the episode's. docs/env-server.md has the protocol.
  */
@@ -161,12 +162,11 @@ export const make = Effect.fn("OpenEnvClient.make")(function*(options: ClientOpt
     const session: EnvSession = {
       reset: (taskId) =>
         Effect.gen(function*() {
-          const task = TaskId.parse(taskId)
-          if (task === undefined) return yield* new EnvError({ reason: "UnknownTask", env: options.env, message: `task id "${taskId}" is not <train|test>:<index>` })
+          if (TaskId.parse(taskId) === undefined) return yield* new EnvError({ reason: "UnknownTask", env: options.env, message: `task id "${taskId}" is not <train|test>:<index>` })
           // a reset on a new connection is the same episode: a lost connection is reopened and the reset sent again
           const once = Effect.gen(function*() {
             const c = conn ?? (conn = yield* connect)
-            const r = yield* exchange(c, { type: "reset", data: { task_id: task.index } }, "reset").pipe(Effect.catch(onAttempt))
+            const r = yield* exchange(c, { type: "reset", data: { task_id: taskId } }, "reset").pipe(Effect.catch(onAttempt))
             if (r.type !== "observation") return yield* new Attempt({ reason: "BadResponse", message: `reset: answered a ${r.type}, not an observation`, lost: false })
             return r.data
           })

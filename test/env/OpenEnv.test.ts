@@ -389,7 +389,8 @@ describe("OpenEnv client", () => {
     it.live(`${name}: episodes through the client equal the in-process ones (episode, steps, valid actions)`, () =>
       Effect.scoped(Effect.gen(function*() {
         const { sim, url } = yield* serve(name)
-        const tasks = Array.from({ length: 25 }, (_, i) => `test:${i * 19}`)
+        // train tasks too: the client names the full task id, so the server's --split (test) does not turn them into test tasks
+        const tasks = [...Array.from({ length: 25 }, (_, i) => `test:${i * 19}`), "train:7", "train:4999"]
         const actions = (task: string) => actionsOf(sim, task)
         const remote = yield* play(tasks, actions).pipe(Effect.provide(OpenEnvClient.layer({ baseUrl: url, env: name })))
         const local = yield* play(tasks, actions).pipe(Effect.provide(Builtin.layer(sim)))
