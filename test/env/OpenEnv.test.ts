@@ -305,6 +305,24 @@ describe("OpenEnv server, with plain HTTP and WebSocket clients", () => {
       assert.strictEqual(r.dReset!.type, "observation")
     })))
 
+  it.live("a message over the size limit closes its connection with 1009; the server goes on", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { ws } = yield* serve("qa", { maxBodyBytes: 1000 })
+      const r = yield* Effect.promise(async () => {
+        const a = await dial(ws)
+        await a.send(JSON.stringify({ type: "reset", data: {} }))
+        const big = await a.send(JSON.stringify({ type: "step", data: { message: "x".repeat(2000) } }))
+        await new Promise((res) => setTimeout(res, 50))
+        const b = await dial(ws)
+        const ok = await b.send(JSON.stringify({ type: "step", data: { message: "x".repeat(900) } }))
+        b.close()
+        return { big, code: a.closeCode(), ok }
+      })
+      assert.isUndefined(r.big)
+      assert.strictEqual(r.code, 1009)
+      assert.strictEqual((r.ok!.data as Json).code, "EXECUTION_ERROR") // a step before reset, but read and answered
+    })))
+
   it.effect("a session idle for the idle timeout is closed with a SESSION_ERROR and frees its slot (TestClock)", () =>
     Effect.scoped(Effect.gen(function*() {
       const { ws } = yield* serve("qa", { maxSessions: 1, idleTimeout: Duration.minutes(30) })
