@@ -85,12 +85,12 @@ const make = (sim: Simulator, options: ServerOptions) => {
 
   const metadata = {
     name: sim.name,
-    description: `stepagent's built-in ${sim.name} environment: ${sim.size(options.split)} ${options.split} tasks of world seed ${options.worldSeed}; an action is a line of text ({"message": "..."})`,
+    description: `stepagent's built-in ${sim.name} environment: ${sim.size(options.split)} ${options.split} tasks of world seed ${options.worldSeed}; an action is a line of text ({"message": "..."}); protocol: stepagent's docs/env-server.md`,
     // the instruction is what a README would tell an agent: what the actions are and how to write them
     readme_content: sim.instruction,
     version: null,
     author: null,
-    documentation_url: "docs/env-server.md"
+    documentation_url: null // docs/env-server.md in stepagent's repository
   }
   const schemas = OpenEnvProtocol.schemas()
 
@@ -109,14 +109,14 @@ const make = (sim: Simulator, options: ServerOptions) => {
   const decodeStep = OpenEnvProtocol.decode(OpenEnvProtocol.StepBody, "step request")
   const decodeAction = OpenEnvProtocol.decode(OpenEnvProtocol.Action, "action")
 
-  /** One text frame of a session: the reply frame, or "close". */
-  const handle = (session: OpenEnvSession.OpenEnvSession, text: string): string | "close" => {
+  /** One text frame of a session: the reply frame, or undefined for a close. */
+  const handle = (session: OpenEnvSession.OpenEnvSession, text: string): string | undefined => {
     const message = OpenEnvProtocol.incoming(text)
     if (Result.isFailure(message)) return OpenEnvProtocol.errorReply(message.failure)
     const m = message.success
     switch (m.type) {
       case "close":
-        return "close"
+        return undefined
       case "state":
         return JSON.stringify({ type: "state", data: session.state() })
       case "reset":
@@ -149,7 +149,7 @@ const make = (sim: Simulator, options: ServerOptions) => {
           const session = sessions.get(yield* Clock.currentTimeMillis, id)
           if (typeof session === "string") return yield* writer.write(OpenEnvProtocol.errorReply(closed))
           const reply = handle(session, typeof frame === "string" ? frame : decoder.decode(frame))
-          if (reply === "close") return
+          if (reply === undefined) return
           yield* writer.write(reply)
         }
       }
