@@ -85,9 +85,16 @@ export const make = Effect.fn("OpenEnvClient.make")(function*(options: ClientOpt
 
   /** Connections of closed sessions, for the next `open`. */
   const kept: Array<Connection> = []
+  /** Every open connection (kept, in use, or of a session never closed): the layer's end closes them all. */
+  const live = new Set<Connection>()
+  const shut = (c: Connection) =>
+    Effect.suspend(() => {
+      live.delete(c)
+      return Scope.close(c.scope, Exit.void)
+    })
   /** Ends a connection: `{"type": "close"}` ends the session on the server at once (as EnvClient.disconnect sends it), then the socket. */
-  const end = (c: Connection) => c.writer.write(JSON.stringify({ type: "close" })).pipe(Effect.ignore, Effect.andThen(Scope.close(c.scope, Exit.void)))
-  yield* Effect.addFinalizer(() => Effect.forEach(kept.splice(0), end, { discard: true }))
+  const end = (c: Connection) => c.writer.write(JSON.stringify({ type: "close" })).pipe(Effect.ignore, Effect.andThen(shut(c)))
+  yield* Effect.addFinalizer(() => Effect.forEach([...live], end, { discard: true }))
 
   /** Opens a connection to /ws (a new session on the server). */
   const connect = Effect.gen(function*() {
@@ -97,6 +104,7 @@ export const make = Effect.fn("OpenEnvClient.make")(function*(options: ClientOpt
       const reader = yield* Scope.provide(socket.reader, scope)
       const writer = yield* Scope.provide(socket.writer, scope)
       const c: Connection = { scope, reader, writer, frames: [], awaiting: false }
+      live.add(c)
       return c
     }).pipe(Effect.provideService(Socket.WebSocketConstructor, makeWs))
     return yield* opened.pipe(
@@ -153,7 +161,7 @@ export const make = Effect.fn("OpenEnvClient.make")(function*(options: ClientOpt
     const drop = Effect.suspend(() => {
       const c = conn
       conn = undefined
-      return c === undefined ? Effect.void : Scope.close(c.scope, Exit.void)
+      return c === undefined ? Effect.void : shut(c)
     })
     const lostError = new Attempt({ reason: "SessionLost", message: "step: the connection to the server was lost, and the episode with it: reset to start another", lost: true })
     /** A failed exchange drops a connection it lost. */

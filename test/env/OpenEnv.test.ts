@@ -417,22 +417,27 @@ describe("OpenEnv client", () => {
       })), 60_000)
   }
 
-  it.live("a closed session's connection is reused by the next session (one server session for many episodes), and closed with the layer", () =>
+  it.live("a closed session's connection is reused by the next session (one server session for many episodes); the layer's end closes every connection", () =>
     Effect.scoped(Effect.gen(function*() {
       const { sim, ws, url } = yield* serve("qa", { maxSessions: 1 })
       const tasks = ["test:1", "test:2", "test:3"]
-      const rewards = yield* Effect.forEach(tasks, (task) =>
-        Effect.gen(function*() {
-          const env = yield* Env
-          const session = yield* env.open
-          yield* session.reset(task)
-          let reward = 0
-          for (const a of sim.expert(task)) reward = (yield* session.step(a)).reward
-          yield* session.close
-          return reward
-        })).pipe(Effect.provide(OpenEnvClient.layer({ baseUrl: url, env: "qa", retries: 0 })))
+      const rewards = yield* Effect.gen(function*() {
+        const env = yield* Env
+        const rewards = yield* Effect.forEach(tasks, (task) =>
+          Effect.gen(function*() {
+            const session = yield* env.open
+            yield* session.reset(task)
+            let reward = 0
+            for (const a of sim.expert(task)) reward = (yield* session.step(a)).reward
+            yield* session.close
+            return reward
+          }))
+        const abandoned = yield* env.open // never closed
+        yield* abandoned.reset("test:4")
+        return rewards
+      }).pipe(Effect.provide(OpenEnvClient.layer({ baseUrl: url, env: "qa", retries: 0 })))
       assert.deepStrictEqual(rewards, [1, 1, 1])
-      // the layer has ended: its kept connection is closed, and the one slot is free for a stranger
+      // the layer has ended: its connection is closed (the abandoned session's too), and the one slot is free for a stranger
       const reply = yield* Effect.promise(async () => {
         await new Promise((r) => setTimeout(r, 100))
         const s = await dial(ws)
