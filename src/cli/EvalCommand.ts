@@ -17,7 +17,7 @@ import * as UserError from "./UserError.ts"
 const Meta = Schema.Struct({ render: Schema.optionalKey(Schema.Struct({ instruction: Schema.Literals(["keep", "drop"]) })) })
 
 /**
- * `stepagent eval --checkpoint <dir> --env E [--env-url URL] --split test --n N [--json]`, or
+ * `stepagent eval --checkpoint <dir> --env E [--env-url URL [--env-protocol openenv]] --split test --n N [--json]`, or
  * `--policy expert|random` for reference points (no checkpoint). Rolls the policy out on tasks
  * `<split>:0 .. <split>:N-1` and prints `{avgReward, successRate, episodes, ...}`.
  */
@@ -45,16 +45,22 @@ export const command = Command.make("eval", {
   policy: Flag.Literals("policy", ["model", "expert", "random"]).pipe(Flag.withDescription("model (the checkpoint's policy; default), or the expert / random reference points"), Flag.withDefault("model" as const)),
   env: EnvFlags.env,
   seed: EnvFlags.seed,
-  envUrl: Flag.String("env-url").pipe(Flag.withDescription("an AgentGym-compatible server to evaluate against instead of the built-in simulator"), Flag.optional),
+  envUrl: Flag.String("env-url").pipe(Flag.withDescription("an environment server to evaluate against instead of the built-in simulator (AgentGym's protocol unless --env-protocol openenv)"), Flag.optional),
+  envProtocol: Flag.Literals("env-protocol", ["agentgym", "openenv"]).pipe(
+    Flag.withDescription("what --env-url speaks: agentgym (HTTP: AgentGym's servers, env serve; default) or openenv (WebSocket sessions on /ws: OpenEnv's servers, env serve --protocol openenv)"),
+    Flag.withDefault("agentgym" as const)
+  ),
   split: Flag.Literals("split", ["train", "test"]).pipe(Flag.withDescription("task split (default test: held-out tasks)"), Flag.withDefault("test" as const)),
   n: Flag.Int("n").pipe(Flag.withDescription("episodes (tasks <split>:0 .. <split>:n-1); default 200"), Flag.withDefault(200)),
   json: Flag.Boolean("json").pipe(Flag.withDescription("print one JSON object"), Flag.withDefault(false)),
   ...BackendCommand.flags
-}, ({ checkpoint, env, envUrl, json, n, policy, seed, split, ...flags }) =>
+}, ({ checkpoint, env, envProtocol, envUrl, json, n, policy, seed, split, ...flags }) =>
   Effect.gen(function*() {
     const sim = Registry.make(env, seed)
     const url = Option.getOrUndefined(envUrl)
     if (url === undefined && n > sim.size(split)) return yield* UserError.fail(`--n ${n}: the ${env} ${split} split has ${sim.size(split)} tasks`)
+    const badUrl = url === undefined ? undefined : Environment.urlProblem(url, envProtocol)
+    if (badUrl !== undefined) return yield* UserError.fail(`--env-url ${badUrl}`)
     if (policy === "model" && Option.isNone(checkpoint)) return yield* UserError.fail("--checkpoint <dir> is needed for --policy model (or use --policy expert|random)")
     let models: Layer.Layer<Models.Models> | undefined
     let instruction: "keep" | "drop" = "keep"
@@ -68,7 +74,7 @@ export const command = Command.make("eval", {
     }
     const cfg: Evaluate.Config = { ...Evaluate.defaults, policy }
     // the one simulator: its expert, its split sizes and (without --env-url) its episodes
-    const envLayer = Environment.envLayer({ env: { name: env, seed, ...(url === undefined ? {} : { url }) }, render: { instruction } }, sim)
+    const envLayer = Environment.envLayer({ env: { name: env, seed, ...(url === undefined ? {} : { url, protocol: envProtocol }) }, render: { instruction } }, sim)
     // progress on stderr (a bar on a terminal, a line every ~15 s otherwise): house and shop episodes take minutes
     const bar = yield* (yield* Progress.Progress).start(`eval ${env} ${split}`, n)
     let reported = 0

@@ -4,6 +4,7 @@ import * as AgentGymClient from "../env/AgentGymClient.ts"
 import * as Builtin from "../env/Builtin.ts"
 import { Env } from "../env/Env.ts"
 import * as Expert from "../env/Expert.ts"
+import * as OpenEnvClient from "../env/OpenEnvClient.ts"
 import * as Registry from "../env/Registry.ts"
 import type { Simulator } from "../env/Simulator.ts"
 import type * as Pipeline from "./Pipeline.ts"
@@ -11,13 +12,24 @@ import type * as Pipeline from "./Pipeline.ts"
 /** The built-in simulator of the pipeline's world (`env.seed`): deterministic, its episodes independent, so one serves a run. */
 export const simulator = (p: Pick<Pipeline.Pipeline, "env">): Simulator => Registry.make(p.env.name, p.env.seed)
 
+/** Which protocol an environment server speaks (`env.protocol`, `eval --env-protocol`). Default agentgym. */
+export type Protocol = "agentgym" | "openenv"
+
+/** Why a server URL cannot be meant for the protocol, or undefined: a WebSocket URL is an OpenEnv server's. */
+export const urlProblem = (url: string, protocol: Protocol): string | undefined =>
+  protocol === "agentgym" && /^wss?:\/\//i.test(url)
+    ? `${url} is a WebSocket URL: an OpenEnv server needs the openenv protocol (--env-protocol openenv, or env.protocol: "openenv")`
+    : undefined
+
 /**
  * The pipeline's environment: the built-in simulator (`sim`, when the caller holds it: the one its expert and split
- * sizes come from), or an AgentGym server when `env.url` is set.
+ * sizes come from), or a server when `env.url` is set: AgentGym's protocol, or OpenEnv's with `env.protocol: "openenv"`.
  */
 export const envLayer = (p: Pick<Pipeline.Pipeline, "env" | "render">, sim?: Simulator): Layer.Layer<Env> => {
   const base = p.env.url !== undefined
-    ? AgentGymClient.layer({ baseUrl: p.env.url, env: p.env.name })
+    ? p.env.protocol === "openenv"
+      ? OpenEnvClient.layer({ baseUrl: p.env.url, env: p.env.name })
+      : AgentGymClient.layer({ baseUrl: p.env.url, env: p.env.name })
     : Builtin.layer(sim ?? simulator(p))
   if (p.render.instruction === "keep") return base
   // The policy never saw the constant prompt in training: leave it out of its states in rollouts too.

@@ -5,6 +5,7 @@ import { Effect, FileSystem, Schema } from "effect"
 import * as Registry from "../env/Registry.ts"
 import * as Preset from "../model/Preset.ts"
 import * as Field from "../stages/Field.ts"
+import * as Environment from "./Environment.ts"
 import * as Overrides from "./Overrides.ts"
 import { PipelineError, schemaIssueLine } from "./PipelineError.ts"
 import * as StageEntry from "./StageEntry.ts"
@@ -21,7 +22,8 @@ export const Pipeline = Schema.Struct({
   env: Schema.Struct({
     name: Schema.Literals(Registry.names),
     seed: Field.int(0, 0), // the world the shipped datasets were generated from
-    url: Schema.optionalKey(Schema.String) // evaluate against an AgentGym server instead of the built-in simulator
+    url: Schema.optionalKey(Schema.String), // evaluate against an environment server instead of the built-in simulator
+    protocol: Schema.optionalKey(Schema.Literals(["agentgym", "openenv"])) // what env.url speaks (docs/env-server.md); default agentgym
   }),
   data: Schema.Struct({
     train: Schema.Array(Schema.String).pipe(Schema.withDecodingDefaultKey(Effect.succeed([]))), // .arrows files of expert trajectories, relative to the working directory
@@ -151,6 +153,8 @@ export const checkDatasets = (file: string, p: Pipeline): Effect.Effect<void, Pi
     if (seeds.some((s) => s !== p.env.seed) && !crossSeedSafe.includes(p.env.name)) {
       return yield* invalid(file, `data.generate.seeds: ${p.env.name} splits its tasks per world seed, so other seeds' train tasks could be test tasks of seed ${p.env.seed}; generate from [${p.env.seed}] only`)
     }
+    const badUrl = p.env.url === undefined ? undefined : Environment.urlProblem(p.env.url, p.env.protocol ?? "agentgym")
+    if (badUrl !== undefined) return yield* invalid(file, `env.url: ${badUrl}`)
     if (p.env.url !== undefined && p.data.generate !== undefined) {
       // generation runs the built-in simulator's expert; a remote environment's tasks may differ
       return yield* invalid(file, "data.generate needs the built-in environment (env.url is set)")

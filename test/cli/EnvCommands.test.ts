@@ -96,6 +96,54 @@ describe("stepagent env serve", () => {
     }
   })
 
+  it("--protocol openenv: curl-style HTTP and a WebSocket session play an episode; eval --env-protocol openenv equals the in-process eval", async () => {
+    const child = NodeChild.spawn(node, [bin, "env", "serve", "--env", "shop", "--port", "0", "--protocol", "openenv"], { cwd: root })
+    try {
+      const first = await new Promise<string>((resolve, reject) => {
+        Readline.createInterface({ input: child.stdout }).once("line", resolve)
+        child.once("exit", (code) => reject(new Error(`server exited ${code}`)))
+      })
+      const announced = JSON.parse(first) as { url: string; protocol: string }
+      expect(announced.protocol).toBe("openenv")
+      const url = announced.url
+      expect(await (await fetch(`${url}/health`)).json()).toEqual({ status: "healthy" })
+      const sim = Registry.make("shop", 0)
+      const task = "test:4"
+      // a plain WebSocket client (Node's global WebSocket): reset, the expert's steps, close
+      const replies = await new Promise<Array<{ type: string; data: { reward?: number; done?: boolean } }>>((resolve, reject) => {
+        const ws = new WebSocket(`${url.replace("http://", "ws://")}/ws`)
+        const out: Array<{ type: string; data: { reward?: number; done?: boolean } }> = []
+        const messages = [{ type: "reset", data: { task_id: 4 } }, ...sim.expert(task).map((message) => ({ type: "step", data: { message } })), { type: "close" }]
+        ws.onopen = () => ws.send(JSON.stringify(messages.shift()))
+        ws.onmessage = (e) => {
+          out.push(JSON.parse(String(e.data)) as { type: string; data: { reward?: number; done?: boolean } })
+          ws.send(JSON.stringify(messages.shift()))
+        }
+        ws.onclose = () => resolve(out)
+        ws.onerror = () => reject(new Error("websocket error"))
+      })
+      expect(replies.map((r) => r.type)).toEqual(Array<string>(sim.expert(task).length + 1).fill("observation"))
+      expect(replies.at(-1)!.data).toMatchObject({ reward: 1, done: true })
+      const evalArgs = ["eval", "--policy", "random", "--env", "shop", "--n", "6", "--json"]
+      const local = run(evalArgs)
+      const remote = await new Promise<{ status: number | null; stdout: string }>((resolve) => {
+        const c = NodeChild.spawn(node, [bin, ...evalArgs, "--env-url", url, "--env-protocol", "openenv"], { cwd: root })
+        let stdout = ""
+        c.stdout.on("data", (d: Buffer) => stdout += d.toString())
+        c.once("exit", (status) => resolve({ status, stdout }))
+      })
+      expect(remote.status).toBe(0)
+      expect(JSON.parse(remote.stdout)).toEqual(JSON.parse(local.stdout))
+      const wrong = run([...evalArgs, "--env-url", url.replace("http://", "ws://")])
+      expect(wrong.status).not.toBe(0)
+      expect(wrong.stderr.split("\n").filter((l) => l.startsWith("stepagent:"))).toEqual([
+        `stepagent: --env-url ${url.replace("http://", "ws://")} is a WebSocket URL: an OpenEnv server needs the openenv protocol (--env-protocol openenv, or env.protocol: "openenv")`
+      ])
+    } finally {
+      child.kill("SIGTERM")
+    }
+  }, 60_000)
+
   it("a busy port, a bad host, an out-of-range port: one line naming the problem, non-zero exit", async () => {
     const busy = NodeNet.createServer()
     await new Promise<void>((resolve) => busy.listen(0, "127.0.0.1", resolve))

@@ -33,3 +33,18 @@ describe("data.generate.n beyond the environment's train tasks", () => {
       expect(yield* warnings(house(5_000))).toEqual([])
     }))
 })
+
+describe("env.url and env.protocol", () => {
+  const remote = (env: Record<string, unknown>) => ({ ...house(1), env: { name: "qa", ...env }, data: { train: ["no-such.arrows"] } })
+  const check = (definition: unknown) =>
+    Effect.runPromise(Effect.gen(function*() {
+      const p = yield* Pipeline.decode("p.ts", definition)
+      return yield* Effect.flip(Pipeline.checkDatasets("p.ts", p))
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+  it("a WebSocket URL with the AgentGym protocol (the default) is refused with one line; env.protocol openenv takes it", async () => {
+    const e = await check(remote({ url: "ws://127.0.0.1:8000" }))
+    expect(e.message).toBe(`p.ts: env.url: ws://127.0.0.1:8000 is a WebSocket URL: an OpenEnv server needs the openenv protocol (--env-protocol openenv, or env.protocol: "openenv")`)
+    // with openenv the URL passes, and the check goes on to the next problem (the train file does not exist)
+    expect((await check(remote({ url: "ws://127.0.0.1:8000", protocol: "openenv" }))).message).toBe("p.ts: dataset no-such.arrows does not exist")
+  })
+})
