@@ -7,18 +7,23 @@ import * as Segment from "./Segment.ts"
 /**
  * Synthetic negatives for a step-reward model: agent-like mistakes at an expert state, made from the expert's own
  * trajectory at the token level, so a reward model sees many contrasts at every state and not only the few where
- * the sampled agent happened to differ (on qa ~30 of 96 states a round: docs/paper-table.md). The kinds are the
- * failures measured in the environments' episodes (docs/paper-table.md):
- *   0. repeat: the expert's previous action again (house: the agent repeats itself after arriving);
- *   1. early: a later expert action of the same trajectory (acting before its time, skipping a step);
- *   2. drop: one token of the action left out (a garbled copy: shop's `click[B0HA1CH5B]`);
- *   3. swap: one token of the action replaced by a token of the state's last observation (a wrong name or object
- *      read from the page: house's `take bread 1 from countertop 1`, qa's wrong entity).
- * A draw that does not apply (no previous or later action, a one-token action) or that equals the expert's action
- * is drawn again, up to a bound; `<|eoa|>` always ends the action. Pure, seeded.
+ * the sampled agent happened to differ (on qa ~20 of ~96 states a round: docs/paper-table.md). The kinds are the
+ * failures seen in the environments' episodes and samples (docs/paper-table.md):
+ *   repeat: the expert's previous action again (house: the agent repeats itself after arriving);
+ *   early:  a later expert action of the same trajectory (acting before its time, skipping a step);
+ *   drop:   1-3 consecutive tokens of the action left out (a garbled or cut copy: shop's `click[B0HA1CH5B]`, qa's
+ *           `finish[Sidru Shin]` for `finish[Sidru Shinbix]`);
+ *   swap:   1-3 consecutive tokens replaced by 1-3 consecutive tokens of the state's last observation (a wrong name
+ *           or object read from the page: qa's `finish[Listeix]` for `finish[Fafur]`, house's `take bread 1 ...`);
+ *   insert: 1-3 consecutive tokens of the last observation inserted (qa's `search[Shond Krambri born in]`).
+ * A draw that does not apply (no previous or later action, nothing left of the action, an empty observation) or that
+ * equals the expert's action is drawn again, up to a bound; `<|eoa|>` always ends the action. Pure, seeded.
  */
-export const kinds = ["repeat", "early", "drop", "swap"] as const
+export const kinds = ["repeat", "early", "drop", "swap", "insert"] as const
 export type Kind = typeof kinds[number]
+
+/** The longest span an edit removes or inserts: agents' copy errors are a word or two, 1-3 tokens. */
+export const maxSpan = 3
 
 const pick = (rng: Rng.Rng, n: number): number => Math.min(n - 1, Math.floor(Rng.uniform(rng) * n))
 
@@ -28,11 +33,28 @@ const actionAt = (t: Tokenized.TokenizedTrajectory, i: number): Int32Array =>
 
 const equal = (a: Int32Array, b: Int32Array): boolean => a.length === b.length && a.every((x, k) => x === b[k])
 
+/** `expert` with tokens [at, at + removed) replaced by `inserted`. */
+const edit = (expert: Int32Array, at: number, removed: number, inserted: Int32Array): Int32Array => {
+  const out = new Int32Array(expert.length - removed + inserted.length)
+  out.set(expert.subarray(0, at))
+  out.set(inserted, at)
+  out.set(expert.subarray(at + removed), at + inserted.length)
+  return out
+}
+
 /** One mistake of `kind` at `s`, or undefined when the kind does not apply there. */
 export const mistake = (rng: Rng.Rng, s: Segment.Segment, kind: Kind): Int32Array | undefined => {
   const t = s.trajectory
   const expert = Segment.expertAction(s)
   const body = expert.length - 1 // the tokens before <|eoa|>
+  // the observation's own tokens, without its opening <|obs|> and closing <|act|>
+  const from = Tokenized.obsStart(t, s.step) + 1
+  const to = Tokenized.obsEnd(t, s.step) - 1
+  const observed = (): Int32Array => {
+    const n = 1 + pick(rng, Math.min(maxSpan, to - from))
+    const at = from + pick(rng, to - from - n + 1)
+    return t.tokens.subarray(at, at + n)
+  }
   switch (kind) {
     case "repeat":
       return s.step === 0 ? undefined : actionAt(t, s.step - 1).slice()
@@ -42,20 +64,17 @@ export const mistake = (rng: Rng.Rng, s: Segment.Segment, kind: Kind): Int32Arra
     }
     case "drop": {
       if (body < 2) return undefined
-      const k = pick(rng, body)
-      const out = new Int32Array(expert.length - 1)
-      out.set(expert.subarray(0, k))
-      out.set(expert.subarray(k + 1), k)
-      return out
+      const n = 1 + pick(rng, Math.min(maxSpan, body - 1)) // at least one token of the action stays
+      return edit(expert, pick(rng, body - n + 1), n, new Int32Array(0))
     }
     case "swap": {
-      // the observation's own tokens, without its opening <|obs|> and closing <|act|>
-      const from = Tokenized.obsStart(t, s.step) + 1
-      const to = Tokenized.obsEnd(t, s.step) - 1
       if (body < 1 || to <= from) return undefined
-      const out = expert.slice()
-      out[pick(rng, body)] = t.tokens[from + pick(rng, to - from)]!
-      return out
+      const n = 1 + pick(rng, Math.min(maxSpan, body))
+      return edit(expert, pick(rng, body - n + 1), n, observed())
+    }
+    case "insert": {
+      if (to <= from) return undefined
+      return edit(expert, pick(rng, body + 1), 0, observed())
     }
   }
 }
