@@ -3,6 +3,7 @@ import { Command, Flag } from "effect/cli"
 import { EnvError } from "../domain/EnvError.ts"
 import * as TrajectoryArrow from "../data/TrajectoryArrow.ts"
 import * as Expert from "../env/Expert.ts"
+import * as Recovery from "../env/Recovery.ts"
 import * as Registry from "../env/Registry.ts"
 import * as EnvFlags from "./EnvFlags.ts"
 
@@ -21,8 +22,12 @@ export const command = Command.make("generate", {
   recoveries: Flag.Finite("recoveries").pipe(
     Flag.withDescription("insert an agent-like mistake before an expert action at this rate (0-1), flagged loss: false, so a policy learns to recover (src/env/Recovery.ts)"),
     Flag.withDefault(0)
+  ),
+  recoveryKinds: Flag.String("recovery-kinds").pipe(
+    Flag.withDescription(`the kinds of mistake, comma-separated, of ${Recovery.kinds.join(", ")} (default ${Recovery.defaultKinds.join(",")}; early: a later expert action taken now)`),
+    Flag.withDefault(Recovery.defaultKinds.join(","))
   )
-}, ({ env, n, out, recoveries, seed, split, thoughts }) =>
+}, ({ env, n, out, recoveries, recoveryKinds, seed, split, thoughts }) =>
   Effect.gen(function*() {
     const sim = Registry.make(env, seed)
     const size = sim.size(split)
@@ -32,16 +37,21 @@ export const command = Command.make("generate", {
     if (!(recoveries >= 0 && recoveries <= 1)) {
       return yield* new EnvError({ reason: "UnknownTask", env, message: `--recoveries ${recoveries}: a rate between 0 and 1` })
     }
+    const named = recoveryKinds.split(",").map((k) => k.trim())
+    const kinds = named.filter(Recovery.isKind)
+    if (kinds.length !== named.length) {
+      return yield* new EnvError({ reason: "UnknownTask", env, message: `--recovery-kinds ${recoveryKinds}: each of ${Recovery.kinds.join(", ")}` })
+    }
     const t0 = performance.now()
     let failed = 0
     const written = yield* Stream.range(0, n - 1).pipe(
       Stream.map((i) => {
-        const t = Expert.trajectory(sim, `${split}:${i}`, { thoughts, seed, recoveries })
+        const t = Expert.trajectory(sim, `${split}:${i}`, { thoughts, seed, recoveries, recoveryKinds: kinds })
         if (!t.success) failed++
         return t
       }),
       TrajectoryArrow.write(out)
     )
     const seconds = (performance.now() - t0) / 1000
-    yield* Console.log(JSON.stringify({ env, split, seed, written, ...(recoveries > 0 ? { recoveries } : {}), expertFailures: failed, out, seconds: Number(seconds.toFixed(3)) }))
+    yield* Console.log(JSON.stringify({ env, split, seed, written, ...(recoveries > 0 ? { recoveries, recoveryKinds: kinds } : {}), expertFailures: failed, out, seconds: Number(seconds.toFixed(3)) }))
   })).pipe(Command.withDescription("Generate expert trajectories of a built-in environment"))

@@ -14,14 +14,14 @@ import type { Simulator } from "./Simulator.ts"
 export const trajectory = (
   sim: Simulator,
   taskId: string,
-  options: { readonly thoughts: boolean; readonly seed: number; readonly recoveries?: number }
+  options: { readonly thoughts: boolean; readonly seed: number; readonly recoveries?: number; readonly recoveryKinds?: ReadonlyArray<Recovery.Kind> | undefined }
 ): Trajectory => {
   const run = sim.start(taskId)
   const expert = sim.expert(taskId)
   const thoughts = options.thoughts ? sim.expertThoughts?.(taskId) : undefined
   const rate = options.recoveries ?? 0
   const planned = rate > 0
-    ? Recovery.plan(sim, taskId, expert, rate, Rng.make(Hash.parts(options.seed, "recoveries", taskId)))
+    ? Recovery.plan(sim, taskId, expert, rate, Rng.make(Hash.parts(options.seed, "recoveries", taskId)), options.recoveryKinds)
     : expert.map((action) => ({ action, mistake: false }))
   const steps: Array<Step> = []
   let observation = run.episode.observation

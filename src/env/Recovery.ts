@@ -40,23 +40,44 @@ const replay = (sim: Simulator, taskId: string, actions: ReadonlyArray<string>):
 
 const words = (text: string): Array<string> => text.split(/\s+/).filter((w) => w.length > 0)
 
-/** One mistake before `action`, or undefined when the drawn kind does not apply. */
-const mistake = (rng: Rng, previous: string | undefined, action: string, observation: string): string | undefined => {
+/**
+ * The kinds of mistake: `repeat` the previous action again (the failure measured on house); `drop` a word of the
+ * expert's action dropped; `replace` a word of it replaced by one of the observation's; `early` a later expert action
+ * of the episode taken now (acting on an object or place before reaching it: house's `take bread 1 from countertop 1`
+ * where the countertop holds no bread). `defaultKinds` are the first three, in the order their draws were made
+ * before `early` existed, so data generated without `kinds` is byte for byte what it was.
+ */
+export const kinds = ["repeat", "drop", "replace", "early"] as const
+export type Kind = typeof kinds[number]
+export const defaultKinds: ReadonlyArray<Kind> = ["repeat", "drop", "replace"]
+export const isKind = (k: string): k is Kind => (kinds as ReadonlyArray<string>).includes(k)
+
+/** One mistake of a kind drawn from `allowed` before `action`, or undefined when the drawn kind does not apply. */
+const mistake = (
+  rng: Rng,
+  allowed: ReadonlyArray<Kind>,
+  previous: string | undefined,
+  action: string,
+  later: ReadonlyArray<string>,
+  observation: string
+): string | undefined => {
   const ws = words(action)
-  switch (rng.int(3)) {
-    case 0: // the failure measured on house: the previous action again
+  switch (allowed[rng.int(allowed.length)]!) {
+    case "repeat":
       return previous
-    case 1: { // a word dropped
+    case "drop": {
       if (ws.length < 2) return undefined
       const k = rng.int(ws.length)
       return ws.filter((_, i) => i !== k).join(" ")
     }
-    default: { // a word replaced by one of the observation's
+    case "replace": {
       const pool = words(observation)
       if (pool.length === 0 || ws.length === 0) return undefined
       const k = rng.int(ws.length)
       return ws.map((w, i) => (i === k ? rng.pick(pool) : w)).join(" ")
     }
+    case "early":
+      return later.length === 0 ? undefined : rng.pick(later)
   }
 }
 
@@ -64,14 +85,21 @@ const mistake = (rng: Rng, previous: string | undefined, action: string, observa
  * The expert's actions with mistakes inserted at `rate` per expert action (at most one before each), each kept
  * only when the continuation replays unchanged (above).
  */
-export const plan = (sim: Simulator, taskId: string, expert: ReadonlyArray<string>, rate: number, rng: Rng): ReadonlyArray<Planned> => {
+export const plan = (
+  sim: Simulator,
+  taskId: string,
+  expert: ReadonlyArray<string>,
+  rate: number,
+  rng: Rng,
+  allowed: ReadonlyArray<Kind> = defaultKinds
+): ReadonlyArray<Planned> => {
   const plain = replay(sim, taskId, expert)
   const out: Array<Planned> = []
   let observation = sim.start(taskId).episode.observation // what the agent sees before the next action
   for (let i = 0; i < expert.length; i++) {
     const action = expert[i]!
     if (rng.chance(rate)) {
-      const wrong = mistake(rng, out[out.length - 1]?.action, action, observation)
+      const wrong = mistake(rng, allowed, out[out.length - 1]?.action, action, expert.slice(i + 1), observation)
       if (wrong !== undefined && wrong.trim() !== action.trim() && wrong.trim() !== "") {
         const head = [...out.map((p) => p.action), wrong]
         const r = replay(sim, taskId, [...head, ...expert.slice(i)])

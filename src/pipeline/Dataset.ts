@@ -40,7 +40,7 @@ const generated = (p: Pipeline.Pipeline, g: Generate) =>
     return Stream.range(0, n - 1).pipe(
       Stream.map((k) => {
         const seed = seeds[k % seeds.length]!
-        return Expert.trajectory(sim(seed), `train:${Math.floor(k / seeds.length)}`, { thoughts: g.thoughts === true, seed, recoveries: g.recoveries ?? 0 })
+        return Expert.trajectory(sim(seed), `train:${Math.floor(k / seeds.length)}`, { thoughts: g.thoughts === true, seed, recoveries: g.recoveries ?? 0, recoveryKinds: g.recoveryKinds })
       })
     )
   })

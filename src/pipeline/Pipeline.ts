@@ -2,6 +2,7 @@ import * as NodeCrypto from "node:crypto"
 import * as NodePath from "node:path"
 import { pathToFileURL } from "node:url"
 import { Effect, FileSystem, Schema } from "effect"
+import * as Recovery from "../env/Recovery.ts"
 import * as Registry from "../env/Registry.ts"
 import * as Preset from "../model/Preset.ts"
 import * as Field from "../stages/Field.ts"
@@ -37,6 +38,9 @@ export const Pipeline = Schema.Struct({
       // a mistake of the kind agents make inserted before an expert action at this rate, its turn flagged as no target,
       // so the policy sees states after errors and how the expert recovers (src/env/Recovery.ts); 0 = the plain expert
       recoveries: Schema.optionalKey(Schema.Number.check(Schema.isBetween({ minimum: 0, maximum: 1 }))),
+      // the kinds of mistake drawn (Recovery.kinds); default repeat, drop, replace ("early", a later expert action taken
+      // now, is opt-in so that data generated before it existed stays byte for byte the same)
+      recoveryKinds: Schema.optionalKey(Schema.Array(Schema.Literals(Recovery.kinds)).check(Schema.isMinLength(1))),
       seeds: Schema.optionalKey(Schema.Array(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))).check(Schema.isMinLength(1))) // default: [env.seed]
     })),
     limit: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0))) // use the first N trajectories only
