@@ -11,7 +11,7 @@ import * as UserError from "./UserError.ts"
 /**
  * `stepagent serve --checkpoint DIR [--port 8000] [--host 127.0.0.1] [--model-name NAME] [--seed S]`: the checkpoint's
  * policy behind OpenAI's chat-completions API (docs/serve.md). The first line on stdout is one JSON object with the
- * URL actually bound (useful with --port 0) and the model's name.
+ * URL actually bound (useful with --port 0), the base URL an OpenAI client takes (`<url>/v1`) and the model's name.
  */
 export const command = Command.make("serve", {
   checkpoint: Flag.String("checkpoint").pipe(Flag.withDescription("a checkpoint directory (runs/<run>/checkpoints/unit-NNNN), or a run directory, its checkpoints/ or checkpoints/LATEST for the latest")),
@@ -35,7 +35,8 @@ export const command = Command.make("serve", {
       const server = yield* HttpServer.HttpServer
       const bound = "port" in server.address ? server.address.port : port
       const authority = host.includes(":") ? `[${host}]` : host
-      yield* Console.log(JSON.stringify({ url: `http://${authority}:${bound}/v1`, model: name, checkpoint: policy.path, contextLength: policy.model.config.contextLength, instruction: policy.instruction }))
+      const url = `http://${authority}:${bound}`
+      yield* Console.log(JSON.stringify({ url, baseUrl: `${url}/v1`, model: name, checkpoint: policy.path, contextLength: policy.model.config.contextLength, instruction: policy.instruction }))
     }))
     const server = PolicyServer.layer({ name, model: policy.model, tokenizer: policy.tokenizer, instruction: policy.instruction }, { port, host, seed, maxBodyBytes })
     yield* Layer.launch(announce.pipe(Layer.provideMerge(server))).pipe(
