@@ -155,7 +155,7 @@ describe("stepagent serve", () => {
   it("answers in OpenAI's shape: ids, usage, log-probs of the policy, the Clock's time; seeded sampling repeats", async () => {
     const run = sim.start("test:5")
     const messages = [{ role: "system", content: run.episode.instruction }, { role: "user", content: run.episode.observation }]
-    const r = await post({ messages, logprobs: true, n: 3, seed: 11, temperature: 1, max_tokens: 12 })
+    const r = await post({ messages, logprobs: true, n: 3, seed: 11, temperature: 1, max_tokens: 12, user: "harness", metadata: { run: "a" }, return_token_ids: true })
     expect(r.status).toBe(200)
     const c = completion(r.json)
     expect(c.object).toBe("chat.completion")
