@@ -92,8 +92,10 @@ export const decode = (text: string): Result.Result<Request, ApiError.ApiError> 
       return refuse("response_format", "only {\"type\": \"text\"} is supported")
     }
     if ((b.top_logprobs ?? 0) > 0) return refuse("top_logprobs", "top log-probs are not supported (each token's own log-prob is, with logprobs: true)")
-    if (b.max_tokens != null && b.max_completion_tokens != null && b.max_tokens !== b.max_completion_tokens) {
-      return refuse("max_completion_tokens", `disagrees with max_tokens (${b.max_completion_tokens} vs ${b.max_tokens}): give one`)
+    const maxTokens = b.max_tokens ?? undefined
+    const maxCompletionTokens = b.max_completion_tokens ?? undefined
+    if (maxTokens !== undefined && maxCompletionTokens !== undefined && maxTokens !== maxCompletionTokens) {
+      return refuse("max_completion_tokens", `disagrees with max_tokens (${maxCompletionTokens} vs ${maxTokens}): give one`)
     }
     const stop = typeof b.stop === "string" ? [b.stop] : b.stop ?? []
     if (stop.some((s) => s === "")) return refuse("stop", "a stop sequence is empty")
@@ -103,7 +105,7 @@ export const decode = (text: string): Result.Result<Request, ApiError.ApiError> 
       temperature: b.temperature ?? 1,
       topP: b.top_p ?? 1,
       topK: Math.max(0, b.top_k ?? 0),
-      maxTokens: b.max_completion_tokens ?? b.max_tokens ?? undefined,
+      maxTokens: maxCompletionTokens ?? maxTokens,
       n: b.n ?? 1,
       seed: b.seed ?? undefined,
       stop,
