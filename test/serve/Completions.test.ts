@@ -1,3 +1,4 @@
+import * as tf from "@tensorflow/tfjs"
 import { Effect, Exit } from "effect"
 import { beforeAll, describe, expect, it } from "vitest"
 import * as Tokenized from "../../src/domain/Tokenized.ts"
@@ -27,6 +28,7 @@ const settings = (i: number): Completions.Settings =>
 describe("Completions", () => {
   it("requests waiting together are sampled in one call per setting, and each gets what it gets alone", async () => {
     const m = model()
+    const tensors = tf.memory().numTensors
     const prompts = Array.from({ length: 12 }, (_, i) => prompt(i, m.config.contextLength))
     const ids = (rows: ReadonlyArray<Completions.Sampled>) => rows.map((r) => Array.from(r.tokens))
     const { alone, aloneStats, together, togetherStats } = await Effect.runPromise(Effect.gen(function*() {
@@ -45,6 +47,7 @@ describe("Completions", () => {
     // no completion runs past the room the context leaves for an action, as in evaluation
     const reserve = Context.actionReserve(m.config.contextLength)
     expect(Math.max(...alone.flat().map((r) => r.length))).toBeLessThanOrEqual(reserve)
+    expect(tf.memory().numTensors).toBe(tensors) // every tensor of every call was disposed inside it
     Transformer.dispose(m)
   }, 60_000)
 
