@@ -1,9 +1,6 @@
-import * as NodePath from "node:path"
-import { Console, Effect, FileSystem, Layer, Option, Schema, Stream } from "effect"
+import { Console, Effect, Layer, Option, Stream } from "effect"
 import { Command, Flag } from "effect/cli"
-import * as Bpe from "../data/Bpe.ts"
 import * as Registry from "../env/Registry.ts"
-import * as Checkpoint from "../model/Checkpoint.ts"
 import * as Metrics from "../metrics/Metrics.ts"
 import * as Environment from "../pipeline/Environment.ts"
 import * as Progress from "../pipeline/Progress.ts"
@@ -11,35 +8,15 @@ import * as Evaluate from "../stages/Evaluate.ts"
 import * as Models from "../stages/Models.ts"
 import * as BackendCommand from "./BackendCommand.ts"
 import * as EnvFlags from "./EnvFlags.ts"
+import * as PolicyCheckpoint from "./PolicyCheckpoint.ts"
 import * as RunCommand from "./RunCommand.ts"
 import * as UserError from "./UserError.ts"
-
-const Meta = Schema.Struct({ render: Schema.optionalKey(Schema.Struct({ instruction: Schema.Literals(["keep", "drop"]) })) })
 
 /**
  * `stepagent eval --checkpoint <dir> --env E [--env-url URL [--env-protocol openenv]] --split test --n N [--json]`, or
  * `--policy expert|random` for reference points (no checkpoint). Rolls the policy out on tasks
  * `<split>:0 .. <split>:N-1` and prints `{avgReward, successRate, episodes, ...}`.
  */
-/**
- * The checkpoint a `--checkpoint` path names: a checkpoint directory as it is; a run directory, its `checkpoints/`
- * or the `checkpoints/LATEST` file: the checkpoint LATEST names (the run's last). Anything else is left for
- * `Checkpoint.load` to refuse with its one line.
- */
-export const latestOf = (path: string): Effect.Effect<string, never, FileSystem.FileSystem> =>
-  Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    for (const p of [path, NodePath.join(path, "LATEST"), NodePath.join(path, "checkpoints", "LATEST")]) {
-      if (NodePath.basename(p) !== "LATEST") continue
-      const isFile = yield* fs.stat(p).pipe(Effect.map((st) => st.type === "File"), Effect.orElseSucceed(() => false))
-      if (!isFile) continue
-      // an unreadable LATEST leaves the path as given, for Checkpoint.load to refuse with its one line
-      const name = (yield* fs.readFileString(p).pipe(Effect.orElseSucceed(() => ""))).trim()
-      return name === "" ? path : NodePath.join(NodePath.dirname(p), name)
-    }
-    return path
-  })
-
 export const command = Command.make("eval", {
   checkpoint: Flag.String("checkpoint").pipe(Flag.withDescription("a checkpoint directory (runs/<run>/checkpoints/unit-NNNN), or a run directory, its checkpoints/ or checkpoints/LATEST for the latest"), Flag.optional),
   policy: Flag.Literals("policy", ["model", "expert", "random"]).pipe(Flag.withDescription("model (the checkpoint's policy; default), or the expert / random reference points"), Flag.withDefault("model" as const)),
@@ -65,12 +42,9 @@ export const command = Command.make("eval", {
     let models: Layer.Layer<Models.Models> | undefined
     let instruction: "keep" | "drop" = "keep"
     if (Option.isSome(checkpoint)) {
-      const loaded = yield* Checkpoint.load(yield* latestOf(checkpoint.value))
-      const tokenizer = yield* Bpe.load(loaded.tokenizer.json)
-      const policyEntry = loaded.models["policy"]
-      if (policyEntry === undefined) return yield* UserError.fail(`${checkpoint.value}: the checkpoint holds no policy model`)
-      instruction = Schema.decodeUnknownOption(Meta)(loaded.meta).pipe(Option.flatMap((m) => Option.fromNullishOr(m.render?.instruction)), Option.getOrElse(() => "keep" as const))
-      models = Models.layer({ tokenizer, models: { policy: { model: policyEntry.model } } })
+      const loaded = yield* PolicyCheckpoint.load(checkpoint.value)
+      instruction = loaded.instruction
+      models = Models.layer({ tokenizer: loaded.tokenizer, models: { policy: { model: loaded.model } } })
     }
     const cfg: Evaluate.Config = { ...Evaluate.defaults, policy }
     // the one simulator: its expert, its split sizes and (without --env-url) its episodes

@@ -19,7 +19,8 @@ const groups = {
   table: () => import("./TableCommand.ts"),
   run: () => import("./RunCommand.ts"),
   resume: () => import("./ResumeCommand.ts"),
-  eval: () => import("./EvalCommand.ts")
+  eval: () => import("./EvalCommand.ts"),
+  serve: () => import("./ServeCommand.ts")
 }
 type Name = keyof typeof groups
 type Group = Awaited<ReturnType<(typeof groups)[Name]>>["command"]

@@ -32,14 +32,21 @@ export const texts = (trajectory: Trajectory): Array<string> => {
   return out
 }
 
-/** The whole trajectory as one token buffer with [obsStart, obsEnd, actStart, actEnd] per step. */
-export const render = (tokenizer: Tokenizer, trajectory: Trajectory): TokenizedTrajectory => {
+/**
+ * The whole trajectory as one token buffer with [obsStart, obsEnd, actStart, actEnd] per step.
+ *
+ * `actions[i]`, when given, is step i's action turn as the policy produced it (its sampled ids, `<|eoa|>` included
+ * when it stopped) and is used as it is instead of encoding the step's text: a policy's own action, decoded and
+ * encoded again, need not give back the ids it sampled (a byte-level BPE merges what the model wrote byte by byte),
+ * so a conversation with the policy's turns is rendered from their ids (evaluation's rollouts, the policy server).
+ */
+export const render = (tokenizer: Tokenizer, trajectory: Trajectory, actions?: ReadonlyArray<Int32Array | undefined>): TokenizedTrajectory => {
   const parts: Array<Int32Array> = [encodePrelude(tokenizer, trajectory.instruction)]
   const spans = new Int32Array(4 * trajectory.steps.length)
   let at = parts[0]!.length
   trajectory.steps.forEach((step, i) => {
     const obs = encodeObservationTurn(tokenizer, step.observation)
-    const act = encodeActionTurn(tokenizer, renderAction(step))
+    const act = actions?.[i] ?? encodeActionTurn(tokenizer, renderAction(step))
     spans[4 * i] = at
     spans[4 * i + 1] = at + obs.length
     spans[4 * i + 2] = at + obs.length

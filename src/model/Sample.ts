@@ -13,7 +13,9 @@ import * as Transformer from "./Transformer.ts"
  * of one trajectory are cuts of one sequence, so its prefill runs once and each row masks the positions
  * beyond its own state. Finished rows are dropped from the batch as they accumulate.
  * Randomness: one uniform draw per live row per token, rows in increasing order, from the `rng` passed in
- * (advanced in place); temperature 0 is greedy and draws nothing.
+ * (advanced in place); temperature 0 is greedy and draws nothing. `rng` may also be one generator per row
+ * (`Rngs`): rows that share a generator draw from it in that same order, so a request's rows get the same
+ * draws whatever other rows share the batch (the policy server batches concurrent requests this way).
  */
 export interface Options {
   readonly maxTokens?: number // longest action, stop token included
@@ -39,6 +41,11 @@ const resolve = (o: Options): Resolved => ({
   topP: o.topP ?? defaults.topP,
   stop: o.stop ?? defaults.stop
 })
+
+/** One generator for every row, or one per row (rows may share one: they draw from it in row order). */
+export type Rngs = Rng.Rng | ReadonlyArray<Rng.Rng>
+
+const rowRng = (rng: Rngs, r: number): Rng.Rng => "generator" in rng ? rng : rng[r]!
 
 /** Row r continues `prefixes[prefix]` cut after its first `length` tokens. */
 export interface Prompt {
@@ -130,10 +137,10 @@ const makeState = (m: Transformer.Model, prefixes: ReadonlyArray<ReadonlyArray<I
   // the most tokens row r may sample: its action must end inside the context
   const limit = prompts.map((p) => Math.min(W, m.config.contextLength - p.length))
   /** Draws for the rows in `live` (original indices, increasing) at step t from logits (live.length, V); returns the rows still live. */
-  const advance = (live: ReadonlyArray<number>, logits: Float32Array, V: number, t: number, rng: Rng.Rng): Array<number> => {
+  const advance = (live: ReadonlyArray<number>, logits: Float32Array, V: number, t: number, rng: Rngs): Array<number> => {
     const next: Array<number> = []
     live.forEach((r, i) => {
-      const u = o.temperature === 0 ? 0 : Rng.uniform(rng)
+      const u = o.temperature === 0 ? 0 : Rng.uniform(rowRng(rng, r))
       const tok = choose(logits, i * V, V, o, u)
       out.tokens[r * W + t] = tok
       out.logp[r * W + t] = logSoftmaxAt(logits, i * V, V, tok)
@@ -144,6 +151,10 @@ const makeState = (m: Transformer.Model, prefixes: ReadonlyArray<ReadonlyArray<I
     return next
   }
   return { out, advance }
+}
+
+const checkRngs = (rng: Rngs, rows: number): void => {
+  if (!("generator" in rng) && rng.length !== rows) throw new Error(`Sample: ${rng.length} generators for ${rows} rows`)
 }
 
 /** Concatenated prefix tokens right-padded to (P, Tp). */
@@ -199,10 +210,11 @@ export const sample = (
   m: Transformer.Model,
   prefixes: ReadonlyArray<ReadonlyArray<Int32Array>>,
   prompts: ReadonlyArray<Prompt>,
-  rng: Rng.Rng,
+  rng: Rngs,
   options: Options = {}
 ): Samples => {
   const o = resolve(options)
+  checkRngs(rng, prompts.length)
   const { advance, out } = makeState(m, prefixes, prompts, o)
   if (prompts.length === 0) return out
   const V = m.config.vocabSize
@@ -353,10 +365,11 @@ export const sampleUncached = (
   m: Transformer.Model,
   prefixes: ReadonlyArray<ReadonlyArray<Int32Array>>,
   prompts: ReadonlyArray<Prompt>,
-  rng: Rng.Rng,
+  rng: Rngs,
   options: Options = {}
 ): Samples => {
   const o = resolve(options)
+  checkRngs(rng, prompts.length)
   const { advance, out } = makeState(m, prefixes, prompts, o)
   const V = m.config.vocabSize
   const flat = prefixes.map((parts) => {

@@ -130,6 +130,22 @@ describe("Sample", () => {
     expect(Array.from(cached.lengths)).toEqual([...Array.from({ length: 12 }, (_, i) => Math.min(12, 3 + i)), 12, 12, 12])
     Transformer.dispose(small)
   })
+  it("with a generator per request, a request's rows are what it gets alone, whatever shares the batch", () => {
+    // the policy server's batching: request A (2 rows, one generator), B (1 row), C (3 rows), sampled together and apart
+    const reqs = requests(trajs)
+    const sep = separate(reqs, 1, 10)
+    const prefixes = sep.prefixes.slice(0, 3)
+    const rowsPer = [2, 1, 3]
+    const o = { maxTokens: 10, temperature: 1.2, stop: -1 }
+    const alone = rowsPer.map((k, p) =>
+      rowsOf(Sample.sample(m, [prefixes[p]!], Array.from({ length: k }, () => ({ prefix: 0, length: sep.prompts[p]!.length })), Rng.make(100 + p), o))
+    )
+    const gens = rowsPer.map((_, p) => Rng.make(100 + p))
+    const prompts = rowsPer.flatMap((k, p) => Array.from({ length: k }, () => ({ prefix: p, length: sep.prompts[p]!.length })))
+    const together = rowsOf(Sample.sample(m, prefixes, prompts, rowsPer.flatMap((k, p) => Array.from({ length: k }, () => gens[p]!)), o))
+    expect(together).toEqual(alone.flat())
+    expect(() => Sample.sample(m, prefixes, prompts, [Rng.make(1)], o)).toThrow(/1 generators for 6 rows/)
+  })
   it("greedy sampling picks the argmax", () => {
     const logits = Float32Array.from([0.1, 2, -1, 2, 0.5])
     const o = { maxTokens: 1, temperature: 0, topK: 0, topP: 1, stop: EOA }
