@@ -11,6 +11,7 @@ import * as Checkpoint from "../../src/model/Checkpoint.ts"
 import * as Preset from "../../src/model/Preset.ts"
 import * as Transformer from "../../src/model/Transformer.ts"
 import * as World from "../stages/World.ts"
+import * as ModelFixtures from "../model/Fixtures.ts"
 
 const root = NodePath.resolve(import.meta.dirname, "../..")
 const node = NodePath.join(root, "node_modules/.bin/node")
@@ -20,7 +21,7 @@ const env = { ...process.env, STEPAGENT_BACKEND: "wasm", STEPAGENT_THREADS: "1",
 const cli = (args: ReadonlyArray<string>) => NodeChild.spawnSync(node, [bin, ...args], { cwd: root, encoding: "utf8", env })
 
 beforeAll(async () => {
-  await World.backend()
+  await ModelFixtures.wasm()
   // an untrained policy is enough to start a server: a run directory's layout, its LATEST naming the checkpoint
   await Effect.runPromise(Effect.gen(function*() {
     const tokenizer = yield* Bpe.train(["search[Orchard]", "finish[1897]"], { vocabSize: 270 })

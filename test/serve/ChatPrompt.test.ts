@@ -14,8 +14,9 @@ import * as Environment from "../../src/pipeline/Environment.ts"
 import * as ChatPrompt from "../../src/serve/ChatPrompt.ts"
 import * as Rollout from "../../src/stages/Rollout.ts"
 import * as World from "../stages/World.ts"
+import * as ModelFixtures from "../model/Fixtures.ts"
 
-beforeAll(World.backend)
+beforeAll(ModelFixtures.wasm)
 
 const sim = Registry.make("qa", 0)
 const experts = Array.from({ length: 6 }, (_, i) => Expert.trajectory(sim, `test:${i}`, { thoughts: i % 2 === 0, seed: 0 }))

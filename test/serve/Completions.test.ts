@@ -9,7 +9,7 @@ import * as Completions from "../../src/serve/Completions.ts"
 import * as Fixtures from "../model/Fixtures.ts"
 import * as World from "../stages/World.ts"
 
-beforeAll(World.backend)
+beforeAll(Fixtures.wasm)
 
 const model = () => Transformer.init(Fixtures.tinyConfig(), 4)
 

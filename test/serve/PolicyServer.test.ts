@@ -19,6 +19,7 @@ import * as PolicyServer from "../../src/serve/PolicyServer.ts"
 import * as Evaluate from "../../src/stages/Evaluate.ts"
 import * as Models from "../../src/stages/Models.ts"
 import * as World from "../stages/World.ts"
+import * as ModelFixtures from "../model/Fixtures.ts"
 import * as Fixtures from "./Fixtures.ts"
 
 const root = NodePath.resolve(import.meta.dirname, "../..")
@@ -39,7 +40,7 @@ const setUp = () =>
   }).pipe(Effect.provide(NodeServices.layer)))
 
 beforeAll(async () => {
-  await World.backend()
+  await ModelFixtures.wasm()
   const made = await setUp()
   sim = made.sim
   served = made.policy

@@ -19,6 +19,7 @@ import * as Rollout from "../../src/stages/Rollout.ts"
 import * as Sample from "../../src/stages/Sample.ts"
 import * as Segment from "../../src/stages/Segment.ts"
 import * as World from "./World.ts"
+import * as ModelFixtures from "../model/Fixtures.ts"
 
 /**
  * Token-exact by construction: the ids the policy sampled at a state are the ids the reward model, the discriminator
@@ -29,7 +30,7 @@ import * as World from "./World.ts"
  * policy at temperature 1 writes byte-level ids (a byte of a merge, half a UTF-8 character) that its decoded text does
  * not encode back to, so the two differ on most actions here.
  */
-beforeAll(World.backend)
+beforeAll(ModelFixtures.wasm)
 
 type World = Awaited<ReturnType<typeof signals>>
 const signals = () => Effect.runPromise(World.signals({ train: 8, heldOut: 0 }))
