@@ -111,7 +111,7 @@ const exchange = (to: Target, body: string | undefined) =>
     const headers: NodeHttp.OutgoingHttpHeaders = body === undefined
       ? {}
       : { "content-type": "application/json", "content-length": Buffer.byteLength(body) }
-    const request = (to.secure ? NodeHttps : NodeHttp).request({ ...to.options, headers }, (response) => {
+    const onResponse = (response: NodeHttp.IncomingMessage) => {
       response.setEncoding("utf8")
       let text = ""
       response.on("data", (chunk: string) => {
@@ -124,7 +124,14 @@ const exchange = (to: Target, body: string | undefined) =>
       response.on("close", () => {
         if (!response.complete) resume(Effect.fail(unreachable(`${to.what}: the connection closed before the whole answer came`, false)))
       })
-    })
+    }
+    let request: NodeHttp.ClientRequest
+    try {
+      request = (to.secure ? NodeHttps : NodeHttp).request({ ...to.options, headers }, onResponse)
+    } catch (e) {
+      // node:http refuses some requests before sending anything (a host name it cannot use, say)
+      return resume(Effect.fail(new Attempt({ reason: "Unreachable", message: `${to.what}: ${e instanceof Error ? e.message : String(e)}`, retriable: false, unsent: true })))
+    }
     request.on("error", (e) => resume(Effect.fail(unreachable(`${to.what}: ${e.message}`, refused(e)))))
     request.end(body)
     return Effect.sync(() => request.destroy())
@@ -160,6 +167,7 @@ const judge = <A>(answer: Answer, what: string, decode: Decode<A>, session: bool
 
 export const make = Effect.fn("AgentGymClient.make")(function*(options: ClientOptions) {
   const base = options.baseUrl.replace(/\/+$/, "")
+  const badUrl = /^https?:\/\//i.test(base) && URL.canParse(base) ? undefined : `${options.baseUrl} is not an http:// or https:// URL`
   const timeout = options.timeout ?? Duration.seconds(30)
   const timeoutText = Duration.format(Duration.fromInputUnsafe(timeout))
   const retries = options.retries ?? 3
@@ -190,14 +198,17 @@ export const make = Effect.fn("AgentGymClient.make")(function*(options: ClientOp
   // Which requests may be sent twice: /create (a lost answer leaks an unused session on the server, which its idle
   // expiry reclaims), /reset (resets the same session to the same task), /observation, /close. Not /step.
   const idempotent = { idempotent: true, session: true } as const
-  const to = {
-    create: target(base, "POST", "/create", agent),
-    reset: target(base, "POST", "/reset", agent),
-    step: target(base, "POST", "/step", agent),
-    close: target(base, "POST", "/close", agent)
-  }
+  const to = badUrl === undefined
+    ? {
+      create: target(base, "POST", "/create", agent),
+      reset: target(base, "POST", "/reset", agent),
+      step: target(base, "POST", "/step", agent),
+      close: target(base, "POST", "/close", agent)
+    }
+    : undefined
 
   const open = Effect.gen(function*() {
+    if (to === undefined) return yield* envError("Unreachable", `POST /create: ${badUrl}`)
     const created = yield* call(to.create, {}, decodeCreate, { idempotent: true, session: false })
     const id = typeof created === "number" ? created : "id" in created ? created.id : created.env_idx
     const key = options.convention === undefined || options.convention === "auto"

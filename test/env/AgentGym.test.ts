@@ -344,6 +344,14 @@ describe("AgentGym client faults", () => {
       const e = yield* Effect.flip(openWith({ ...fast, baseUrl: "http://127.0.0.1:1" }))
       assert.strictEqual(e.reason, "Unreachable")
     }))
+  it.live("a base URL that is not http(s): Unreachable, naming it", () =>
+    Effect.gen(function*() {
+      for (const baseUrl of ["localhost:8000", "ftp://127.0.0.1:1", "http://"]) {
+        const e = yield* Effect.flip(openWith({ ...fast, baseUrl }))
+        assert.strictEqual(e.reason, "Unreachable")
+        assert.include(e.message, `${baseUrl} is not an http:// or https:// URL`)
+      }
+    }))
   it.live("a slow server: Timeout", () =>
     Effect.scoped(Effect.gen(function*() {
       const { url } = yield* faulty("slow")
