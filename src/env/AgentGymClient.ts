@@ -174,7 +174,7 @@ export const make = Effect.fn("AgentGymClient.make")(function*(options: ClientOp
   const backoff = Schedule.exponential(options.backoff ?? Duration.millis(100))
   const envError = (reason: EnvErrorReason, message: string) => new EnvError({ reason, env: options.env, message })
   // Connections are kept open between requests (and episodes), and closed with the layer.
-  const agent = new (base.startsWith("https:") ? NodeHttps.Agent : NodeHttp.Agent)({ keepAlive: true })
+  const agent = new (badUrl === undefined && new URL(base).protocol === "https:" ? NodeHttps.Agent : NodeHttp.Agent)({ keepAlive: true })
   yield* Effect.addFinalizer(() => Effect.sync(() => agent.destroy()))
 
   /** Requests that may be sent again after any failure, and those only when they certainly reached no server. */
