@@ -255,14 +255,25 @@ describe("AgentGym server and client", () => {
 })
 
 /** A real HTTP server on loopback that misbehaves in a chosen way. */
-const faulty = (behaviour: "500" | "slow" | "hangup" | "flaky") =>
+const faulty = (behaviour: "500" | "slow" | "hangup" | "flaky" | "notJson" | "wrongShape" | "redirect" | "truncated") =>
   Effect.acquireRelease(
     Effect.promise(() =>
       new Promise<{ url: string; server: Http.Server; hits: () => number }>((resolve) => {
         let hits = 0
         const server = Http.createServer((req, res) => {
           hits++
-          if (behaviour === "500") {
+          if (behaviour === "notJson") {
+            res.writeHead(200, { "content-type": "text/html" }).end("<html>a login page</html>")
+          } else if (behaviour === "wrongShape") {
+            res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ session: "abc" }))
+          } else if (behaviour === "redirect") {
+            res.writeHead(307, { location: "https://elsewhere.example/create" }).end()
+          } else if (behaviour === "truncated") {
+            // promises 100 bytes, sends 9, and hangs up
+            res.writeHead(200, { "content-type": "application/json", "content-length": "100" })
+            res.write("{\"id\": 12")
+            setTimeout(() => req.socket.destroy(), 20)
+          } else if (behaviour === "500") {
             res.writeHead(500).end("boom")
           } else if (behaviour === "slow") {
             setTimeout(() => res.writeHead(200).end(JSON.stringify({ id: 1 })), 2_000)
@@ -286,6 +297,44 @@ const openWith = (options: AgentGymClient.ClientOptions) =>
     return yield* env.open
   }).pipe(Effect.provide(AgentGymClient.layer(options)))
 
+describe("AgentGym client connections", () => {
+  it.live("episodes one after another share one kept-alive connection; the layer's end closes it", () =>
+    Effect.gen(function*() {
+      let opened = 0
+      let closed = 0
+      const server = Http.createServer((req, res) => {
+        const answers: Record<string, unknown> = {
+          "/create": { id: 3 },
+          "/reset": { observation: "o" },
+          "/step": { observation: "o", reward: 1, done: true },
+          "/close": { closed: true }
+        }
+        req.resume().on("end", () => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(answers[req.url ?? ""] ?? {})))
+      })
+      server.on("connection", (socket) => {
+        opened++
+        socket.on("close", () => closed++)
+      })
+      const url = yield* Effect.promise(() =>
+        new Promise<string>((resolve) => server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)))
+      )
+      const episodes = yield* Effect.gen(function*() {
+        const env = yield* Env
+        let n = 0
+        for (let i = 0; i < 5; i++) {
+          const session = yield* env.open
+          yield* session.reset(`test:${i}`)
+          if ((yield* session.step("a")).done) n++
+          yield* session.close
+        }
+        return n
+      }).pipe(Effect.provide(AgentGymClient.layer({ baseUrl: url, env: "remote" })))
+      yield* Effect.promise(() => new Promise((r) => setTimeout(r, 50)))
+      yield* Effect.promise(() => new Promise<void>((r) => server.close(() => r())))
+      assert.deepStrictEqual({ episodes, opened, closed }, { episodes: 5, opened: 1, closed: 1 })
+    }))
+})
+
 describe("AgentGym client faults", () => {
   const fast = { env: "remote", retries: 2, backoff: Duration.millis(10), timeout: Duration.millis(300) }
   it.live("a server that is down: Unreachable after the retries", () =>
@@ -294,6 +343,14 @@ describe("AgentGym client faults", () => {
       assert.isTrue(Exit.isFailure(exit))
       const e = yield* Effect.flip(openWith({ ...fast, baseUrl: "http://127.0.0.1:1" }))
       assert.strictEqual(e.reason, "Unreachable")
+    }))
+  it.live("a base URL that is not http(s): Unreachable, naming it", () =>
+    Effect.gen(function*() {
+      for (const baseUrl of ["localhost:8000", "ftp://127.0.0.1:1", "http://"]) {
+        const e = yield* Effect.flip(openWith({ ...fast, baseUrl }))
+        assert.strictEqual(e.reason, "Unreachable")
+        assert.include(e.message, `${baseUrl} is not an http:// or https:// URL`)
+      }
     }))
   it.live("a slow server: Timeout", () =>
     Effect.scoped(Effect.gen(function*() {
@@ -313,6 +370,29 @@ describe("AgentGym client faults", () => {
       const { url } = yield* faulty("hangup")
       const e = yield* Effect.flip(openWith({ ...fast, baseUrl: url }))
       assert.strictEqual(e.reason, "Unreachable")
+    })))
+  it.live("an answer that is not JSON, or not the protocol's shape, or a redirect: BadResponse at once, saying what came", () =>
+    Effect.gen(function*() {
+      const cases = [["notJson", /POST \/create: the answer is not JSON: <html>a login page/], ["wrongShape", /POST \/create: unexpected answer/], [
+        "redirect",
+        /POST \/create: HTTP 307, a redirect to https:\/\/elsewhere.example\/create/
+      ]] as const
+      for (const [behaviour, pattern] of cases) {
+        const { e, hits } = yield* Effect.scoped(Effect.gen(function*() {
+          const { hits, url } = yield* faulty(behaviour)
+          return { e: yield* Effect.flip(openWith({ ...fast, baseUrl: url })), hits: hits() }
+        }))
+        assert.strictEqual(e.reason, "BadResponse", behaviour)
+        assert.match(e.message, pattern)
+        assert.strictEqual(hits, 1, `${behaviour}: not retried`)
+      }
+    }))
+  it.live("an answer cut off mid-body: Unreachable after the retries", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { hits, url } = yield* faulty("truncated")
+      const e = yield* Effect.flip(openWith({ ...fast, baseUrl: url }))
+      assert.strictEqual(e.reason, "Unreachable")
+      assert.strictEqual(hits(), 3)
     })))
   it.live("transient 503s are retried through", () =>
     Effect.scoped(Effect.gen(function*() {
