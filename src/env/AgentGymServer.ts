@@ -1,6 +1,6 @@
 import * as NodeCrypto from "node:crypto"
-import * as Http from "node:http"
 import { NodeHttpServer } from "@effect/platform-node"
+import * as NodeServer from "./NodeServer.ts"
 import { ByteSize, Clock, Data, Duration, Effect, Layer, type Result } from "effect"
 import { HttpIncomingMessage, HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import type { Split } from "../domain/TaskId.ts"
@@ -193,5 +193,5 @@ export const routes = (sim: Simulator, options: ServerOptions) => {
 /** The server as a layer listening on host:port (port 0 picks a free one). */
 export const layer = (sim: Simulator, options: ServerOptions & { readonly port: number; readonly host: string }) =>
   HttpRouter.serve(routes(sim, options), { disableLogger: true, disableListenLog: true }).pipe(
-    Layer.provideMerge(NodeHttpServer.layer(() => Http.createServer(), { port: options.port, host: options.host }))
+    Layer.provideMerge(NodeHttpServer.layer(NodeServer.make, { port: options.port, host: options.host }))
   )

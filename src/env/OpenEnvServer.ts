@@ -1,6 +1,6 @@
 import * as NodeCrypto from "node:crypto"
-import * as Http from "node:http"
 import { NodeHttpServer } from "@effect/platform-node"
+import * as NodeServer from "./NodeServer.ts"
 import { ByteSize, Clock, Data, Duration, Effect, Fiber, Layer, Result } from "effect"
 import { HttpIncomingMessage, HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import { Socket } from "effect/socket"
@@ -204,7 +204,7 @@ export const layer = (sim: Simulator, options: ServerOptions & { readonly port: 
   const endSessions = Layer.effectDiscard(Effect.addFinalizer(() => server.closeSessions))
   return endSessions.pipe(
     Layer.provideMerge(HttpRouter.serve(server.routes, { disableLogger: true, disableListenLog: true })),
-    Layer.provideMerge(NodeHttpServer.layer(() => Http.createServer(), {
+    Layer.provideMerge(NodeHttpServer.layer(NodeServer.make, {
       port: options.port,
       host: options.host,
       websocket: { maxPayload: options.maxBodyBytes ?? defaults.maxBodyBytes }

@@ -1,5 +1,5 @@
-import * as Http from "node:http"
 import { NodeHttpServer } from "@effect/platform-node"
+import * as NodeServer from "../env/NodeServer.ts"
 import { ByteSize, Clock, Effect, Layer } from "effect"
 import { HttpIncomingMessage, HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import type * as Bpe from "../data/Bpe.ts"
@@ -105,25 +105,9 @@ export const routes = (served: Served, options: Options = {}) =>
     })
   )
 
-/**
- * Idle keep-alive connections stay open this long (Node's default is 5 s). Harnesses reuse one connection across an
- * episode's turns, and a turn may wait longer than 5 s on its environment or its own model; a connection the server
- * closes just as the client reuses it is a reset request (ECONNRESET) for the client. 65 s: longer than common
- * clients' and proxies' idle timeouts (undici 4 s, AWS ALB 60 s), so the client closes first.
- */
-const keepAliveMs = 65_000
-
-/** A Node HTTP server with the long keep-alive above (headersTimeout must exceed it, as Node requires). */
-const nodeServer = (): Http.Server => {
-  const server = Http.createServer()
-  server.keepAliveTimeout = keepAliveMs
-  server.headersTimeout = keepAliveMs + 1_000
-  return server
-}
-
 /** The server as a layer listening on host:port (port 0 picks a free one), with its sampler. */
 export const layer = (served: Served, options: Options & { readonly port: number; readonly host: string }) =>
   HttpRouter.serve(routes(served, options), { disableLogger: true, disableListenLog: true }).pipe(
     Layer.provide(Completions.layer(served.model, { ...options.completions, ...(options.seed === undefined ? {} : { seed: options.seed }) })),
-    Layer.provideMerge(NodeHttpServer.layer(nodeServer, { port: options.port, host: options.host }))
+    Layer.provideMerge(NodeHttpServer.layer(NodeServer.make, { port: options.port, host: options.host }))
   )
