@@ -49,7 +49,12 @@ export const Config = Schema.Struct({
   targetKl: Field.optionalPositive(null), // early stop on approximate KL: off, as TRL (CleanRL's target_kl is None too)
   learningRate: Field.nonNegative(1e-5), // a fine-tuning rate an order below SFT's: small steps keep the ratio near 1
   maxGradNorm: Field.nonNegative(1), // TRL's max_grad_norm
-  maxTokens: Field.int(8192) // padded tokens per forward pass: bounds activations (gradients are accumulated)
+  maxTokens: Field.int(8192), // padded tokens per forward pass: bounds activations (gradients are accumulated)
+  // minibatches of whole trajectories (the episodes of one expert trajectory together, the trajectories in a seeded
+  // order: Run.groupedPermutation), so a minibatch's states pack into shared trunks (Packed.pack) and a pass costs about
+  // one trajectory's tokens plus its actions, not every state's prefix; "shuffled" draws episodes one by one (TRL's
+  // sample-level shuffle, each state then its own sequence)
+  minibatchOrder: Schema.Literals(["grouped", "shuffled"]).pipe(Schema.withDecodingDefaultKey(Effect.succeed("grouped" as const)))
 })
 export type Config = typeof Config.Type
 export const defaults: Config = Schema.decodeUnknownSync(Config)({})
@@ -118,7 +123,7 @@ export const batch = (
   let earlyStop = false
   let tokens = 0
   for (let epoch = 0; epoch < config.epochs && !earlyStop; epoch++) {
-    const order = Run.permutation(rng, B)
+    const order = config.minibatchOrder === "grouped" ? Run.groupedPermutation(rng, episodes.map((e) => e.segment.trajectory)) : Run.permutation(rng, B)
     for (let start = 0; start < B && !earlyStop; start += config.minibatchSize) {
       const mb = Array.from(order.subarray(start, Math.min(B, start + config.minibatchSize)))
       const mbTokens = mb.reduce((n, r) => n + old.mask.subarray(r * A, (r + 1) * A).reduce((a, b) => a + b, 0), 0)
@@ -205,6 +210,7 @@ export const ppo = (config: Config, run: Run.Run, name: string = stage) =>
           "lr": s.learningRate,
           "policy/early_stop": r.earlyStop ? 1 : 0,
           "perf/tokens_per_s": seconds > 0 ? r.tokens / seconds : 0,
+          "perf/padded_tokens": r.tokens, // of the batch's update passes (forward and backward), padding included: what a batch costs
           [`timing/${name}_s`]: seconds / Math.max(1, r.steps.length)
         })
       )

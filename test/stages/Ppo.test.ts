@@ -106,6 +106,22 @@ layer(worldLayer)("ppo", (it) => {
     }))
 })
 
+layer(worldLayer)("minibatch order", (it) => {
+  it.effect("grouped minibatches hold whole trajectories, whose states pack into shared trunks: fewer padded tokens than shuffled", () =>
+    Effect.gen(function*() {
+      const world = yield* World.SignalsWorld
+      // every step of 8 trajectories, each the expert's action
+      const eps = world.train.slice(0, 8).flatMap(Segment.all).map((segment, i) => ({ segment, tokens: Segment.expertAction(segment), reward: i % 3 }))
+      expect(eps.length).toBeGreaterThan(16)
+      const config = { ...Ppo.defaults, batchSize: eps.length, minibatchSize: 8, epochs: 2 }
+      const padded = (r: { readonly records: ReadonlyArray<Metrics.MetricRecord> }) => r.records[0]!.values["perf/padded_tokens"]!
+      const grouped = yield* ppoRun(config, eps, World.fresh(world), () => undefined)
+      const shuffled = yield* ppoRun({ ...config, minibatchOrder: "shuffled" }, eps, World.fresh(world), () => undefined)
+      expect(grouped.records).toHaveLength(shuffled.records.length)
+      expect(padded(grouped)).toBeLessThan(0.8 * padded(shuffled))
+    }))
+})
+
 layer(worldLayer)("bad input", (it) => {
   it.effect("a non-finite PPO loss stops the stage with a StageError naming stage, step and metric; the policy is as before", () =>
     Effect.gen(function*() {
