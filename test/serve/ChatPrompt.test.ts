@@ -1,11 +1,12 @@
+import { expect, layer } from "@effect/vitest"
 import { Effect, Result } from "effect"
-import { beforeAll, describe, expect, it } from "vitest"
 import * as Bpe from "../../src/data/Bpe.ts"
 import * as ChatFormat from "../../src/data/ChatFormat.ts"
 import * as Render from "../../src/data/Render.ts"
 import * as Tokenized from "../../src/domain/Tokenized.ts"
 import * as Expert from "../../src/env/Expert.ts"
 import * as Registry from "../../src/env/Registry.ts"
+import * as Backend from "../../src/model/backend/Backend.ts"
 import * as Context from "../../src/model/Context.ts"
 import * as Preset from "../../src/model/Preset.ts"
 import * as Rng from "../../src/model/Rng.ts"
@@ -13,10 +14,6 @@ import * as Transformer from "../../src/model/Transformer.ts"
 import * as Environment from "../../src/pipeline/Environment.ts"
 import * as ChatPrompt from "../../src/serve/ChatPrompt.ts"
 import * as Rollout from "../../src/stages/Rollout.ts"
-import * as World from "../stages/World.ts"
-import * as ModelFixtures from "../model/Fixtures.ts"
-
-beforeAll(ModelFixtures.wasm)
 
 const sim = Registry.make("qa", 0)
 const experts = Array.from({ length: 6 }, (_, i) => Expert.trajectory(sim, `test:${i}`, { thoughts: i % 2 === 0, seed: 0 }))
@@ -34,7 +31,8 @@ const refusal = (raw: ReadonlyArray<unknown>) => {
   return { message: r.failure.message, param: r.failure.param }
 }
 
-describe("ChatPrompt", () => {
+// The test backend (wasm, one thread) for the rollout test's policy; the other tests are pure and synchronous.
+layer(Backend.layerTest)("ChatPrompt", (it) => {
   it("a conversation cut after the observation of step i is training's state s_i: same template, same truncation (keep and drop, short and long contexts)", () => {
     for (const t of experts) {
       for (const instruction of ["keep", "drop"] as const) {
@@ -67,43 +65,42 @@ describe("ChatPrompt", () => {
     }
   })
 
-  it("with the ids the policy sampled on its turns, every state is the rollout's own state (evaluation), where the text alone is not", async () => {
-    // an untrained policy at temperature 1 writes byte-level ids that its decoded text does not encode back to
-    const model = Transformer.init(Preset.config("tiny", { vocabSize: tokenizer.vocabSize }), 5)
-    const env = Environment.envLayer({ env: { name: "qa", seed: 0 }, render: { instruction: "drop" } }, sim)
-    const episodes = await Effect.runPromise(
-      Rollout.run({ kind: "model", model, tokenizer, maxTokens: 12, temperature: 1 }, ["test:0", "test:1", "test:2"], Rng.make(3), 4).pipe(Effect.provide(env))
-    )
-    let compared = 0
-    let textDiffers = 0
-    for (const e of episodes) {
-      const t = e.tokenized!
-      const ids = (k: number) => t.tokens.subarray(Tokenized.actStart(t, k), Tokenized.actEnd(t, k))
-      // the rollout's buffer is Render.render of its transcript with the sampled ids (the final observation aside)
-      const { finalObservation: _, ...transcript } = e.trajectory
-      const rendered = Render.render(tokenizer, { ...transcript, instruction: "" }, e.trajectory.steps.map((_, k) => ids(k)))
-      expect(rendered.tokens).toEqual(t.tokens)
-      expect(rendered.spans).toEqual(t.spans)
-      const messages = (withIds: boolean) => [
-        { role: "system", content: sim.instruction },
-        ...e.trajectory.steps.flatMap((s, k) => [
-          { role: "user", content: s.observation },
-          { role: "assistant", content: tokenizer.decode(ids(k)), ...(withIds ? { token_ids: Array.from(ids(k)) } : {}) }
-        ])
-      ]
-      for (let i = 0; i < Tokenized.stepCount(t); i++) {
-        const sampledAt = concat(Context.state(t, i, model.config.contextLength).parts) // what the rollout sampled step i from
-        const exact = prompt(messages(true).slice(0, 2 + 2 * i), model.config.contextLength, "drop")
-        expect(Result.isSuccess(exact) && Array.from(ChatPrompt.tokens(exact.success))).toEqual(sampledAt)
-        const fromText = prompt(messages(false).slice(0, 2 + 2 * i), model.config.contextLength, "drop")
-        if (Result.isFailure(fromText) || JSON.stringify(Array.from(ChatPrompt.tokens(fromText.success))) !== JSON.stringify(sampledAt)) textDiffers++
-        compared++
+  it.effect("with the ids the policy sampled on its turns, every state is the rollout's own state (evaluation), where the text alone is not", () =>
+    Effect.gen(function*() {
+      // an untrained policy at temperature 1 writes byte-level ids that its decoded text does not encode back to
+      const model = Transformer.init(Preset.config("tiny", { vocabSize: tokenizer.vocabSize }), 5)
+      const env = Environment.envLayer({ env: { name: "qa", seed: 0 }, render: { instruction: "drop" } }, sim)
+      const episodes = yield* Rollout.run({ kind: "model", model, tokenizer, maxTokens: 12, temperature: 1 }, ["test:0", "test:1", "test:2"], Rng.make(3), 4).pipe(Effect.provide(env))
+      let compared = 0
+      let textDiffers = 0
+      for (const e of episodes) {
+        const t = e.tokenized!
+        const ids = (k: number) => t.tokens.subarray(Tokenized.actStart(t, k), Tokenized.actEnd(t, k))
+        // the rollout's buffer is Render.render of its transcript with the sampled ids (the final observation aside)
+        const { finalObservation: _, ...transcript } = e.trajectory
+        const rendered = Render.render(tokenizer, { ...transcript, instruction: "" }, e.trajectory.steps.map((_, k) => ids(k)))
+        expect(rendered.tokens).toEqual(t.tokens)
+        expect(rendered.spans).toEqual(t.spans)
+        const messages = (withIds: boolean) => [
+          { role: "system", content: sim.instruction },
+          ...e.trajectory.steps.flatMap((s, k) => [
+            { role: "user", content: s.observation },
+            { role: "assistant", content: tokenizer.decode(ids(k)), ...(withIds ? { token_ids: Array.from(ids(k)) } : {}) }
+          ])
+        ]
+        for (let i = 0; i < Tokenized.stepCount(t); i++) {
+          const sampledAt = concat(Context.state(t, i, model.config.contextLength).parts) // what the rollout sampled step i from
+          const exact = prompt(messages(true).slice(0, 2 + 2 * i), model.config.contextLength, "drop")
+          expect(Result.isSuccess(exact) && Array.from(ChatPrompt.tokens(exact.success))).toEqual(sampledAt)
+          const fromText = prompt(messages(false).slice(0, 2 + 2 * i), model.config.contextLength, "drop")
+          if (Result.isFailure(fromText) || JSON.stringify(Array.from(ChatPrompt.tokens(fromText.success))) !== JSON.stringify(sampledAt)) textDiffers++
+          compared++
+        }
       }
-    }
-    expect(compared).toBeGreaterThan(6)
-    expect(textDiffers).toBeGreaterThan(0) // the hazard is real here: re-encoding the text would have changed the states
-    Transformer.dispose(model)
-  }, 60_000)
+      expect(compared).toBeGreaterThan(6)
+      expect(textDiffers).toBeGreaterThan(0) // the hazard is real here: re-encoding the text would have changed the states
+      Transformer.dispose(model)
+    }), 60_000)
 
   it("refuses what it cannot render, naming the message", () => {
     const sys = { role: "system", content: "Answer the question." }
