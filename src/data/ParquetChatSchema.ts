@@ -46,6 +46,11 @@ export interface Plan {
   readonly fields: ReadonlyArray<string>
   /** Every column to read. */
   readonly columns: ReadonlyArray<string>
+  /**
+   * Whether some value of these columns can decode to something other than a string, a number, a boolean
+   * or null (an INT64's bigint, a timestamp's Date, bytes), so that rows need a look before they are records.
+   */
+  readonly rich: boolean
 }
 
 const utf8 = (name: string, repetition: "REQUIRED" | "OPTIONAL" = "REQUIRED"): SchemaElement => ({
@@ -113,6 +118,16 @@ const fits = (node: SchemaTree, kind: FieldKind): boolean =>
 
 const kindWords: Record<FieldKind, string> = { id: "a string or an integer", string: "a string", number: "a number", boolean: "a boolean" }
 
+/** Whether every leaf under `node` decodes (in hyparquet) to a string, a number, a boolean or null. */
+const allPlain = (node: SchemaTree): boolean => {
+  if (node.children.length > 0) return node.children.every(allPlain)
+  const e = node.element
+  const annotation = e.logical_type?.type ?? e.converted_type
+  if (e.type === "BYTE_ARRAY") return annotation === undefined || annotation === "UTF8" || annotation === "STRING" || annotation === "ENUM"
+  if (e.type === "BOOLEAN" || e.type === "FLOAT" || e.type === "DOUBLE") return true
+  return e.type === "INT32" && (annotation === undefined || annotation === "INTEGER" || /^U?INT_/.test(annotation) || annotation === "DECIMAL")
+}
+
 /**
  * The struct each list element is, as hyparquet assembles it: a LIST-annotated group holds a repeated
  * group which, in the standard three-level layout, holds the element; in the legacy two-level layout
@@ -178,5 +193,7 @@ export const plan = (root: SchemaTree): { readonly plan: Plan } | { readonly pro
     fields.push(name)
   }
   const columns = [conversation, ...(completion === undefined ? [] : [completion]), ...fields]
-  return { plan: { conversation, ...(completion === undefined ? {} : { completion }), fields, columns } }
+  // id and task_id integers are turned into text on their own; every other leaf must be plain.
+  const rich = columns.some((name) => (name === "id" || name === "task_id" ? false : !allPlain(column(name)!)))
+  return { plan: { conversation, ...(completion === undefined ? {} : { completion }), fields, columns, rich } }
 }

@@ -28,6 +28,8 @@ export interface ParquetFile {
   readonly path: string
   readonly buffer: AsyncBuffer
   readonly metadata: FileMetaData
+  /** The file's text decoder; counts the values that were not UTF-8. */
+  readonly text: TextParser
 }
 
 /** A text value whose bytes are not UTF-8 (its bytes kept for the reject, lossily decoded). */
@@ -41,16 +43,21 @@ export class NotUtf8 {
 const fatal = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
 const lossy = new TextDecoder("utf-8", { ignoreBOM: true })
 
-const stringFromBytes = (bytes: Uint8Array | undefined): string | NotUtf8 | undefined => {
-  if (bytes === undefined) return undefined
-  try {
-    return fatal.decode(bytes)
-  } catch {
-    return new NotUtf8(lossy.decode(bytes))
+/** hyparquet's text parser, made strict: a value that is not UTF-8 becomes a `NotUtf8` (and is counted). */
+export class TextParser {
+  notUtf8 = 0
+  readonly parsers: Partial<ParquetParsers> = {
+    stringFromBytes: (bytes: Uint8Array | undefined): string | NotUtf8 | undefined => {
+      if (bytes === undefined) return undefined
+      try {
+        return fatal.decode(bytes)
+      } catch {
+        this.notUtf8++
+        return new NotUtf8(lossy.decode(bytes))
+      }
+    }
   }
 }
-
-const parsers: Partial<ParquetParsers> = { stringFromBytes }
 
 /** The decompressors node:zlib gives for the codecs hyparquet lacks. */
 const compressors: Compressors = {
@@ -137,11 +144,12 @@ export const open = (path: string): Effect.Effect<ParquetFile, DataError, Scope.
     })
     const problem = shapeProblem(ends.head, ends.tail, size)
     if (problem !== undefined) return yield* Effect.fail(notParquet(path, problem))
+    const text = new TextParser()
     const metadata = yield* Effect.tryPromise({
-      try: () => parquetMetadataAsync(buffer, { parsers }),
+      try: () => parquetMetadataAsync(buffer, { parsers: text.parsers }),
       catch: (e) => notParquet(path, ` (its footer is broken: ${textOf(e)})`)
     })
-    return { path, buffer, metadata }
+    return { path, buffer, metadata, text }
   })
 
 /** The rows of each row group: `[start, end)` in the file's numbering. */
@@ -158,8 +166,9 @@ export const rowGroups = (metadata: FileMetaData): Array<{ readonly start: numbe
 
 /**
  * The rows of row group `group` (`[start, end)` in the file's numbering), as objects of the given
- * top-level columns. Fails with Decode when the group cannot be decoded (corrupt pages, an unsupported
- * encoding, a row count other than the footer's); the message names the file, the group and its rows.
+ * top-level columns, and whether any of their text was not UTF-8 (then some value is a `NotUtf8`).
+ * Fails with Decode when the group cannot be decoded (corrupt pages, an unsupported encoding, a row
+ * count other than the footer's); the message names the file, the group and its rows.
  */
 export const readRows = (
   file: ParquetFile,
@@ -167,9 +176,10 @@ export const readRows = (
   group: number,
   start: number,
   end: number
-): Effect.Effect<Array<Record<string, unknown>>, DataError> =>
+): Effect.Effect<{ readonly rows: Array<Record<string, unknown>>; readonly notUtf8: boolean }, DataError> =>
   Effect.tryPromise({
     try: async () => {
+      const before = file.text.notUtf8
       const rows = await parquetReadObjects({
         file: file.buffer,
         metadata: file.metadata,
@@ -177,10 +187,10 @@ export const readRows = (
         rowStart: start,
         rowEnd: end,
         compressors,
-        parsers
+        parsers: file.text.parsers
       })
       if (rows.length !== end - start) throw new Error(`it gave ${rows.length} rows where the footer says ${end - start}`)
-      return rows as Array<Record<string, unknown>>
+      return { rows: rows as Array<Record<string, unknown>>, notUtf8: file.text.notUtf8 > before }
     },
     catch: (e) =>
       new DataError({

@@ -92,28 +92,35 @@ export const check = Effect.fn("ParquetRecords.check")(function*(paths: Readonly
 
 const maxSafe = BigInt(Number.MAX_SAFE_INTEGER)
 
-/** What a value decoded by hyparquet becomes in a record, or the reason it cannot (`at` names it). */
+/** Whether a decoded value needs a look: anything but a string, a number, a boolean or null. */
+const needsLook = (v: unknown): boolean => v === undefined || (v !== null && (typeof v === "object" || typeof v === "bigint"))
+
+/**
+ * Makes a value decoded by hyparquet plain JSON-like data, in place (strings, numbers, booleans and
+ * nulls, the most of any row, are not touched): integers (bigint) as numbers, timestamps as ISO text,
+ * undefined as null. An integer past 2^53 or text that is not UTF-8 is a problem, named by its place.
+ */
 class Plain {
   problem: string | undefined = undefined
   private readonly path: Array<string | number> = []
 
-  /** The value as JSON-like data, in place where it can be: integers past 2^53 and text not UTF-8 are problems. */
   value(v: unknown): unknown {
-    if (v === null || v === undefined) return null
-    if (typeof v !== "object") {
-      if (typeof v !== "bigint") return v
+    if (!needsLook(v)) return v
+    if (v === undefined) return null
+    if (typeof v === "bigint") {
       if (v <= maxSafe && v >= -maxSafe) return Number(v)
       this.fail(`is an integer beyond 2^53 (${v}), which a double cannot hold`)
-      return null
+      return v.toString()
     }
     if (v instanceof ParquetFile.NotUtf8) {
       this.fail("is not UTF-8")
       return v.text
     }
     if (v instanceof Date) return Number.isNaN(v.getTime()) ? null : v.toISOString()
-    if (ArrayBuffer.isView(v)) return Array.from(v as Uint8Array)
+    if (ArrayBuffer.isView(v)) return Array.from(new Uint8Array(v.buffer, v.byteOffset, v.byteLength))
     if (Array.isArray(v)) {
-      for (let i = 0; i < v.length && this.problem === undefined; i++) {
+      for (let i = 0; i < v.length; i++) {
+        if (!needsLook(v[i])) continue
         this.path.push(i)
         v[i] = this.value(v[i])
         this.path.pop()
@@ -121,8 +128,8 @@ class Plain {
       return v
     }
     const o = v as Record<string, unknown>
-    for (const key of Object.keys(o)) {
-      if (this.problem !== undefined) break
+    for (const key in o) {
+      if (!needsLook(o[key])) continue
       this.path.push(key)
       o[key] = this.value(o[key])
       this.path.pop()
@@ -130,7 +137,7 @@ class Plain {
     return o
   }
 
-  /** The reason for the value at the current path, in ChatFormat's words: `message 3: content is not UTF-8`. */
+  /** The first problem's reason, in ChatFormat's words: `message 3: content is not UTF-8`, `id is ...`. */
   private fail(what: string): void {
     if (this.problem !== undefined) return
     const [top, index, ...rest] = this.path
@@ -143,8 +150,12 @@ class Plain {
 /** An id column's integer as its decimal text (exact past 2^53, where ChatFormat would read a number). */
 const idText = (v: unknown): unknown => (typeof v === "bigint" ? v.toString() : v)
 
-/** Row `row` (the `index`-th of the input) as the chat record ChatFormat decodes, or a reject. */
-export const toItem = (row: Record<string, unknown>, plan: ParquetChatSchema.Plan, index: number): JsonRecords.Item => {
+/**
+ * Row `row` (the `index`-th of the input) as the chat record ChatFormat decodes, or a reject. `look`:
+ * whether its values may need making plain (the plan's columns are rich, or its group had text that is
+ * not UTF-8); a row of strings, numbers and booleans is used as it is.
+ */
+export const toItem = (row: Record<string, unknown>, plan: ParquetChatSchema.Plan, index: number, look = true): JsonRecords.Item => {
   const record: Record<string, unknown> = {}
   let messages = row[plan.conversation]
   if (plan.completion !== undefined) {
@@ -158,6 +169,7 @@ export const toItem = (row: Record<string, unknown>, plan: ParquetChatSchema.Pla
   }
   record.messages = messages
   for (const name of plan.fields) record[name] = name === "id" || name === "task_id" ? idText(row[name]) : row[name]
+  if (!look) return { _tag: "Record", index, value: record }
   const plain = new Plain()
   plain.value(record)
   if (plain.problem !== undefined) return { _tag: "Reject", index, reason: plain.problem, record }
@@ -186,7 +198,8 @@ export const read = (inputs: Inputs): Stream.Stream<JsonRecords.Item, DataError>
             ParquetFile.readRows(file, plan.columns, g.group, g.start, g.end).pipe(
               Effect.match({
                 onFailure: (e): Iterable<JsonRecords.Item> => groupRejects(first + g.start, g.end - g.start, e.message),
-                onSuccess: (rows): Iterable<JsonRecords.Item> => rows.map((row, i) => toItem(row, plan, first + g.start + i))
+                onSuccess: ({ rows, notUtf8 }): Iterable<JsonRecords.Item> =>
+                  rows.map((row, i) => toItem(row, plan, first + g.start + i, plan.rich || notUtf8))
               })
             )
           ),
