@@ -23,6 +23,7 @@ import {
 } from "hyparquet"
 import { DataError } from "../domain/DataError.ts"
 import * as ArrowError from "./ArrowError.ts"
+import * as ParquetGuard from "./ParquetGuard.ts"
 
 export interface ParquetFile {
   readonly path: string
@@ -149,6 +150,11 @@ export const open = (path: string): Effect.Effect<ParquetFile, DataError, Scope.
       try: () => parquetMetadataAsync(buffer, { parsers: text.parsers }),
       catch: (e) => notParquet(path, ` (its footer is broken: ${textOf(e)})`)
     })
+    const inconsistent = yield* Effect.try({
+      try: () => ParquetGuard.footerProblem(metadata, size),
+      catch: (e) => notParquet(path, ` (its footer is broken: ${textOf(e)})`)
+    })
+    if (inconsistent !== undefined) return yield* Effect.fail(notParquet(path, ` (its footer is inconsistent: ${inconsistent})`))
     return { path, buffer, metadata, text }
   })
 
@@ -179,6 +185,14 @@ export const readRows = (
 ): Effect.Effect<{ readonly rows: Array<Record<string, unknown>>; readonly notUtf8: boolean }, DataError> =>
   Effect.tryPromise({
     try: async () => {
+      // Page headers first (ParquetGuard): a corrupt one is a reason here, not a hang in the decoder.
+      for (const chunk of file.metadata.row_groups[group]!.columns) {
+        const meta = chunk.meta_data!
+        if (!columns.includes(meta.path_in_schema[0]!)) continue
+        const { start: from, end: to } = ParquetGuard.chunkRange(meta)
+        const problem = ParquetGuard.chunkProblem(await file.buffer.slice(from, to), meta)
+        if (problem !== undefined) throw new Error(problem)
+      }
       const before = file.text.notUtf8
       const rows = await parquetReadObjects({
         file: file.buffer,
