@@ -170,13 +170,14 @@ const parquetImport = async (): Promise<unknown> => {
       })
       for (const f of [arrows, parquet, out]) NodeFs.rmSync(f, { force: true })
     }
-    const slowest = Math.min(...bySize.map((s) => s.stepsPerSecond as number))
+    // The target is stated on the 500k-step file (the 100k one spends a third of its time starting the CLI).
+    const largest = bySize[bySize.length - 1]!
     const peak = Math.max(...bySize.map((s) => s.peakRssMb as number))
     return {
       sizes: bySize,
-      rssGrowthMb: round((bySize[bySize.length - 1]!.peakRssMb as number) - (bySize[0]!.peakRssMb as number), 1),
-      targets: { stepsPerSecond: targetStepsPerSecond, peakRssMb: targetPeakRssMb },
-      met: { stepsPerSecond: slowest >= targetStepsPerSecond, peakRssMb: peak <= targetPeakRssMb }
+      rssGrowthMb: round((largest.peakRssMb as number) - (bySize[0]!.peakRssMb as number), 1),
+      targets: { stepsPerSecond: targetStepsPerSecond, peakRssMb: targetPeakRssMb, onSteps: largest.steps },
+      met: { stepsPerSecond: (largest.stepsPerSecond as number) >= targetStepsPerSecond, peakRssMb: peak <= targetPeakRssMb }
     }
   } finally {
     NodeFs.rmSync(dir, { recursive: true, force: true })
