@@ -1,7 +1,8 @@
 /**
- * `stepagent data import <file> --format eto|agentgym|chat --env <name> --out <file.arrows> [--strict]`
+ * `stepagent data import <file> --format eto|agentgym|chat|parquet --env <name> --out <file.arrows> [--strict]`
  *
- * Streams a JSON array or JSONL file of conversation records into an Arrow trajectory file. Records
+ * Streams a JSON array or JSONL file of conversation records, or Parquet files of chat records (a file, a
+ * directory of `*.parquet` shards, or a quoted glob pattern), into an Arrow trajectory file. Records
  * that fail to decode go to `<out>.rejects.jsonl` with their index and reason; prints one JSON line
  * `{"read":N,"written":W,"rejected":R,"rejects":"<path>","warnings":K}` with read == written + rejected.
  * The output and the rejects file appear together at the end (each written to a temporary file first).
@@ -21,11 +22,14 @@ const validateFlags = (env: string, maxRecordBytes: number, maxDepth: number) =>
 }
 
 export const command = Command.make("import", {
-  input: Argument.String("file").pipe(Argument.withDescription("A JSON array file or JSONL of conversation records")),
-  format: Flag.Literals("format", ["eto", "agentgym", "chat"]).pipe(
+  input: Argument.String("file").pipe(
+    Argument.withDescription("A JSON array file or JSONL of conversation records; for --format parquet a .parquet file, a directory of them, or a quoted glob")
+  ),
+  format: Flag.Literals("format", ["eto", "agentgym", "chat", "parquet"]).pipe(
     Flag.withDescription(
       "eto: ETO/IPR {id, conversations, reward?}; agentgym: {item_id, conversations (with loss), reward?, success?}; " +
-        "chat: {messages: [{role, content}], id?, reward?, success?, env?, task_id?} or a bare array of messages"
+        "chat: {messages: [{role, content}], id?, reward?, success?, env?, task_id?} or a bare array of messages; " +
+        "parquet: chat records as columns (messages, or conversations, or prompt + completion; id, reward, success, env, task_id)"
     )
   ),
   env: Flag.String("env").pipe(
@@ -54,6 +58,9 @@ export const command = Command.make("import", {
 }, (config) =>
   Effect.gen(function*() {
     yield* validateFlags(config.env, config.maxRecordBytes, config.maxDepth)
+    if (config.format === "parquet" && Option.isSome(config.inputFormat)) {
+      return yield* UserError.fail("--input-format: applies to JSON input, not to --format parquet")
+    }
     Heap.favourMemory()
     const summary = yield* Import.importFile({
       input: config.input,
@@ -76,4 +83,6 @@ export const command = Command.make("import", {
     if (config.strict && summary.rejected > 0) {
       return yield* UserError.fail(`${summary.rejected} of ${summary.read} records rejected (--strict); see ${summary.rejects}`)
     }
-  })).pipe(Command.withDescription("Import ETO/IPR, AgentGym or chat-message conversations (JSON or JSONL) into a trajectory .arrows file"))
+  })).pipe(
+    Command.withDescription("Import ETO/IPR, AgentGym or chat-message conversations (JSON or JSONL), or chat records in Parquet, into a trajectory .arrows file")
+  )

@@ -1,6 +1,6 @@
 /**
- * Importing a JSON array or JSONL file of conversation records (ETO/IPR, AgentGym or chat messages) into an Arrow
- * trajectory file, streaming: records that fail to decode go to `<out>.rejects.jsonl` with their index
+ * Importing a JSON array or JSONL file of conversation records (ETO/IPR, AgentGym or chat messages), or
+ * Parquet files of chat records (ParquetRecords.ts), into an Arrow trajectory file, streaming: records that fail to decode go to `<out>.rejects.jsonl` with their index
  * and reason, so read == written + rejected. The output and the rejects file appear together at the
  * end (each written to a temporary file first). The command is src/cli/DataImportCommand.ts.
  */
@@ -13,10 +13,11 @@ import * as ChatFormat from "./ChatFormat.ts"
 import * as Conversation from "./Conversation.ts"
 import * as EtoFormat from "./EtoFormat.ts"
 import * as JsonRecords from "./JsonRecords.ts"
+import * as ParquetRecords from "./ParquetRecords.ts"
 import * as Rejects from "./Rejects.ts"
 import * as TrajectoryArrow from "./TrajectoryArrow.ts"
 
-export type Format = "eto" | "agentgym" | "chat"
+export type Format = "eto" | "agentgym" | "chat" | "parquet"
 
 export interface ImportOptions {
   readonly input: string
@@ -39,14 +40,16 @@ export interface ImportSummary {
   readonly warnings: number
   /** The index of the first such record, to look at. */
   readonly firstWarning?: number
+  /** Parquet only: the files read (a directory or a pattern gives several). */
+  readonly files?: number
 }
 
 /** A format's decoder: a record (the `index`-th of its file) into a trajectory of environment `env`, or a reason. */
 const decoderOf = (format: Format): (value: unknown, env: string, index: number) => Result.Result<Trajectory, string> =>
-  format === "eto" ? EtoFormat.decode : format === "agentgym" ? AgentGymFormat.decode : ChatFormat.decode
+  format === "eto" ? EtoFormat.decode : format === "agentgym" ? AgentGymFormat.decode : ChatFormat.decode // Parquet rows are chat records
 
 /** Where the acknowledgement sits, as the format's reasons name it: `turn 1` of `conversations`, `message 1` of `messages`. */
-export const ackPlace = (format: Format): string => (format === "chat" ? "message 1" : "turn 1")
+export const ackPlace = (format: Format): string => (format === "eto" || format === "agentgym" ? "turn 1" : "message 1")
 
 const checkInput = (path: string) =>
   Effect.tryPromise({
@@ -71,21 +74,37 @@ const checkNotInput = (input: NodeFs.Stats, inputPath: string, paths: ReadonlyAr
         : Effect.void
     )), { discard: true })
 
+/** The records of the input, and the files it names: JSON records of one file, or the rows of Parquet files. */
+const recordsOf = (options: ImportOptions) =>
+  Effect.gen(function*() {
+    if (options.format !== "parquet") {
+      const input = yield* checkInput(options.input)
+      const records = JsonRecords.read(options.input, {
+        layout: options.layout,
+        maxRecordBytes: options.maxRecordBytes,
+        maxDepth: options.maxDepth
+      })
+      return { inputs: [[options.input, input] as const], records, files: undefined }
+    }
+    const paths = yield* ParquetRecords.files(options.input)
+    const inputs = yield* Effect.forEach(paths, (path) => Effect.map(checkInput(path), (stat) => [path, stat] as const))
+    const checked = yield* ParquetRecords.check(paths)
+    return { inputs, records: ParquetRecords.read(checked), files: paths.length }
+  })
+
 /** Imports `input` into `out` (and its rejects file); the summary the command prints. */
 export const importFile = Effect.fn("Import.importFile")(function*(options: ImportOptions) {
-  const input = yield* checkInput(options.input)
-  yield* checkNotInput(input, options.input, [["--out", options.out], ["--out (its rejects file)", Rejects.pathFor(options.out)]])
+  const { inputs, records, files } = yield* recordsOf(options)
+  for (const [path, stat] of inputs) {
+    yield* checkNotInput(stat, path, [["--out", options.out], ["--out (its rejects file)", Rejects.pathFor(options.out)]])
+  }
   const decode = decoderOf(options.format)
   return yield* Effect.scoped(Effect.gen(function*() {
     const rejects = yield* Rejects.open(Rejects.pathFor(options.out))
     let read = 0
     let warnings = 0
     let firstWarning: number | undefined
-    const trajectories = JsonRecords.read(options.input, {
-      layout: options.layout,
-      maxRecordBytes: options.maxRecordBytes,
-      maxDepth: options.maxDepth
-    }).pipe(
+    const trajectories = records.pipe(
       Stream.filterMapEffect((item): Effect.Effect<Result.Result<Trajectory, void>, DataError> => {
         read++
         if (item._tag === "Reject") return Effect.as(rejects.write(item), Result.failVoid)
@@ -112,7 +131,8 @@ export const importFile = Effect.fn("Import.importFile")(function*(options: Impo
       rejected: rejects.count(),
       rejects: rejects.path,
       warnings,
-      ...(firstWarning === undefined ? {} : { firstWarning })
+      ...(firstWarning === undefined ? {} : { firstWarning }),
+      ...(files === undefined ? {} : { files })
     }
     return summary
   }))

@@ -451,3 +451,49 @@ describe("stepagent data import / export --format chat (CLI)", () => {
     expect(NodeFs.readFileSync(input, "utf8")).toBe(body)
   })
 })
+
+describe("stepagent data import / export --format parquet (CLI)", () => {
+  it("imports the Parquet sample, exports it as Parquet, imports that: the same Arrow bytes; a re-export gives the same Parquet bytes", () => {
+    const out = tmp("trl.arrows")
+    const imp = cli("data", "import", sample("chat-trl.parquet"), "--format", "parquet", "--env", "alfworld", "--out", out)
+    expect(imp.stderr).toBe("")
+    expect(imp.code).toBe(0)
+    expect(JSON.parse(imp.stdout)).toEqual({ read: 3, written: 2, rejected: 1, rejects: `${out}.rejects.jsonl`, warnings: 0, files: 1 })
+    expect(readJsonl(`${out}.rejects.jsonl`)).toMatchObject([{ index: 2, reason: expect.stringMatching(/^message 2: role "tool" is not supported/) }])
+    const parquet = tmp("trl.parquet")
+    const exp = cli("data", "export", out, "--format", "parquet", "--out", parquet)
+    expect(exp.code).toBe(0)
+    expect(JSON.parse(exp.stdout)).toEqual({ written: 2, out: parquet, format: "parquet" })
+    const again = tmp("trl-again.arrows")
+    expect(cli("data", "import", parquet, "--format", "parquet", "--env", "other", "--out", again).code).toBe(0)
+    expect(NodeFs.readFileSync(again).equals(NodeFs.readFileSync(out))).toBe(true)
+    const parquet2 = tmp("trl-again.parquet")
+    expect(cli("data", "export", again, "--format", "parquet", "--out", parquet2).code).toBe(0)
+    expect(NodeFs.readFileSync(parquet2).equals(NodeFs.readFileSync(parquet))).toBe(true)
+  })
+
+  it("gives a one-line error and a non-zero exit for broken files and wrong flags, never a stack trace", async () => {
+    const truncated = tmp("cut.parquet")
+    NodeFs.writeFileSync(truncated, NodeFs.readFileSync(sample("chat-trl.parquet")).subarray(0, 1000))
+    const arrows = tmp("ok.arrows")
+    expect(cli("data", "import", sample("chat-alfworld.json"), "--format", "chat", "--env", "w", "--out", arrows).code).toBe(0)
+    const cases: Array<[Array<string>, RegExp]> = [
+      [["data", "import", truncated, "--format", "parquet", "--env", "w", "--out", tmp("x.arrows")], /cut\.parquet: not a Parquet file \(truncated: it starts as Parquet but its footer is missing\)$/],
+      [["data", "import", sample("chat-alfworld.json"), "--format", "parquet", "--env", "w", "--out", tmp("x.arrows")], /not a Parquet file \(it looks like JSON/],
+      [["data", "import", arrows, "--format", "parquet", "--env", "w", "--out", tmp("x.arrows")], /ok\.arrows: not a Parquet file/],
+      [["data", "import", sample("chat-trl.parquet"), "--format", "parquet", "--input-format", "jsonl", "--env", "w", "--out", tmp("x.arrows")], /--input-format: applies to JSON input/],
+      [["data", "import", NodePath.join(dir, "nope-*.parquet"), "--format", "parquet", "--env", "w", "--out", tmp("x.arrows")], /no file matches/],
+      [["data", "export", arrows, "--format", "parquet", "--out", tmp("x.jsonl")], /must end with \.parquet \(--format parquet\)/],
+      [["data", "export", arrows, "--format", "chat", "--out", tmp("x.parquet")], /must end with \.json or \.jsonl \(for Parquet, give --format parquet\)/]
+    ]
+    const runs = await Promise.all(cases.map(([args]) => cliAsync(...args)))
+    for (const [i, [, message]] of cases.entries()) {
+      const r = runs[i]!
+      expect(r.code).not.toBe(0)
+      expect(r.stderr).toMatch(/^stepagent: /)
+      expect(r.stderr.trim()).toMatch(message)
+      expect(r.stderr.trim().split("\n")).toHaveLength(1)
+      expect(r.stderr).not.toMatch(/\n\s+at /)
+    }
+  })
+})
