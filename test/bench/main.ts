@@ -45,6 +45,7 @@ for (const [name, fn] of entries) {
     out[name] = await fn()
   } catch (e) {
     out[name] = { error: e instanceof Error ? e.message : String(e) }
+    process.stderr.write(`bench: ${name} failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`)
   }
   process.stderr.write(`bench: ${name} done in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`)
   if (!json) console.log(name, JSON.stringify(out[name]))
