@@ -114,11 +114,12 @@ const costOf = async (env: Registry.Name) => {
   const trajectories = raw.slice(0, perEnv[env]).map((t) => Render.render(tokenizer, t))
   const warmup = raw.slice(perEnv[env]).map((t) => Render.render(tokenizer, t))
   const steps = trajectories.reduce((n, t) => n + Tokenized.stepCount(t), 0)
-  const novice = Transformer.init(config, 1)
-  await Effect.runPromise(
-    Stream.runDrain(Stream.fromIterable(Array.from({ length: 8 * noviceSteps }, (_, i) => warmup[i % warmup.length]!)).pipe(Sft.sft({ ...Sft.defaults, learningRate: 2e-3 }, { seed: 1, iteration: 0 }))).pipe(
-      Effect.provide(Layer.merge(Models.layer({ tokenizer, models: { policy: { model: novice } } }), Metrics.layerNone))
-    )
+  // trained inside its Models layer, which disposes its models when it closes: the novice is a copy taken before that
+  const novice = await Effect.runPromise(
+    Effect.gen(function*() {
+      yield* Stream.runDrain(Stream.fromIterable(Array.from({ length: 8 * noviceSteps }, (_, i) => warmup[i % warmup.length]!)).pipe(Sft.sft({ ...Sft.defaults, learningRate: 2e-3 }, { seed: 1, iteration: 0 })))
+      return Models.copy(yield* (yield* Models.Models).get("policy"))
+    }).pipe(Effect.provide(Layer.merge(Models.layer({ tokenizer, models: { policy: { model: Transformer.init(config, 1) } } }), Metrics.layerNone)))
   )
   type Cost = { readonly ratio: number; readonly iterationSeconds: number; readonly sftEpochSeconds: number; readonly phases: Record<string, number>; readonly sampledTokens: number; readonly stoppedFrac: number }
   const out: { implicit?: Cost; inverse?: Cost; lean?: Cost } = {}
