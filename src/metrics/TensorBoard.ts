@@ -127,32 +127,9 @@ export const textEvent = (wallTime: number, step: number, tag: string, text: str
  */
 export const tag = (stage: string, metric: string): string => `${stage}/${metric}`
 
-/** The event of a logged record: every metric value as a scalar at `step` (the record's own unless told). */
-export const recordEvent = (wallTime: number, r: MetricRecord, step: number = r.step): Uint8Array =>
-  scalarsEvent(wallTime, step, Object.entries(r.values).map(([k, v]) => [tag(r.stage, k), v] as const))
-
-/**
- * TensorBoard's x-axis for each stage's records. Most stages count steps across iterations (an optimizer's steps), but a
- * stage whose steps start again at 1 in each iteration (`sample`'s batches) would draw every iteration over the last:
- * TensorBoard keeps one point a step. So when a stage's step goes back in a new iteration, its later steps continue
- * after the last it reached. metrics.jsonl keeps the record's own (iteration, step). State per sink: an event file
- * written after a resume starts its continuation afresh. Mutable; one per sink.
- */
-export const steps = (): ((r: MetricRecord) => number) => {
-  const stages = new Map<string, { iteration: number; offset: number; last: number }>()
-  return (r) => {
-    const s = stages.get(r.stage)
-    if (s === undefined) {
-      stages.set(r.stage, { iteration: r.iteration, offset: 0, last: r.step })
-      return r.step
-    }
-    if (r.iteration !== s.iteration && r.step + s.offset <= s.last) s.offset = s.last
-    s.iteration = r.iteration
-    const step = r.step + s.offset
-    s.last = Math.max(s.last, step)
-    return step
-  }
-}
+/** The event of a logged record: every metric value as a scalar at the record's step. */
+export const recordEvent = (wallTime: number, r: MetricRecord): Uint8Array =>
+  scalarsEvent(wallTime, r.step, Object.entries(r.values).map(([k, v]) => [tag(r.stage, k), v] as const))
 
 /** A Markdown code block of `text` (its fence longer than any run of backticks inside), shown verbatim by TensorBoard. */
 export const codeBlock = (text: string, language = ""): string => {
@@ -202,11 +179,10 @@ export const layerFile = (options: Options): Layer.Layer<Metrics, MetricsError, 
       // "wx": a new file, never one another writer holds
       yield* fs.writeFile(path, concat(head), { flag: "wx" }).pipe(Effect.mapError(fail(path)))
       const one = yield* Semaphore.make(1)
-      const stepOf = steps()
       return Metrics.of({
         log: (r) =>
           Object.keys(r.values).length === 0 ? Effect.void : seconds().pipe(
-            Effect.flatMap((t) => fs.writeFile(path, frame(recordEvent(t, r, stepOf(r))), { flag: "a" })),
+            Effect.flatMap((t) => fs.writeFile(path, frame(recordEvent(t, r)), { flag: "a" })),
             Effect.mapError(fail(path)),
             Effect.uninterruptible,
             one.withPermit

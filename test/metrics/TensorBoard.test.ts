@@ -62,19 +62,6 @@ describe("TensorBoard encoding", () => {
   })
 })
 
-describe("TensorBoard steps", () => {
-  it("a stage whose steps restart each iteration continues after its last; steps counted across iterations stay", () => {
-    const stepOf = TensorBoard.steps()
-    const r = (stage: string, iteration: number, step: number): Metrics.MetricRecord => ({ stage, iteration, step, values: { x: 1 } })
-    const logged = [
-      r("sample", 0, 1), r("sample", 0, 2), r("ppo", 0, 1), r("ppo", 0, 2),
-      r("sample", 1, 1), r("sample", 1, 2), r("ppo", 1, 3), r("ppo", 1, 4),
-      r("sample", 2, 1), r("evaluate", 0, 200), r("sample", 2, 2)
-    ]
-    assert.deepStrictEqual(logged.map(stepOf), [1, 2, 1, 2, 3, 4, 3, 4, 5, 200, 6])
-  })
-})
-
 describe("TensorBoard.layerFile", () => {
   it.effect("writes file_version first, the config text at step 0, then every metric of every record as a scalar", () =>
     Effect.gen(function*() {
