@@ -1,11 +1,13 @@
 import * as NodeCrypto from "node:crypto"
 import { NodeHttpServer } from "@effect/platform-node"
 import * as NodeServer from "./NodeServer.ts"
-import { ByteSize, Clock, Data, Duration, Effect, Layer, type Result } from "effect"
-import { HttpIncomingMessage, HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
+import { Clock, Duration, Effect, Layer, type Result } from "effect"
+import { HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import type { Split } from "../domain/TaskId.ts"
 import * as AgentGymRequest from "./AgentGymRequest.ts"
 import { checkTask } from "./Builtin.ts"
+import * as HttpRefusal from "./HttpRefusal.ts"
+import { refuse, type Refusal } from "./HttpRefusal.ts"
 import * as SessionTable from "./SessionTable.ts"
 import type { SimEpisode, Simulator } from "./Simulator.ts"
 
@@ -71,9 +73,6 @@ interface Session {
 }
 
 /** A request the server refuses, with the status and a one-line reason. */
-class Refusal extends Data.TaggedError("Refusal")<{ readonly status: number; readonly message: string }> {}
-
-const refuse = (status: number, message: string) => new Refusal({ status, message })
 const parsed = <A>(result: Result.Result<A, string>) => Effect.mapError(Effect.fromResult(result), (m) => refuse(400, m))
 
 /** Runs a handler; a refusal becomes its JSON error answer. */
@@ -89,15 +88,7 @@ export const routes = (sim: Simulator, options: ServerOptions) => {
   const idleText = Duration.format(idle)
 
   /** The body as text, refused with 413 beyond the size limit. */
-  const text = (request: HttpServerRequest.HttpServerRequest) =>
-    request.text.pipe(
-      Effect.provideService(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(maxBody)),
-      Effect.mapError((e) =>
-        e.reason._tag === "RequestParseError" && e.reason.reason === "BodyTooLarge"
-          ? refuse(413, `the request body is larger than the limit of ${maxBody} bytes`)
-          : refuse(400, "could not read the request body")
-      )
-    )
+  const text = (request: HttpServerRequest.HttpServerRequest) => HttpRefusal.text(request, maxBody)
 
   const lookup = (now: number, ref: AgentGymRequest.SessionRef) => {
     const s = sessions.get(now, ref.session)

@@ -1,11 +1,13 @@
 import * as NodeCrypto from "node:crypto"
 import { NodeHttpServer } from "@effect/platform-node"
 import * as NodeServer from "./NodeServer.ts"
-import { ByteSize, Clock, Data, Duration, Effect, Fiber, Layer, Result } from "effect"
-import { HttpIncomingMessage, HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
+import { Clock, Duration, Effect, Fiber, Layer, Result } from "effect"
+import { HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import { Socket } from "effect/socket"
 import type { Split } from "../domain/TaskId.ts"
 import * as AgentGymServer from "./AgentGymServer.ts"
+import * as HttpRefusal from "./HttpRefusal.ts"
+import { refuse, type Refusal } from "./HttpRefusal.ts"
 import * as OpenEnvProtocol from "./OpenEnvProtocol.ts"
 import { ProtocolError } from "./OpenEnvProtocol.ts"
 import * as OpenEnvSession from "./OpenEnvSession.ts"
@@ -50,9 +52,6 @@ export const defaults = {
 }
 
 /** An HTTP request the server refuses, with the status and a one-line reason. */
-class Refusal extends Data.TaggedError("Refusal")<{ readonly status: number; readonly message: string }> {}
-
-const refuse = (status: number, message: string) => new Refusal({ status, message })
 
 /** HTTP statuses of protocol errors: FastAPI's 422 for a body that is not the model, 400 for a task the environment refuses. */
 const status = (e: ProtocolError) => e.code === "INVALID_JSON" || e.code === "VALIDATION_ERROR" ? 422 : 400
@@ -96,13 +95,7 @@ const make = (sim: Simulator, options: ServerOptions) => {
 
   /** The body as JSON (an empty body is `{}`, as FastAPI's `Body(default_factory=ResetRequest)`), refused with 413 beyond the size limit. */
   const body = (request: HttpServerRequest.HttpServerRequest) =>
-    request.text.pipe(
-      Effect.provideService(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(maxBody)),
-      Effect.mapError((e) =>
-        e.reason._tag === "RequestParseError" && e.reason.reason === "BodyTooLarge"
-          ? refuse(413, `the request body is larger than the limit of ${maxBody} bytes`)
-          : refuse(400, "could not read the request body")
-      ),
+    HttpRefusal.text(request, maxBody).pipe(
       Effect.flatMap((text) => text.trim() === "" ? Effect.succeed<unknown>({}) : refused(OpenEnvProtocol.parseJson(text)))
     )
   const decodeReset = OpenEnvProtocol.decode(OpenEnvProtocol.ResetData, "reset request")
