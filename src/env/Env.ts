@@ -1,5 +1,6 @@
 import { Context, type Effect } from "effect"
 import type { EnvError } from "../domain/EnvError.ts"
+import type { EnvSpec } from "./EnvSpec.ts"
 
 /** What the environment answers to an action. `reward` is the episode's reward when `done`, else 0. */
 export interface StepResult {
@@ -34,4 +35,6 @@ export class Env extends Context.Service<Env, {
   /** Number of tasks in a split, where known (a remote server may not say). */
   readonly size: (split: "train" | "test") => number | undefined
   readonly open: Effect.Effect<EnvSession, EnvError>
+  /** How another process opens the same environment (a cluster worker), where known: the pipeline's environments. */
+  readonly spec?: EnvSpec | undefined
 }>()("stepagent/Env") {}

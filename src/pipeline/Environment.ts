@@ -3,6 +3,7 @@ import type { Trajectory } from "../domain/Trajectory.ts"
 import * as AgentGymClient from "../env/AgentGymClient.ts"
 import * as Builtin from "../env/Builtin.ts"
 import { Env } from "../env/Env.ts"
+import type { EnvSpec } from "../env/EnvSpec.ts"
 import * as Expert from "../env/Expert.ts"
 import * as OpenEnvClient from "../env/OpenEnvClient.ts"
 import * as Registry from "../env/Registry.ts"
@@ -31,16 +32,25 @@ export const envLayer = (p: Pick<Pipeline.Pipeline, "env" | "render">, sim?: Sim
       ? OpenEnvClient.layer({ baseUrl: p.env.url, env: p.env.name })
       : AgentGymClient.layer({ baseUrl: p.env.url, env: p.env.name })
     : Builtin.layer(sim ?? simulator(p))
-  if (p.render.instruction === "keep") return base
-  // The policy never saw the constant prompt in training: leave it out of its states in rollouts too.
+  const spec = specOf(p)
   return Layer.effect(Env, Effect.gen(function*() {
     const env = yield* Env
-    return Env.of({
-      ...env,
-      open: Effect.map(env.open, (s) => ({ ...s, reset: (task: string) => Effect.map(s.reset(task), (e) => ({ ...e, instruction: "" })) }))
-    })
+    // The policy never saw the constant prompt in training: leave it out of its states in rollouts too.
+    const open = p.render.instruction === "keep"
+      ? env.open
+      : Effect.map(env.open, (s) => ({ ...s, reset: (task: string) => Effect.map(s.reset(task), (e) => ({ ...e, instruction: "" })) }))
+    return Env.of({ ...env, open, spec })
   })).pipe(Layer.provide(base))
 }
+
+/** The environment as a worker opens it (`Env.spec`): the pipeline's `env` and `render.instruction`. */
+export const specOf = (p: Pick<Pipeline.Pipeline, "env" | "render">): EnvSpec => ({
+  name: p.env.name,
+  seed: p.env.seed,
+  ...(p.env.url === undefined ? {} : { url: p.env.url }),
+  ...(p.env.protocol === undefined ? {} : { protocol: p.env.protocol }),
+  instruction: p.render.instruction
+})
 
 /** Expert trajectories of the first `n` held-out tasks, rendered as the pipeline renders: the action-accuracy rung. */
 export const heldOutExperts = (p: Pipeline.Pipeline, sim: Simulator, n: number): Array<Trajectory> =>

@@ -1,8 +1,10 @@
 import { Duration, Effect, Option, Schema, Stream } from "effect"
 import * as TaskId from "../domain/TaskId.ts"
-import type { Env } from "../env/Env.ts"
+import { Env } from "../env/Env.ts"
+import * as Rng from "../model/Rng.ts"
 import { Metrics, type MetricsError } from "../metrics/Metrics.ts"
 import * as Batched from "./Batched.ts"
+import { type DispatchError, Dispatcher } from "./Dispatcher.ts"
 import * as Field from "./Field.ts"
 import { Models } from "./Models.ts"
 import * as Rollout from "./Rollout.ts"
@@ -99,9 +101,23 @@ export const actor = (config: Pick<Config, "policy" | "maxTokens" | "temperature
     }
   })
 
+/**
+ * One wave's episodes: in this process, or, for the model policy when a `Dispatcher` is present and the environment
+ * says how to open it (`Env.spec`), on a worker. Both run `Rollout.run` on the same tasks with the same random stream
+ * and the same weights, so they give the same episodes.
+ */
+const waveOf = (a: Rollout.Actor, ids: ReadonlyArray<string>, config: Config, seed: number) =>
+  Effect.gen(function*() {
+    const dispatcher = yield* Effect.serviceOption(Dispatcher)
+    const env = yield* Env
+    if (a.kind !== "model" || Option.isNone(dispatcher) || env.spec === undefined) return yield* Rollout.run(a, ids, Rng.make(seed), config.maxSteps)
+    const wave = { taskIds: ids, seed, maxSteps: config.maxSteps, maxTokens: a.maxTokens, temperature: a.temperature, env: env.spec }
+    return yield* dispatcher.value.episodes(wave, { model: a.model, tokenizer: a.tokenizer })
+  })
+
 /** Task ids -> one record per episode (in task order); the summary metrics are logged when the tasks end. */
 export const evaluate = (config: Config, run: Run.Run, options: Options = {}) =>
-<E, R>(taskIds: Stream.Stream<string, E, R>): Stream.Stream<Episode, E | StageError | MetricsError, R | Env | Metrics> =>
+<E, R>(taskIds: Stream.Stream<string, E, R>): Stream.Stream<Episode, E | StageError | MetricsError | DispatchError, R | Env | Metrics> =>
   Stream.unwrap(Effect.gen(function*() {
     const metrics = yield* Metrics
     const done: Array<Pick<Episode, "reward" | "success" | "steps" | "termination">> = [] // small records only: the transcripts stream on
@@ -110,7 +126,7 @@ export const evaluate = (config: Config, run: Run.Run, options: Options = {}) =>
       Batched.each("Evaluate.evaluate", config.parallel, (ids: ReadonlyArray<string>, wave: number) =>
         Effect.gen(function*() {
           const a = yield* actor(config, options, stage)
-          const [duration, episodes] = yield* Effect.timed(Rollout.run(a, ids, Run.rng(run, stage, wave), config.maxSteps))
+          const [duration, episodes] = yield* Effect.timed(waveOf(a, ids, config, Run.streamSeed(run, stage, wave)))
           seconds += Duration.toSeconds(duration)
           for (const e of episodes) done.push({ reward: e.reward, success: e.success, steps: e.steps, termination: e.termination })
           if (options.onWave !== undefined) yield* options.onWave(done.length)
