@@ -1,5 +1,7 @@
 import { Console, Effect, Layer, Option, Stream } from "effect"
 import { Command, Flag } from "effect/cli"
+import * as Cluster from "../cluster/Cluster.ts"
+import * as ClusterDispatcher from "../cluster/ClusterDispatcher.ts"
 import * as Registry from "../env/Registry.ts"
 import * as Metrics from "../metrics/Metrics.ts"
 import * as Environment from "../pipeline/Environment.ts"
@@ -14,7 +16,8 @@ import * as UserError from "./UserError.ts"
 
 /**
  * `stepagent eval --checkpoint <dir> --env E [--env-url URL [--env-protocol openenv]] --split test --n N [--json]`, or
- * `--policy expert|random` for reference points (no checkpoint). Rolls the policy out on tasks
+ * `--policy expert|random` for reference points (no checkpoint). With `--cluster URL` the model's episodes run on the
+ * cluster's workers (`stepagent worker`), a wave of 16 a unit, with the same results. Rolls the policy out on tasks
  * `<split>:0 .. <split>:N-1` and prints `{avgReward, successRate, episodes, ...}`.
  */
 export const command = Command.make("eval", {
@@ -30,8 +33,9 @@ export const command = Command.make("eval", {
   split: Flag.Literals("split", ["train", "test"]).pipe(Flag.withDescription("task split (default test: held-out tasks)"), Flag.withDefault("test" as const)),
   n: Flag.Int("n").pipe(Flag.withDescription("episodes (tasks <split>:0 .. <split>:n-1); default 200"), Flag.withDefault(200)),
   json: Flag.Boolean("json").pipe(Flag.withDescription("print one JSON object"), Flag.withDefault(false)),
+  cluster: RunCommand.clusterFlag,
   ...BackendCommand.flags
-}, ({ checkpoint, env, envProtocol, envUrl, json, n, policy, seed, split, ...flags }) =>
+}, ({ checkpoint, cluster, env, envProtocol, envUrl, json, n, policy, seed, split, ...flags }) =>
   Effect.gen(function*() {
     const sim = Registry.make(env, seed)
     const url = Option.getOrUndefined(envUrl)
@@ -39,6 +43,8 @@ export const command = Command.make("eval", {
     const badUrl = url === undefined ? undefined : Environment.urlProblem(url, envProtocol)
     if (badUrl !== undefined) return yield* UserError.fail(`--env-url ${badUrl}`)
     if (policy === "model" && Option.isNone(checkpoint)) return yield* UserError.fail("--checkpoint <dir> is needed for --policy model (or use --policy expert|random)")
+    const badCluster = Option.isSome(cluster) ? Cluster.urlProblem(cluster.value) : undefined
+    if (badCluster !== undefined) return yield* UserError.fail(`--cluster ${badCluster}`)
     let models: Layer.Layer<Models.Models> | undefined
     let instruction: "keep" | "drop" = "keep"
     if (Option.isSome(checkpoint)) {
@@ -64,7 +70,8 @@ export const command = Command.make("eval", {
       Effect.map((episodes) => Evaluate.summary(Array.from(episodes))),
       Effect.provide(Layer.mergeAll(envLayer, Metrics.layerNone))
     )
-    const s = models === undefined ? yield* program : yield* Effect.provide(program, models)
+    const dispatched = Option.isSome(cluster) ? Effect.provide(program, ClusterDispatcher.layer(cluster.value)) : program
+    const s = models === undefined ? yield* dispatched : yield* Effect.provide(dispatched, models)
     yield* bar.done
     const summary = { avgReward: s.avgReward, successRate: s.successRate, episodes: s.episodes, avgSteps: s.avgSteps, errorRate: s.errorRate, env, split, policy }
     yield* Console.log(json ? JSON.stringify(summary) : `${policy} on ${env} ${split}: avg reward ${s.avgReward.toFixed(3)}, success ${(100 * s.successRate).toFixed(1)}% over ${s.episodes} episodes`)

@@ -20,7 +20,8 @@ const groups = {
   run: () => import("./RunCommand.ts"),
   resume: () => import("./ResumeCommand.ts"),
   eval: () => import("./EvalCommand.ts"),
-  serve: () => import("./ServeCommand.ts")
+  serve: () => import("./ServeCommand.ts"),
+  worker: () => import("./WorkerCommand.ts")
 }
 type Name = keyof typeof groups
 type Group = Awaited<ReturnType<(typeof groups)[Name]>>["command"]

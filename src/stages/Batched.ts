@@ -20,12 +20,17 @@ import * as Timed from "./Timed.ts"
  *   3. emit: the metrics records of the batch (values named in `finite` must be finite) and its outputs;
  *      the records are logged in order before the outputs go on.
  */
-export const each = <A, B, E2, R2>(span: string, size: number, f: (batch: NonEmptyReadonlyArray<A>, index: number) => Effect.Effect<Iterable<B>, E2, R2>) =>
+export const each = <A, B, E2, R2>(
+  span: string,
+  size: number,
+  f: (batch: NonEmptyReadonlyArray<A>, index: number) => Effect.Effect<Iterable<B>, E2, R2>,
+  concurrency = 1 // batches in flight at once (units handed to cluster workers); outputs stay in order
+) =>
 <E, R>(self: Stream.Stream<A, E, R>): Stream.Stream<B, E | E2, R | R2> => {
   const traced = Effect.fn(span)(function*(batch: NonEmptyReadonlyArray<A>, index: number) {
     return yield* f(batch, index)
   })
-  return self.pipe(Stream.grouped(size), Stream.mapEffect(traced), Stream.flattenIterable)
+  return self.pipe(Stream.grouped(size), Stream.mapEffect(traced, { concurrency }), Stream.flattenIterable)
 }
 
 /** A training batch as the stage's step and emit see it. */

@@ -69,6 +69,8 @@ export interface Policy {
 export class Dispatcher extends Context.Service<Dispatcher, {
   /** Where units run, for logs: `cluster postgres://...` */
   readonly describe: string
+  /** Units a stage keeps in flight at once: enough to keep every worker busy (the cluster queues the rest). */
+  readonly inFlight: number
   /** The episodes of a wave, in task order, run by a worker with exactly this policy's weights. */
   readonly episodes: (wave: Wave, policy: Policy) => Effect.Effect<ReadonlyArray<Rollout.Episode>, DispatchError>
 }>()("stepagent/Dispatcher") {}

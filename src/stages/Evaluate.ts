@@ -120,6 +120,9 @@ export const evaluate = (config: Config, run: Run.Run, options: Options = {}) =>
 <E, R>(taskIds: Stream.Stream<string, E, R>): Stream.Stream<Episode, E | StageError | MetricsError | DispatchError, R | Env | Metrics> =>
   Stream.unwrap(Effect.gen(function*() {
     const metrics = yield* Metrics
+    // with a dispatcher, waves run on workers, several at once; in-process, one after another
+    const dispatcher = yield* Effect.serviceOption(Dispatcher)
+    const inFlight = config.policy === "model" && Option.isSome(dispatcher) ? dispatcher.value.inFlight : 1
     const done: Array<Pick<Episode, "reward" | "success" | "steps" | "termination">> = [] // small records only: the transcripts stream on
     let seconds = 0
     return taskIds.pipe(
@@ -131,7 +134,7 @@ export const evaluate = (config: Config, run: Run.Run, options: Options = {}) =>
           for (const e of episodes) done.push({ reward: e.reward, success: e.success, steps: e.steps, termination: e.termination })
           if (options.onWave !== undefined) yield* options.onWave(done.length)
           return episodes
-        })
+        }), inFlight
       ),
       Stream.onEnd(Effect.suspend(() => {
         const s = summary(done)

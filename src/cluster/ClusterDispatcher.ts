@@ -1,0 +1,61 @@
+import { Effect, Layer, Schedule } from "effect"
+import * as crypto from "node:crypto"
+import * as PolicySnapshot from "../model/PolicySnapshot.ts"
+import { DispatchError, Dispatcher, fromRecord } from "../stages/Dispatcher.ts"
+import * as Cluster from "./Cluster.ts"
+import * as PolicyStore from "./PolicyStore.ts"
+import { Work } from "./WorkEntity.ts"
+
+/**
+ * The `Dispatcher` of `--cluster URL`: the learner joins the cluster as a client, publishes each policy version it
+ * acts with to PostgreSQL under its content hash, and sends every unit to the worker that owns the unit's shard.
+ * A unit's key hashes this session's id, the unit and the policy hash: a unit resent after a failure is the same
+ * message (run at most once, its reply kept), and a later run never reads an earlier run's replies.
+ */
+
+/** Units in flight: every worker busy with one and the next one queued, for up to 32 workers at once. */
+const inFlight = 64
+
+/** Resends of a unit the cluster refused, a second apart: a PostgreSQL restart or a worker's shards moving takes seconds. */
+const retries = 120
+
+export const layer = (url: string): Layer.Layer<Dispatcher, Cluster.ClusterError> =>
+  // PostgreSQL checked first: the cluster's own layers die with a long cause when it cannot be reached
+  Layer.unwrap(Effect.as(Cluster.checkReachable(url), dispatcher(url)))
+
+const dispatcher = (url: string): Layer.Layer<Dispatcher, Cluster.ClusterError> =>
+  Layer.effect(Dispatcher, Effect.gen(function*() {
+    const sql = Cluster.pg(url)
+    yield* PolicyStore.ensureTable().pipe(
+      Effect.provide(sql),
+      Effect.mapError((e) => new Cluster.ClusterError({ message: `PostgreSQL at ${Cluster.safeUrl(url)}: cannot create ${PolicyStore.table}: ${e.message}` }))
+    )
+    const clientOf = yield* Work.client
+    const session = crypto.randomUUID()
+    const published = new Set<string>()
+    const unavailable = (what: string) => (e: { readonly message?: string }) =>
+      new DispatchError({ reason: "Unavailable", message: `cluster ${Cluster.safeUrl(url)}: ${what}: ${e.message ?? String(e)}` })
+    return Dispatcher.of({
+      describe: `cluster ${Cluster.safeUrl(url)}`,
+      inFlight,
+      episodes: (wave, policy) =>
+        Effect.gen(function*() {
+          const snapshot = PolicySnapshot.encode(policy.model, policy.tokenizer.toJSON())
+          if (!published.has(snapshot.hash)) {
+            yield* PolicyStore.put(snapshot).pipe(Effect.provide(sql), Effect.mapError(unavailable("cannot publish the policy")))
+            published.add(snapshot.hash)
+          }
+          const key = crypto.createHash("sha256").update(JSON.stringify({ session, wave, policy: snapshot.hash })).digest("hex")
+          const records = yield* clientOf(key).episodes({ key, wave, policy: snapshot.hash }).pipe(
+            // the cluster's own refusals (a full mailbox, a shard between owners, storage briefly away) are retried:
+            // the same key is the same message, so a resend never runs the unit twice
+            Effect.retry({ while: (e) => e._tag !== "DispatchError", schedule: Schedule.spaced("1 second"), times: retries }),
+            Effect.mapError((e) => e._tag === "DispatchError" ? e : unavailable(`unit ${key.slice(0, 12)}`)(e))
+          )
+          return records.map(fromRecord)
+        })
+    })
+  })).pipe(
+    Layer.provide(Cluster.client(url)),
+    Layer.catch((e) => Layer.effect(Dispatcher, Effect.fail(e._tag === "ClusterError" ? e : new Cluster.ClusterError({ message: `cluster ${Cluster.safeUrl(url)}: ${e.message}` }))))
+  )

@@ -1,0 +1,29 @@
+import { Effect } from "effect"
+import { SqlClient } from "effect/sql"
+import * as PolicySnapshot from "../model/PolicySnapshot.ts"
+
+/**
+ * Policy versions in the cluster's PostgreSQL, by content hash: the learner publishes each version once
+ * (`put`: a no-op when the hash is there), a worker fetches a version the first time a unit names it (`get`) and
+ * caches it. One table, `stepagent_policies (hash, bytes, created)`; a `small` policy is ~4.5 MB of bytea.
+ * Through the database because every worker already reaches it: no shared file system and no learner port.
+ */
+export const table = "stepagent_policies"
+
+export const ensureTable = Effect.fn("PolicyStore.ensureTable")(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`CREATE TABLE IF NOT EXISTS ${sql(table)} (hash text PRIMARY KEY, bytes bytea NOT NULL, created timestamptz NOT NULL DEFAULT now())`
+})
+
+/** Publishes a snapshot under its hash (idempotent: equal hashes are equal bytes). */
+export const put = Effect.fn("PolicyStore.put")(function*(snapshot: PolicySnapshot.Snapshot) {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`INSERT INTO ${sql(table)} (hash, bytes) VALUES (${snapshot.hash}, ${snapshot.bytes}) ON CONFLICT (hash) DO NOTHING`
+})
+
+/** The bytes published under `hash`, or undefined when no learner published it. */
+export const get = Effect.fn("PolicyStore.get")(function*(hash: string) {
+  const sql = yield* SqlClient.SqlClient
+  const rows = yield* sql<{ readonly bytes: Uint8Array }>`SELECT bytes FROM ${sql(table)} WHERE hash = ${hash}`
+  return rows[0]?.bytes
+})

@@ -1,0 +1,92 @@
+import { Effect, Semaphore } from "effect"
+import type { SqlClient } from "effect/sql"
+import * as Bpe from "../data/Bpe.ts"
+import type { Tokenizer } from "../data/Tokenizer.ts"
+import type { EnvSpec } from "../env/EnvSpec.ts"
+import * as Registry from "../env/Registry.ts"
+import type { Simulator } from "../env/Simulator.ts"
+import * as PolicySnapshot from "../model/PolicySnapshot.ts"
+import * as Rng from "../model/Rng.ts"
+import * as Transformer from "../model/Transformer.ts"
+import * as Environment from "../pipeline/Environment.ts"
+import { DispatchError, type EpisodeRecord, toRecord, type Wave } from "../stages/Dispatcher.ts"
+import * as Rollout from "../stages/Rollout.ts"
+import * as PolicyStore from "./PolicyStore.ts"
+
+/**
+ * What a worker does with a unit: the same `Rollout.run` a stage runs in-process, with the policy version the
+ * unit names (fetched from the store once, then cached) and the environment its spec describes. Units run one at
+ * a time in a worker (its threads go to the one unit's batched sampling), so the cache is never changed under a
+ * running unit.
+ */
+
+/** Policy versions kept per worker: the current one and the one before (a learner's units of two versions overlap at a version change). */
+const cacheSize = 2
+
+interface Cached {
+  readonly hash: string
+  readonly model: Transformer.Model
+  readonly tokenizer: Tokenizer
+}
+
+const failed = (message: string) => new DispatchError({ reason: "Failed", message })
+
+/** What a unit or the thread's start-up can fail with: each carries its one line. */
+export type Failure = { readonly message: string }
+
+export const make = Effect.gen(function*() {
+  const lock = yield* Semaphore.make(1)
+  const policies: Array<Cached> = [] // most recent last
+  const simulators = new Map<string, Simulator>()
+
+  const policy = (hash: string): Effect.Effect<Cached, DispatchError, SqlClient.SqlClient> =>
+    Effect.gen(function*() {
+      const hit = policies.find((p) => p.hash === hash)
+      if (hit !== undefined) return hit
+      const bytes = yield* PolicyStore.get(hash).pipe(Effect.mapError((e) => failed(`policy ${hash.slice(0, 12)}: cannot read it from PostgreSQL: ${e.message}`)))
+      if (bytes === undefined) return yield* failed(`policy ${hash.slice(0, 12)} is not published in PostgreSQL (${PolicyStore.table})`)
+      const decoded = PolicySnapshot.decode(bytes, hash)
+      if (typeof decoded === "string") return yield* failed(decoded)
+      const tokenizer = yield* Bpe.load(decoded.tokenizerJson).pipe(
+        Effect.mapError((e) => failed(`policy ${hash.slice(0, 12)}: its tokenizer: ${e.message}`)),
+        Effect.tapError(() => Effect.sync(() => Transformer.dispose(decoded.model)))
+      )
+      const entry: Cached = { hash, model: decoded.model, tokenizer }
+      policies.push(entry)
+      while (policies.length > cacheSize) Transformer.dispose(policies.shift()!.model)
+      return entry
+    })
+
+  const simulator = (spec: EnvSpec, name: Registry.Name): Simulator => {
+    const key = `${name}/${spec.seed}`
+    const known = simulators.get(key)
+    if (known !== undefined) return known
+    const sim = Registry.make(name, spec.seed)
+    simulators.set(key, sim)
+    return sim
+  }
+
+  /** A wave of episodes with the policy `hash` names, in task order. */
+  const episodes = (wave: Wave, hash: string): Effect.Effect<ReadonlyArray<EpisodeRecord>, DispatchError, SqlClient.SqlClient> =>
+    lock.withPermits(1)(Effect.gen(function*() {
+      const spec = wave.env
+      const name = spec.name
+      if (!Registry.isName(name)) return yield* failed(`environment ${name} is not one of ${Registry.names.join(", ")}`)
+      const p = yield* policy(hash)
+      const actor: Rollout.Actor = { kind: "model", model: p.model, tokenizer: p.tokenizer, maxTokens: wave.maxTokens, temperature: wave.temperature }
+      const pipeline = {
+        env: { name, seed: spec.seed, ...(spec.url === undefined ? {} : { url: spec.url }), ...(spec.protocol === undefined ? {} : { protocol: spec.protocol }) },
+        render: { instruction: spec.instruction }
+      }
+      const envLayer = Environment.envLayer(pipeline, spec.url === undefined ? simulator(spec, name) : undefined)
+      const done = yield* Rollout.run(actor, wave.taskIds, Rng.make(wave.seed), wave.maxSteps).pipe(Effect.provide(envLayer))
+      return done.map(toRecord)
+    }))
+
+  /** Frees the cached policies' tensors (when the worker stops). */
+  const close = Effect.sync(() => {
+    for (const p of policies.splice(0)) Transformer.dispose(p.model)
+  })
+
+  return { episodes, close } as const
+})

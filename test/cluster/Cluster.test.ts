@@ -1,0 +1,153 @@
+import * as NodeChild from "node:child_process"
+import * as NodeFs from "node:fs"
+import * as NodeOs from "node:os"
+import * as NodePath from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import * as Postgres from "./Postgres.ts"
+
+/**
+ * The cluster end to end, as a user runs it: a throwaway PostgreSQL, real `stepagent worker` processes on loopback,
+ * `stepagent eval|run --cluster`, a worker killed with SIGKILL mid-evaluation. Results must equal the in-process
+ * run's (docs/scale-out.md: the same backend, the same numbers, whatever the number of workers).
+ */
+const root = NodePath.resolve(import.meta.dirname, "../..")
+const node = NodePath.join(root, "node_modules/.bin/node")
+const bin = NodePath.join(root, "bin/stepagent.ts")
+const dir = NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "cluster-cli-"))
+const env = { ...process.env, STEPAGENT_BACKEND: "wasm", STEPAGENT_THREADS: "1", STEPAGENT_MATMUL: "xnnpack" }
+
+interface Done {
+  readonly status: number | null
+  readonly stdout: string
+  readonly stderr: string
+  readonly seconds: number
+}
+
+/** A CLI run in a child process, without blocking this process (its workers' output keeps flowing). */
+const cli = (args: ReadonlyArray<string>): Promise<Done> =>
+  new Promise((resolve) => {
+    const t0 = Date.now()
+    const p = NodeChild.spawn(node, [bin, ...args], { cwd: root, env })
+    let stdout = ""
+    let stderr = ""
+    p.stdout.on("data", (b: Buffer) => stdout += b.toString())
+    p.stderr.on("data", (b: Buffer) => stderr += b.toString())
+    p.on("close", (status) => resolve({ status, stdout, stderr, seconds: (Date.now() - t0) / 1000 }))
+  })
+
+interface Worker {
+  readonly process: NodeChild.ChildProcess
+  readonly log: () => string
+}
+
+const workers: Array<Worker> = []
+
+/** Starts `stepagent worker` and waits for its runner to listen. */
+const startWorker = (url: string): Promise<Worker> =>
+  new Promise((resolve, reject) => {
+    const p = NodeChild.spawn(node, [bin, "worker", "--cluster", url], { cwd: root, env })
+    let log = ""
+    const w: Worker = { process: p, log: () => log }
+    workers.push(w)
+    p.stdout.on("data", (b: Buffer) => log += b.toString())
+    p.stderr.on("data", (b: Buffer) => {
+      log += b.toString()
+      if (/Listening on/.test(log)) resolve(w)
+    })
+    p.on("exit", (code) => reject(new Error(`worker exited (${code}): ${log}`)))
+  })
+
+/** STEPAGENT_CLUSTER_TEST_LOGS=DIR keeps every worker's log there (for a failure's post-mortem). */
+const keepLogs = process.env["STEPAGENT_CLUSTER_TEST_LOGS"]
+let logCount = 0
+
+const stopAll = () => {
+  for (const w of workers.splice(0)) {
+    w.process.kill("SIGKILL")
+    if (keepLogs !== undefined) NodeFs.writeFileSync(NodePath.join(keepLogs, `worker-${++logCount}.log`), w.log())
+  }
+}
+
+const unitsStarted = (w: Worker): number => (w.log().match(/ started/g) ?? []).length
+
+let pg: Postgres.Postgres
+let checkpoint: string
+
+beforeAll(async () => {
+  pg = await Postgres.start()
+  const r = await cli(["run", "pipelines/tiny.ts", "--out", NodePath.join(dir, "runs")])
+  expect(r.status, r.stderr).toBe(0)
+  checkpoint = r.stdout.split("\n")[0]!
+}, 180_000)
+
+afterAll(() => {
+  stopAll()
+  pg?.stop()
+  NodeFs.rmSync(dir, { recursive: true, force: true })
+})
+
+const evalArgs = (envName: string, n: number) => ["eval", "--checkpoint", checkpoint, "--env", envName, "--n", String(n), "--json"]
+
+describe("stepagent on a cluster", () => {
+  it("eval gives the in-process summary with 1 and with 3 workers; units spread over the workers", async () => {
+    const local = await cli(evalArgs("qa", 160))
+    expect(local.status, local.stderr).toBe(0)
+    const expected = JSON.parse(local.stdout) as { episodes: number }
+    expect(expected.episodes).toBe(160)
+    const one = await startWorker(pg.url)
+    const withOne = await cli([...evalArgs("qa", 160), "--cluster", pg.url])
+    expect(withOne.status, withOne.stderr).toBe(0)
+    expect(JSON.parse(withOne.stdout)).toEqual(expected)
+    expect(unitsStarted(one)).toBe(10) // 160 episodes in waves of 16
+    const more = [await startWorker(pg.url), await startWorker(pg.url)]
+    const withThree = await cli([...evalArgs("qa", 160), "--cluster", pg.url])
+    expect(withThree.status, withThree.stderr).toBe(0)
+    expect(JSON.parse(withThree.stdout)).toEqual(expected)
+    const counts = [one, ...more].map(unitsStarted)
+    expect(counts.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(20)
+    expect(counts.filter((c, i) => i === 0 ? c > 10 : c > 0).length).toBeGreaterThanOrEqual(2) // more than one worker took units
+  }, 240_000)
+
+  it("run --cluster: the run's evaluation equals the in-process run's", async () => {
+    if (workers.length === 0) await startWorker(pg.url)
+    const r = await cli(["run", "pipelines/tiny.ts", "--out", NodePath.join(dir, "runs-cluster"), "--cluster", pg.url])
+    expect(r.status, r.stderr).toBe(0)
+    const summary = (run: string) => JSON.parse(NodeFs.readFileSync(NodePath.join(run, "eval", "summary.json"), "utf8")) as unknown
+    expect(summary(r.stdout.split("\n")[0]!)).toEqual(summary(checkpoint))
+  }, 180_000)
+
+  it("a worker killed with SIGKILL mid-evaluation: its units run elsewhere, the summary is the in-process one", async () => {
+    stopAll()
+    const local = await cli(evalArgs("house", 48))
+    expect(local.status, local.stderr).toBe(0)
+    const ws = [await startWorker(pg.url), await startWorker(pg.url)]
+    const running = cli([...evalArgs("house", 48), "--cluster", pg.url])
+    // the first worker to start a unit is killed while it runs it
+    const victim = await new Promise<Worker>((resolve) => {
+      const poll = setInterval(() => {
+        const w = ws.find((x) => unitsStarted(x) > 0)
+        if (w !== undefined) {
+          clearInterval(poll)
+          resolve(w)
+        }
+      }, 50)
+    })
+    victim.process.kill("SIGKILL")
+    const done = await running
+    expect(done.status, done.stderr).toBe(0)
+    expect(JSON.parse(done.stdout)).toEqual(JSON.parse(local.stdout))
+    const survivor = ws.find((w) => w !== victim)!
+    expect(unitsStarted(survivor)).toBe(3) // all three waves ran to the end on the survivor
+  }, 240_000)
+
+  it("a cluster that cannot be reached, or a URL that is not one, is a one-line error", async () => {
+    const closed = "postgres://postgres@127.0.0.1:1/stepagent"
+    for (const args of [["worker", "--cluster", closed], [...evalArgs("qa", 4), "--cluster", closed], [...evalArgs("qa", 4), "--cluster", "http://example.com/db"]]) {
+      const r = await cli(args)
+      expect(r.status).not.toBe(0)
+      const lines = r.stderr.trim().split("\n").filter((l) => l.startsWith("stepagent:"))
+      expect(lines, r.stderr).toHaveLength(1)
+      expect(r.stderr).not.toMatch(/\n\s+at /)
+    }
+  }, 120_000)
+})
