@@ -1,8 +1,9 @@
-import { Effect, Layer, Schedule } from "effect"
+import { Clock, Effect, Layer, Schedule } from "effect"
 import * as crypto from "node:crypto"
 import * as PolicySnapshot from "../model/PolicySnapshot.ts"
 import { DispatchError, Dispatcher, fromRecord } from "../stages/Dispatcher.ts"
 import * as Cluster from "./Cluster.ts"
+import * as Placement from "./Placement.ts"
 import * as PolicyStore from "./PolicyStore.ts"
 import { Work } from "./WorkEntity.ts"
 
@@ -10,7 +11,8 @@ import { Work } from "./WorkEntity.ts"
  * The `Dispatcher` of `--cluster URL`: the learner joins the cluster as a client, publishes each policy version it
  * acts with to PostgreSQL under its content hash, and sends every unit to the worker that owns the unit's shard.
  * A unit's key hashes this session's id, the unit and the policy hash: a unit resent after a failure is the same
- * message (run at most once, its reply kept), and a later run never reads an earlier run's replies.
+ * message (run at most once, its reply kept), and a later run never reads an earlier run's replies. Its entity id
+ * (which decides its worker) is picked so that the workers get equal shares (src/cluster/Placement.ts).
  */
 
 /** Units in flight: every worker busy with one and the next one queued, for up to 32 workers at once. */
@@ -33,6 +35,16 @@ const dispatcher = (url: string): Layer.Layer<Dispatcher, Cluster.ClusterError> 
     const clientOf = yield* Work.client
     const session = crypto.randomUUID()
     const published = new Set<string>()
+    // placement: the workers' shards as the cluster assigns them (re-read every 2 s), and the units in flight on each
+    const load = new Map<string, number>()
+    let owners: { readonly at: number; readonly owner: ReadonlyArray<string> } = { at: -Infinity, owner: [] }
+    const ownerNow = Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      if (now - owners.at < 2000) return owners.owner
+      const runners = yield* Placement.healthyRunners(10).pipe(Effect.provide(sql), Effect.orElseSucceed(() => []))
+      owners = { at: now, owner: Placement.owners(runners) }
+      return owners.owner
+    })
     const unavailable = (what: string) => (e: { readonly message?: string }) =>
       new DispatchError({ reason: "Unavailable", message: `cluster ${Cluster.safeUrl(url)}: ${what}: ${e.message ?? String(e)}` })
     return Dispatcher.of({
@@ -46,11 +58,15 @@ const dispatcher = (url: string): Layer.Layer<Dispatcher, Cluster.ClusterError> 
             published.add(snapshot.hash)
           }
           const key = crypto.createHash("sha256").update(JSON.stringify({ session, wave, policy: snapshot.hash })).digest("hex")
-          const records = yield* clientOf(key).episodes({ key, wave, policy: snapshot.hash }).pipe(
+          const place = Placement.entityIdFor(key, yield* ownerNow, load)
+          const worker = place.worker ?? ""
+          load.set(worker, (load.get(worker) ?? 0) + 1)
+          const records = yield* clientOf(place.id).episodes({ key, wave, policy: snapshot.hash }).pipe(
             // the cluster's own refusals (a full mailbox, a shard between owners, storage briefly away) are retried:
             // the same key is the same message, so a resend never runs the unit twice
             Effect.retry({ while: (e) => e._tag !== "DispatchError", schedule: Schedule.spaced("1 second"), times: retries }),
-            Effect.mapError((e) => e._tag === "DispatchError" ? e : unavailable(`unit ${key.slice(0, 12)}`)(e))
+            Effect.mapError((e) => e._tag === "DispatchError" ? e : unavailable(`unit ${key.slice(0, 12)}`)(e)),
+            Effect.ensuring(Effect.sync(() => load.set(worker, (load.get(worker) ?? 1) - 1)))
           )
           return records.map(fromRecord)
         })
