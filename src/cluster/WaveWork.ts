@@ -1,4 +1,4 @@
-import { Effect, Semaphore } from "effect"
+import { Effect, Schedule, Semaphore } from "effect"
 import type { SqlClient } from "effect/sql"
 import * as Bpe from "../data/Bpe.ts"
 import type { Tokenizer } from "../data/Tokenizer.ts"
@@ -43,7 +43,11 @@ export const make = Effect.gen(function*() {
     Effect.gen(function*() {
       const hit = policies.find((p) => p.hash === hash)
       if (hit !== undefined) return hit
-      const bytes = yield* PolicyStore.get(hash).pipe(Effect.mapError((e) => failed(`policy ${hash.slice(0, 12)}: cannot read it from PostgreSQL: ${e.message}`)))
+      const bytes = yield* PolicyStore.get(hash).pipe(
+        // PostgreSQL briefly away (a restart): wait for it rather than fail the unit, as the cluster itself does
+        Effect.retry({ schedule: Schedule.spaced("1 second"), times: 120 }),
+        Effect.mapError((e) => failed(`policy ${hash.slice(0, 12)}: cannot read it from PostgreSQL: ${e.message}`))
+      )
       if (bytes === undefined) return yield* failed(`policy ${hash.slice(0, 12)} is not published in PostgreSQL (${PolicyStore.table})`)
       const decoded = PolicySnapshot.decode(bytes, hash)
       if (typeof decoded === "string") return yield* failed(decoded)

@@ -86,6 +86,26 @@ afterAll(() => {
   NodeFs.rmSync(dir, { recursive: true, force: true })
 })
 
+/** Resolves once `f` holds (polled every 50 ms). */
+const until = (f: () => boolean): Promise<void> =>
+  new Promise((resolve) => {
+    const poll = setInterval(() => {
+      if (f()) {
+        clearInterval(poll)
+        resolve()
+      }
+    }, 50)
+  })
+
+let houseRun: Promise<Done> | undefined
+/** The in-process evaluation of 48 house test episodes (3 units), once. */
+const houseLocal = async (): Promise<Done> => {
+  houseRun ??= cli(evalArgs("house", 48))
+  const r = await houseRun
+  expect(r.status, r.stderr).toBe(0)
+  return r
+}
+
 const evalArgs = (envName: string, n: number) => ["eval", "--checkpoint", checkpoint, "--env", envName, "--n", String(n), "--json"]
 
 describe("stepagent on a cluster", () => {
@@ -119,26 +139,32 @@ describe("stepagent on a cluster", () => {
 
   it("a worker killed with SIGKILL mid-evaluation: its units run elsewhere, the summary is the in-process one", async () => {
     stopAll()
-    const local = await cli(evalArgs("house", 48))
-    expect(local.status, local.stderr).toBe(0)
+    const local = await houseLocal()
     const ws = [await startWorker(pg.url), await startWorker(pg.url)]
     const running = cli([...evalArgs("house", 48), "--cluster", pg.url])
     // the first worker to start a unit is killed while it runs it
-    const victim = await new Promise<Worker>((resolve) => {
-      const poll = setInterval(() => {
-        const w = ws.find((x) => unitsStarted(x) > 0)
-        if (w !== undefined) {
-          clearInterval(poll)
-          resolve(w)
-        }
-      }, 50)
-    })
+    await until(() => ws.some((x) => unitsStarted(x) > 0))
+    const victim = ws.find((x) => unitsStarted(x) > 0)!
     victim.process.kill("SIGKILL")
     const done = await running
     expect(done.status, done.stderr).toBe(0)
     expect(JSON.parse(done.stdout)).toEqual(JSON.parse(local.stdout))
     const survivor = ws.find((w) => w !== victim)!
     expect(unitsStarted(survivor)).toBe(3) // all three waves ran to the end on the survivor
+  }, 240_000)
+
+  it("PostgreSQL stopped mid-evaluation and started again: the evaluation waits and ends with the in-process summary", async () => {
+    stopAll()
+    const local = await houseLocal()
+    const w = await startWorker(pg.url)
+    const running = cli([...evalArgs("house", 48), "--cluster", pg.url])
+    await until(() => unitsStarted(w) > 0)
+    pg.stopServer()
+    await new Promise((r) => setTimeout(r, 3000))
+    pg.startServer()
+    const done = await running
+    expect(done.status, done.stderr).toBe(0)
+    expect(JSON.parse(done.stdout)).toEqual(JSON.parse(local.stdout))
   }, 240_000)
 
   it("a cluster that cannot be reached, or a URL that is not one, is a one-line error", async () => {
