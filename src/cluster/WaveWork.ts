@@ -84,7 +84,7 @@ export const make = Effect.gen(function*() {
       }
       const envLayer = Environment.envLayer(pipeline, spec.url === undefined ? simulator(spec, name) : undefined)
       const done = yield* Rollout.run(actor, wave.taskIds, Rng.make(wave.seed), wave.maxSteps).pipe(Effect.provide(envLayer))
-      return done.map(toRecord)
+      return done.map((e) => toRecord(e, wave.tokens === true))
     }))
 
   /** Frees the cached policies' tensors (when the worker stops). */

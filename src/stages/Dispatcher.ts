@@ -1,9 +1,11 @@
-import { Context, type Effect, Schema } from "effect"
+import { Context, Effect, Option, Schema } from "effect"
 import type { Tokenizer } from "../data/Tokenizer.ts"
 import { Trajectory } from "../domain/Trajectory.ts"
+import { Env } from "../env/Env.ts"
 import { EnvSpec } from "../env/EnvSpec.ts"
+import * as Rng from "../model/Rng.ts"
 import type * as Transformer from "../model/Transformer.ts"
-import type * as Rollout from "./Rollout.ts"
+import * as Rollout from "./Rollout.ts"
 
 /**
  * Where units of work run. Without this service (the default) every stage runs its episodes in its own process,
@@ -13,41 +15,63 @@ import type * as Rollout from "./Rollout.ts"
  * result, and a run's numbers do not depend on how many workers there are (docs/scale-out.md).
  */
 
-/** A wave of evaluation episodes: `Rollout.run` of the model policy on `taskIds`, together. */
+/** A wave of episodes: `Rollout.run` of the model policy on `taskIds`, together (evaluation, outcome-PPO rollouts). */
 export const Wave = Schema.Struct({
   taskIds: Schema.Array(Schema.String),
   seed: Schema.Int, // the wave's random stream (`Run.streamSeed`): sampling at temperature > 0
   maxSteps: Schema.NullOr(Schema.Int),
   maxTokens: Schema.Int,
   temperature: Schema.Number,
-  env: EnvSpec
+  env: EnvSpec,
+  tokens: Schema.optionalKey(Schema.Boolean) // keep the tokens the policy saw and sampled (outcome PPO trains on them)
 })
 export type Wave = typeof Wave.Type
 
-/** An episode as it crosses processes: `Rollout.Episode` without the tokens (evaluation does not keep them). */
+/** The tokens of a rollout as they cross processes (`Tokenized.TokenizedTrajectory`, arrays as numbers). */
+const TokensRecord = Schema.Struct({
+  id: Schema.String,
+  env: Schema.String,
+  taskId: Schema.String,
+  reward: Schema.Number,
+  success: Schema.Boolean,
+  tokens: Schema.Array(Schema.Int),
+  spans: Schema.Array(Schema.Int)
+})
+
+/** An episode as it crosses processes: `Rollout.Episode`, its tokens only when the wave asked for them. */
 export const EpisodeRecord = Schema.Struct({
   taskId: Schema.String,
   trajectory: Trajectory,
   reward: Schema.Number,
   success: Schema.Boolean,
   steps: Schema.Int,
-  termination: Schema.String
+  termination: Schema.String,
+  tokenized: Schema.optionalKey(TokensRecord)
 })
 export type EpisodeRecord = typeof EpisodeRecord.Type
 
-export const toRecord = (e: Rollout.Episode): EpisodeRecord => ({
+export const toRecord = (e: Rollout.Episode, tokens = false): EpisodeRecord => ({
   taskId: e.taskId,
   trajectory: e.trajectory,
   reward: e.reward,
   success: e.success,
   steps: e.steps,
-  termination: e.termination
+  termination: e.termination,
+  ...(tokens && e.tokenized !== undefined
+    ? { tokenized: { ...e.tokenized, tokens: Array.from(e.tokenized.tokens), spans: Array.from(e.tokenized.spans) } }
+    : {})
 })
 
 export const fromRecord = (r: EpisodeRecord): Rollout.Episode => ({
-  ...r,
+  taskId: r.taskId,
+  trajectory: r.trajectory,
+  reward: r.reward,
+  success: r.success,
+  steps: r.steps,
   termination: r.termination as Rollout.Termination,
-  tokenized: undefined
+  tokenized: r.tokenized === undefined
+    ? undefined
+    : { ...r.tokenized, tokens: Int32Array.from(r.tokenized.tokens), spans: Int32Array.from(r.tokenized.spans) }
 })
 
 /**
@@ -74,3 +98,17 @@ export class Dispatcher extends Context.Service<Dispatcher, {
   /** The episodes of a wave, in task order, run by a worker with exactly this policy's weights. */
   readonly episodes: (wave: Wave, policy: Policy) => Effect.Effect<ReadonlyArray<Rollout.Episode>, DispatchError>
 }>()("stepagent/Dispatcher") {}
+
+/**
+ * One wave's episodes: in this process, or, for the model policy when a `Dispatcher` is present and the environment
+ * says how to open it (`Env.spec`), on a worker. Both run `Rollout.run` on the same tasks with the same random stream
+ * and the same weights, so they give the same episodes (with `tokens`, the same tokens too).
+ */
+export const wave = (a: Rollout.Actor, ids: ReadonlyArray<string>, maxSteps: number | null, seed: number, tokens = false) =>
+  Effect.gen(function*() {
+    const dispatcher = yield* Effect.serviceOption(Dispatcher)
+    const env = yield* Env
+    if (a.kind !== "model" || Option.isNone(dispatcher) || env.spec === undefined) return yield* Rollout.run(a, ids, Rng.make(seed), maxSteps)
+    const unit: Wave = { taskIds: ids, seed, maxSteps, maxTokens: a.maxTokens, temperature: a.temperature, env: env.spec, ...(tokens ? { tokens } : {}) }
+    return yield* dispatcher.value.episodes(unit, { model: a.model, tokenizer: a.tokenizer })
+  })

@@ -4,6 +4,7 @@ import { Env } from "../env/Env.ts"
 import * as Rng from "../model/Rng.ts"
 import { Metrics, type MetricsError } from "../metrics/Metrics.ts"
 import * as Batched from "./Batched.ts"
+import * as Dispatch from "./Dispatcher.ts"
 import { type DispatchError, Dispatcher } from "./Dispatcher.ts"
 import * as Field from "./Field.ts"
 import { Models } from "./Models.ts"
@@ -101,20 +102,6 @@ export const actor = (config: Pick<Config, "policy" | "maxTokens" | "temperature
     }
   })
 
-/**
- * One wave's episodes: in this process, or, for the model policy when a `Dispatcher` is present and the environment
- * says how to open it (`Env.spec`), on a worker. Both run `Rollout.run` on the same tasks with the same random stream
- * and the same weights, so they give the same episodes.
- */
-const waveOf = (a: Rollout.Actor, ids: ReadonlyArray<string>, config: Config, seed: number) =>
-  Effect.gen(function*() {
-    const dispatcher = yield* Effect.serviceOption(Dispatcher)
-    const env = yield* Env
-    if (a.kind !== "model" || Option.isNone(dispatcher) || env.spec === undefined) return yield* Rollout.run(a, ids, Rng.make(seed), config.maxSteps)
-    const wave = { taskIds: ids, seed, maxSteps: config.maxSteps, maxTokens: a.maxTokens, temperature: a.temperature, env: env.spec }
-    return yield* dispatcher.value.episodes(wave, { model: a.model, tokenizer: a.tokenizer })
-  })
-
 /** Task ids -> one record per episode (in task order); the summary metrics are logged when the tasks end. */
 export const evaluate = (config: Config, run: Run.Run, options: Options = {}) =>
 <E, R>(taskIds: Stream.Stream<string, E, R>): Stream.Stream<Episode, E | StageError | MetricsError | DispatchError, R | Env | Metrics> =>
@@ -129,7 +116,7 @@ export const evaluate = (config: Config, run: Run.Run, options: Options = {}) =>
       Batched.each("Evaluate.evaluate", config.parallel, (ids: ReadonlyArray<string>, wave: number) =>
         Effect.gen(function*() {
           const a = yield* actor(config, options, stage)
-          const [duration, episodes] = yield* Effect.timed(waveOf(a, ids, config, Run.streamSeed(run, stage, wave)))
+          const [duration, episodes] = yield* Effect.timed(Dispatch.wave(a, ids, config.maxSteps, Run.streamSeed(run, stage, wave)))
           seconds += Duration.toSeconds(duration)
           for (const e of episodes) done.push({ reward: e.reward, success: e.success, steps: e.steps, termination: e.termination })
           if (options.onWave !== undefined) yield* options.onWave(done.length)

@@ -7,7 +7,8 @@ import * as Evaluate from "./Evaluate.ts"
 import * as Field from "./Field.ts"
 import { Models } from "./Models.ts"
 import * as Ppo from "./Ppo.ts"
-import * as Rollout from "./Rollout.ts"
+import * as Dispatch from "./Dispatcher.ts"
+import type * as Rollout from "./Rollout.ts"
 import * as Run from "./Run.ts"
 import type { StageError } from "./StageError.ts"
 
@@ -50,13 +51,13 @@ export const episodes = (e: Rollout.Episode): Array<Ppo.Episode> => {
 
 /** Training task ids -> PPO on their episodes; logs `rollout/*` per wave and PPO metrics per optimizer step (the stream carries nothing). */
 export const outcomePpo = (config: Config, run: Run.Run) =>
-<E, R>(taskIds: Stream.Stream<string, E, R>): Stream.Stream<never, E | StageError | MetricsError, R | Env | Models | Metrics> =>
+<E, R>(taskIds: Stream.Stream<string, E, R>): Stream.Stream<never, E | StageError | MetricsError | Dispatch.DispatchError, R | Env | Models | Metrics> =>
   taskIds.pipe(
     Batched.each("OutcomePpo.outcomePpo", config.parallel, (ids: ReadonlyArray<string>, wave: number) =>
       Effect.gen(function*() {
         const metrics = yield* Metrics
         const actor = yield* Evaluate.actor({ policy: "model", maxTokens: config.maxTokens, temperature: config.temperature }, {}, stage)
-        const [duration, rollouts] = yield* Effect.timed(Rollout.run(actor, ids, Run.rng(run, stage, wave), config.maxSteps))
+        const [duration, rollouts] = yield* Effect.timed(Dispatch.wave(actor, ids, config.maxSteps, Run.streamSeed(run, stage, wave), true))
         const s = Evaluate.summary(rollouts)
         yield* metrics.log({
           stage,

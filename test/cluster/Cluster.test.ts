@@ -137,6 +137,21 @@ describe("stepagent on a cluster", () => {
     expect(summary(r.stdout.split("\n")[0]!)).toEqual(summary(checkpoint))
   }, 180_000)
 
+  it("outcome PPO with its rollouts on workers: the same metrics and evaluation as in-process", async () => {
+    if (workers.length === 0) await startWorker(pg.url)
+    const script = "test/cluster/tiny-outcome.ts"
+    const [local, remote] = [await cli(["run", script, "--out", NodePath.join(dir, "outcome")]), await cli(["run", script, "--out", NodePath.join(dir, "outcome-cluster"), "--cluster", pg.url])]
+    expect(local.status, local.stderr).toBe(0)
+    expect(remote.status, remote.stderr).toBe(0)
+    // every metric but wall-clock ones: rollouts (sampled at temperature 1), PPO losses, evaluation
+    const metrics = (run: string) =>
+      NodeFs.readFileSync(NodePath.join(run, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>)
+        .map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !k.startsWith("timing/") && !k.startsWith("perf/"))))
+    const [a, b] = [metrics(local.stdout.split("\n")[0]!), metrics(remote.stdout.split("\n")[0]!)]
+    expect(a.some((r) => r["rollout/avg_reward"] !== undefined)).toBe(true)
+    expect(b).toEqual(a)
+  }, 240_000)
+
   it("a worker killed with SIGKILL mid-evaluation: its units run elsewhere, the summary is the in-process one", async () => {
     stopAll()
     const local = await houseLocal()
