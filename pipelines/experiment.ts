@@ -14,7 +14,7 @@ export type Method = typeof methods[number]
 
 /** The shared budget, each with its reason (measurements: docs/paper-table.md). */
 export const budget = {
-  preset: "small" as const, // ~1.1M parameters with the copy head: minutes per run on 2 cpu cores
+  preset: "small" as "small" | "tiny", // ~1.1M parameters with the copy head: minutes per run on 2 cpu cores
   // qa: `small` widened to dModel 192 (~2.3M parameters): +6.5 points of validation success at 750 steps (docs/paper-table.md)
   modelOverrides: { qa: { dModel: 192 } } as Record<string, { readonly dModel: number } | undefined>,
   // expert trajectories of the SFT warm start (the first N of the data); the rest of the data is the held-out pool that
@@ -44,9 +44,33 @@ export const budget = {
   validation: { qa: { world: 4, episodes: 200 } } as Record<string, { readonly world: number; readonly episodes: number } | undefined>
 }
 
+/**
+ * The smoke budget (`paper-table.ts --budget smoke`): the same pipelines at a toy scale (the `tiny` model, a few dozen
+ * trajectories, one improvement round, 8 test episodes), minutes for the whole table. It checks that every run of a
+ * table goes through end to end (a new machine, a cluster of workers) before hours are spent; its numbers mean nothing.
+ */
+export const smokeBudget: typeof budget = {
+  ...budget,
+  preset: "tiny", // seconds per run
+  modelOverrides: {},
+  trajectories: { shop: 24, house: 24, qa: 48 },
+  worlds: { shop: [0], house: [0], qa: [0] },
+  sftEpochs: { shop: 1, house: 1, qa: 1 },
+  iterations: 1,
+  perIteration: { shop: 8, house: 8, qa: 8 },
+  sftMoreEpochs: 1,
+  evalEpisodes: 8,
+  trainEpisodes: 0,
+  validation: {}
+}
+
+/** Which budget: the paper's (default) or the smoke test's. */
+export type Budget = "paper" | "smoke"
+const budgetOf = (b: Budget | undefined): typeof budget => b === "smoke" ? smokeBudget : budget
+
 type Stage = Input["stages"][number]
 
-const improvement = (env: Env, method: Method): ReadonlyArray<Stage> => {
+const improvement = (env: Env, method: Method, budget: typeof smokeBudget): ReadonlyArray<Stage> => {
   const perIteration = budget.perIteration[env]
   const lr = budget.policyLearningRate
   const ppo = { learningRate: lr, batchSize: 64, minibatchSize: 16, epochs: 2 }
@@ -78,9 +102,10 @@ const improvement = (env: Env, method: Method): ReadonlyArray<Stage> => {
  * The pipeline of one method on one environment. With `init` (a checkpoint of the SFT run), the SFT stage is
  * skipped and the method starts from that warm start: how paper-table.ts shares one SFT per environment.
  */
-export const experiment = (env: Env, method: Method, options: { readonly init?: string; readonly seed?: number } = {}): Input =>
-  define({
-    name: `${env}-${method}`,
+export const experiment = (env: Env, method: Method, options: { readonly init?: string; readonly seed?: number; readonly budget?: Budget } = {}): Input => {
+  const budget = budgetOf(options.budget)
+  return define({
+    name: `${env}-${method}${options.budget === "smoke" ? "-smoke" : ""}`,
     method,
     seed: options.seed ?? 1,
     env: { name: env },
@@ -90,10 +115,11 @@ export const experiment = (env: Env, method: Method, options: { readonly init?: 
     ...(options.init === undefined ? {} : { init: { checkpoint: options.init } }),
     stages: [
       ...(options.init === undefined ? [{ stage: "sft" as const, epochs: budget.sftEpochs[env]!, learningRate: budget.sftLearningRate[env]!, trajectories: budget.trajectories[env] }] : []),
-      ...improvement(env, method),
+      ...improvement(env, method, budget),
       { stage: "evaluate", n: budget.evalEpisodes, trainEpisodes: budget.trainEpisodes, ...(budget.validation[env] === undefined ? {} : { validation: budget.validation[env] }) }
     ]
   })
+}
 
 /**
  * A long SFT probe of house or shop (pipelines/house-sft-long.ts, shop-sft-long.ts): `small`, 8 passes over the 4,800

@@ -4,7 +4,13 @@
  * intervals and the paired differences (docs/report.md, `stepagent table`; SCIENCE.md, "Fair comparisons").
  *
  *   npx node pipelines/paper-table.ts [--out runs/paper-table] [--envs shop,house,qa] [--methods sft,...]
- *                                     [--seeds 1,2,3] [--dry-run]
+ *                                     [--seeds 1,2,3] [--budget paper|smoke] [--cluster URL] [--dry-run]
+ *
+ * `--budget smoke` runs the same table at a toy scale (experiment.ts's smokeBudget: minutes in all; its numbers mean
+ * nothing) to check a machine or a cluster end to end. `--cluster postgres://USER@HOST:PORT/DB` hands every run to a
+ * worker of that cluster (`stepagent worker`, docs/scale-out.md): the SFT runs of all (environment, seed) pairs at
+ * once, then each pair's other methods at once from its warm start; each worker runs one at a time. Paths must
+ * mean the same on the workers (one machine, or --out and this checkout on a shared file system).
  *
  * Per (seed, environment), the SFT pipeline runs first; its final checkpoint is the shared warm start ("novice")
  * of the other methods (`init`), which then get the same budget (experiment.ts); it runs whenever one of them
@@ -30,9 +36,10 @@
 import * as NodeChild from "node:child_process"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
-import { type Env, envs, experiment, type Method, methods } from "./experiment.ts"
+import * as CommandDispatch from "../src/cluster/CommandDispatch.ts"
+import { type Budget, type Env, envs, experiment, type Method, methods } from "./experiment.ts"
 
-const usage = "usage: npx node pipelines/paper-table.ts [--out DIR] [--envs shop,house,qa] [--methods sft,sft-more,...] [--seeds 1,2,3] [--dry-run]"
+const usage = "usage: npx node pipelines/paper-table.ts [--out DIR] [--envs shop,house,qa] [--methods sft,sft-more,...] [--seeds 1,2,3] [--budget paper|smoke] [--cluster postgres://USER@HOST:PORT/DB] [--dry-run]"
 
 const fail = (message: string): never => {
   process.stderr.write(`paper-table: ${message}\n${usage}\n`)
@@ -44,7 +51,7 @@ if (args.includes("--help") || args.includes("-h")) {
   process.stdout.write(`${usage}\n`)
   process.exit(0)
 }
-const known = new Set(["--out", "--envs", "--methods", "--seeds", "--seed"])
+const known = new Set(["--out", "--envs", "--methods", "--seeds", "--seed", "--budget", "--cluster"])
 for (let i = 0; i < args.length; i++) {
   const a = args[i]!
   if (a === "--dry-run") continue
@@ -72,6 +79,10 @@ const seeds: ReadonlyArray<number> = (flag("seeds") ?? flag("seed") ?? "1,2,3").
   return Number.isInteger(n) && n > 0 ? n : fail(`--seeds: ${JSON.stringify(s)} is not a positive integer`)
 })
 const dryRun = args.includes("--dry-run")
+const budgetName = flag("budget") ?? "paper" // smoke: the same table at a toy scale, minutes in all (experiment.ts)
+if (budgetName !== "paper" && budgetName !== "smoke") fail(`--budget: ${JSON.stringify(budgetName)} is not paper or smoke`)
+const budget = budgetName as Budget
+const clusterUrl = flag("cluster") // every run on a worker of this cluster (docs/scale-out.md); runs of different (env, seed) at once
 const root = NodePath.resolve(import.meta.dirname, "..")
 const node = process.execPath
 const bin = NodePath.join(root, "bin/stepagent.ts")
@@ -140,7 +151,7 @@ const contains = (actual: unknown, wanted: unknown): boolean => {
   return Object.entries(wanted).every(([k, w]) => contains((actual as Record<string, unknown>)[k], w))
 }
 
-const optionsOf = (seed: number, init: string | undefined) => ({ seed, ...(init === undefined ? {} : { init }) })
+const optionsOf = (seed: number, init: string | undefined) => ({ seed, ...(init === undefined ? {} : { init }), ...(budget === "smoke" ? { budget } : {}) })
 
 /** The complete and the latest incomplete run of one experiment in --out. */
 const lookup = (env: Env, method: Method, seed: number, init: string | undefined) => {
@@ -233,7 +244,21 @@ interface Result {
   readonly signal: NodeJS.Signals | null
   readonly stdout: string
 }
+// with --cluster, commands run on the workers (their stderr goes to the worker's log)
+const commands = clusterUrl === undefined || dryRun
+  ? undefined
+  : await CommandDispatch.open(clusterUrl).catch((e: unknown) => fail(e instanceof Error ? e.message.split("\n")[0]! : String(e)))
 const cli = (argv: ReadonlyArray<string>, inherit: boolean): Promise<Result> =>
+  commands !== undefined
+    ? commands.run(argv, root).then(
+      (r) => {
+        process.stderr.write(`paper-table: stepagent ${argv.slice(0, 2).join(" ")} ran on worker ${r.worker} (exit ${r.code ?? r.signal})\n`)
+        return { code: r.code, signal: r.signal as NodeJS.Signals | null, stdout: r.stdout }
+      },
+      (e: unknown) => ({ code: null, signal: null, stdout: `\n${String(e)}` })
+    )
+    : local(argv, inherit)
+const local = (argv: ReadonlyArray<string>, inherit: boolean): Promise<Result> =>
   new Promise((resolve) => {
     const child = NodeChild.spawn(node, [bin, ...argv], { cwd: root, stdio: ["ignore", "pipe", inherit ? "inherit" : "pipe"] })
     current = child
@@ -290,23 +315,38 @@ const runOne = async (env: Env, method: Method, seed: number, init: string | und
   return undefined
 }
 
-for (const seed of seeds) {
-  for (const env of chosenEnvs) {
-    if (stopping) break
-    const sft = await runOne(env, "sft", seed, undefined)
-    const warm = sft === undefined ? undefined : warmStart(sft)
-    const others = chosenMethods.filter((m) => m !== "sft")
-    if (warm === undefined) {
-      if (others.length > 0 && !dryRun && !stopping) {
-        failures.push(`${env} seed ${seed}: no SFT warm start${sft === undefined ? "" : ` (${sft} has no checkpoints/LATEST)`}: ${others.join(", ")} skipped`)
-        process.stderr.write(`paper-table: ${failures.at(-1)}\n`)
-      }
-      if (dryRun) for (const m of others) process.stderr.write(`paper-table: ${label(env, m, seed)}: would run after SFT\n`)
-      continue
+/** One (environment, seed): its SFT, then the other methods from its warm start (at once on a cluster). */
+const chain = async (env: Env, seed: number): Promise<void> => {
+  const sft = await runOne(env, "sft", seed, undefined)
+  const warm = sft === undefined ? undefined : warmStart(sft)
+  const others = chosenMethods.filter((m) => m !== "sft")
+  if (warm === undefined) {
+    if (others.length > 0 && !dryRun && !stopping) {
+      failures.push(`${env} seed ${seed}: no SFT warm start${sft === undefined ? "" : ` (${sft} has no checkpoints/LATEST)`}: ${others.join(", ")} skipped`)
+      process.stderr.write(`paper-table: ${failures.at(-1)}\n`)
     }
-    for (const method of others) {
+    if (dryRun) for (const m of others) process.stderr.write(`paper-table: ${label(env, m, seed)}: would run after SFT\n`)
+    return
+  }
+  if (commands !== undefined) {
+    await Promise.all(others.map((method) => runOne(env, method, seed, warm)))
+    return
+  }
+  for (const method of others) {
+    if (stopping) break
+    await runOne(env, method, seed, warm)
+  }
+}
+
+if (commands !== undefined) {
+  // every (environment, seed) at once: the workers take the runs as they come, one each
+  await Promise.all(seeds.flatMap((seed) => chosenEnvs.map((env) => chain(env, seed))))
+  await commands.close()
+} else {
+  for (const seed of seeds) {
+    for (const env of chosenEnvs) {
       if (stopping) break
-      await runOne(env, method, seed, warm)
+      await chain(env, seed)
     }
   }
 }
@@ -337,7 +377,7 @@ if (dirs.length === 0) {
   process.stdout.write(`no complete run in ${out} yet\n`)
 } else {
   const table = async (json: boolean) => {
-    const r = await cli(["table", ...dirs, ...(json ? ["--json"] : [])], false)
+    const r = await local(["table", ...dirs, ...(json ? ["--json"] : [])], false)
     if (r.code !== 0) failures.push(`stepagent table failed (exit ${r.code ?? r.signal})`)
     return r.stdout
   }

@@ -1,4 +1,4 @@
-import { Clock, Effect, Layer, Schedule } from "effect"
+import { Effect, Layer, Schedule } from "effect"
 import * as crypto from "node:crypto"
 import * as PolicySnapshot from "../model/PolicySnapshot.ts"
 import { DispatchError, Dispatcher, fromRecord } from "../stages/Dispatcher.ts"
@@ -35,16 +35,7 @@ const dispatcher = (url: string): Layer.Layer<Dispatcher, Cluster.ClusterError> 
     const clientOf = yield* Work.client
     const session = crypto.randomUUID()
     const published = new Set<string>()
-    // placement: the workers' shards as the cluster assigns them (re-read every 2 s), and the units in flight on each
-    const load = new Map<string, number>()
-    let owners: { readonly at: number; readonly owner: ReadonlyArray<string> } = { at: -Infinity, owner: [] }
-    const ownerNow = Effect.gen(function*() {
-      const now = yield* Clock.currentTimeMillis
-      if (now - owners.at < 2000) return owners.owner
-      const runners = yield* Placement.healthyRunners(10).pipe(Effect.provide(sql), Effect.orElseSucceed(() => []))
-      owners = { at: now, owner: Placement.owners(runners) }
-      return owners.owner
-    })
+    const placer = yield* Placement.makePlacer(sql)
     const unavailable = (what: string) => (e: { readonly message?: string }) =>
       new DispatchError({ reason: "Unavailable", message: `cluster ${Cluster.safeUrl(url)}: ${what}: ${e.message ?? String(e)}` })
     return Dispatcher.of({
@@ -58,15 +49,13 @@ const dispatcher = (url: string): Layer.Layer<Dispatcher, Cluster.ClusterError> 
             published.add(snapshot.hash)
           }
           const key = crypto.createHash("sha256").update(JSON.stringify({ session, wave, policy: snapshot.hash })).digest("hex")
-          const place = Placement.entityIdFor(key, yield* ownerNow, load)
-          const worker = place.worker ?? ""
-          load.set(worker, (load.get(worker) ?? 0) + 1)
+          const place = yield* placer.place(key)
           const records = yield* clientOf(place.id).episodes({ key, wave, policy: snapshot.hash }).pipe(
             // the cluster's own refusals (a full mailbox, a shard between owners, storage briefly away) are retried:
             // the same key is the same message, so a resend never runs the unit twice
             Effect.retry({ while: (e) => e._tag !== "DispatchError", schedule: Schedule.spaced("1 second"), times: retries }),
             Effect.mapError((e) => e._tag === "DispatchError" ? e : unavailable(`unit ${key.slice(0, 12)}`)(e)),
-            Effect.ensuring(Effect.sync(() => load.set(worker, (load.get(worker) ?? 1) - 1)))
+            Effect.ensuring(place.done)
           )
           return records.map(fromRecord)
         })

@@ -1,4 +1,4 @@
-import { Effect, HashRing } from "effect"
+import { Clock, Effect, HashRing, type Layer } from "effect"
 import { Runner, type RunnerAddress } from "effect/cluster"
 import { SqlClient } from "effect/sql"
 
@@ -65,3 +65,28 @@ export const entityIdFor = (key: string, owner: ReadonlyArray<string>, load: Rea
   }
   return { id: key, worker: owner[shardOf(key)] }
 }
+
+/**
+ * The learner's placer: the workers' shards re-read at most every 2 s, the units in flight on each. `place` picks a
+ * unit's entity id and counts it on its worker; `done` (when its reply came, or it failed) uncounts it.
+ */
+export const makePlacer = (sql: Layer.Layer<SqlClient.SqlClient, unknown>) =>
+  Effect.sync(() => {
+    const load = new Map<string, number>()
+    let cached: { readonly at: number; readonly owner: ReadonlyArray<string> } = { at: -Infinity, owner: [] }
+    const ownerNow = Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      if (now - cached.at < 2000) return cached.owner
+      const runners = yield* healthyRunners(10).pipe(Effect.provide(sql), Effect.orElseSucceed((): ReadonlyArray<Runner.Runner> => []))
+      cached = { at: now, owner: owners(runners) }
+      return cached.owner
+    })
+    const place = (key: string) =>
+      Effect.map(ownerNow, (owner) => {
+        const p = entityIdFor(key, owner, load)
+        const worker = p.worker ?? ""
+        load.set(worker, (load.get(worker) ?? 0) + 1)
+        return { id: p.id, done: Effect.sync(() => void load.set(worker, (load.get(worker) ?? 1) - 1)) }
+      })
+    return { place }
+  })

@@ -20,7 +20,30 @@ export const Episodes = Rpc.make("episodes", {
   primaryKey: (p) => p.key
 })
 
-export const Work = Entity.make("StepagentWork", [Episodes])
+/**
+ * A whole stepagent command on a worker (`npm run paper-table -- --cluster`: every run of the table is one): the
+ * worker runs `stepagent <argv>` from its own install, in `cwd`, one at a time, and answers with its exit and stdout.
+ * Paths in `argv` must mean the same on the worker (one machine, or a shared file system).
+ */
+export const CliResult = Schema.Struct({
+  code: Schema.NullOr(Schema.Int),
+  signal: Schema.NullOr(Schema.String),
+  stdout: Schema.String,
+  worker: Schema.String // where it ran (host:port), for the learner's log
+})
+export type CliResult = typeof CliResult.Type
+
+export const Cli = Rpc.make("cli", {
+  payload: {
+    key: Schema.String, // sha256 of the learner's session and the command
+    argv: Schema.Array(Schema.String),
+    cwd: Schema.String
+  },
+  success: CliResult,
+  primaryKey: (p) => p.key
+})
+
+export const Work = Entity.make("StepagentWork", [Episodes, Cli])
   .annotateRpcs(ClusterSchema.Persisted, true)
   // a learner that stops waiting (Ctrl-C) does not interrupt the unit: an interrupt would be stored as the key's reply
   .annotateRpcs(ClusterSchema.Uninterruptible, "client")

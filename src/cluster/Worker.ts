@@ -1,4 +1,6 @@
-import { Duration, Effect, Layer } from "effect"
+import { Duration, Effect, Layer, Semaphore } from "effect"
+import * as NodeChild from "node:child_process"
+import * as NodePath from "node:path"
 import * as Cluster from "./Cluster.ts"
 import type { ComputeThread } from "./ComputeThread.ts"
 import { Work } from "./WorkEntity.ts"
@@ -14,8 +16,32 @@ export interface Options {
   readonly listen: { readonly host: string; readonly port: number } // where it listens
 }
 
-const handlers = (thread: ComputeThread) =>
+/** Runs `stepagent <argv>` in a child process (this worker's own install), its stderr into the worker's log. */
+const command = (argv: ReadonlyArray<string>, cwd: string) =>
+  Effect.callback<{ readonly code: number | null; readonly signal: string | null; readonly stdout: string }>((resume, signal) => {
+    const child = NodeChild.spawn(process.execPath, [bin, ...argv], { cwd, stdio: ["ignore", "pipe", "inherit"] })
+    let stdout = ""
+    child.stdout.setEncoding("utf8").on("data", (d: string) => void (stdout += d))
+    child.on("error", (e) => resume(Effect.succeed({ code: null, signal: null, stdout: `${stdout}\n${e.message}` })))
+    child.on("close", (code, sig) => resume(Effect.succeed({ code, signal: sig, stdout })))
+    // the learner gave up on the unit, or the worker stops: the run is cut (SIGTERM lets it finish its checkpoint)
+    signal.addEventListener("abort", () => child.kill("SIGTERM"))
+  })
+
+const bin = NodePath.resolve(import.meta.dirname, "../../bin/stepagent.ts")
+
+const handlers = (thread: ComputeThread, self: string, runs: Semaphore.Semaphore) =>
   Work.of({
+    cli: ({ payload }) => {
+      const what = `command ${payload.key.slice(0, 12)} (stepagent ${payload.argv.slice(0, 2).join(" ")})`
+      return runs.withPermits(1)(
+        Effect.logInfo(`${what} started`).pipe(
+          Effect.andThen(Effect.timed(command(payload.argv, payload.cwd))),
+          Effect.tap(([d, r]) => Effect.logInfo(`${what} ended (exit ${r.code ?? r.signal}) in ${Duration.toSeconds(d).toFixed(1)} s`)),
+          Effect.map(([, r]) => ({ ...r, worker: self }))
+        )
+      )
+    },
     episodes: ({ payload }) => {
       const unit = `unit ${payload.key.slice(0, 12)} (${payload.wave.taskIds.length} ${payload.wave.env.name} episodes from ${payload.wave.taskIds[0] ?? "-"}, policy ${payload.policy.slice(0, 12)})`
       return Effect.logInfo(`${unit} started`).pipe(
@@ -27,6 +53,9 @@ const handlers = (thread: ComputeThread) =>
     }
   })
 
-/** The worker: its entity handlers on a socket runner. */
+/** The worker: its entity handlers on a socket runner. Whole commands run one at a time, apart from units of episodes. */
 export const layer = (o: Options, thread: ComputeThread) =>
-  Work.toLayer(handlers(thread), { maxIdleTime: "10 minutes" }).pipe(Layer.provide(Cluster.runner(o.url, o.advertise, o.listen)))
+  Work.toLayer(
+    Effect.map(Semaphore.make(1), (runs) => handlers(thread, `${o.advertise.host}:${o.advertise.port}`, runs)),
+    { maxIdleTime: "10 minutes" }
+  ).pipe(Layer.provide(Cluster.runner(o.url, o.advertise, o.listen)))

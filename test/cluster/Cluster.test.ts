@@ -152,6 +152,30 @@ describe("stepagent on a cluster", () => {
     expect(b).toEqual(a)
   }, 240_000)
 
+  it("paper-table --cluster: each run on a worker, every run's evaluation equals the in-process table's", async () => {
+    if (workers.length < 2) await startWorker(pg.url)
+    const table = (out: string, extra: ReadonlyArray<string>) =>
+      new Promise<Done>((resolve) => {
+        const p = NodeChild.spawn(node, ["pipelines/paper-table.ts", "--budget", "smoke", "--envs", "qa", "--methods", "sft,outcome-ppo,stepagent-implicit", "--seeds", "1", "--out", out, ...extra], { cwd: root, env })
+        let stdout = ""
+        let stderr = ""
+        p.stdout.on("data", (b: Buffer) => stdout += b.toString())
+        p.stderr.on("data", (b: Buffer) => stderr += b.toString())
+        p.on("close", (status) => resolve({ status, stdout, stderr, seconds: 0 }))
+      })
+    const [localOut, clusterOut] = [NodePath.join(dir, "table-local"), NodePath.join(dir, "table-cluster")]
+    const local = await table(localOut, [])
+    expect(local.status, local.stderr).toBe(0)
+    const remote = await table(clusterOut, ["--cluster", pg.url])
+    expect(remote.status, remote.stderr).toBe(0)
+    expect(remote.stderr).toMatch(/ran on worker 127\.0\.0\.1:\d+ \(exit 0\)/)
+    const summaries = (out: string) =>
+      Object.fromEntries(NodeFs.readdirSync(out).filter((d) => d.includes("__")).map((d) => [d.split("__")[0]!, JSON.parse(NodeFs.readFileSync(NodePath.join(out, d, "eval", "summary.json"), "utf8")) as unknown]))
+    const expected = summaries(localOut)
+    expect(Object.keys(expected).sort()).toEqual(["qa-outcome-ppo-smoke", "qa-sft-smoke", "qa-stepagent-implicit-smoke"])
+    expect(summaries(clusterOut)).toEqual(expected)
+  }, 300_000)
+
   it("a worker killed with SIGKILL mid-evaluation: its units run elsewhere, the summary is the in-process one", async () => {
     stopAll()
     const local = await houseLocal()
