@@ -25,7 +25,7 @@ export const command = Command.make("eval", {
   policy: Flag.Literals("policy", ["model", "expert", "random"]).pipe(Flag.withDescription("model (the checkpoint's policy; default), or the expert / random reference points"), Flag.withDefault("model" as const)),
   env: EnvFlags.env,
   seed: EnvFlags.seed,
-  envUrl: Flag.String("env-url").pipe(Flag.withDescription("an environment server to evaluate against instead of the built-in simulator (AgentGym's protocol unless --env-protocol openenv)"), Flag.optional),
+  envUrl: Flag.String("env-url").pipe(Flag.withDescription("an environment server to evaluate against instead of the built-in simulator (AgentGym's protocol unless --env-protocol openenv); several, comma-separated, share the sessions"), Flag.optional),
   envProtocol: Flag.Literals("env-protocol", ["agentgym", "openenv"]).pipe(
     Flag.withDescription("what --env-url speaks: agentgym (HTTP: AgentGym's servers, env serve; default) or openenv (WebSocket sessions on /ws: OpenEnv's servers, env serve --protocol openenv)"),
     Flag.withDefault("agentgym" as const)

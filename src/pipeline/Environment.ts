@@ -1,4 +1,4 @@
-import { Effect, Layer } from "effect"
+import { Context, Effect, Layer } from "effect"
 import type { Trajectory } from "../domain/Trajectory.ts"
 import * as AgentGymClient from "../env/AgentGymClient.ts"
 import * as Builtin from "../env/Builtin.ts"
@@ -8,6 +8,7 @@ import * as Expert from "../env/Expert.ts"
 import * as OpenEnvClient from "../env/OpenEnvClient.ts"
 import * as Registry from "../env/Registry.ts"
 import type { Simulator } from "../env/Simulator.ts"
+import * as SpreadEnv from "../env/SpreadEnv.ts"
 import type * as Pipeline from "./Pipeline.ts"
 
 /** The built-in simulator of the pipeline's world (`env.seed`): deterministic, its episodes independent, so one serves a run. */
@@ -17,21 +18,29 @@ export const simulator = (p: Pick<Pipeline.Pipeline, "env">): Simulator => Regis
 export type Protocol = "agentgym" | "openenv"
 
 /** Why a server URL cannot be meant for the protocol, or undefined: a WebSocket URL is an OpenEnv server's. */
-export const urlProblem = (url: string, protocol: Protocol): string | undefined =>
-  protocol === "agentgym" && /^wss?:\/\//i.test(url)
-    ? `${url} is a WebSocket URL: an OpenEnv server needs the openenv protocol (--env-protocol openenv, or env.protocol: "openenv")`
+export const urlProblem = (url: string, protocol: Protocol): string | undefined => {
+  const servers = SpreadEnv.urls(url)
+  if (servers.length === 0) return `${JSON.stringify(url)} names no server`
+  const ws = servers.find((u) => /^wss?:\/\//i.test(u))
+  return protocol === "agentgym" && ws !== undefined
+    ? `${ws} is a WebSocket URL: an OpenEnv server needs the openenv protocol (--env-protocol openenv, or env.protocol: "openenv")`
     : undefined
+}
 
 /**
  * The pipeline's environment: the built-in simulator (`sim`, when the caller holds it: the one its expert and split
  * sizes come from), or a server when `env.url` is set: AgentGym's protocol, or OpenEnv's with `env.protocol: "openenv"`.
  */
 export const envLayer = (p: Pick<Pipeline.Pipeline, "env" | "render">, sim?: Simulator): Layer.Layer<Env> => {
-  const base = p.env.url !== undefined
-    ? p.env.protocol === "openenv"
-      ? OpenEnvClient.layer({ baseUrl: p.env.url, env: p.env.name })
-      : AgentGymClient.layer({ baseUrl: p.env.url, env: p.env.name })
-    : Builtin.layer(sim ?? simulator(p))
+  const client = (url: string) =>
+    p.env.protocol === "openenv" ? OpenEnvClient.layer({ baseUrl: url, env: p.env.name }) : AgentGymClient.layer({ baseUrl: url, env: p.env.name })
+  const servers = p.env.url === undefined ? [] : SpreadEnv.urls(p.env.url)
+  const base = servers.length === 0
+    ? Builtin.layer(sim ?? simulator(p))
+    : servers.length === 1
+    ? client(servers[0]!)
+    // several servers: sessions spread over them (src/env/SpreadEnv.ts)
+    : Layer.effect(Env, Effect.map(Effect.forEach(servers, (url) => Effect.map(Layer.build(client(url)), (ctx) => Context.get(ctx, Env))), SpreadEnv.spread))
   const spec = specOf(p)
   return Layer.effect(Env, Effect.gen(function*() {
     const env = yield* Env

@@ -23,7 +23,7 @@ export const Pipeline = Schema.Struct({
   env: Schema.Struct({
     name: Schema.Literals(Registry.names),
     seed: Field.int(0, 0), // the world the shipped datasets were generated from
-    url: Schema.optionalKey(Schema.String), // evaluate against an environment server instead of the built-in simulator
+    url: Schema.optionalKey(Schema.String), // evaluate against an environment server instead of the built-in simulator (several, comma-separated: sessions spread over them)
     protocol: Schema.optionalKey(Schema.Literals(["agentgym", "openenv"])) // what env.url speaks (docs/env-server.md); default agentgym
   }),
   data: Schema.Struct({
