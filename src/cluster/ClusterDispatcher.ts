@@ -1,7 +1,7 @@
 import { Effect, Layer, Schedule } from "effect"
 import * as crypto from "node:crypto"
 import * as PolicySnapshot from "../model/PolicySnapshot.ts"
-import { DispatchError, Dispatcher, fromRecord } from "../stages/Dispatcher.ts"
+import { DispatchError, Dispatcher, fromRecord, fromSamplesRecord, type Policy } from "../stages/Dispatcher.ts"
 import * as Cluster from "./Cluster.ts"
 import * as Placement from "./Placement.ts"
 import * as PolicyStore from "./PolicyStore.ts"
@@ -38,27 +38,35 @@ const dispatcher = (url: string): Layer.Layer<Dispatcher, Cluster.ClusterError> 
     const placer = yield* Placement.makePlacer(sql)
     const unavailable = (what: string) => (e: { readonly message?: string }) =>
       new DispatchError({ reason: "Unavailable", message: `cluster ${Cluster.safeUrl(url)}: ${what}: ${e.message ?? String(e)}` })
+    /** Publishes the policy (once per version), keys and places the unit, sends it, resends on the cluster's refusals. */
+    const send = <A, E extends { readonly _tag: string; readonly message?: string }>(
+      policy: Policy,
+      unit: unknown,
+      call: (client: ReturnType<typeof clientOf>, key: string, hash: string) => Effect.Effect<A, E>
+    ) =>
+      Effect.gen(function*() {
+        const snapshot = PolicySnapshot.encode(policy.model, policy.tokenizer.toJSON())
+        if (!published.has(snapshot.hash)) {
+          yield* PolicyStore.put(snapshot).pipe(Effect.provide(sql), Effect.mapError(unavailable("cannot publish the policy")))
+          published.add(snapshot.hash)
+        }
+        const key = crypto.createHash("sha256").update(JSON.stringify({ session, unit, policy: snapshot.hash })).digest("hex")
+        const place = yield* placer.place(key)
+        return yield* call(clientOf(place.id), key, snapshot.hash).pipe(
+          // the cluster's own refusals (a full mailbox, a shard between owners, storage briefly away) are retried:
+          // the same key is the same message, so a resend never runs the unit twice
+          Effect.retry({ while: (e) => e._tag !== "DispatchError", schedule: Schedule.spaced("1 second"), times: retries }),
+          Effect.mapError((e): DispatchError => e instanceof DispatchError ? e : unavailable(`unit ${key.slice(0, 12)}`)(e)),
+          Effect.ensuring(place.done)
+        )
+      })
     return Dispatcher.of({
       describe: `cluster ${Cluster.safeUrl(url)}`,
       inFlight,
       episodes: (wave, policy) =>
-        Effect.gen(function*() {
-          const snapshot = PolicySnapshot.encode(policy.model, policy.tokenizer.toJSON())
-          if (!published.has(snapshot.hash)) {
-            yield* PolicyStore.put(snapshot).pipe(Effect.provide(sql), Effect.mapError(unavailable("cannot publish the policy")))
-            published.add(snapshot.hash)
-          }
-          const key = crypto.createHash("sha256").update(JSON.stringify({ session, wave, policy: snapshot.hash })).digest("hex")
-          const place = yield* placer.place(key)
-          const records = yield* clientOf(place.id).episodes({ key, wave, policy: snapshot.hash }).pipe(
-            // the cluster's own refusals (a full mailbox, a shard between owners, storage briefly away) are retried:
-            // the same key is the same message, so a resend never runs the unit twice
-            Effect.retry({ while: (e) => e._tag !== "DispatchError", schedule: Schedule.spaced("1 second"), times: retries }),
-            Effect.mapError((e) => e._tag === "DispatchError" ? e : unavailable(`unit ${key.slice(0, 12)}`)(e)),
-            Effect.ensuring(place.done)
-          )
-          return records.map(fromRecord)
-        })
+        send(policy, { wave }, (client, key, hash) => client.episodes({ key, wave, policy: hash })).pipe(Effect.map((records) => records.map(fromRecord))),
+      samples: (unit, policy) =>
+        send(policy, { unit }, (client, key, hash) => client.samples({ key, unit, policy: hash })).pipe(Effect.map(fromSamplesRecord))
     })
   })).pipe(
     Layer.provide(Cluster.client(url)),

@@ -1,7 +1,7 @@
 import { Deferred, Effect, Schema } from "effect"
 import { Worker } from "node:worker_threads"
 import type * as BackendOptions from "../model/backend/BackendOptions.ts"
-import { DispatchError, EpisodeRecord, type Wave } from "../stages/Dispatcher.ts"
+import { DispatchError, EpisodeRecord, SamplesRecord, type SampleUnit, type Wave } from "../stages/Dispatcher.ts"
 import type * as WaveThread from "./WaveThread.ts"
 
 /**
@@ -13,15 +13,21 @@ import type * as WaveThread from "./WaveThread.ts"
 export interface ComputeThread {
   readonly backend: string
   readonly episodes: (wave: Wave, policy: string) => Effect.Effect<ReadonlyArray<EpisodeRecord>, DispatchError>
+  readonly samples: (unit: SampleUnit, policy: string) => Effect.Effect<SamplesRecord, DispatchError>
   /** Completes with the reason when the thread dies. */
   readonly dead: Effect.Effect<string>
 }
 
 const Records = Schema.Array(EpisodeRecord)
 
+/** How each kind of job's result is checked when it comes back from the thread. */
+type Decode = (u: unknown) => Effect.Effect<unknown, DispatchError>
+const decoder = <A>(schema: Schema.Codec<A>): Decode => (u) =>
+  Effect.mapError(Schema.decodeUnknownEffect(schema)(u), () => new DispatchError({ reason: "Failed", message: "compute thread: a result of the wrong shape" }))
+
 export const make = (options: WaveThread.Data) =>
   Effect.gen(function*() {
-    const pending = new Map<number, Deferred.Deferred<ReadonlyArray<EpisodeRecord>, DispatchError>>()
+    const pending = new Map<number, { readonly deferred: Deferred.Deferred<unknown, DispatchError>; readonly decode: Decode }>()
     const ready = yield* Deferred.make<string, DispatchError>()
     const dead = yield* Deferred.make<string>()
     let next = 0
@@ -33,7 +39,7 @@ export const make = (options: WaveThread.Data) =>
       const e = new DispatchError({ reason: "Failed", message: `compute thread: ${why}` })
       Deferred.doneUnsafe(ready, Effect.fail(e))
       Deferred.doneUnsafe(dead, Effect.succeed(why))
-      for (const d of pending.values()) Deferred.doneUnsafe(d, Effect.fail(e))
+      for (const p of pending.values()) Deferred.doneUnsafe(p.deferred, Effect.fail(e))
       pending.clear()
     }
     thread.on("message", (r: WaveThread.Reply) => {
@@ -44,27 +50,33 @@ export const make = (options: WaveThread.Data) =>
           return die(r.message)
         case "done":
         case "failed": {
-          const d = pending.get(r.id)
-          if (d === undefined) return
+          const p = pending.get(r.id)
+          if (p === undefined) return
           pending.delete(r.id)
-          if (r._tag === "failed") return Deferred.doneUnsafe(d, Effect.fail(new DispatchError({ reason: "Failed", message: r.message })))
-          const records = Schema.decodeUnknownExit(Records)(r.records)
-          return Deferred.doneUnsafe(d, records._tag === "Success" ? Effect.succeed(records.value) : Effect.fail(new DispatchError({ reason: "Failed", message: "compute thread: records that are not episodes" })))
+          if (r._tag === "failed") return Deferred.doneUnsafe(p.deferred, Effect.fail(new DispatchError({ reason: "Failed", message: r.message })))
+          return Deferred.doneUnsafe(p.deferred, p.decode(r.records))
         }
       }
     })
     thread.on("error", (e) => die(e.message.split("\n")[0]!))
     thread.on("exit", (code) => die(`exited (${code})`))
     const backend = yield* Deferred.await(ready)
-    const episodes = (wave: Wave, policy: string) =>
+    const job = <A>(message: Record<string, unknown>, decode: Decode) =>
       Effect.suspend(() => {
         const id = next++
-        const d = Deferred.makeUnsafe<ReadonlyArray<EpisodeRecord>, DispatchError>()
-        pending.set(id, d)
-        thread.postMessage({ id, wave, policy })
-        return Deferred.await(d)
+        const deferred = Deferred.makeUnsafe<unknown, DispatchError>()
+        pending.set(id, { deferred, decode })
+        thread.postMessage({ id, ...message })
+        return Deferred.await(deferred) as Effect.Effect<A, DispatchError>
       })
-    return { backend, episodes, dead: Deferred.await(dead) } satisfies ComputeThread
+    const decodeRecords = decoder(Records)
+    const decodeSamples = decoder(SamplesRecord)
+    return {
+      backend,
+      episodes: (wave, policy) => job<ReadonlyArray<EpisodeRecord>>({ wave, policy }, decodeRecords),
+      samples: (unit, policy) => job<SamplesRecord>({ unit, policy }, decodeSamples),
+      dead: Deferred.await(dead)
+    } satisfies ComputeThread
   })
 
 export type Options = BackendOptions.Options

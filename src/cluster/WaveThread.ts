@@ -1,8 +1,9 @@
 import { Cause, Effect, Exit, Layer, ManagedRuntime, Schema } from "effect"
+import type { SqlClient } from "effect/sql"
 import { parentPort, workerData } from "node:worker_threads"
 import * as Backend from "../model/backend/Backend.ts"
 import type * as BackendOptions from "../model/backend/BackendOptions.ts"
-import { Wave } from "../stages/Dispatcher.ts"
+import { SampleUnit, Wave } from "../stages/Dispatcher.ts"
 import * as Cluster from "./Cluster.ts"
 import * as WaveWork from "./WaveWork.ts"
 
@@ -10,7 +11,8 @@ import * as WaveWork from "./WaveWork.ts"
  * The thread a worker computes in (src/cluster/ComputeThread.ts starts it): its own tensor backend, PostgreSQL
  * client and `WaveWork`. Kept apart from the thread that speaks for the worker in the cluster, whose shard locks
  * must be refreshed every few seconds: a unit's batched sampling holds its thread for seconds at a time.
- * Messages in: `{id, wave, policy}`; out: `{id, records}` or `{id, error}` (one line), or `{ready}` / `{fatal}` once.
+ * Messages in: `{id, wave, policy}` (episodes) or `{id, unit, policy}` (samples); out: `{id, records}` (the result) or
+ * `{id, error}` (one line), or `{ready}` / `{fatal}` once.
  */
 export interface Data {
   readonly url: string
@@ -23,7 +25,10 @@ export type Reply =
   | { readonly _tag: "done"; readonly id: number; readonly records: unknown }
   | { readonly _tag: "failed"; readonly id: number; readonly message: string }
 
-const Request = Schema.Struct({ id: Schema.Int, wave: Wave, policy: Schema.String })
+const Request = Schema.Union([
+  Schema.Struct({ id: Schema.Int, wave: Wave, policy: Schema.String }),
+  Schema.Struct({ id: Schema.Int, unit: SampleUnit, policy: Schema.String })
+])
 
 const port = parentPort
 if (port !== null) {
@@ -42,8 +47,10 @@ if (port !== null) {
     port.on("message", (m: unknown) => {
       const request = Schema.decodeUnknownExit(Request)(m)
       if (Exit.isFailure(request)) return post({ _tag: "failed", id: typeof m === "object" && m !== null && "id" in m ? Number(m.id) : -1, message: "not a unit" })
-      const { id, policy, wave } = request.value
-      void runtime.runPromiseExit(work.episodes(wave, policy)).then((done) =>
+      const r = request.value
+      const id = r.id
+      const job: Effect.Effect<unknown, WaveWork.Failure, SqlClient.SqlClient> = "wave" in r ? work.episodes(r.wave, r.policy) : work.samples(r.unit, r.policy)
+      void runtime.runPromiseExit(job).then((done) =>
         post(Exit.isSuccess(done) ? { _tag: "done", id, records: done.value } : { _tag: "failed", id, message: messageOf(done.cause) })
       )
     })

@@ -7,9 +7,19 @@ import * as Registry from "../env/Registry.ts"
 import type { Simulator } from "../env/Simulator.ts"
 import * as PolicySnapshot from "../model/PolicySnapshot.ts"
 import * as Rng from "../model/Rng.ts"
+import * as ModelSample from "../model/Sample.ts"
 import * as Transformer from "../model/Transformer.ts"
 import * as Environment from "../pipeline/Environment.ts"
-import { DispatchError, type EpisodeRecord, toRecord, type Wave } from "../stages/Dispatcher.ts"
+import {
+  DispatchError,
+  type EpisodeRecord,
+  fromSampleUnit,
+  type SamplesRecord,
+  type SampleUnit,
+  toRecord,
+  toSamplesRecord,
+  type Wave
+} from "../stages/Dispatcher.ts"
 import * as Rollout from "../stages/Rollout.ts"
 import * as PolicyStore from "./PolicyStore.ts"
 
@@ -87,10 +97,18 @@ export const make = Effect.gen(function*() {
       return done.map((e) => toRecord(e, wave.tokens === true))
     }))
 
+  /** A sampling batch with the policy `hash` names: `ModelSample.states` with the unit's own random stream. */
+  const samples = (unit: SampleUnit, hash: string): Effect.Effect<SamplesRecord, DispatchError, SqlClient.SqlClient> =>
+    lock.withPermits(1)(Effect.gen(function*() {
+      const p = yield* policy(hash)
+      const s = ModelSample.states(p.model, fromSampleUnit(unit), unit.k, Rng.make(unit.seed), { maxTokens: unit.maxTokens, temperature: unit.temperature, stop: unit.stop })
+      return toSamplesRecord(s)
+    }))
+
   /** Frees the cached policies' tensors (when the worker stops). */
   const close = Effect.sync(() => {
     for (const p of policies.splice(0)) Transformer.dispose(p.model)
   })
 
-  return { episodes, close } as const
+  return { episodes, samples, close } as const
 })

@@ -1,7 +1,7 @@
 import { Schema } from "effect"
 import { ClusterSchema, Entity } from "effect/cluster"
 import { Rpc } from "effect/rpc"
-import { DispatchError, EpisodeRecord, Wave } from "../stages/Dispatcher.ts"
+import { DispatchError, EpisodeRecord, SampleUnit, SamplesRecord, Wave } from "../stages/Dispatcher.ts"
 
 /**
  * The work a cluster worker hosts (docs/scale-out.md). Every unit is addressed by its key: the entity id (which
@@ -16,6 +16,18 @@ export const Episodes = Rpc.make("episodes", {
     policy: Schema.String // the policy version's content hash (src/model/PolicySnapshot.ts)
   },
   success: Schema.Array(EpisodeRecord),
+  error: DispatchError,
+  primaryKey: (p) => p.key
+})
+
+/** A sampling batch of StepAgent's inspection (or step DPO's): the policy's actions at expert states. */
+export const Samples = Rpc.make("samples", {
+  payload: {
+    key: Schema.String, // sha256 of the learner's session, the unit and the policy hash
+    unit: SampleUnit,
+    policy: Schema.String
+  },
+  success: SamplesRecord,
   error: DispatchError,
   primaryKey: (p) => p.key
 })
@@ -43,7 +55,7 @@ export const Cli = Rpc.make("cli", {
   primaryKey: (p) => p.key
 })
 
-export const Work = Entity.make("StepagentWork", [Episodes, Cli])
+export const Work = Entity.make("StepagentWork", [Episodes, Samples, Cli])
   .annotateRpcs(ClusterSchema.Persisted, true)
   // a learner that stops waiting (Ctrl-C) does not interrupt the unit: an interrupt would be stored as the key's reply
   .annotateRpcs(ClusterSchema.Uninterruptible, "client")

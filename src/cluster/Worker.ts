@@ -42,6 +42,15 @@ const handlers = (thread: ComputeThread, self: string, runs: Semaphore.Semaphore
         )
       )
     },
+    samples: ({ payload }) => {
+      const unit = `unit ${payload.key.slice(0, 12)} (${payload.unit.states.length} states x ${payload.unit.k} samples, policy ${payload.policy.slice(0, 12)})`
+      return Effect.logInfo(`${unit} started`).pipe(
+        Effect.andThen(Effect.timed(thread.samples(payload.unit, payload.policy))),
+        Effect.tap(([d]) => Effect.logInfo(`${unit} done in ${Duration.toSeconds(d).toFixed(1)} s`)),
+        Effect.map(([, s]) => s),
+        Effect.tapError((e) => Effect.logWarning(`${unit} failed: ${e.message}`))
+      )
+    },
     episodes: ({ payload }) => {
       const unit = `unit ${payload.key.slice(0, 12)} (${payload.wave.taskIds.length} ${payload.wave.env.name} episodes from ${payload.wave.taskIds[0] ?? "-"}, policy ${payload.policy.slice(0, 12)})`
       return Effect.logInfo(`${unit} started`).pipe(

@@ -4,6 +4,8 @@ import { Trajectory } from "../domain/Trajectory.ts"
 import { Env } from "../env/Env.ts"
 import { EnvSpec } from "../env/EnvSpec.ts"
 import * as Rng from "../model/Rng.ts"
+import type * as Tokenized from "../domain/Tokenized.ts"
+import type * as ModelSample from "../model/Sample.ts"
 import type * as Transformer from "../model/Transformer.ts"
 import * as Rollout from "./Rollout.ts"
 
@@ -74,6 +76,91 @@ export const fromRecord = (r: EpisodeRecord): Rollout.Episode => ({
     : { ...r.tokenized, tokens: Int32Array.from(r.tokenized.tokens), spans: Int32Array.from(r.tokenized.spans) }
 })
 
+/** A trajectory's tokens as they cross processes (`Tokenized.TokenizedTrajectory`). */
+const TrajectoryTokens = Schema.Struct({
+  id: Schema.String,
+  env: Schema.String,
+  taskId: Schema.String,
+  reward: Schema.Number,
+  success: Schema.Boolean,
+  tokens: Schema.Array(Schema.Int),
+  spans: Schema.Array(Schema.Int),
+  actionLoss: Schema.optionalKey(Schema.Array(Schema.Int))
+})
+
+/**
+ * A batch of StepAgent's inspection (the `sample` stage): k actions of the policy at each expert state, the states
+ * given as (trajectory, step) over the batch's trajectories, sampled with the batch's own random stream.
+ */
+export const SampleUnit = Schema.Struct({
+  trajectories: Schema.Array(TrajectoryTokens),
+  states: Schema.Array(Schema.Tuple([Schema.Int, Schema.Int])), // [index into trajectories, step]
+  k: Schema.Int,
+  maxTokens: Schema.Int,
+  temperature: Schema.Number,
+  stop: Schema.Int,
+  seed: Schema.Int
+})
+export type SampleUnit = typeof SampleUnit.Type
+
+/** `ModelSample.states`' result as it crosses processes (float32 log-probs survive JSON exactly). */
+export const SamplesRecord = Schema.Struct({
+  rows: Schema.Int,
+  width: Schema.Int,
+  tokens: Schema.Array(Schema.Int),
+  lengths: Schema.Array(Schema.Int),
+  stopped: Schema.Array(Schema.Int),
+  logp: Schema.Array(Schema.Number),
+  truncatedTokens: Schema.Int,
+  truncatedTurns: Schema.Int
+})
+export type SamplesRecord = typeof SamplesRecord.Type
+
+/** What `ModelSample.states` returns. */
+export type StateSamples = ModelSample.Samples & { readonly truncatedTokens: number; readonly truncatedTurns: number }
+
+export const toSampleUnit = (
+  segments: ReadonlyArray<ModelSample.StateRequest>,
+  o: { readonly k: number; readonly maxTokens: number; readonly temperature: number; readonly stop: number; readonly seed: number }
+): SampleUnit => {
+  const index = new Map<Tokenized.TokenizedTrajectory, number>()
+  const trajectories: Array<SampleUnit["trajectories"][number]> = []
+  const states: Array<readonly [number, number]> = []
+  for (const s of segments) {
+    let i = index.get(s.trajectory)
+    if (i === undefined) {
+      i = trajectories.length
+      index.set(s.trajectory, i)
+      const t = s.trajectory
+      trajectories.push({
+        id: t.id, env: t.env, taskId: t.taskId, reward: t.reward, success: t.success, tokens: Array.from(t.tokens), spans: Array.from(t.spans),
+        ...(t.actionLoss === undefined ? {} : { actionLoss: Array.from(t.actionLoss) })
+      })
+    }
+    states.push([i, s.step])
+  }
+  return { trajectories, states, ...o }
+}
+
+/** The unit's states as `ModelSample.states` takes them. */
+export const fromSampleUnit = (u: SampleUnit): Array<ModelSample.StateRequest> => {
+  const ts = u.trajectories.map((t): Tokenized.TokenizedTrajectory => ({
+    id: t.id, env: t.env, taskId: t.taskId, reward: t.reward, success: t.success, tokens: Int32Array.from(t.tokens), spans: Int32Array.from(t.spans),
+    ...(t.actionLoss === undefined ? {} : { actionLoss: Uint8Array.from(t.actionLoss) })
+  }))
+  return u.states.map(([i, step]) => ({ trajectory: ts[i]!, step }))
+}
+
+export const toSamplesRecord = (s: StateSamples): SamplesRecord => ({
+  rows: s.rows, width: s.width, tokens: Array.from(s.tokens), lengths: Array.from(s.lengths), stopped: Array.from(s.stopped), logp: Array.from(s.logp),
+  truncatedTokens: s.truncatedTokens, truncatedTurns: s.truncatedTurns
+})
+
+export const fromSamplesRecord = (r: SamplesRecord): StateSamples => ({
+  rows: r.rows, width: r.width, tokens: Int32Array.from(r.tokens), lengths: Int32Array.from(r.lengths), stopped: Uint8Array.from(r.stopped),
+  logp: Float32Array.from(r.logp), truncatedTokens: r.truncatedTokens, truncatedTurns: r.truncatedTurns
+})
+
 /**
  * A unit that could not be run: `Unavailable` (the cluster cannot be reached, or no worker took the unit in time),
  * `Failed` (a worker ran it and it failed there: the policy could not be fetched, the environment refused it).
@@ -97,6 +184,8 @@ export class Dispatcher extends Context.Service<Dispatcher, {
   readonly inFlight: number
   /** The episodes of a wave, in task order, run by a worker with exactly this policy's weights. */
   readonly episodes: (wave: Wave, policy: Policy) => Effect.Effect<ReadonlyArray<Rollout.Episode>, DispatchError>
+  /** A sampling batch's actions, run by a worker with exactly this policy's weights. */
+  readonly samples: (unit: SampleUnit, policy: Policy) => Effect.Effect<StateSamples, DispatchError>
 }>()("stepagent/Dispatcher") {}
 
 /**

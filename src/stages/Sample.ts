@@ -1,8 +1,10 @@
-import { Effect, Schema, Stream } from "effect"
+import { Effect, Option, Schema, Stream } from "effect"
 import { EOA } from "../data/Tokenizer.ts"
+import * as Rng from "../model/Rng.ts"
 import * as ModelSample from "../model/Sample.ts"
 import { Metrics, type MetricsError } from "../metrics/Metrics.ts"
 import * as Batched from "./Batched.ts"
+import { type DispatchError, Dispatcher, toSampleUnit } from "./Dispatcher.ts"
 import * as Field from "./Field.ts"
 import { Models } from "./Models.ts"
 import * as Run from "./Run.ts"
@@ -14,7 +16,8 @@ import * as Timed from "./Timed.ts"
  * Phase 2 of StepAgent (inspection): at every expert state the current policy samples its own action
  * a_i^θ ~ π_θ(·|s_i), k per state. No environment is needed: the states come from the expert, so the
  * states of a batch are sampled together, and the states of one trajectory share one prefill
- * (`Sample.states` cuts them from one sequence). Randomness: one stream per (seed, iteration).
+ * (`Sample.states` cuts them from one sequence). Randomness: one stream per (seed, iteration, batch), so that a batch
+ * samples the same actions wherever it runs (in this process, or on a cluster worker when a `Dispatcher` is present).
  */
 export const Config = Schema.Struct({
   k: Field.int(1), // samples per state: the paper samples one action per expert state
@@ -39,17 +42,18 @@ export const stage = "sample"
 
 /** Segments -> k agent actions each, in segment order. Logs `sample/*`, `context/*`, `perf/tokens_per_s`, `timing/sample_s` per batch. */
 export const sample = (config: Config, run: Run.Run) =>
-<E, R>(segments: Stream.Stream<Segment, E, R>): Stream.Stream<AgentAction, E | StageError | MetricsError, R | Models | Metrics> =>
-  Stream.suspend(() => {
-    const rng = Run.rng(run, stage) // one stream over the batches of this run
-    return segments.pipe(Batched.each("Sample.sample", config.batchSize, (segs: ReadonlyArray<Segment>, index: number) =>
+<E, R>(segments: Stream.Stream<Segment, E, R>): Stream.Stream<AgentAction, E | StageError | MetricsError | DispatchError, R | Models | Metrics> =>
+  Stream.unwrap(Effect.map(Effect.serviceOption(Dispatcher), (dispatcher) => segments.pipe(Batched.each("Sample.sample", config.batchSize, (segs: ReadonlyArray<Segment>, index: number) =>
       Effect.gen(function*() {
         const models = yield* Models
         const metrics = yield* Metrics
         const policy = yield* models.get("policy")
-        const { value: s, seconds } = yield* Timed.sync(() =>
-          ModelSample.states(policy, segs, config.k, rng, { maxTokens: config.maxTokens, temperature: config.temperature, stop: EOA })
-        )
+        // each batch its own random stream: the same actions in this process or on any worker
+        const seed = Run.streamSeed(run, stage, index)
+        const options = { maxTokens: config.maxTokens, temperature: config.temperature, stop: EOA }
+        const { value: s, seconds } = Option.isNone(dispatcher)
+          ? yield* Timed.sync(() => ModelSample.states(policy, segs, config.k, Rng.make(seed), options))
+          : yield* Timed.effect(dispatcher.value.samples(toSampleUnit(segs, { k: config.k, ...options, seed }), { model: policy, tokenizer: models.tokenizer }))
         const out: Array<AgentAction> = []
         let tokens = 0
         let stopped = 0
@@ -83,5 +87,6 @@ export const sample = (config: Config, run: Run.Run) =>
         })
         return out
       })
-    ))
-  })
+      // one batch at a time, also on a cluster: downstream, PPO updates the policy batch by batch, and each batch is
+      // sampled with the policy of that moment (a worker gets that version), as in one process
+    ))))

@@ -1,6 +1,7 @@
 import { Effect, Schema, Stream } from "effect"
 import type * as Tokenized from "../domain/Tokenized.ts"
 import type { Metrics, MetricsError } from "../metrics/Metrics.ts"
+import type { DispatchError } from "./Dispatcher.ts"
 import * as Field from "./Field.ts"
 import * as ImplicitReward from "./ImplicitReward.ts"
 import * as InverseReward from "./InverseReward.ts"
@@ -62,7 +63,7 @@ export interface Observers {
 
 /** One iteration over expert trajectories; its metrics are logged (Metrics), the stream carries nothing. Needs role `policy`. */
 export const iteration = (config: Config, run: Run.Run, observers: Observers = {}) =>
-<E, R>(trajectories: Stream.Stream<Tokenized.TokenizedTrajectory, E, R>): Stream.Stream<never, E | StageError | MetricsError, R | Models.Models | Metrics> =>
+<E, R>(trajectories: Stream.Stream<Tokenized.TokenizedTrajectory, E, R>): Stream.Stream<never, E | StageError | MetricsError | DispatchError, R | Models.Models | Metrics> =>
   Stream.unwrap(Effect.gen(function*() {
     yield* prepare(config, run) // 0. models
     const reflect = config.reward === "implicit"
@@ -83,7 +84,7 @@ export const iterations = <E, R>(
   config: Config,
   options: { readonly seed: number; readonly count: number; readonly first?: number },
   source: () => Stream.Stream<Tokenized.TokenizedTrajectory, E, R>
-): Stream.Stream<never, E | StageError | MetricsError, R | Models.Models | Metrics> =>
+): Stream.Stream<never, E | StageError | MetricsError | DispatchError, R | Models.Models | Metrics> =>
   Stream.fromIterable(Array.from({ length: options.count }, (_, i) => (options.first ?? 0) + i)).pipe(
     Stream.flatMap((i) => iteration(config, { seed: options.seed, iteration: i })(source()))
   )

@@ -106,6 +106,11 @@ const houseLocal = async (): Promise<Done> => {
   return r
 }
 
+/** A run's metrics, every one but the wall-clock ones (timings, throughputs). */
+const metrics = (run: string) =>
+  NodeFs.readFileSync(NodePath.join(run, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>)
+    .map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !k.startsWith("timing/") && !k.startsWith("perf/"))))
+
 const evalArgs = (envName: string, n: number) => ["eval", "--checkpoint", checkpoint, "--env", envName, "--n", String(n), "--json"]
 
 describe("stepagent on a cluster", () => {
@@ -129,12 +134,17 @@ describe("stepagent on a cluster", () => {
     expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(1)
   }, 240_000)
 
-  it("run --cluster: the run's evaluation equals the in-process run's", async () => {
+  it("run --cluster (StepAgent's sampling and the evaluation on workers): the in-process run's metrics and evaluation", async () => {
     if (workers.length === 0) await startWorker(pg.url)
     const r = await cli(["run", "pipelines/tiny.ts", "--out", NodePath.join(dir, "runs-cluster"), "--cluster", pg.url])
     expect(r.status, r.stderr).toBe(0)
+    const run = r.stdout.split("\n")[0]!
     const summary = (run: string) => JSON.parse(NodeFs.readFileSync(NodePath.join(run, "eval", "summary.json"), "utf8")) as unknown
-    expect(summary(r.stdout.split("\n")[0]!)).toEqual(summary(checkpoint))
+    expect(summary(run)).toEqual(summary(checkpoint))
+    const [a, b] = [metrics(checkpoint), metrics(run)]
+    expect(a.some((m) => m["sample/actions"] !== undefined)).toBe(true)
+    expect(b).toEqual(a)
+    expect(workers.map((w) => w.log()).join("\n")).toMatch(/states x 1 samples, policy [0-9a-f]+\) done/)
   }, 180_000)
 
   it("outcome PPO with its rollouts on workers: the same metrics and evaluation as in-process", async () => {
@@ -143,10 +153,6 @@ describe("stepagent on a cluster", () => {
     const [local, remote] = [await cli(["run", script, "--out", NodePath.join(dir, "outcome")]), await cli(["run", script, "--out", NodePath.join(dir, "outcome-cluster"), "--cluster", pg.url])]
     expect(local.status, local.stderr).toBe(0)
     expect(remote.status, remote.stderr).toBe(0)
-    // every metric but wall-clock ones: rollouts (sampled at temperature 1), PPO losses, evaluation
-    const metrics = (run: string) =>
-      NodeFs.readFileSync(NodePath.join(run, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>)
-        .map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !k.startsWith("timing/") && !k.startsWith("perf/"))))
     const [a, b] = [metrics(local.stdout.split("\n")[0]!), metrics(remote.stdout.split("\n")[0]!)]
     expect(a.some((r) => r["rollout/avg_reward"] !== undefined)).toBe(true)
     expect(b).toEqual(a)
