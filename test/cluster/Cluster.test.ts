@@ -198,6 +198,18 @@ describe("stepagent on a cluster", () => {
     expect(unitsStarted(survivor)).toBe(3) // all three waves ran to the end on the survivor
   }, 240_000)
 
+  it("a worker killed with SIGKILL mid-iteration: the StepAgent run ends with the in-process run's metrics", async () => {
+    stopAll()
+    const ws = [await startWorker(pg.url), await startWorker(pg.url)]
+    const running = cli(["run", "pipelines/tiny.ts", "--out", NodePath.join(dir, "runs-killed"), "--cluster", pg.url])
+    // killed as soon as one of them starts a sampling batch
+    await until(() => ws.some((w) => /states x 1 samples/.test(w.log())))
+    ws.find((w) => /states x 1 samples/.test(w.log()))!.process.kill("SIGKILL")
+    const done = await running
+    expect(done.status, done.stderr).toBe(0)
+    expect(metrics(done.stdout.split("\n")[0]!)).toEqual(metrics(checkpoint))
+  }, 240_000)
+
   it("PostgreSQL stopped mid-evaluation and started again: the evaluation waits and ends with the in-process summary", async () => {
     stopAll()
     const local = await houseLocal()
