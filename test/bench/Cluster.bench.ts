@@ -93,7 +93,7 @@ const withCheckpoint = async <A>(f: (checkpoint: string, pg: Postgres.Postgres) 
 
 const clusterEval = () =>
   withCheckpoint(async (checkpoint, pg) => {
-    const n = 96 // 6 units of 16 house episodes
+    const n = 192 // 12 units of 16 house episodes (about 1.5 s each with the tiny policy): 6 a worker with two
     const args = ["eval", "--checkpoint", checkpoint, "--env", "house", "--n", String(n), "--json"]
     const local = await timedEval(args)
     const runs: Array<{ workers: number; seconds: number; episodesPerSecond: number }> = []
@@ -104,12 +104,13 @@ const clusterEval = () =>
         await timedEval([...args.slice(0, 6), "32", "--json", "--cluster", pg.url]) // warm-up: every worker fetches the policy and builds the world
         const r = await timedEval([...args, "--cluster", pg.url])
         if (JSON.stringify(r.summary) !== JSON.stringify(local.summary)) throw new Error(`cluster summary differs: ${JSON.stringify(r.summary)} vs ${JSON.stringify(local.summary)}`)
-        runs.push({ workers: count, seconds: round(r.seconds), episodesPerSecond: round(n / r.seconds) })
+        runs.push({ workers: count, seconds: r.seconds, episodesPerSecond: round(n / r.seconds) })
       }
     } finally {
       stop(workers)
     }
-    const ratio = round(runs[1]!.episodesPerSecond / runs[0]!.episodesPerSecond)
+    const exact = runs[0]!.seconds / runs[1]!.seconds
+    const ratio = round(exact)
     return {
       model: "tiny (copy head, 300-token BPE), house test tasks, 16 episodes a unit",
       episodes: n,
@@ -117,7 +118,7 @@ const clusterEval = () =>
       runs,
       ratio,
       target: 1.8,
-      met: ratio >= 1.8,
+      met: exact >= 1.8,
       loadAverage: NodeOs.loadavg().map((x) => round(x, 2))
     }
   })
