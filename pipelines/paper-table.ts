@@ -255,7 +255,10 @@ const cli = (argv: ReadonlyArray<string>, inherit: boolean): Promise<Result> =>
         process.stderr.write(`paper-table: stepagent ${argv.slice(0, 2).join(" ")} ran on worker ${r.worker} (exit ${r.code ?? r.signal})\n`)
         return { code: r.code, signal: r.signal as NodeJS.Signals | null, stdout: r.stdout }
       },
-      (e: unknown) => ({ code: null, signal: null, stdout: `\n${String(e)}` })
+      (e: unknown) => {
+        process.stderr.write(`paper-table: stepagent ${argv.slice(0, 2).join(" ")} could not be run on the cluster: ${(e instanceof Error ? e.message : String(e)).split("\n")[0]}\n`)
+        return { code: null, signal: null, stdout: "" }
+      }
     )
     : local(argv, inherit)
 const local = (argv: ReadonlyArray<string>, inherit: boolean): Promise<Result> =>
@@ -317,6 +320,7 @@ const runOne = async (env: Env, method: Method, seed: number, init: string | und
 
 /** One (environment, seed): its SFT, then the other methods from its warm start (at once on a cluster). */
 const chain = async (env: Env, seed: number): Promise<void> => {
+  if (stopping) return
   const sft = await runOne(env, "sft", seed, undefined)
   const warm = sft === undefined ? undefined : warmStart(sft)
   const others = chosenMethods.filter((m) => m !== "sft")
@@ -329,7 +333,8 @@ const chain = async (env: Env, seed: number): Promise<void> => {
     return
   }
   if (commands !== undefined) {
-    await Promise.all(others.map((method) => runOne(env, method, seed, warm)))
+    // after Ctrl-C no new run is handed out; runs already on workers go on to their end
+    await Promise.all(others.map((method) => stopping ? Promise.resolve(undefined) : runOne(env, method, seed, warm)))
     return
   }
   for (const method of others) {

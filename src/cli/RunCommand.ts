@@ -12,9 +12,9 @@ import * as UserError from "./UserError.ts"
 export const services = (flags: Parameters<typeof BackendCommand.options>[0]) =>
   Layer.mergeAll(Backend.layer(BackendCommand.options(flags)), Progress.layer)
 
-/** `--cluster URL` of run and resume: evaluation episodes run on the cluster's workers, with the same results. */
+/** `--cluster URL` of run, resume and eval: units of work run on the cluster's workers, with the same results. */
 export const clusterFlag = Flag.String("cluster").pipe(
-  Flag.withDescription("run evaluation episodes on the workers of this cluster (postgres://USER@HOST:PORT/DB; start them with stepagent worker --cluster URL); same results as without"),
+  Flag.withDescription("run evaluation episodes, rollouts and sampling batches on the workers of this cluster (postgres://USER@HOST:PORT/DB; start them with stepagent worker --cluster URL); same results as without"),
   Flag.optional
 )
 

@@ -25,6 +25,8 @@ const clusterHelp = [
 
 export const clusterFlag = Flag.String("cluster").pipe(Flag.withDescription(clusterHelp))
 
+const isLoopback = (host: string): boolean => host === "localhost" || host === "::1" || host === "[::1]" || /^127\./.test(host)
+
 const freePort = (host: string): Effect.Effect<number, UserError.CommandError> =>
   Effect.callback<number, UserError.CommandError>((resume) => {
     const s = Net.createServer()
@@ -52,6 +54,11 @@ export const command = Command.make("worker", {
     const bad = Cluster.urlProblem(cluster)
     if (bad !== undefined) return yield* UserError.fail(`--cluster ${bad}`)
     yield* ListenError.checkHost(host)
+    if (host === "0.0.0.0" || host === "::") return yield* UserError.fail(`--host ${host} is not an address others can reach this worker at: give this machine's address (--listen-host ${host} listens on every interface)`)
+    const dbHost = new URL(cluster).hostname
+    if (isLoopback(host) && !isLoopback(dbHost)) {
+      return yield* UserError.fail(`--host ${host}: PostgreSQL is on ${dbHost}, so the learner and other workers are probably on other machines and cannot reach this worker at a loopback address: give --host this machine's address`)
+    }
     const listen = Option.getOrElse(listenHost, () => host)
     yield* ListenError.checkHost(listen)
     if (Option.isSome(port)) yield* ListenError.checkPort(port.value)
@@ -65,10 +72,21 @@ export const command = Command.make("worker", {
       yield* Effect.logInfo(`worker computes on ${thread.backend}`)
       yield* PolicyStore.ensureTable().pipe(Effect.provide(Cluster.pg(cluster)), Effect.mapError((e) => new UserError.CommandError(`worker: PostgreSQL: ${e.message}`)))
       const announce = Layer.effectDiscard(Console.log(JSON.stringify({ worker: `${host}:${p}`, cluster: Cluster.safeUrl(cluster), pid: process.pid, backend: thread.backend })))
-      const worker = Worker.layer({ url: cluster, advertise: { host, port: p }, listen: { host: listen, port: p } }, thread)
+      const b = BackendCommand.options(flags)
+      const childEnv = {
+        ...(b.backend === undefined ? {} : { STEPAGENT_BACKEND: b.backend }),
+        ...(b.threads === undefined ? {} : { STEPAGENT_THREADS: String(b.threads) }),
+        ...(b.matmul === undefined ? {} : { STEPAGENT_MATMUL: b.matmul })
+      }
+      const worker = Worker.layer({ url: cluster, advertise: { host, port: p }, listen: { host: listen, port: p }, childEnv }, thread)
       yield* Effect.raceFirst(
         Layer.launch(Layer.merge(worker, announce)),
-        Effect.flatMap(thread.dead, (why) => UserError.fail(`worker: its compute thread died: ${why}`))
+        // the thread's units stay unanswered: the process ends as if killed, and the cluster moves them elsewhere
+        Effect.flatMap(thread.dead, (why) =>
+          Effect.sync(() => {
+            process.stderr.write(`stepagent: worker: its compute thread died (${why}); exiting so that its units run elsewhere\n`)
+            process.exit(1)
+          }))
       )
     }))
   })

@@ -1,4 +1,5 @@
-import { Effect, Layer, Schedule } from "effect"
+import { Context, Deferred, Effect, Layer, Schedule } from "effect"
+import { SqlClient } from "effect/sql"
 import * as crypto from "node:crypto"
 import * as PolicySnapshot from "../model/PolicySnapshot.ts"
 import { DispatchError, Dispatcher, fromRecord, fromSamplesRecord, type Policy } from "../stages/Dispatcher.ts"
@@ -27,17 +28,34 @@ export const layer = (url: string): Layer.Layer<Dispatcher, Cluster.ClusterError
 
 const dispatcher = (url: string): Layer.Layer<Dispatcher, Cluster.ClusterError> =>
   Layer.effect(Dispatcher, Effect.gen(function*() {
-    const sql = Cluster.pg(url)
-    yield* PolicyStore.ensureTable().pipe(
-      Effect.provide(sql),
+    // one PostgreSQL pool for the layer's life: publishing policies and reading the runners
+    const sql = Context.get(yield* Layer.build(Cluster.pg(url)), SqlClient.SqlClient)
+    const withSql = <A, E>(e: Effect.Effect<A, E, SqlClient.SqlClient>) => Effect.provideService(e, SqlClient.SqlClient, sql)
+    yield* withSql(PolicyStore.ensureTable()).pipe(
       Effect.mapError((e) => new Cluster.ClusterError({ message: `PostgreSQL at ${Cluster.safeUrl(url)}: cannot create ${PolicyStore.table}: ${e.message}` }))
     )
     const clientOf = yield* Work.client
     const session = crypto.randomUUID()
-    const published = new Set<string>()
     const placer = yield* Placement.makePlacer(sql)
     const unavailable = (what: string) => (e: { readonly message?: string }) =>
       new DispatchError({ reason: "Unavailable", message: `cluster ${Cluster.safeUrl(url)}: ${what}: ${e.message ?? String(e)}` })
+    // each version published once: units that find it being published wait for that one upload
+    const publishing = new Map<string, Deferred.Deferred<void, DispatchError>>()
+    const publish = (snapshot: PolicySnapshot.Snapshot) =>
+      Effect.gen(function*() {
+        const known = publishing.get(snapshot.hash)
+        if (known !== undefined) return yield* Deferred.await(known)
+        const done = Deferred.makeUnsafe<void, DispatchError>()
+        publishing.set(snapshot.hash, done)
+        const exit = yield* withSql(PolicyStore.put(snapshot)).pipe(
+          Effect.retry({ schedule: Schedule.spaced("1 second"), times: retries }),
+          Effect.mapError(unavailable("cannot publish the policy")),
+          Effect.exit
+        )
+        if (exit._tag === "Failure") publishing.delete(snapshot.hash)
+        yield* Deferred.done(done, exit)
+        return yield* exit
+      })
     /** Publishes the policy (once per version), keys and places the unit, sends it, resends on the cluster's refusals. */
     const send = <A, E extends { readonly _tag: string; readonly message?: string }>(
       policy: Policy,
@@ -46,18 +64,18 @@ const dispatcher = (url: string): Layer.Layer<Dispatcher, Cluster.ClusterError> 
     ) =>
       Effect.gen(function*() {
         const snapshot = PolicySnapshot.encode(policy.model, policy.tokenizer.toJSON())
-        if (!published.has(snapshot.hash)) {
-          yield* PolicyStore.put(snapshot).pipe(Effect.provide(sql), Effect.mapError(unavailable("cannot publish the policy")))
-          published.add(snapshot.hash)
-        }
+        yield* publish(snapshot)
         const key = crypto.createHash("sha256").update(JSON.stringify({ session, unit, policy: snapshot.hash })).digest("hex")
-        const place = yield* placer.place(key)
-        return yield* call(clientOf(place.id), key, snapshot.hash).pipe(
-          // the cluster's own refusals (a full mailbox, a shard between owners, storage briefly away) are retried:
-          // the same key is the same message, so a resend never runs the unit twice
-          Effect.retry({ while: (e) => e._tag !== "DispatchError", schedule: Schedule.spaced("1 second"), times: retries }),
-          Effect.mapError((e): DispatchError => e instanceof DispatchError ? e : unavailable(`unit ${key.slice(0, 12)}`)(e)),
-          Effect.ensuring(place.done)
+        return yield* Effect.acquireUseRelease(
+          placer.place(key),
+          (place) =>
+            call(clientOf(place.id), key, snapshot.hash).pipe(
+              // the cluster's own refusals (a full mailbox, a shard between owners, storage briefly away) are retried:
+              // the same key and entity id are the same message, so a resend never runs the unit twice
+              Effect.retry({ while: (e) => e._tag !== "DispatchError", schedule: Schedule.spaced("1 second"), times: retries }),
+              Effect.mapError((e): DispatchError => e instanceof DispatchError ? e : unavailable(`unit ${key.slice(0, 12)}`)(e))
+            ),
+          (place) => place.done
         )
       })
     return Dispatcher.of({

@@ -1,4 +1,5 @@
 import { Effect, Layer, ManagedRuntime, Schedule } from "effect"
+import { SqlClient } from "effect/sql"
 import * as crypto from "node:crypto"
 import * as Cluster from "./Cluster.ts"
 import * as Placement from "./Placement.ts"
@@ -24,16 +25,16 @@ export const open = async (url: string): Promise<Commands> => {
   await Effect.runPromise(Cluster.checkReachable(url))
   const runtime = ManagedRuntime.make(Layer.mergeAll(Cluster.client(url), Cluster.pg(url)))
   const session = crypto.randomUUID()
-  const placer = await runtime.runPromise(Placement.makePlacer(Cluster.pg(url)))
+  const placer = await runtime.runPromise(Effect.flatMap(SqlClient.SqlClient, Placement.makePlacer))
   let n = 0
   const run = (argv: ReadonlyArray<string>, cwd: string) =>
     runtime.runPromise(Effect.gen(function*() {
       const clientOf = yield* Work.client
       const key = crypto.createHash("sha256").update(JSON.stringify({ session, n: n++, argv, cwd })).digest("hex")
-      const place = yield* placer.place(key)
-      return yield* clientOf(place.id).cli({ key, argv, cwd }).pipe(
-        Effect.retry({ schedule: Schedule.spaced("1 second"), times: retries }),
-        Effect.ensuring(place.done)
+      return yield* Effect.acquireUseRelease(
+        placer.place(key),
+        (place) => clientOf(place.id).cli({ key, argv, cwd }).pipe(Effect.retry({ schedule: Schedule.spaced("1 second"), times: retries })),
+        (place) => place.done
       )
     }))
   return { run, close: () => runtime.dispose() }

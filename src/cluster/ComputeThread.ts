@@ -7,8 +7,9 @@ import type * as WaveThread from "./WaveThread.ts"
 /**
  * A worker's compute thread (src/cluster/WaveThread.ts), seen from the thread that speaks for the worker in the
  * cluster: `episodes` sends a unit and waits for its records. Units queue in the thread and run one at a time.
- * The thread lives as long as the scope; if it dies, every waiting unit fails and so does the worker (`dead`), so
- * that its units go to other workers.
+ * The thread lives as long as the scope. If it dies, `dead` completes and the waiting units are left unanswered:
+ * the worker then exits as if killed (src/cli/WorkerCommand.ts), so that their requests, still unprocessed in
+ * PostgreSQL, go to other workers (a failure reply would be stored as the unit's answer for good).
  */
 export interface ComputeThread {
   readonly backend: string
@@ -36,11 +37,8 @@ export const make = (options: WaveThread.Data) =>
       (t) => Effect.promise(() => t.terminate())
     )
     const die = (why: string) => {
-      const e = new DispatchError({ reason: "Failed", message: `compute thread: ${why}` })
-      Deferred.doneUnsafe(ready, Effect.fail(e))
+      Deferred.doneUnsafe(ready, Effect.fail(new DispatchError({ reason: "Failed", message: `compute thread: ${why}` })))
       Deferred.doneUnsafe(dead, Effect.succeed(why))
-      for (const p of pending.values()) Deferred.doneUnsafe(p.deferred, Effect.fail(e))
-      pending.clear()
     }
     thread.on("message", (r: WaveThread.Reply) => {
       switch (r._tag) {

@@ -1,4 +1,4 @@
-import { Clock, Effect, HashRing, type Layer } from "effect"
+import { Clock, Effect, HashRing, Option, Schema } from "effect"
 import { Runner, type RunnerAddress } from "effect/cluster"
 import { SqlClient } from "effect/sql"
 
@@ -32,6 +32,8 @@ export const owners = (runners: ReadonlyArray<Runner.Runner>): ReadonlyArray<str
   return assigned === undefined ? [] : ["", ...assigned.map((a) => a.toString())]
 }
 
+const decodeRunner = Schema.decodeUnknownOption(Schema.fromJsonString(Runner.Runner))
+
 /**
  * The healthy workers of the cluster, from the runners table: those whose heartbeat is within `freshSeconds` of the
  * latest one (relative to each other, so that no clock or time zone comes in).
@@ -41,13 +43,8 @@ export const healthyRunners = (freshSeconds: number) =>
     const sql = yield* SqlClient.SqlClient
     const rows = yield* sql<{ readonly runner: string }>`SELECT runner FROM cluster_runners WHERE healthy AND last_heartbeat > (SELECT max(last_heartbeat) FROM cluster_runners) - make_interval(secs => ${freshSeconds})`
     const out: Array<Runner.Runner> = []
-    for (const row of rows) {
-      try {
-        out.push(Runner.Runner.decodeSync(row.runner))
-      } catch {
-        // a row another version wrote: left out of the picture (placement only balances)
-      }
-    }
+    // a row another version wrote is left out of the picture (placement only balances)
+    for (const row of rows) Option.map(decodeRunner(row.runner), (r) => out.push(r))
     return out
   })
 
@@ -70,14 +67,14 @@ export const entityIdFor = (key: string, owner: ReadonlyArray<string>, load: Rea
  * The learner's placer: the workers' shards re-read at most every 2 s, the units in flight on each. `place` picks a
  * unit's entity id and counts it on its worker; `done` (when its reply came, or it failed) uncounts it.
  */
-export const makePlacer = (sql: Layer.Layer<SqlClient.SqlClient, unknown>) =>
+export const makePlacer = (sql: SqlClient.SqlClient) =>
   Effect.sync(() => {
     const load = new Map<string, number>()
     let cached: { readonly at: number; readonly owner: ReadonlyArray<string> } = { at: -Infinity, owner: [] }
     const ownerNow = Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       if (now - cached.at < 2000) return cached.owner
-      const runners = yield* healthyRunners(10).pipe(Effect.provide(sql), Effect.orElseSucceed((): ReadonlyArray<Runner.Runner> => []))
+      const runners = yield* healthyRunners(10).pipe(Effect.provideService(SqlClient.SqlClient, sql), Effect.orElseSucceed((): ReadonlyArray<Runner.Runner> => []))
       cached = { at: now, owner: owners(runners) }
       return cached.owner
     })

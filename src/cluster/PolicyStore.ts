@@ -5,15 +5,23 @@ import * as PolicySnapshot from "../model/PolicySnapshot.ts"
 /**
  * Policy versions in the cluster's PostgreSQL, by content hash: the learner publishes each version once
  * (`put`: a no-op when the hash is there), a worker fetches a version the first time a unit names it (`get`) and
- * caches it. One table, `stepagent_policies (hash, bytes, created)`; a `small` policy is ~4.5 MB of bytea.
+ * caches it. One table, `stepagent_policies (hash, bytes, created)`; a policy of the qa runs' `small` model is 8.4 MB of bytea.
  * Through the database because every worker already reaches it: no shared file system and no learner port.
  */
 export const table = "stepagent_policies"
 
 export const ensureTable = Effect.fn("PolicyStore.ensureTable")(function*() {
   const sql = yield* SqlClient.SqlClient
-  yield* sql`CREATE TABLE IF NOT EXISTS ${sql(table)} (hash text PRIMARY KEY, bytes bytea NOT NULL, created timestamptz NOT NULL DEFAULT now())`
+  // CREATE TABLE IF NOT EXISTS is not safe from two sessions at once (workers starting together on a fresh
+  // database): one at a time, under a transaction-scoped advisory lock
+  yield* sql.withTransaction(Effect.gen(function*() {
+    yield* sql`SELECT pg_advisory_xact_lock(${createLock})`
+    yield* sql`CREATE TABLE IF NOT EXISTS ${sql(table)} (hash text PRIMARY KEY, bytes bytea NOT NULL, created timestamptz NOT NULL DEFAULT now())`
+  }))
 })
+
+/** The advisory lock key of the table's creation (any constant no other code of the database uses). */
+const createLock = 740_691_302
 
 /** Publishes a snapshot under its hash (idempotent: equal hashes are equal bytes). */
 export const put = Effect.fn("PolicyStore.put")(function*(snapshot: PolicySnapshot.Snapshot) {

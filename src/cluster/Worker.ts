@@ -14,12 +14,16 @@ export interface Options {
   readonly url: string // postgres://USER@HOST:PORT/DB
   readonly advertise: { readonly host: string; readonly port: number } // where other members reach this worker
   readonly listen: { readonly host: string; readonly port: number } // where it listens
+  readonly childEnv: Readonly<Record<string, string>> // for whole commands: the worker's backend as STEPAGENT_* variables
 }
 
-/** Runs `stepagent <argv>` in a child process (this worker's own install), its stderr into the worker's log. */
-const command = (argv: ReadonlyArray<string>, cwd: string) =>
+/**
+ * Runs `stepagent <argv>` in a child process (this worker's own install), its stderr into the worker's log, on the
+ * worker's tensor backend (`childEnv`: its --backend, --threads, --matmul as STEPAGENT_* variables).
+ */
+const command = (argv: ReadonlyArray<string>, cwd: string, childEnv: Readonly<Record<string, string>>) =>
   Effect.callback<{ readonly code: number | null; readonly signal: string | null; readonly stdout: string }>((resume, signal) => {
-    const child = NodeChild.spawn(process.execPath, [bin, ...argv], { cwd, stdio: ["ignore", "pipe", "inherit"] })
+    const child = NodeChild.spawn(process.execPath, [bin, ...argv], { cwd, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...childEnv } })
     let stdout = ""
     child.stdout.setEncoding("utf8").on("data", (d: string) => void (stdout += d))
     child.on("error", (e) => resume(Effect.succeed({ code: null, signal: null, stdout: `${stdout}\n${e.message}` })))
@@ -30,13 +34,13 @@ const command = (argv: ReadonlyArray<string>, cwd: string) =>
 
 const bin = NodePath.resolve(import.meta.dirname, "../../bin/stepagent.ts")
 
-const handlers = (thread: ComputeThread, self: string, runs: Semaphore.Semaphore) =>
+const handlers = (thread: ComputeThread, self: string, runs: Semaphore.Semaphore, childEnv: Readonly<Record<string, string>>) =>
   Work.of({
     cli: ({ payload }) => {
       const what = `command ${payload.key.slice(0, 12)} (stepagent ${payload.argv.slice(0, 2).join(" ")})`
       return runs.withPermits(1)(
         Effect.logInfo(`${what} started`).pipe(
-          Effect.andThen(Effect.timed(command(payload.argv, payload.cwd))),
+          Effect.andThen(Effect.timed(command(payload.argv, payload.cwd, childEnv))),
           Effect.tap(([d, r]) => Effect.logInfo(`${what} ended (exit ${r.code ?? r.signal}) in ${Duration.toSeconds(d).toFixed(1)} s`)),
           Effect.map(([, r]) => ({ ...r, worker: self }))
         )
@@ -65,6 +69,6 @@ const handlers = (thread: ComputeThread, self: string, runs: Semaphore.Semaphore
 /** The worker: its entity handlers on a socket runner. Whole commands run one at a time, apart from units of episodes. */
 export const layer = (o: Options, thread: ComputeThread) =>
   Work.toLayer(
-    Effect.map(Semaphore.make(1), (runs) => handlers(thread, `${o.advertise.host}:${o.advertise.port}`, runs)),
+    Effect.map(Semaphore.make(1), (runs) => handlers(thread, `${o.advertise.host}:${o.advertise.port}`, runs, o.childEnv)),
     { maxIdleTime: "10 minutes" }
   ).pipe(Layer.provide(Cluster.runner(o.url, o.advertise, o.listen)))

@@ -1,4 +1,4 @@
-import { Duration, Effect, Option, Schema, Stream } from "effect"
+import { Clock, Effect, Option, Schema, Stream } from "effect"
 import * as TaskId from "../domain/TaskId.ts"
 import { Env } from "../env/Env.ts"
 import * as Rng from "../model/Rng.ts"
@@ -109,24 +109,29 @@ export const evaluate = (config: Config, run: Run.Run, options: Options = {}) =>
     const metrics = yield* Metrics
     // with a dispatcher, waves run on workers, several at once; in-process, one after another
     const dispatcher = yield* Effect.serviceOption(Dispatcher)
-    const inFlight = config.policy === "model" && Option.isSome(dispatcher) ? dispatcher.value.inFlight : 1
-    const done: Array<Pick<Episode, "reward" | "success" | "steps" | "termination">> = [] // small records only: the transcripts stream on
-    let seconds = 0
+    const env = yield* Env
+    const inFlight = config.policy === "model" && Option.isSome(dispatcher) && env.spec !== undefined ? dispatcher.value.inFlight : 1
+    // small records only (the transcripts stream on), by wave: waves in flight together end in any order, and the
+    // summary adds them up in task order whatever that order was
+    const done: Array<ReadonlyArray<Pick<Episode, "reward" | "success" | "steps" | "termination">>> = []
+    let count = 0
+    const t0 = yield* Clock.currentTimeNanos
     return taskIds.pipe(
       Batched.each("Evaluate.evaluate", config.parallel, (ids: ReadonlyArray<string>, wave: number) =>
         Effect.gen(function*() {
           const a = yield* actor(config, options, stage)
-          const [duration, episodes] = yield* Effect.timed(Dispatch.wave(a, ids, config.maxSteps, Run.streamSeed(run, stage, wave)))
-          seconds += Duration.toSeconds(duration)
-          for (const e of episodes) done.push({ reward: e.reward, success: e.success, steps: e.steps, termination: e.termination })
-          if (options.onWave !== undefined) yield* options.onWave(done.length)
+          const episodes = yield* Dispatch.wave(a, ids, config.maxSteps, Run.streamSeed(run, stage, wave))
+          done[wave] = episodes.map((e) => ({ reward: e.reward, success: e.success, steps: e.steps, termination: e.termination }))
+          count += episodes.length
+          if (options.onWave !== undefined) yield* options.onWave(count)
           return episodes
         }), inFlight
       ),
-      Stream.onEnd(Effect.suspend(() => {
-        const s = summary(done)
+      Stream.onEnd(Effect.gen(function*() {
+        const seconds = Number((yield* Clock.currentTimeNanos) - t0) / 1e9 // wall time of the whole evaluation
+        const s = summary(done.flat())
         const m = options.prefix ?? "eval/"
-        return metrics.log({
+        return yield* metrics.log({
           stage,
           iteration: run.iteration,
           step: s.episodes,

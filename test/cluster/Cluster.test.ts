@@ -226,11 +226,20 @@ describe("stepagent on a cluster", () => {
 
   it("a cluster that cannot be reached, or a URL that is not one, is a one-line error", async () => {
     const closed = "postgres://postgres@127.0.0.1:1/stepagent"
-    for (const args of [["worker", "--cluster", closed], [...evalArgs("qa", 4), "--cluster", closed], [...evalArgs("qa", 4), "--cluster", "http://example.com/db"]]) {
+    const cases: ReadonlyArray<readonly [ReadonlyArray<string>, RegExp]> = [
+      [["worker", "--cluster", closed], /cannot reach PostgreSQL at .*ECONNREFUSED/],
+      [[...evalArgs("qa", 4), "--cluster", closed], /cannot reach PostgreSQL/],
+      [[...evalArgs("qa", 4), "--cluster", "http://example.com/db"], /is not a postgres:\/\/ URL/],
+      // PostgreSQL on another machine: a worker on loopback could not be reached by the others
+      [["worker", "--cluster", "postgres://postgres@192.0.2.1:5432/stepagent"], /--host 127\.0\.0\.1: PostgreSQL is on 192\.0\.2\.1/],
+      [["worker", "--cluster", closed, "--host", "0.0.0.0"], /--host 0\.0\.0\.0 is not an address others can reach/]
+    ]
+    for (const [args, message] of cases) {
       const r = await cli(args)
       expect(r.status).not.toBe(0)
       const lines = r.stderr.trim().split("\n").filter((l) => l.startsWith("stepagent:"))
       expect(lines, r.stderr).toHaveLength(1)
+      expect(lines[0]).toMatch(message)
       expect(r.stderr).not.toMatch(/\n\s+at /)
     }
   }, 120_000)
