@@ -1,6 +1,7 @@
-import { Context, Deferred, Effect, Layer, Schedule } from "effect"
+import { Context, Deferred, Effect, Layer, Option, Schedule } from "effect"
 import { SqlClient } from "effect/sql"
 import * as crypto from "node:crypto"
+import * as Backend from "../model/backend/Backend.ts"
 import * as PolicySnapshot from "../model/PolicySnapshot.ts"
 import { DispatchError, Dispatcher, fromRecord, fromSamplesRecord, type Policy } from "../stages/Dispatcher.ts"
 import * as Cluster from "./Cluster.ts"
@@ -36,6 +37,8 @@ const dispatcher = (url: string): Layer.Layer<Dispatcher, Cluster.ClusterError> 
     )
     const clientOf = yield* Work.client
     const session = crypto.randomUUID()
+    // the learner's numerics: a worker that computes otherwise refuses its units (same backend, same numbers)
+    const backend = Option.match(yield* Effect.serviceOption(Backend.Backend), { onNone: () => "unknown", onSome: Backend.numericsKey })
     const placer = yield* Placement.makePlacer(sql)
     const unavailable = (what: string) => (e: { readonly message?: string }) =>
       new DispatchError({ reason: "Unavailable", message: `cluster ${Cluster.safeUrl(url)}: ${what}: ${e.message ?? String(e)}` })
@@ -82,9 +85,9 @@ const dispatcher = (url: string): Layer.Layer<Dispatcher, Cluster.ClusterError> 
       describe: `cluster ${Cluster.safeUrl(url)}`,
       inFlight,
       episodes: (wave, policy) =>
-        send(policy, { wave }, (client, key, hash) => client.episodes({ key, wave, policy: hash })).pipe(Effect.map((records) => records.map(fromRecord))),
+        send(policy, { wave }, (client, key, hash) => client.episodes({ key, wave, policy: hash, backend })).pipe(Effect.map((records) => records.map(fromRecord))),
       samples: (unit, policy) =>
-        send(policy, { unit }, (client, key, hash) => client.samples({ key, unit, policy: hash })).pipe(Effect.map(fromSamplesRecord))
+        send(policy, { unit }, (client, key, hash) => client.samples({ key, unit, policy: hash, backend })).pipe(Effect.map(fromSamplesRecord))
     })
   })).pipe(
     Layer.provide(Cluster.client(url)),

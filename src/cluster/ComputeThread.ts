@@ -12,7 +12,8 @@ import type * as WaveThread from "./WaveThread.ts"
  * PostgreSQL, go to other workers (a failure reply would be stored as the unit's answer for good).
  */
 export interface ComputeThread {
-  readonly backend: string
+  readonly backend: string // Backend.describe
+  readonly numerics: string // Backend.numericsKey
   readonly episodes: (wave: Wave, policy: string) => Effect.Effect<ReadonlyArray<EpisodeRecord>, DispatchError>
   readonly samples: (unit: SampleUnit, policy: string) => Effect.Effect<SamplesRecord, DispatchError>
   /** Completes with the reason when the thread dies. */
@@ -29,7 +30,7 @@ const decoder = <A>(schema: Schema.Codec<A>): Decode => (u) =>
 export const make = (options: WaveThread.Data) =>
   Effect.gen(function*() {
     const pending = new Map<number, { readonly deferred: Deferred.Deferred<unknown, DispatchError>; readonly decode: Decode }>()
-    const ready = yield* Deferred.make<string, DispatchError>()
+    const ready = yield* Deferred.make<{ readonly backend: string; readonly numerics: string }, DispatchError>()
     const dead = yield* Deferred.make<string>()
     let next = 0
     const thread = yield* Effect.acquireRelease(
@@ -43,7 +44,7 @@ export const make = (options: WaveThread.Data) =>
     thread.on("message", (r: WaveThread.Reply) => {
       switch (r._tag) {
         case "ready":
-          return Deferred.doneUnsafe(ready, Effect.succeed(r.backend))
+          return Deferred.doneUnsafe(ready, Effect.succeed({ backend: r.backend, numerics: r.numerics }))
         case "fatal":
           return die(r.message)
         case "done":
@@ -58,7 +59,7 @@ export const make = (options: WaveThread.Data) =>
     })
     thread.on("error", (e) => die(e.message.split("\n")[0]!))
     thread.on("exit", (code) => die(`exited (${code})`))
-    const backend = yield* Deferred.await(ready)
+    const { backend, numerics } = yield* Deferred.await(ready)
     const job = <A>(message: Record<string, unknown>, decode: Decode) =>
       Effect.suspend(() => {
         const id = next++
@@ -71,6 +72,7 @@ export const make = (options: WaveThread.Data) =>
     const decodeSamples = decoder(SamplesRecord)
     return {
       backend,
+      numerics,
       episodes: (wave, policy) => job<ReadonlyArray<EpisodeRecord>>({ wave, policy }, decodeRecords),
       samples: (unit, policy) => job<SamplesRecord>({ unit, policy }, decodeSamples),
       dead: Deferred.await(dead)

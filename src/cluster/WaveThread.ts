@@ -20,7 +20,7 @@ export interface Data {
 }
 
 export type Reply =
-  | { readonly _tag: "ready"; readonly backend: string }
+  | { readonly _tag: "ready"; readonly backend: string; readonly numerics: string }
   | { readonly _tag: "fatal"; readonly message: string }
   | { readonly _tag: "done"; readonly id: number; readonly records: unknown }
   | { readonly _tag: "failed"; readonly id: number; readonly message: string }
@@ -38,7 +38,7 @@ if (port !== null) {
   const start = Effect.gen(function*() {
     const backend = yield* Backend.Backend
     const work = yield* WaveWork.make
-    post({ _tag: "ready", backend: Backend.describe(backend) })
+    post({ _tag: "ready", backend: Backend.describe(backend), numerics: Backend.numericsKey(backend) })
     return work
   })
   runtime.runPromiseExit(start).then((exit) => {

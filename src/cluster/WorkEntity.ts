@@ -13,7 +13,8 @@ export const Episodes = Rpc.make("episodes", {
   payload: {
     key: Schema.String, // sha256 of the learner's session, the wave and the policy hash
     wave: Wave,
-    policy: Schema.String // the policy version's content hash (src/model/PolicySnapshot.ts)
+    policy: Schema.String, // the policy version's content hash (src/model/PolicySnapshot.ts)
+    backend: Schema.String // the learner's `Backend.numericsKey`: a worker computing otherwise refuses the unit
   },
   success: Schema.Array(EpisodeRecord),
   error: DispatchError,
@@ -25,7 +26,8 @@ export const Samples = Rpc.make("samples", {
   payload: {
     key: Schema.String, // sha256 of the learner's session, the unit and the policy hash
     unit: SampleUnit,
-    policy: Schema.String
+    policy: Schema.String,
+    backend: Schema.String
   },
   success: SamplesRecord,
   error: DispatchError,

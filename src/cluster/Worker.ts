@@ -2,6 +2,7 @@ import { Duration, Effect, Layer, Semaphore } from "effect"
 import * as NodeChild from "node:child_process"
 import * as NodePath from "node:path"
 import * as Cluster from "./Cluster.ts"
+import { DispatchError } from "../stages/Dispatcher.ts"
 import type { ComputeThread } from "./ComputeThread.ts"
 import { Work } from "./WorkEntity.ts"
 
@@ -34,6 +35,12 @@ const command = (argv: ReadonlyArray<string>, cwd: string, childEnv: Readonly<Re
 
 const bin = NodePath.resolve(import.meta.dirname, "../../bin/stepagent.ts")
 
+/** A unit computed on another backend than the learner's would not give its numbers: refused, with one line. */
+const sameNumerics = (thread: ComputeThread, learner: string, self: string) =>
+  learner === thread.numerics
+    ? Effect.void
+    : Effect.fail(new DispatchError({ reason: "Failed", message: `worker ${self} computes on ${thread.numerics}, the learner on ${learner}: start workers with the learner's --backend and --matmul` }))
+
 const handlers = (thread: ComputeThread, self: string, runs: Semaphore.Semaphore, childEnv: Readonly<Record<string, string>>) =>
   Work.of({
     cli: ({ payload }) => {
@@ -48,7 +55,8 @@ const handlers = (thread: ComputeThread, self: string, runs: Semaphore.Semaphore
     },
     samples: ({ payload }) => {
       const unit = `unit ${payload.key.slice(0, 12)} (${payload.unit.states.length} states x ${payload.unit.k} samples, policy ${payload.policy.slice(0, 12)})`
-      return Effect.logInfo(`${unit} started`).pipe(
+      return sameNumerics(thread, payload.backend, self).pipe(
+        Effect.andThen(Effect.logInfo(`${unit} started`)),
         Effect.andThen(Effect.timed(thread.samples(payload.unit, payload.policy))),
         Effect.tap(([d]) => Effect.logInfo(`${unit} done in ${Duration.toSeconds(d).toFixed(1)} s`)),
         Effect.map(([, s]) => s),
@@ -57,7 +65,8 @@ const handlers = (thread: ComputeThread, self: string, runs: Semaphore.Semaphore
     },
     episodes: ({ payload }) => {
       const unit = `unit ${payload.key.slice(0, 12)} (${payload.wave.taskIds.length} ${payload.wave.env.name} episodes from ${payload.wave.taskIds[0] ?? "-"}, policy ${payload.policy.slice(0, 12)})`
-      return Effect.logInfo(`${unit} started`).pipe(
+      return sameNumerics(thread, payload.backend, self).pipe(
+        Effect.andThen(Effect.logInfo(`${unit} started`)),
         Effect.andThen(Effect.timed(thread.episodes(payload.wave, payload.policy))),
         Effect.tap(([d]) => Effect.logInfo(`${unit} done in ${Duration.toSeconds(d).toFixed(1)} s`)),
         Effect.map(([, records]) => records),

@@ -18,6 +18,7 @@ import * as ClusterDispatcher from "../../src/cluster/ClusterDispatcher.ts"
 import * as Environment from "../../src/pipeline/Environment.ts"
 import * as Checkpoint from "../../src/model/Checkpoint.ts"
 import * as Rng from "../../src/model/Rng.ts"
+import * as Backend from "../../src/model/backend/Backend.ts"
 import * as TfjsInit from "../../src/model/backend/TfjsInit.ts"
 import { Dispatcher, type Wave } from "../../src/stages/Dispatcher.ts"
 import * as Rollout from "../../src/stages/Rollout.ts"
@@ -77,14 +78,14 @@ const timedEval = async (args: ReadonlyArray<string>) => {
   return { summary: JSON.parse(r.stdout) as { episodes: number; avgReward: number }, seconds }
 }
 
-const withCheckpoint = async <A>(f: (checkpoint: string, pg: Postgres.Postgres) => Promise<A>): Promise<A> => {
+const withCheckpoint = async <A>(f: (checkpoint: string, pg: Postgres.Postgres, backend: TfjsInit.Info) => Promise<A>): Promise<A> => {
   const dir = NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "bench-cluster-"))
   const pg = await Postgres.start()
   try {
-    await Effect.runPromise(TfjsInit.initialise({ backend: "wasm", threads: 1, matmul: "xnnpack" }, {}))
+    const backend = await Effect.runPromise(TfjsInit.initialise({ backend: "wasm", threads: 1, matmul: "xnnpack" }, {}))
     const checkpoint = NodePath.join(dir, "unit-0001")
     await Effect.runPromise(Fixtures.qaCheckpoint(checkpoint).pipe(Effect.provide(NodeServices.layer)))
-    return await f(checkpoint, pg)
+    return await f(checkpoint, pg, backend)
   } finally {
     pg.stop()
     NodeFs.rmSync(dir, { recursive: true, force: true })
@@ -124,7 +125,7 @@ const clusterEval = () =>
   })
 
 const clusterOverhead = () =>
-  withCheckpoint(async (checkpoint, pg) => {
+  withCheckpoint(async (checkpoint, pg, backend) => {
     const loaded = await Effect.runPromise(Checkpoint.load(checkpoint).pipe(Effect.provide(NodeServices.layer)))
     const tokenizer = await Effect.runPromise(Bpe.load(loaded.tokenizer.json))
     const model = loaded.models["policy"]!.model
@@ -175,7 +176,8 @@ const clusterOverhead = () =>
         const recoverySeconds = (performance.now() - killedAt) / 1000
         return { roundTrip, unitsPerSecond, recoverySeconds }
       })
-      const r = await Effect.runPromise(program.pipe(Effect.provide(ClusterDispatcher.layer(pg.url)), Effect.scoped))
+      // the learner's backend, which the workers (wasm, XNNPACK, as the env says) check units against
+      const r = await Effect.runPromise(program.pipe(Effect.provide(ClusterDispatcher.layer(pg.url)), Effect.provideService(Backend.Backend, backend), Effect.scoped))
       return {
         workers: 16,
         model: "tiny; a unit: one qa episode cut at one step",

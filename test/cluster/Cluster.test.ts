@@ -43,9 +43,9 @@ interface Worker {
 const workers: Array<Worker> = []
 
 /** Starts `stepagent worker` and waits for its runner to listen. */
-const startWorker = (url: string): Promise<Worker> =>
+const startWorker = (url: string, flags: ReadonlyArray<string> = []): Promise<Worker> =>
   new Promise((resolve, reject) => {
-    const p = NodeChild.spawn(node, [bin, "worker", "--cluster", url], { cwd: root, env })
+    const p = NodeChild.spawn(node, [bin, "worker", "--cluster", url, ...flags], { cwd: root, env })
     let log = ""
     const w: Worker = { process: p, log: () => log }
     workers.push(w)
@@ -223,6 +223,17 @@ describe("stepagent on a cluster", () => {
     expect(done.status, done.stderr).toBe(0)
     expect(JSON.parse(done.stdout)).toEqual(JSON.parse(local.stdout))
   }, 240_000)
+
+  it("a worker on another backend than the learner's refuses its units: the evaluation fails with one line", async () => {
+    stopAll()
+    await startWorker(pg.url, ["--backend", "cpu"])
+    const r = await cli([...evalArgs("qa", 16), "--cluster", pg.url])
+    expect(r.status).not.toBe(0)
+    const lines = r.stderr.trim().split("\n").filter((l) => l.startsWith("stepagent:"))
+    expect(lines, r.stderr).toHaveLength(1)
+    expect(lines[0]).toMatch(/computes on cpu\/\S+, the learner on wasm\/xnnpack/)
+    stopAll()
+  }, 120_000)
 
   it("a cluster that cannot be reached, or a URL that is not one, is a one-line error", async () => {
     const closed = "postgres://postgres@127.0.0.1:1/stepagent"

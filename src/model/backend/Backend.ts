@@ -9,6 +9,12 @@ import * as TfjsInit from "./TfjsInit.ts"
  * Building the layer starts tfjs (once per process, see `TfjsInit`) and logs the choice; a run records `info`.
  * Code that computes with tensors depends on this service so that tfjs is started before it runs.
  */
+/**
+ * What decides a computation's numbers: the backend and its matmul path (threads split work by rows, not sums, and
+ * do not change them). A cluster unit carries the learner's and a worker refuses it when its own differs.
+ */
+export const numericsKey = (info: Pick<TfjsInit.Info, "name" | "matmul">): string => `${info.name}/${info.matmul}`
+
 export class Backend extends Context.Service<Backend, TfjsInit.Info>()("stepagent/Backend") {}
 
 /** One line describing the running backend, for logs and run records. */
