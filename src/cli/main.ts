@@ -50,4 +50,8 @@ const program = Command.run(stepagent, { version: "0.1.0" }).pipe(
   Effect.provide([NodeServices.layer, StderrLogger.layer])
 )
 
+// Started by a cluster worker (src/cluster/Worker.ts) with an IPC channel: when that worker goes, even killed, stop as
+// on SIGTERM (a run stops cleanly and resumes later), since the cluster hands the unit to another worker.
+if (process.send !== undefined) process.once("disconnect", () => process.kill(process.pid, "SIGTERM"))
+
 NodeRuntime.runMain(program, { disableErrorReporting: true })

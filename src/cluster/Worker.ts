@@ -24,9 +24,11 @@ export interface Options {
  */
 const command = (argv: ReadonlyArray<string>, cwd: string, childEnv: Readonly<Record<string, string>>) =>
   Effect.callback<{ readonly code: number | null; readonly signal: string | null; readonly stdout: string }>((resume, signal) => {
-    const child = NodeChild.spawn(process.execPath, [bin, ...argv], { cwd, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...childEnv } })
+    // an IPC channel: when this worker dies (even by SIGKILL) the channel closes and the command stops itself
+    // (src/cli/main.ts), rather than run on beside the worker that takes its unit over
+    const child = NodeChild.spawn(process.execPath, [bin, ...argv], { cwd, stdio: ["ignore", "pipe", "inherit", "ipc"], env: { ...process.env, ...childEnv } })
     let stdout = ""
-    child.stdout.setEncoding("utf8").on("data", (d: string) => void (stdout += d))
+    child.stdout?.setEncoding("utf8").on("data", (d: string) => void (stdout += d))
     child.on("error", (e) => resume(Effect.succeed({ code: null, signal: null, stdout: `${stdout}\n${e.message}` })))
     child.on("close", (code, sig) => resume(Effect.succeed({ code, signal: sig, stdout })))
     // the learner gave up on the unit, or the worker stops: the run is cut (SIGTERM lets it finish its checkpoint)

@@ -3,6 +3,7 @@ import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import * as CommandDispatch from "../../src/cluster/CommandDispatch.ts"
 import * as Postgres from "./Postgres.ts"
 
 /**
@@ -223,6 +224,20 @@ describe("stepagent on a cluster", () => {
     expect(done.status, done.stderr).toBe(0)
     expect(JSON.parse(done.stdout)).toEqual(JSON.parse(local.stdout))
   }, 240_000)
+
+  it("a whole command stops when its worker is killed with SIGKILL (no orphan run left beside the unit's next worker)", async () => {
+    stopAll()
+    const w = await startWorker(pg.url)
+    const commands = await CommandDispatch.open(pg.url)
+    const out = NodePath.join(dir, "orphan")
+    void commands.run(["run", "pipelines/tiny.ts", "--out", out], root).catch(() => undefined) // never answered: no other worker
+    await until(() => /command [0-9a-f]+ \(stepagent run pipelines\/tiny\.ts\) started/.test(w.log()))
+    const children = () => NodeChild.spawnSync("pgrep", ["-f", `pipelines/tiny.ts --out ${out}`], { encoding: "utf8" }).stdout.trim()
+    await until(() => children() !== "")
+    w.process.kill("SIGKILL")
+    await until(() => children() === "")
+    await commands.close()
+  }, 120_000)
 
   it("a worker on another backend than the learner's refuses its units: the evaluation fails with one line", async () => {
     stopAll()
