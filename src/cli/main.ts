@@ -52,6 +52,9 @@ const program = Command.run(stepagent, { version: "0.1.0" }).pipe(
 
 // Started by a cluster worker (src/cluster/Worker.ts) with an IPC channel: when that worker goes, even killed, stop as
 // on SIGTERM (a run stops cleanly and resumes later), since the cluster hands the unit to another worker.
-if (process.send !== undefined) process.once("disconnect", () => process.kill(process.pid, "SIGTERM"))
+if (process.send !== undefined) {
+  process.once("disconnect", () => process.kill(process.pid, "SIGTERM"))
+  process.channel?.unref() // the channel alone must not keep the command alive once its work is done
+}
 
 NodeRuntime.runMain(program, { disableErrorReporting: true })

@@ -7,7 +7,6 @@
  *   dispatcher: the round trip of a unit against its compute in-process (the dispatcher's overhead, ms), units/s
  *   with 64 in flight, and the time from a `kill -9` of a worker running a unit to that unit's result.
  */
-import * as NodeChild from "node:child_process"
 import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
@@ -23,52 +22,18 @@ import * as TfjsInit from "../../src/model/backend/TfjsInit.ts"
 import { Dispatcher, type Wave } from "../../src/stages/Dispatcher.ts"
 import * as Rollout from "../../src/stages/Rollout.ts"
 import * as Postgres from "../cluster/Postgres.ts"
+import * as Processes from "../cluster/Processes.ts"
+import { cli, type Worker } from "../cluster/Processes.ts"
 import * as Fixtures from "../serve/Fixtures.ts"
 
-const root = NodePath.resolve(import.meta.dirname, "../..")
-const node = NodePath.join(root, "node_modules/.bin/node")
-const bin = NodePath.join(root, "bin/stepagent.ts")
-const env = { ...process.env, STEPAGENT_BACKEND: "wasm", STEPAGENT_THREADS: "1", STEPAGENT_MATMUL: "xnnpack" }
 const round = (x: number, digits = 3): number => Number(x.toPrecision(digits))
 const median = (xs: ReadonlyArray<number>): number => {
   const s = [...xs].sort((a, b) => a - b)
   return s.length === 0 ? Number.NaN : s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
 }
 
-interface Worker {
-  readonly process: NodeChild.ChildProcess
-  readonly log: () => string
-}
-
-const startWorker = (url: string): Promise<Worker> =>
-  new Promise((resolve, reject) => {
-    const p = NodeChild.spawn(node, [bin, "worker", "--cluster", url, "--threads", "1"], { cwd: root, env })
-    let log = ""
-    p.stdout.on("data", (b: Buffer) => log += b.toString())
-    p.stderr.on("data", (b: Buffer) => {
-      log += b.toString()
-      if (/Listening on/.test(log)) resolve({ process: p, log: () => log })
-    })
-    p.on("exit", (code) => reject(new Error(`worker exited (${code}): ${log.slice(-500)}`)))
-  })
-
-const stop = (ws: ReadonlyArray<Worker>) => {
-  for (const w of ws) {
-    w.process.removeAllListeners("exit")
-    w.process.kill("SIGKILL")
-  }
-}
-
-/** A CLI run; resolves with its stdout and stderr. */
-const cli = (args: ReadonlyArray<string>): Promise<{ readonly status: number | null; readonly stdout: string; readonly stderr: string }> =>
-  new Promise((resolve) => {
-    const p = NodeChild.spawn(node, [bin, ...args], { cwd: root, env })
-    let stdout = ""
-    let stderr = ""
-    p.stdout.on("data", (b: Buffer) => stdout += b.toString())
-    p.stderr.on("data", (b: Buffer) => stderr += b.toString())
-    p.on("close", (status) => resolve({ status, stdout, stderr }))
-  })
+const startWorker = (url: string): Promise<Worker> => Processes.startWorker(url, ["--threads", "1"])
+const stop = Processes.kill
 
 /** `eval --json` with its own timing of the episodes ("done in X s" on stderr). */
 const timedEval = async (args: ReadonlyArray<string>) => {
@@ -161,15 +126,9 @@ const clusterOverhead = () =>
         // kill -9 of a worker while it runs a long unit (a whole qa episode of 16 tasks): time to its result
         const long: Wave = { taskIds: Array.from({ length: 16 }, (_, k) => `test:${k}`), seed: 7, maxSteps: null, maxTokens: 1024, temperature: 0, env: spec }
         const fiber = yield* Effect.forkChild(d.episodes(long, policy))
-        const victim = yield* Effect.promise(() => new Promise<Worker>((resolve) => {
-          const poll = setInterval(() => {
-            const w = workers.find((x) => /16 qa episodes from test:0, policy [0-9a-f]+\) started/.test(x.log()))
-            if (w !== undefined) {
-              clearInterval(poll)
-              resolve(w)
-            }
-          }, 20)
-        }))
+        const running = (x: Worker) => /16 qa episodes from test:0, policy [0-9a-f]+\) started/.test(x.log())
+        yield* Effect.promise(() => Processes.until(() => workers.some(running)))
+        const victim = workers.find(running)!
         const killedAt = performance.now()
         victim.process.kill("SIGKILL")
         yield* Fiber.join(fiber)

@@ -5,71 +5,37 @@ import * as NodePath from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as CommandDispatch from "../../src/cluster/CommandDispatch.ts"
 import * as Postgres from "./Postgres.ts"
+import * as Processes from "./Processes.ts"
+import { cli, type Done, root, until, type Worker } from "./Processes.ts"
 
 /**
  * The cluster end to end, as a user runs it: a throwaway PostgreSQL, real `stepagent worker` processes on loopback,
  * `stepagent eval|run --cluster`, a worker killed with SIGKILL mid-evaluation. Results must equal the in-process
  * run's (docs/scale-out.md: the same backend, the same numbers, whatever the number of workers).
  */
-const root = NodePath.resolve(import.meta.dirname, "../..")
-const node = NodePath.join(root, "node_modules/.bin/node")
-const bin = NodePath.join(root, "bin/stepagent.ts")
 const dir = NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "cluster-cli-"))
-const env = { ...process.env, STEPAGENT_BACKEND: "wasm", STEPAGENT_THREADS: "1", STEPAGENT_MATMUL: "xnnpack" }
-
-interface Done {
-  readonly status: number | null
-  readonly stdout: string
-  readonly stderr: string
-  readonly seconds: number
-}
-
-/** A CLI run in a child process, without blocking this process (its workers' output keeps flowing). */
-const cli = (args: ReadonlyArray<string>): Promise<Done> =>
-  new Promise((resolve) => {
-    const t0 = Date.now()
-    const p = NodeChild.spawn(node, [bin, ...args], { cwd: root, env })
-    let stdout = ""
-    let stderr = ""
-    p.stdout.on("data", (b: Buffer) => stdout += b.toString())
-    p.stderr.on("data", (b: Buffer) => stderr += b.toString())
-    p.on("close", (status) => resolve({ status, stdout, stderr, seconds: (Date.now() - t0) / 1000 }))
-  })
-
-interface Worker {
-  readonly process: NodeChild.ChildProcess
-  readonly log: () => string
-}
 
 const workers: Array<Worker> = []
 
-/** Starts `stepagent worker` and waits for its runner to listen. */
-const startWorker = (url: string, flags: ReadonlyArray<string> = []): Promise<Worker> =>
-  new Promise((resolve, reject) => {
-    const p = NodeChild.spawn(node, [bin, "worker", "--cluster", url, ...flags], { cwd: root, env })
-    let log = ""
-    const w: Worker = { process: p, log: () => log }
-    workers.push(w)
-    p.stdout.on("data", (b: Buffer) => log += b.toString())
-    p.stderr.on("data", (b: Buffer) => {
-      log += b.toString()
-      if (/Listening on/.test(log)) resolve(w)
-    })
-    p.on("exit", (code) => reject(new Error(`worker exited (${code}): ${log}`)))
-  })
+/** Starts a worker that the next `stopAll` kills. */
+const startWorker = async (url: string, flags: ReadonlyArray<string> = []): Promise<Worker> => {
+  const w = await Processes.startWorker(url, flags)
+  workers.push(w)
+  return w
+}
 
 /** STEPAGENT_CLUSTER_TEST_LOGS=DIR keeps every worker's log there (for a failure's post-mortem). */
 const keepLogs = process.env["STEPAGENT_CLUSTER_TEST_LOGS"]
 let logCount = 0
 
 const stopAll = () => {
-  for (const w of workers.splice(0)) {
-    w.process.kill("SIGKILL")
-    if (keepLogs !== undefined) NodeFs.writeFileSync(NodePath.join(keepLogs, `worker-${++logCount}.log`), w.log())
-  }
+  const ws = workers.splice(0)
+  Processes.kill(ws)
+  if (keepLogs !== undefined) for (const w of ws) NodeFs.writeFileSync(NodePath.join(keepLogs, `worker-${++logCount}.log`), w.log())
 }
 
-const unitsStarted = (w: Worker): number => (w.log().match(/ started/g) ?? []).length
+/** Units of episodes a worker started (sampling batches and whole commands not counted). */
+const unitsStarted = (w: Worker): number => (w.log().match(/episodes from \S+, policy [0-9a-f]+\) started/g) ?? []).length
 
 let pg: Postgres.Postgres
 let checkpoint: string
@@ -86,17 +52,6 @@ afterAll(() => {
   pg?.stop()
   NodeFs.rmSync(dir, { recursive: true, force: true })
 })
-
-/** Resolves once `f` holds (polled every 50 ms). */
-const until = (f: () => boolean): Promise<void> =>
-  new Promise((resolve) => {
-    const poll = setInterval(() => {
-      if (f()) {
-        clearInterval(poll)
-        resolve()
-      }
-    }, 50)
-  })
 
 let houseRun: Promise<Done> | undefined
 /** The in-process evaluation of 48 house test episodes (3 units), once. */
@@ -162,14 +117,7 @@ describe("stepagent on a cluster", () => {
   it("paper-table --cluster: each run on a worker, every run's evaluation equals the in-process table's", async () => {
     if (workers.length < 2) await startWorker(pg.url)
     const table = (out: string, extra: ReadonlyArray<string>) =>
-      new Promise<Done>((resolve) => {
-        const p = NodeChild.spawn(node, ["pipelines/paper-table.ts", "--budget", "smoke", "--envs", "qa", "--methods", "sft,outcome-ppo,stepagent-implicit", "--seeds", "1", "--out", out, ...extra], { cwd: root, env })
-        let stdout = ""
-        let stderr = ""
-        p.stdout.on("data", (b: Buffer) => stdout += b.toString())
-        p.stderr.on("data", (b: Buffer) => stderr += b.toString())
-        p.on("close", (status) => resolve({ status, stdout, stderr, seconds: 0 }))
-      })
+      Processes.spawn(["pipelines/paper-table.ts", "--budget", "smoke", "--envs", "qa", "--methods", "sft,outcome-ppo,stepagent-implicit", "--seeds", "1", "--out", out, ...extra])
     const [localOut, clusterOut] = [NodePath.join(dir, "table-local"), NodePath.join(dir, "table-cluster")]
     const local = await table(localOut, [])
     expect(local.status, local.stderr).toBe(0)
