@@ -80,7 +80,7 @@ const dispatcher = (url: string): Layer.Layer<Dispatcher, Cluster.ClusterError> 
             ),
           (place) => place.done
         )
-      })
+      }).pipe(Effect.withSpan("ClusterDispatcher.send"))
     return Dispatcher.of({
       describe: `cluster ${Cluster.safeUrl(url)}`,
       inFlight,

@@ -84,6 +84,6 @@ export const makePlacer = (sql: SqlClient.SqlClient) =>
         const worker = p.worker ?? ""
         load.set(worker, (load.get(worker) ?? 0) + 1)
         return { id: p.id, done: Effect.sync(() => void load.set(worker, (load.get(worker) ?? 1) - 1)) }
-      })
+      }).pipe(Effect.withSpan("Placement.place"))
     return { place }
   })

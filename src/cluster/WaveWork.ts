@@ -95,7 +95,7 @@ export const make = Effect.gen(function*() {
       const envLayer = Environment.envLayer(pipeline, spec.url === undefined ? simulator(spec, name) : undefined)
       const done = yield* Rollout.run(actor, wave.taskIds, Rng.make(wave.seed), wave.maxSteps).pipe(Effect.provide(envLayer))
       return done.map((e) => toRecord(e, wave.tokens === true))
-    }))
+    })).pipe(Effect.withSpan("WaveWork.episodes", { attributes: { episodes: wave.taskIds.length, policy: hash } }))
 
   /** A sampling batch with the policy `hash` names: `ModelSample.states` with the unit's own random stream. */
   const samples = (unit: SampleUnit, hash: string): Effect.Effect<SamplesRecord, DispatchError, SqlClient.SqlClient> =>
@@ -103,7 +103,7 @@ export const make = Effect.gen(function*() {
       const p = yield* policy(hash)
       const s = ModelSample.states(p.model, fromSampleUnit(unit), unit.k, Rng.make(unit.seed), { maxTokens: unit.maxTokens, temperature: unit.temperature, stop: unit.stop })
       return toSamplesRecord(s)
-    }))
+    })).pipe(Effect.withSpan("WaveWork.samples", { attributes: { states: unit.states.length, policy: hash } }))
 
   /** Frees the cached policies' tensors (when the worker stops). */
   const close = Effect.sync(() => {
