@@ -43,6 +43,16 @@ const sameNumerics = (thread: ComputeThread, learner: string, self: string) =>
     ? Effect.void
     : Effect.fail(new DispatchError({ reason: "Failed", message: `worker ${self} computes on ${thread.numerics}, the learner on ${learner}: start workers with the learner's --backend and --matmul` }))
 
+/** A unit of the compute thread, checked first, with its lines in the worker's log (started, done in, failed). */
+const logged = <A>(unit: string, check: Effect.Effect<void, DispatchError>, work: Effect.Effect<A, DispatchError>) =>
+  check.pipe(
+    Effect.andThen(Effect.logInfo(`${unit} started`)),
+    Effect.andThen(Effect.timed(work)),
+    Effect.tap(([d]) => Effect.logInfo(`${unit} done in ${Duration.toSeconds(d).toFixed(1)} s`)),
+    Effect.map(([, a]) => a),
+    Effect.tapError((e) => Effect.logWarning(`${unit} failed: ${e.message}`))
+  )
+
 const handlers = (thread: ComputeThread, self: string, runs: Semaphore.Semaphore, childEnv: Readonly<Record<string, string>>) =>
   Work.of({
     cli: ({ payload }) => {
@@ -55,26 +65,18 @@ const handlers = (thread: ComputeThread, self: string, runs: Semaphore.Semaphore
         )
       )
     },
-    samples: ({ payload }) => {
-      const unit = `unit ${payload.key.slice(0, 12)} (${payload.unit.states.length} states x ${payload.unit.k} samples, policy ${payload.policy.slice(0, 12)})`
-      return sameNumerics(thread, payload.backend, self).pipe(
-        Effect.andThen(Effect.logInfo(`${unit} started`)),
-        Effect.andThen(Effect.timed(thread.samples(payload.unit, payload.policy))),
-        Effect.tap(([d]) => Effect.logInfo(`${unit} done in ${Duration.toSeconds(d).toFixed(1)} s`)),
-        Effect.map(([, s]) => s),
-        Effect.tapError((e) => Effect.logWarning(`${unit} failed: ${e.message}`))
+    samples: ({ payload }) =>
+      logged(
+        `unit ${payload.key.slice(0, 12)} (${payload.unit.states.length} states x ${payload.unit.k} samples, policy ${payload.policy.slice(0, 12)})`,
+        sameNumerics(thread, payload.backend, self),
+        thread.samples(payload.unit, payload.policy)
+      ),
+    episodes: ({ payload }) =>
+      logged(
+        `unit ${payload.key.slice(0, 12)} (${payload.wave.taskIds.length} ${payload.wave.env.name} episodes from ${payload.wave.taskIds[0] ?? "-"}, policy ${payload.policy.slice(0, 12)})`,
+        sameNumerics(thread, payload.backend, self),
+        thread.episodes(payload.wave, payload.policy)
       )
-    },
-    episodes: ({ payload }) => {
-      const unit = `unit ${payload.key.slice(0, 12)} (${payload.wave.taskIds.length} ${payload.wave.env.name} episodes from ${payload.wave.taskIds[0] ?? "-"}, policy ${payload.policy.slice(0, 12)})`
-      return sameNumerics(thread, payload.backend, self).pipe(
-        Effect.andThen(Effect.logInfo(`${unit} started`)),
-        Effect.andThen(Effect.timed(thread.episodes(payload.wave, payload.policy))),
-        Effect.tap(([d]) => Effect.logInfo(`${unit} done in ${Duration.toSeconds(d).toFixed(1)} s`)),
-        Effect.map(([, records]) => records),
-        Effect.tapError((e) => Effect.logWarning(`${unit} failed: ${e.message}`))
-      )
-    }
   })
 
 /** The worker: its entity handlers on a socket runner. Whole commands run one at a time, apart from units of episodes. */

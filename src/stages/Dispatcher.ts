@@ -29,15 +29,27 @@ export const Wave = Schema.Struct({
 })
 export type Wave = typeof Wave.Type
 
-/** The tokens of a rollout as they cross processes (`Tokenized.TokenizedTrajectory`, arrays as numbers). */
-const TokensRecord = Schema.Struct({
+/** A trajectory's tokens as they cross processes (`Tokenized.TokenizedTrajectory`, arrays as numbers). */
+const TrajectoryTokens = Schema.Struct({
   id: Schema.String,
   env: Schema.String,
   taskId: Schema.String,
   reward: Schema.Number,
   success: Schema.Boolean,
   tokens: Schema.Array(Schema.Int),
-  spans: Schema.Array(Schema.Int)
+  spans: Schema.Array(Schema.Int),
+  actionLoss: Schema.optionalKey(Schema.Array(Schema.Int))
+})
+type TrajectoryTokens = typeof TrajectoryTokens.Type
+
+const toTokens = (t: Tokenized.TokenizedTrajectory): TrajectoryTokens => ({
+  id: t.id, env: t.env, taskId: t.taskId, reward: t.reward, success: t.success, tokens: Array.from(t.tokens), spans: Array.from(t.spans),
+  ...(t.actionLoss === undefined ? {} : { actionLoss: Array.from(t.actionLoss) })
+})
+
+const fromTokens = (t: TrajectoryTokens): Tokenized.TokenizedTrajectory => ({
+  id: t.id, env: t.env, taskId: t.taskId, reward: t.reward, success: t.success, tokens: Int32Array.from(t.tokens), spans: Int32Array.from(t.spans),
+  ...(t.actionLoss === undefined ? {} : { actionLoss: Uint8Array.from(t.actionLoss) })
 })
 
 /** An episode as it crosses processes: `Rollout.Episode`, its tokens only when the wave asked for them. */
@@ -48,7 +60,7 @@ export const EpisodeRecord = Schema.Struct({
   success: Schema.Boolean,
   steps: Schema.Int,
   termination: Schema.String,
-  tokenized: Schema.optionalKey(TokensRecord)
+  tokenized: Schema.optionalKey(TrajectoryTokens)
 })
 export type EpisodeRecord = typeof EpisodeRecord.Type
 
@@ -59,9 +71,7 @@ export const toRecord = (e: Rollout.Episode, tokens = false): EpisodeRecord => (
   success: e.success,
   steps: e.steps,
   termination: e.termination,
-  ...(tokens && e.tokenized !== undefined
-    ? { tokenized: { ...e.tokenized, tokens: Array.from(e.tokenized.tokens), spans: Array.from(e.tokenized.spans) } }
-    : {})
+  ...(tokens && e.tokenized !== undefined ? { tokenized: toTokens(e.tokenized) } : {})
 })
 
 export const fromRecord = (r: EpisodeRecord): Rollout.Episode => ({
@@ -71,21 +81,7 @@ export const fromRecord = (r: EpisodeRecord): Rollout.Episode => ({
   success: r.success,
   steps: r.steps,
   termination: r.termination as Rollout.Termination,
-  tokenized: r.tokenized === undefined
-    ? undefined
-    : { ...r.tokenized, tokens: Int32Array.from(r.tokenized.tokens), spans: Int32Array.from(r.tokenized.spans) }
-})
-
-/** A trajectory's tokens as they cross processes (`Tokenized.TokenizedTrajectory`). */
-const TrajectoryTokens = Schema.Struct({
-  id: Schema.String,
-  env: Schema.String,
-  taskId: Schema.String,
-  reward: Schema.Number,
-  success: Schema.Boolean,
-  tokens: Schema.Array(Schema.Int),
-  spans: Schema.Array(Schema.Int),
-  actionLoss: Schema.optionalKey(Schema.Array(Schema.Int))
+  tokenized: r.tokenized === undefined ? undefined : fromTokens(r.tokenized)
 })
 
 /**
@@ -131,11 +127,7 @@ export const toSampleUnit = (
     if (i === undefined) {
       i = trajectories.length
       index.set(s.trajectory, i)
-      const t = s.trajectory
-      trajectories.push({
-        id: t.id, env: t.env, taskId: t.taskId, reward: t.reward, success: t.success, tokens: Array.from(t.tokens), spans: Array.from(t.spans),
-        ...(t.actionLoss === undefined ? {} : { actionLoss: Array.from(t.actionLoss) })
-      })
+      trajectories.push(toTokens(s.trajectory))
     }
     states.push([i, s.step])
   }
@@ -144,10 +136,7 @@ export const toSampleUnit = (
 
 /** The unit's states as `ModelSample.states` takes them. */
 export const fromSampleUnit = (u: SampleUnit): Array<ModelSample.StateRequest> => {
-  const ts = u.trajectories.map((t): Tokenized.TokenizedTrajectory => ({
-    id: t.id, env: t.env, taskId: t.taskId, reward: t.reward, success: t.success, tokens: Int32Array.from(t.tokens), spans: Int32Array.from(t.spans),
-    ...(t.actionLoss === undefined ? {} : { actionLoss: Uint8Array.from(t.actionLoss) })
-  }))
+  const ts = u.trajectories.map(fromTokens)
   return u.states.map(([i, step]) => ({ trajectory: ts[i]!, step }))
 }
 
