@@ -1,4 +1,7 @@
 import * as tf from "@tensorflow/tfjs"
+import { existsSync } from "node:fs"
+import { createRequire } from "node:module"
+import * as path from "node:path"
 
 /**
  * The native TensorFlow backends: `@tensorflow/tfjs-node-gpu` and `@tensorflow/tfjs-node`, both optional
@@ -25,6 +28,24 @@ const isNotInstalled = (e: unknown): boolean => {
 }
 
 /**
+ * Why an installed package cannot load, found before importing it: its native library (`lib/`, downloaded by its
+ * install script) is missing when npm ran without scripts or offline with the package kept. Importing such a
+ * package registers tfjs's tensorflow kernels before the binding fails, and the next attempt then prints one
+ * "already registered" line per kernel (~155): the check keeps both packages' failures silent.
+ */
+const missingLibrary = (name: Package): string | undefined => {
+  const manifest = (() => {
+    try {
+      return createRequire(import.meta.url).resolve(`${name}/package.json`)
+    } catch {
+      return undefined // not installed: the import says so
+    }
+  })()
+  if (manifest === undefined || existsSync(path.join(path.dirname(manifest), "lib"))) return undefined
+  return `${name} is installed without its native library (its install script did not run; npm rebuild ${name})`
+}
+
+/**
  * TensorFlow's own thread pools read these variables when libtensorflow starts; a user's setting wins.
  * TF_CPP_MIN_LOG_LEVEL=2 keeps TensorFlow's info lines out of the command's output.
  */
@@ -44,6 +65,11 @@ export const load = async (name: Package, threads: number): Promise<Loaded> => {
   }
   const failed = failures.get(name)
   if (failed !== undefined) return { ok: false, reason: failed }
+  const missing = missingLibrary(name)
+  if (missing !== undefined) {
+    failures.set(name, missing)
+    return { ok: false, reason: missing }
+  }
   prepareEnvironment(threads)
   const specifier: string = name
   try {
