@@ -87,7 +87,9 @@ const dispatcher = (url: string): Layer.Layer<Dispatcher, Cluster.ClusterError> 
       episodes: (wave, policy) =>
         send(policy, { wave }, (client, key, hash) => client.episodes({ key, wave, policy: hash, backend })).pipe(Effect.map((records) => records.map(fromRecord))),
       samples: (unit, policy) =>
-        send(policy, { unit }, (client, key, hash) => client.samples({ key, unit, policy: hash, backend })).pipe(Effect.map(fromSamplesRecord))
+        send(policy, { unit }, (client, key, hash) => client.samples({ key, unit, policy: hash, backend })).pipe(Effect.map(fromSamplesRecord)),
+      scores: (unit, model) =>
+        send(model, { scoring: unit }, (client, key, hash) => client.scores({ key, unit, policy: hash, backend })).pipe(Effect.map((r) => Float32Array.from(r.scores)))
     })
   })).pipe(
     Layer.provide(Cluster.client(url)),

@@ -1,7 +1,7 @@
 import { Deferred, Effect, Schema } from "effect"
 import { Worker } from "node:worker_threads"
 import type * as BackendOptions from "../model/backend/BackendOptions.ts"
-import { DispatchError, EpisodeRecord, SamplesRecord, type SampleUnit, type Wave } from "../stages/Dispatcher.ts"
+import { DispatchError, EpisodeRecord, SamplesRecord, type SampleUnit, ScoresRecord, type ScoreUnit, type Wave } from "../stages/Dispatcher.ts"
 import type * as WaveThread from "./WaveThread.ts"
 
 /**
@@ -16,6 +16,7 @@ export interface ComputeThread {
   readonly numerics: string // Backend.numericsKey
   readonly episodes: (wave: Wave, policy: string) => Effect.Effect<ReadonlyArray<EpisodeRecord>, DispatchError>
   readonly samples: (unit: SampleUnit, policy: string) => Effect.Effect<SamplesRecord, DispatchError>
+  readonly scores: (unit: ScoreUnit, policy: string) => Effect.Effect<ScoresRecord, DispatchError>
   /** Completes with the reason when the thread dies. */
   readonly dead: Effect.Effect<string>
 }
@@ -70,11 +71,13 @@ export const make = (options: WaveThread.Data) =>
       })
     const decodeRecords = decoder(Records)
     const decodeSamples = decoder(SamplesRecord)
+    const decodeScores = decoder(ScoresRecord)
     return {
       backend,
       numerics,
       episodes: (wave, policy) => job<ReadonlyArray<EpisodeRecord>>({ wave, policy }, decodeRecords),
       samples: (unit, policy) => job<SamplesRecord>({ unit, policy }, decodeSamples),
+      scores: (scoring, policy) => job<ScoresRecord>({ scoring, policy }, decodeScores),
       dead: Deferred.await(dead)
     } satisfies ComputeThread
   })

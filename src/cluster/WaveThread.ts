@@ -3,7 +3,7 @@ import type { SqlClient } from "effect/sql"
 import { parentPort, workerData } from "node:worker_threads"
 import * as Backend from "../model/backend/Backend.ts"
 import type * as BackendOptions from "../model/backend/BackendOptions.ts"
-import { SampleUnit, Wave } from "../stages/Dispatcher.ts"
+import { SampleUnit, ScoreUnit, Wave } from "../stages/Dispatcher.ts"
 import * as Cluster from "./Cluster.ts"
 import * as WaveWork from "./WaveWork.ts"
 
@@ -11,7 +11,7 @@ import * as WaveWork from "./WaveWork.ts"
  * The thread a worker computes in (src/cluster/ComputeThread.ts starts it): its own tensor backend, PostgreSQL
  * client and `WaveWork`. Kept apart from the thread that speaks for the worker in the cluster, whose shard locks
  * must be refreshed every few seconds: a unit's batched sampling holds its thread for seconds at a time.
- * Messages in: `{id, wave, policy}` (episodes) or `{id, unit, policy}` (samples); out: `{id, records}` (the result) or
+ * Messages in: `{id, wave, policy}` (episodes), `{id, unit, policy}` (samples) or `{id, scoring, policy}` (scores); out: `{id, records}` (the result) or
  * `{id, error}` (one line), or `{ready}` / `{fatal}` once.
  */
 export interface Data {
@@ -27,7 +27,8 @@ export type Reply =
 
 const Request = Schema.Union([
   Schema.Struct({ id: Schema.Int, wave: Wave, policy: Schema.String }),
-  Schema.Struct({ id: Schema.Int, unit: SampleUnit, policy: Schema.String })
+  Schema.Struct({ id: Schema.Int, unit: SampleUnit, policy: Schema.String }),
+  Schema.Struct({ id: Schema.Int, scoring: ScoreUnit, policy: Schema.String })
 ])
 
 const port = parentPort
@@ -49,7 +50,11 @@ if (port !== null) {
       if (Exit.isFailure(request)) return post({ _tag: "failed", id: typeof m === "object" && m !== null && "id" in m ? Number(m.id) : -1, message: "not a unit" })
       const r = request.value
       const id = r.id
-      const job: Effect.Effect<unknown, WaveWork.Failure, SqlClient.SqlClient> = "wave" in r ? work.episodes(r.wave, r.policy) : work.samples(r.unit, r.policy)
+      const job: Effect.Effect<unknown, WaveWork.Failure, SqlClient.SqlClient> = "wave" in r
+        ? work.episodes(r.wave, r.policy)
+        : "unit" in r
+        ? work.samples(r.unit, r.policy)
+        : work.scores(r.scoring, r.policy)
       void runtime.runPromiseExit(job).then((done) =>
         post(Exit.isSuccess(done) ? { _tag: "done", id, records: done.value } : { _tag: "failed", id, message: messageOf(done.cause) })
       )

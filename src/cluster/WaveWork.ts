@@ -14,13 +14,17 @@ import {
   DispatchError,
   type EpisodeRecord,
   fromSampleUnit,
+  fromScoreUnit,
   type SamplesRecord,
   type SampleUnit,
+  type ScoresRecord,
+  type ScoreUnit,
   toRecord,
   toSamplesRecord,
   type Wave
 } from "../stages/Dispatcher.ts"
 import * as Rollout from "../stages/Rollout.ts"
+import * as Scoring from "../stages/Scoring.ts"
 import * as PolicyStore from "./PolicyStore.ts"
 
 /**
@@ -30,8 +34,12 @@ import * as PolicyStore from "./PolicyStore.ts"
  * running unit.
  */
 
-/** Policy versions kept per worker: the current one and the one before (a learner's units of two versions overlap at a version change). */
-const cacheSize = 2
+/**
+ * Model versions kept per worker: a StepAgent iteration names three at once (the policy it samples with, the frozen
+ * reference, the reward model or discriminator it scores with), and units of the version before a change overlap
+ * those of the next.
+ */
+const cacheSize = 4
 
 interface Cached {
   readonly hash: string
@@ -105,10 +113,17 @@ export const make = Effect.gen(function*() {
       return toSamplesRecord(s)
     })).pipe(Effect.withSpan("WaveWork.samples", { attributes: { states: unit.states.length, policy: hash } }))
 
+  /** A scoring batch with the model `hash` names: `Scoring.compute`, as the learner would in its own process. */
+  const scores = (unit: ScoreUnit, hash: string): Effect.Effect<ScoresRecord, DispatchError, SqlClient.SqlClient> =>
+    lock.withPermits(1)(Effect.gen(function*() {
+      const p = yield* policy(hash)
+      return { scores: Array.from(Scoring.compute(p.model, unit.head, fromScoreUnit(unit), unit.maxTokens)) }
+    })).pipe(Effect.withSpan("WaveWork.scores", { attributes: { requests: unit.requests.length, head: unit.head, policy: hash } }))
+
   /** Frees the cached policies' tensors (when the worker stops). */
   const close = Effect.sync(() => {
     for (const p of policies.splice(0)) Transformer.dispose(p.model)
   })
 
-  return { episodes, samples, close } as const
+  return { episodes, samples, scores, close } as const
 })

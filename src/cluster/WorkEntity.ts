@@ -1,7 +1,7 @@
 import { Schema } from "effect"
 import { ClusterSchema, Entity } from "effect/cluster"
 import { Rpc } from "effect/rpc"
-import { DispatchError, EpisodeRecord, SampleUnit, SamplesRecord, Wave } from "../stages/Dispatcher.ts"
+import { DispatchError, EpisodeRecord, SampleUnit, SamplesRecord, ScoresRecord, ScoreUnit, Wave } from "../stages/Dispatcher.ts"
 
 /**
  * The work a cluster worker hosts (docs/scale-out.md). Every unit is addressed by its key: the entity id (which
@@ -34,6 +34,19 @@ export const Samples = Rpc.make("samples", {
   primaryKey: (p) => p.key
 })
 
+/** A scoring batch of StepAgent's reflection: a frozen model's numbers (log-probs, or -log D) of actions at expert states. */
+export const Scores = Rpc.make("scores", {
+  payload: {
+    key: Schema.String, // sha256 of the learner's session, the unit and the model's hash
+    unit: ScoreUnit,
+    policy: Schema.String, // the scoring model's content hash (a reward model or discriminator is published as a policy is)
+    backend: Schema.String
+  },
+  success: ScoresRecord,
+  error: DispatchError,
+  primaryKey: (p) => p.key
+})
+
 /**
  * A whole stepagent command on a worker (`npm run paper-table -- --cluster`: every run of the table is one): the
  * worker runs `stepagent <argv>` from its own install, in `cwd`, one at a time, and answers with its exit and stdout.
@@ -57,7 +70,7 @@ export const Cli = Rpc.make("cli", {
   primaryKey: (p) => p.key
 })
 
-export const Work = Entity.make("StepagentWork", [Episodes, Samples, Cli])
+export const Work = Entity.make("StepagentWork", [Episodes, Samples, Scores, Cli])
   .annotateRpcs(ClusterSchema.Persisted, true)
   // a learner that stops waiting (Ctrl-C) does not interrupt the unit: an interrupt would be stored as the key's reply
   .annotateRpcs(ClusterSchema.Uninterruptible, "client")

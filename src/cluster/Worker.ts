@@ -71,6 +71,12 @@ const handlers = (thread: ComputeThread, self: string, runs: Semaphore.Semaphore
         sameNumerics(thread, payload.backend, self),
         thread.samples(payload.unit, payload.policy)
       ),
+    scores: ({ payload }) =>
+      logged(
+        `unit ${payload.key.slice(0, 12)} (${payload.unit.requests.length} ${payload.unit.head} scores, model ${payload.policy.slice(0, 12)})`,
+        sameNumerics(thread, payload.backend, self),
+        thread.scores(payload.unit, payload.policy)
+      ),
     episodes: ({ payload }) =>
       logged(
         `unit ${payload.key.slice(0, 12)} (${payload.wave.taskIds.length} ${payload.wave.env.name} episodes from ${payload.wave.taskIds[0] ?? "-"}, policy ${payload.policy.slice(0, 12)})`,

@@ -1,5 +1,6 @@
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import { Effect, Stream } from "effect"
+import type { Tokenizer } from "../data/Tokenizer.ts"
 import * as Guard from "../model/Guard.ts"
 import type * as Optimizer from "../model/Optimizer.ts"
 import type * as Rng from "../model/Rng.ts"
@@ -16,7 +17,9 @@ import * as Timed from "./Timed.ts"
  * training stage on top of it, which a stage describes instead of writing the loop:
  *   1. models: the roles it reads, and the optimizer of the role it trains (`Models.optimizer`);
  *   2. step: its synchronous compute block (tensor work, guarded updates), timed; a non-finite metric stops
- *      the stage with a StageError at the optimizer step that failed, its update not applied;
+ *      the stage with a StageError at the optimizer step that failed, its update not applied. A step that scores
+ *      with frozen models around its update (the step rewards: `Scoring.scores`, which may run on cluster workers)
+ *      returns an Effect instead, whose synchronous blocks hold the tensor work;
  *   3. emit: the metrics records of the batch (values named in `finite` must be finite) and its outputs;
  *      the records are logged in order before the outputs go on.
  */
@@ -40,6 +43,7 @@ export interface Batch<A, K extends Role> {
   readonly models: { readonly [k in K]: Transformer.Model }
   readonly opt: Optimizer.Optimizer // the trained role's
   readonly rng: Rng.Rng // the batch's own random stream: `Run.rng(run, stage, index)`
+  readonly tokenizer: Tokenizer // the models' (a scoring unit sent to a worker carries it with the weights)
   readonly record: (step: number, values: Readonly<Record<string, number>>) => MetricRecord // the stage's and run's record at `step`
 }
 
@@ -57,16 +61,16 @@ export interface At {
 }
 
 /** What it does with a batch. */
-export interface Spec<A, K extends Role, T, B> {
+export interface Spec<A, K extends Role, T, B, E2 = never> {
   readonly models: ReadonlyArray<K> // the roles read
   readonly optimizer: readonly [role: Role, settings: OptimizerSettings] // the role trained
-  readonly step: (batch: Batch<A, K>) => Guard.Checked<T>
+  readonly step: (batch: Batch<A, K>) => Guard.Checked<T> | Effect.Effect<Guard.Checked<T>, E2>
   readonly emit: (value: T, seconds: number, batch: Batch<A, K>) => Emitted<B>
   readonly finite?: ReadonlyArray<string> // record values that stop the stage when not finite (at the record's step)
 }
 
-export const train = <A, const K extends Role, T, B>(at: At, spec: Spec<A, K, T, B>) =>
-<E, R>(self: Stream.Stream<A, E, R>): Stream.Stream<B, E | StageError | MetricsError, R | Models | Metrics> =>
+export const train = <A, const K extends Role, T, B, E2 = never>(at: At, spec: Spec<A, K, T, B, E2>) =>
+<E, R>(self: Stream.Stream<A, E, R>): Stream.Stream<B, E | E2 | StageError | MetricsError, R | Models | Metrics> =>
   self.pipe(each(at.span, at.batchSize, (items: NonEmptyReadonlyArray<A>, index: number) =>
     Effect.gen(function*() {
       const service = yield* Models
@@ -80,9 +84,13 @@ export const train = <A, const K extends Role, T, B>(at: At, spec: Spec<A, K, T,
         models,
         opt,
         rng: Run.rng(at.run, at.stage, index),
+        tokenizer: service.tokenizer,
         record: (step, values) => ({ stage: at.stage, iteration: at.run.iteration, step, values })
       }
-      const { seconds, value: outcome } = yield* Timed.sync(() => spec.step(batch))
+      const { seconds, value: outcome } = yield* Timed.effect(Effect.suspend(() => {
+        const stepped = spec.step(batch)
+        return "ok" in stepped ? Effect.succeed(stepped) : stepped
+      }))
       if (!outcome.ok) return yield* nonFinite(at.stage, opt.step + 1, outcome.metric, outcome.bad) // a failed update leaves opt.step before it
       const { records, out } = spec.emit(outcome.value, seconds, batch)
       for (const r of records) {

@@ -5,6 +5,7 @@ import { Env } from "../env/Env.ts"
 import { EnvSpec } from "../env/EnvSpec.ts"
 import * as Rng from "../model/Rng.ts"
 import type * as Tokenized from "../domain/Tokenized.ts"
+import type * as Packed from "../model/Packed.ts"
 import type * as ModelSample from "../model/Sample.ts"
 import type * as Transformer from "../model/Transformer.ts"
 import * as Rollout from "./Rollout.ts"
@@ -151,6 +152,49 @@ export const fromSamplesRecord = (r: SamplesRecord): StateSamples => ({
 })
 
 /**
+ * A batch of step-reward scoring (StepAgent's reflection): one number per (state, action) request, the states given as
+ * (trajectory, step) over the batch's trajectories and each action as its tokens (absent: the expert's own action).
+ * `head` says which number: `logp` the model's summed log-probability of the action (the implicit reward's π_φ and
+ * π_ref), `discriminator` -log D(s, a) of a discriminator (the inverse reward). Deterministic: no random stream.
+ */
+export const ScoreHead = Schema.Literals(["logp", "discriminator"])
+export type ScoreHead = typeof ScoreHead.Type
+
+export const ScoreUnit = Schema.Struct({
+  trajectories: Schema.Array(TrajectoryTokens),
+  requests: Schema.Array(Schema.Struct({ trajectory: Schema.Int, step: Schema.Int, action: Schema.optionalKey(Schema.Array(Schema.Int)) })),
+  head: ScoreHead,
+  maxTokens: Schema.Int // padded tokens per forward pass, as in the stage's config
+})
+export type ScoreUnit = typeof ScoreUnit.Type
+
+/** A score unit's numbers in request order (float32 values survive JSON exactly). */
+export const ScoresRecord = Schema.Struct({ scores: Schema.Array(Schema.Number) })
+export type ScoresRecord = typeof ScoresRecord.Type
+
+export const toScoreUnit = (requests: ReadonlyArray<Packed.Request>, head: ScoreHead, maxTokens: number): ScoreUnit => {
+  const index = new Map<Tokenized.TokenizedTrajectory, number>()
+  const trajectories: Array<ScoreUnit["trajectories"][number]> = []
+  const out: Array<ScoreUnit["requests"][number]> = []
+  for (const r of requests) {
+    let i = index.get(r.trajectory)
+    if (i === undefined) {
+      i = trajectories.length
+      index.set(r.trajectory, i)
+      trajectories.push(toTokens(r.trajectory))
+    }
+    out.push(r.action === undefined ? { trajectory: i, step: r.step } : { trajectory: i, step: r.step, action: Array.from(r.action) })
+  }
+  return { trajectories, requests: out, head, maxTokens }
+}
+
+/** The unit's requests as `Packed.pack` takes them (one trajectory object per trajectory: packing groups by it). */
+export const fromScoreUnit = (u: ScoreUnit): Array<Packed.Request> => {
+  const ts = u.trajectories.map(fromTokens)
+  return u.requests.map((r) => r.action === undefined ? { trajectory: ts[r.trajectory]!, step: r.step } : { trajectory: ts[r.trajectory]!, step: r.step, action: Int32Array.from(r.action) })
+}
+
+/**
  * A unit that could not be run: `Unavailable` (the cluster cannot be reached, or no worker took the unit in time),
  * `Failed` (a worker ran it and it failed there: the policy could not be fetched, the environment refused it).
  * `message` is one line saying why.
@@ -175,6 +219,8 @@ export class Dispatcher extends Context.Service<Dispatcher, {
   readonly episodes: (wave: Wave, policy: Policy) => Effect.Effect<ReadonlyArray<Rollout.Episode>, DispatchError>
   /** A sampling batch's actions, run by a worker with exactly this policy's weights. */
   readonly samples: (unit: SampleUnit, policy: Policy) => Effect.Effect<StateSamples, DispatchError>
+  /** A scoring batch's numbers in request order, computed by a worker with exactly this model's weights. */
+  readonly scores: (unit: ScoreUnit, model: Policy) => Effect.Effect<Float32Array, DispatchError>
 }>()("stepagent/Dispatcher") {}
 
 /**

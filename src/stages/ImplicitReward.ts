@@ -6,6 +6,7 @@ import * as Preference from "./Preference.ts"
 import * as RewardAuc from "./RewardAuc.ts"
 import * as Rewarded from "./Rewarded.ts"
 import * as Run from "./Run.ts"
+import * as Scoring from "./Scoring.ts"
 import type { AgentAction } from "./Sample.ts"
 
 /**
@@ -47,28 +48,34 @@ export const implicitReward = (config: Config, run: Run.Run) =>
   Batched.train({ span: "ImplicitReward.implicitReward", stage, run, batchSize: config.batchSize }, {
     models: ["reward", "reference"],
     optimizer: ["reward", { learningRate: config.learningRate, clipNorm: config.maxGradNorm }],
-    step: (b: Batched.Batch<AgentAction, "reward" | "reference">) => {
-      const { items, models, opt, rng } = b
-      const model = models.reward
-      const differs = items.map((a) => RewardAuc.differs(a))
-      const differing = differs.flatMap((d, i) => d ? [i] : [])
-      const pairs = Preference.pairs(model.config.contextLength, items)
-      const ref = Preference.logps(models.reference, pairs, config.maxTokens)
-      const heldOutLogps = Preference.logps(model, pairs, config.maxTokens) // before π_φ sees these pairs
-      // a pair whose agent action is the expert's states no preference (its DPO gradient is exactly 0): the
-      // updates draw their minibatches from the differing pairs only, and a batch where fewer pairs differ takes
-      // proportionally fewer updates (as many contrasts seen as drawing from all pairs, without the idle passes)
-      // with synthetic negatives (drawn from their own stream, so the minibatch draws stay the same stream), as many
-      // passes over the larger training set
-      const synthetic = Preference.ofRequests(pairs.contextLength, Negatives.requests(Run.rng(run, `${stage}/negatives`, b.index), items, config.negatives))
-      const train = Preference.concat(Preference.select(pairs, differing), synthetic)
-      const trainRef = synthetic.n === 0 ? Preference.selectLogps(ref, differing) : Preference.concatLogps(Preference.selectLogps(ref, differing), Preference.logps(models.reference, synthetic, config.maxTokens))
-      const steps = Math.ceil(config.steps * train.n / Math.max(1, pairs.n))
-      const trained = Preference.train(model, opt, train, trainRef, config, steps, Preference.minibatches(rng, train, config.minibatchSize))
-      if (!trained.ok) return trained
-      const rewards = Preference.rewards(model, pairs, ref, config.beta, config.maxTokens)
-      return { ok: true, value: { stats: trained.value, differs, differing: differing.length, synthetic: synthetic.n, ref, heldOutLogps, rewards } } as const
-    },
+    step: (b: Batched.Batch<AgentAction, "reward" | "reference">) =>
+      Effect.gen(function*() {
+        const { items, models, opt, rng } = b
+        const model = models.reward
+        const differs = items.map((a) => RewardAuc.differs(a))
+        const differing = differs.flatMap((d, i) => d ? [i] : [])
+        const pairs = Preference.pairs(model.config.contextLength, items)
+        // the scoring of frozen weights (here, or on cluster workers: `Scoring.scores`): π_ref's log-probs, and π_φ's
+        // before it sees these pairs (held out)
+        const logps = (m: typeof model, p: Preference.Pairs) =>
+          Effect.map(Scoring.scores(m, b.tokenizer, "logp", Preference.requests(p), config.maxTokens), (sums) => Preference.ofSums(sums, p.n))
+        const [ref, heldOutLogps] = yield* Effect.all([logps(models.reference, pairs), logps(model, pairs)], { concurrency: 2 })
+        // a pair whose agent action is the expert's states no preference (its DPO gradient is exactly 0): the
+        // updates draw their minibatches from the differing pairs only, and a batch where fewer pairs differ takes
+        // proportionally fewer updates (as many contrasts seen as drawing from all pairs, without the idle passes)
+        // with synthetic negatives (drawn from their own stream, so the minibatch draws stay the same stream), as many
+        // passes over the larger training set
+        const synthetic = Preference.ofRequests(pairs.contextLength, Negatives.requests(Run.rng(run, `${stage}/negatives`, b.index), items, config.negatives))
+        const train = Preference.concat(Preference.select(pairs, differing), synthetic)
+        const trainRef = synthetic.n === 0
+          ? Preference.selectLogps(ref, differing)
+          : Preference.concatLogps(Preference.selectLogps(ref, differing), yield* logps(models.reference, synthetic))
+        const steps = Math.ceil(config.steps * train.n / Math.max(1, pairs.n))
+        const trained = yield* Effect.sync(() => Preference.train(model, opt, train, trainRef, config, steps, Preference.minibatches(rng, train, config.minibatchSize)))
+        if (!trained.ok) return trained
+        const rewards = Preference.implicit(yield* logps(model, pairs), ref, config.beta)
+        return { ok: true, value: { stats: trained.value, differs, differing: differing.length, synthetic: synthetic.n, ref, heldOutLogps, rewards } } as const
+      }),
     emit: (r, seconds, b) => {
       const rewards = { expert: r.rewards.chosen, agent: r.rewards.rejected }
       const heldOut = Preference.implicit(r.heldOutLogps, r.ref, config.beta)

@@ -9,6 +9,7 @@ import * as Negatives from "./Negatives.ts"
 import * as RewardAuc from "./RewardAuc.ts"
 import * as Rewarded from "./Rewarded.ts"
 import * as Run from "./Run.ts"
+import * as Scoring from "./Scoring.ts"
 import type { AgentAction } from "./Sample.ts"
 
 /**
@@ -43,16 +44,6 @@ export const defaults: Config = Schema.decodeUnknownSync(Config)({})
 
 export const stage = "inverse_reward"
 
-/** -log D(s, a) of every request, in packed passes of at most `maxTokens` padded tokens. */
-const rewardsOf = (d: Discriminator.Discriminator, requests: ReadonlyArray<Packed.Request>, maxTokens: number): Float32Array => {
-  const out = new Float32Array(requests.length)
-  for (const pass of Packed.passes(Packed.pack(d.config.contextLength, requests), maxTokens)) {
-    const r = Discriminator.rewards(d, pass.batch)
-    pass.requests.forEach((q, j) => out[q] = r[j]!)
-  }
-  return out
-}
-
 /** Requests 0..n-1 the experts' actions at the rows' states, n..2n-1 the agents' (a pair stays in one packed sequence). */
 const requestsOf = (agent: ReadonlyArray<Packed.Request>, rows: ReadonlyArray<number>): Array<Packed.Request> => [
   ...rows.map((r) => ({ trajectory: agent[r]!.trajectory, step: agent[r]!.step })),
@@ -64,35 +55,41 @@ export const inverseReward = (config: Config, run: Run.Run) =>
   Batched.train({ span: "InverseReward.inverseReward", stage, run, batchSize: config.batchSize }, {
     models: ["discriminator"],
     optimizer: ["discriminator", { learningRate: config.learningRate, clipNorm: config.maxGradNorm }],
-    step: ({ items, models, opt, rng, index }: Batched.Batch<AgentAction, "discriminator">) => {
-      const d = models.discriminator
-      const n = items.length
-      const agent = items.map((a): Packed.Request => ({ trajectory: a.segment.trajectory, step: a.segment.step, action: a.tokens }))
-      const all = Array.from({ length: n }, (_, i) => i)
-      const scored = (): Rewarded.Rewards => {
-        const r = rewardsOf(d, requestsOf(agent, all), config.maxTokens)
-        return { expert: r.slice(0, n), agent: r.slice(n) }
-      }
-      const m = Math.min(config.minibatchSize, n)
-      const heldOut = scored() // before D sees these pairs
-      const warm = opt.step === 0 ? config.warmupSteps : 0
-      // the training rows: the agent's actions, then synthetic negatives (their own stream: the minibatch draws stay the same)
-      const train = [...agent, ...Negatives.requests(Run.rng(run, `${stage}/negatives`, index), items, config.negatives)]
-      const steps = Math.ceil(config.steps * train.length / n)
-      let last: Discriminator.TrainStats | undefined
-      for (let s = 0; s < steps + warm; s++) {
-        const rows = Array.from(Run.groupedPermutation(rng, train.map((a) => a.trajectory)).subarray(0, m)).sort((a, b) => a - b) // whole trajectories: packed passes share trunks
-        const passes = Packed.passes(Packed.pack(d.config.contextLength, requestsOf(train, rows)), Microbatch.trainingTokens(d.config, config.maxTokens)).map((p) => ({
-          batch: p.batch,
-          agent: Int32Array.from(p.requests.keys()).filter((j) => p.requests[j]! >= m),
-          expert: Int32Array.from(p.requests.keys()).filter((j) => p.requests[j]! < m)
-        }))
-        const outcome = Guard.update(opt, () => Discriminator.train(d, opt, passes), (t) => [["loss/disc", t.loss], ["grad/norm", t.gradNorm]])
-        if (!outcome.ok) return outcome
-        last = outcome.value
-      }
-      return { ok: true, value: { last: last!, heldOut, rewards: scored() } } as const
-    },
+    step: ({ items, models, opt, rng, index, tokenizer }: Batched.Batch<AgentAction, "discriminator">) =>
+      Effect.gen(function*() {
+        const d = models.discriminator
+        const n = items.length
+        const agent = items.map((a): Packed.Request => ({ trajectory: a.segment.trajectory, step: a.segment.step, action: a.tokens }))
+        const all = Array.from({ length: n }, (_, i) => i)
+        // -log D of the batch's expert and agent actions with D's weights of the moment (here, or on a cluster worker)
+        const scored = Effect.map(
+          Scoring.scores(d, tokenizer, "discriminator", requestsOf(agent, all), config.maxTokens),
+          (r): Rewarded.Rewards => ({ expert: r.slice(0, n), agent: r.slice(n) })
+        )
+        const m = Math.min(config.minibatchSize, n)
+        const heldOut = yield* scored // before D sees these pairs
+        const warm = opt.step === 0 ? config.warmupSteps : 0
+        // the training rows: the agent's actions, then synthetic negatives (their own stream: the minibatch draws stay the same)
+        const train = [...agent, ...Negatives.requests(Run.rng(run, `${stage}/negatives`, index), items, config.negatives)]
+        const steps = Math.ceil(config.steps * train.length / n)
+        const trained = yield* Effect.sync((): Guard.Checked<Discriminator.TrainStats> => {
+          let last: Discriminator.TrainStats | undefined
+          for (let s = 0; s < steps + warm; s++) {
+            const rows = Array.from(Run.groupedPermutation(rng, train.map((a) => a.trajectory)).subarray(0, m)).sort((a, b) => a - b) // whole trajectories: packed passes share trunks
+            const passes = Packed.passes(Packed.pack(d.config.contextLength, requestsOf(train, rows)), Microbatch.trainingTokens(d.config, config.maxTokens)).map((p) => ({
+              batch: p.batch,
+              agent: Int32Array.from(p.requests.keys()).filter((j) => p.requests[j]! >= m),
+              expert: Int32Array.from(p.requests.keys()).filter((j) => p.requests[j]! < m)
+            }))
+            const outcome = Guard.update(opt, () => Discriminator.train(d, opt, passes), (t) => [["loss/disc", t.loss], ["grad/norm", t.gradNorm]])
+            if (!outcome.ok) return outcome
+            last = outcome.value
+          }
+          return { ok: true, value: last! }
+        })
+        if (!trained.ok) return trained
+        return { ok: true, value: { last: trained.value, heldOut, rewards: yield* scored } } as const
+      }),
     emit: (r, seconds, b) => {
       const record = b.record(b.opt.step, {
         "loss/disc": r.last.loss,

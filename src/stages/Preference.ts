@@ -47,7 +47,7 @@ export const select = (p: Pairs, rows: ReadonlyArray<number>): Pairs => ({ n: ro
 export const order = (rng: Rng.Rng, p: Pairs): Int32Array => Run.groupedPermutation(rng, p.agent.map((a) => a.trajectory))
 
 /** Requests 0..N-1 the chosen (expert) actions, N..2N-1 the rejected (agent) ones: pair i stays in one packed sequence. */
-const requests = (p: Pairs): Array<Packed.Request> => [...p.agent.map((a) => ({ trajectory: a.trajectory, step: a.step })), ...p.agent]
+export const requests = (p: Pairs): Array<Packed.Request> => [...p.agent.map((a) => ({ trajectory: a.trajectory, step: a.step })), ...p.agent]
 
 /** Summed log-probabilities of the chosen and rejected actions under a model: (N,) each. */
 export interface Logps {
@@ -55,10 +55,10 @@ export interface Logps {
   readonly rejected: Float32Array
 }
 
-export const logps = (m: Transformer.Model, p: Pairs, maxTokens: number): Logps => {
-  const s = Score.packed(m, requests(p), { maxTokens })
-  return { chosen: s.sum.slice(0, p.n), rejected: s.sum.slice(p.n) }
-}
+export const logps = (m: Transformer.Model, p: Pairs, maxTokens: number): Logps => ofSums(Score.packed(m, requests(p), { maxTokens }).sum, p.n)
+
+/** The log-probabilities of N pairs from the 2N summed log-probabilities of `requests` (`Scoring.scores`, head `logp`). */
+export const ofSums = (sums: Float32Array, n: number): Logps => ({ chosen: sums.slice(0, n), rejected: sums.slice(n) })
 
 /** The log-probabilities at `rows` (in that order). */
 export const selectLogps = (l: Logps, rows: ReadonlyArray<number>): Logps => ({

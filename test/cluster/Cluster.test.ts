@@ -90,7 +90,7 @@ describe("stepagent on a cluster", () => {
     expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(1)
   }, 240_000)
 
-  it("run --cluster (StepAgent's sampling and the evaluation on workers): the in-process run's metrics and evaluation", async () => {
+  it("run --cluster (StepAgent's sampling, step-reward scoring and the evaluation on workers): the in-process run's metrics and evaluation", async () => {
     if (workers.length === 0) await startWorker(pg.url)
     const r = await cli(["run", "pipelines/tiny.ts", "--out", NodePath.join(dir, "runs-cluster"), "--cluster", pg.url])
     expect(r.status, r.stderr).toBe(0)
@@ -100,8 +100,23 @@ describe("stepagent on a cluster", () => {
     const [a, b] = [metrics(checkpoint), metrics(run)]
     expect(a.some((m) => m["sample/actions"] !== undefined)).toBe(true)
     expect(b).toEqual(a)
-    expect(workers.map((w) => w.log()).join("\n")).toMatch(/states x 1 samples, policy [0-9a-f]+\) done/)
+    const logs = workers.map((w) => w.log()).join("\n")
+    expect(logs).toMatch(/states x 1 samples, policy [0-9a-f]+\) done/)
+    expect(logs).toMatch(/\(32 logp scores, model [0-9a-f]+\) done/) // π_ref and π_φ on a batch of 16 pairs
   }, 180_000)
+
+  it("the inverse variant's discriminator scores on workers: the in-process run's metrics", async () => {
+    if (workers.length === 0) await startWorker(pg.url)
+    const args = (out: string) => ["run", "pipelines/tiny.ts", "--out", NodePath.join(dir, out), "--set", "stages.1.reward=inverse"]
+    const local = await cli(args("runs-inverse"))
+    expect(local.status, local.stderr).toBe(0)
+    const remote = await cli([...args("runs-inverse-cluster"), "--cluster", pg.url])
+    expect(remote.status, remote.stderr).toBe(0)
+    const [a, b] = [metrics(local.stdout.split("\n")[0]!), metrics(remote.stdout.split("\n")[0]!)]
+    expect(a.some((m) => m["loss/disc"] !== undefined)).toBe(true)
+    expect(b).toEqual(a)
+    expect(workers.map((w) => w.log()).join("\n")).toMatch(/\(\d+ discriminator scores, model [0-9a-f]+\) done/)
+  }, 240_000)
 
   it("outcome PPO with its rollouts on workers: the same metrics and evaluation as in-process", async () => {
     if (workers.length === 0) await startWorker(pg.url)
