@@ -85,9 +85,15 @@ const handlers = (thread: ComputeThread, self: string, runs: Semaphore.Semaphore
       )
   })
 
-/** The worker: its entity handlers on a socket runner. Whole commands run one at a time, apart from units of episodes. */
+/**
+ * The worker: its entity handlers on a socket runner. Whole commands run one at a time, apart from units of episodes.
+ * The commands' semaphore is the worker's, made once: the handlers are built once per entity, and every unit is
+ * addressed to an entity of its own (src/cluster/Placement.ts), so a semaphore made with them held one command each
+ * (a worker ran four runs of the paper table at once).
+ */
 export const layer = (o: Options, thread: ComputeThread) =>
-  Work.toLayer(
-    Effect.map(Semaphore.make(1), (runs) => handlers(thread, `${o.advertise.host}:${o.advertise.port}`, runs, o.childEnv)),
-    { maxIdleTime: "10 minutes" }
-  ).pipe(Layer.provide(Cluster.runner(o.url, o.advertise, o.listen)))
+  Layer.unwrap(Effect.map(Semaphore.make(1), (runs) =>
+    Work.toLayer(
+      Effect.succeed(handlers(thread, `${o.advertise.host}:${o.advertise.port}`, runs, o.childEnv)),
+      { maxIdleTime: "10 minutes" }
+    ))).pipe(Layer.provide(Cluster.runner(o.url, o.advertise, o.listen)))

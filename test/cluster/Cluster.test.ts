@@ -129,8 +129,9 @@ describe("stepagent on a cluster", () => {
     expect(b).toEqual(a)
   }, 240_000)
 
-  it("paper-table --cluster: each run on a worker, every run's evaluation equals the in-process table's", async () => {
-    if (workers.length < 2) await startWorker(pg.url)
+  it("paper-table --cluster: each run on a worker, one at a time, every run's evaluation equals the in-process table's", async () => {
+    stopAll()
+    await startWorker(pg.url) // one worker, handed two methods' runs at once: it must run them one after the other
     const table = (out: string, extra: ReadonlyArray<string>) =>
       Processes.spawn(["pipelines/paper-table.ts", "--budget", "smoke", "--envs", "qa", "--methods", "sft,outcome-ppo,stepagent-implicit", "--seeds", "1", "--out", out, ...extra])
     const [localOut, clusterOut] = [NodePath.join(dir, "table-local"), NodePath.join(dir, "table-cluster")]
@@ -144,6 +145,11 @@ describe("stepagent on a cluster", () => {
     const expected = summaries(localOut)
     expect(Object.keys(expected).sort()).toEqual(["qa-outcome-ppo-smoke", "qa-sft-smoke", "qa-stepagent-implicit-smoke"])
     expect(summaries(clusterOut)).toEqual(expected)
+    // a worker runs one command at a time: each "started" line is followed by its "ended" line before the next starts
+    for (const w of workers) {
+      const lines = w.log().split("\n").filter((l) => /command [0-9a-f]+ \(stepagent/.test(l)).map((l) => / started$/.test(l) ? "s" : "e").join("")
+      expect(lines).toMatch(/^(se)*$/)
+    }
   }, 300_000)
 
   it("a worker killed with SIGKILL mid-evaluation: its units run elsewhere, the summary is the in-process one", async () => {
