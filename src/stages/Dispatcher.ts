@@ -120,19 +120,24 @@ export const toSampleUnit = (
   segments: ReadonlyArray<ModelSample.StateRequest>,
   o: { readonly k: number; readonly maxTokens: number; readonly temperature: number; readonly stop: number; readonly seed: number }
 ): SampleUnit => {
+  const { trajectories, indexOf } = interned(segments.map((s) => s.trajectory))
+  return { trajectories, states: segments.map((s, n) => [indexOf[n]!, s.step] as const), ...o }
+}
+
+/** Each distinct trajectory once (in first-seen order) as it crosses processes, and the index of each input's. */
+const interned = (ts: ReadonlyArray<Tokenized.TokenizedTrajectory>) => {
   const index = new Map<Tokenized.TokenizedTrajectory, number>()
-  const trajectories: Array<SampleUnit["trajectories"][number]> = []
-  const states: Array<readonly [number, number]> = []
-  for (const s of segments) {
-    let i = index.get(s.trajectory)
+  const trajectories: Array<TrajectoryTokens> = []
+  const indexOf = ts.map((t) => {
+    let i = index.get(t)
     if (i === undefined) {
       i = trajectories.length
-      index.set(s.trajectory, i)
-      trajectories.push(toTokens(s.trajectory))
+      index.set(t, i)
+      trajectories.push(toTokens(t))
     }
-    states.push([i, s.step])
-  }
-  return { trajectories, states, ...o }
+    return i
+  })
+  return { trajectories, indexOf }
 }
 
 /** The unit's states as `ModelSample.states` takes them. */
@@ -173,18 +178,11 @@ export const ScoresRecord = Schema.Struct({ scores: Schema.Array(Schema.Number) 
 export type ScoresRecord = typeof ScoresRecord.Type
 
 export const toScoreUnit = (requests: ReadonlyArray<Packed.Request>, head: ScoreHead, maxTokens: number): ScoreUnit => {
-  const index = new Map<Tokenized.TokenizedTrajectory, number>()
-  const trajectories: Array<ScoreUnit["trajectories"][number]> = []
-  const out: Array<ScoreUnit["requests"][number]> = []
-  for (const r of requests) {
-    let i = index.get(r.trajectory)
-    if (i === undefined) {
-      i = trajectories.length
-      index.set(r.trajectory, i)
-      trajectories.push(toTokens(r.trajectory))
-    }
-    out.push(r.action === undefined ? { trajectory: i, step: r.step } : { trajectory: i, step: r.step, action: Array.from(r.action) })
-  }
+  const { trajectories, indexOf } = interned(requests.map((r) => r.trajectory))
+  const out = requests.map((r, n) => {
+    const at = { trajectory: indexOf[n]!, step: r.step }
+    return r.action === undefined ? at : { ...at, action: Array.from(r.action) }
+  })
   return { trajectories, requests: out, head, maxTokens }
 }
 
