@@ -14,7 +14,7 @@ export const services = (flags: Parameters<typeof BackendCommand.options>[0]) =>
 
 /** `--cluster URL` of run, resume and eval: units of work run on the cluster's workers, with the same results. */
 export const clusterFlag = Flag.String("cluster").pipe(
-  Flag.withDescription("run evaluation episodes, rollouts and sampling batches on the workers of this cluster (postgres://USER@HOST:PORT/DB; start them with stepagent worker --cluster URL); same results as without"),
+  Flag.withDescription("run evaluation episodes, rollouts, sampling and scoring batches on the workers of this cluster (postgres://USER@HOST:PORT/DB; start them with stepagent worker --cluster URL); same results as without"),
   Flag.optional
 )
 
