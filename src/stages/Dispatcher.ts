@@ -189,7 +189,10 @@ export const toScoreUnit = (requests: ReadonlyArray<Packed.Request>, head: Score
 /** The unit's requests as `Packed.pack` takes them (one trajectory object per trajectory: packing groups by it). */
 export const fromScoreUnit = (u: ScoreUnit): Array<Packed.Request> => {
   const ts = u.trajectories.map(fromTokens)
-  return u.requests.map((r) => r.action === undefined ? { trajectory: ts[r.trajectory]!, step: r.step } : { trajectory: ts[r.trajectory]!, step: r.step, action: Int32Array.from(r.action) })
+  return u.requests.map((r) => {
+    const at = { trajectory: ts[r.trajectory]!, step: r.step }
+    return r.action === undefined ? at : { ...at, action: Int32Array.from(r.action) }
+  })
 }
 
 /**
