@@ -125,15 +125,16 @@ export const experiment = (env: Env, method: Method, options: { readonly init?: 
  * A long SFT probe of house or shop (pipelines/house-sft-long.ts, shop-sft-long.ts): `small`, 8 passes over the 4,800
  * expert trajectories of seed 0's train tasks 100-4,899 (5,000 train tasks a world; other worlds may hold seed 0's test
  * tasks) with recoveries at 0.2, 4,800 steps of 8 at lr 2e-3 decaying over them, checkpointed every 300 steps so that
- * `stepagent resume` continues it across sessions; train:0-99 are the evaluate stage's unseen train tasks.
+ * `stepagent resume` continues it across sessions; train:0-99 are the evaluate stage's unseen train tasks. With fewer
+ * `epochs` (600 steps each), the same recipe with its schedule ending sooner: house-sft-2400.ts, shop-sft-2400.ts.
  */
-export const longSft = (env: "house" | "shop"): Input => ({
+export const longSft = (env: "house" | "shop", epochs = 8): Input => ({
   ...experiment(env, "sft"),
-  name: `${env}-sft-long`,
-  method: "sft-long", // its own row in `stepagent table`
+  name: epochs === 8 ? `${env}-sft-long` : `${env}-sft-${epochs * 600}`,
+  method: epochs === 8 ? "sft-long" : `sft-${epochs * 600}`, // its own row in `stepagent table`
   data: { generate: { n: 4_900, seeds: [0], recoveries: 0.2 } },
   stages: [
-    { stage: "sft", epochs: 8, offset: 100, trajectories: 4_800, learningRate: 2e-3, checkpointEvery: 300 },
+    { stage: "sft", epochs, offset: 100, trajectories: 4_800, learningRate: 2e-3, checkpointEvery: 300 },
     { stage: "evaluate", n: 200, trainEpisodes: 100 }
   ]
 })

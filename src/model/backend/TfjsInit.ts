@@ -4,6 +4,7 @@ import { Effect } from "effect"
 import { BackendError } from "./BackendError.ts"
 import * as BackendOptions from "./BackendOptions.ts"
 import type { BackendName } from "./BackendOptions.ts"
+import * as Gather from "./Gather.ts"
 import * as LeadingSum from "./LeadingSum.ts"
 import * as MatmulKernels from "./MatmulKernels.ts"
 import * as SharedIdentity from "./SharedIdentity.ts"
@@ -18,7 +19,7 @@ import * as WasmThreaded from "./WasmThreaded.ts"
  *
  * `auto` tries, in order: tensorflow-gpu (@tensorflow/tfjs-node-gpu loads and TensorFlow sees a GPU), tensorflow
  * (the GPU package on the CPU if it loaded, else @tensorflow/tfjs-node), wasm, cpu. On wasm, the replacement
- * kernels go in (UnsortedSegmentSum always; BatchMatMul, _FusedMatMul, Sum, Identity and Cast unless matmul is
+ * kernels go in (UnsortedSegmentSum always; BatchMatMul, _FusedMatMul, Sum, Identity, Cast and GatherV2 unless matmul is
  * `stock`), then either
  * OpenBLAS takes the matmuls with all the threads (wasm itself single-threaded), or, without OpenBLAS and with
  * more than one thread, the threaded wasm build runs XNNPACK on all of them. Never both.
@@ -108,10 +109,12 @@ const startWasm = Effect.fnUntraced(function*(r: BackendOptions.Resolved) {
   if (r.matmul === "stock") {
     MatmulKernels.uninstall()
     LeadingSum.uninstall()
+    Gather.uninstall()
     SharedIdentity.uninstall()
   } else {
     MatmulKernels.install()
     SharedIdentity.install()
+    Gather.install()
     // With OpenBLAS, its load() has put OpenBlasSum (the same column sums, through the addon) under Sum.
     if (gemm === undefined) LeadingSum.install()
   }
