@@ -1,7 +1,7 @@
 import * as NodePath from "node:path"
 import { Console, Effect, FileSystem, Schema } from "effect"
 import * as Bpe from "../data/Bpe.ts"
-import { Backend, describe } from "../model/backend/Backend.ts"
+import { Backend, describe, numerics } from "../model/backend/Backend.ts"
 import * as Checkpoint from "../model/Checkpoint.ts"
 import type { CheckpointError } from "../model/CheckpointError.ts"
 import * as RunDir from "../report/RunDir.ts"
@@ -93,8 +93,9 @@ export const resume = (runDir: string) =>
         yield* Console.log(`report: ${yield* Runner.finish(runDir)}`)
         return runDir
       }
-      if (state.backend !== backend) {
-        return yield* new PipelineError({ reason: "NotExact", message: `${runDir}: computed on "${state.backend}", now "${backend}": the resumed run could not be exact (use the same --backend/--threads)` })
+      // on wasm another thread count gives the same numbers (numerics): a run started on one thread may go on with more
+      if (numerics(state.backend) !== numerics(backend)) {
+        return yield* new PipelineError({ reason: "NotExact", message: `${runDir}: computed on "${state.backend}", now "${backend}": the resumed run could not be exact (use the same --backend/--matmul, and on tensorflow the same --threads)` })
       }
     }
     const start = state === undefined || state.checkpoint === null

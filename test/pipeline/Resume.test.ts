@@ -116,6 +116,27 @@ describe("stepagent resume", () => {
     expect(withoutWallTime(NodePath.join(runE, "metrics.jsonl"))).toEqual(withoutWallTime(NodePath.join(runD, "metrics.jsonl")))
   }, 240_000)
 
+  it("a run on one wasm thread resumed on two equals the uninterrupted run (thread counts do not change wasm's numbers)", () => {
+    const whole = NodePath.join(dir, "f")
+    const parts = NodePath.join(dir, "g")
+    const short = ["--set", "stages.1.iterations=1", "--set", "stages.2.n=2", "--set", "stages.2.trainEpisodes=0", "--set", "stages.0.checkpointEvery=1"]
+    const w = cli(["run", "pipelines/tiny.ts", "--out", whole, ...short])
+    expect(w.status, w.stderr).toBe(0)
+    const killed = NodeChild.spawnSync(node, [bin, "run", "pipelines/tiny.ts", "--out", parts, ...short], {
+      cwd: root,
+      encoding: "utf8",
+      env: { ...env, STEPAGENT_FAILPOINT: "state.prune@1" }
+    })
+    expect(killed.signal).toBe("SIGKILL")
+    const runG = runDirOf(parts)
+    const resumed = cli(["resume", runG, "--threads", "2"])
+    expect(resumed.status, resumed.stderr).toBe(0)
+    expect(resumed.stderr).toMatch(/2 wasm threads/)
+    const runF = runDirOf(whole)
+    expect(NodeFs.readFileSync(NodePath.join(runG, "eval/summary.json"), "utf8")).toBe(NodeFs.readFileSync(NodePath.join(runF, "eval/summary.json"), "utf8"))
+    expect(withoutWallTime(NodePath.join(runG, "metrics.jsonl"))).toEqual(withoutWallTime(NodePath.join(runF, "metrics.jsonl")))
+  }, 240_000)
+
   it("a resume on another backend is refused: it could not be exact", () => {
     const out = NodePath.join(dir, "c")
     const r = NodeChild.spawnSync(node, [bin, "run", "pipelines/tiny.ts", "--out", out, "--set", "stages.2.n=2"], { cwd: root, encoding: "utf8", env })

@@ -29,6 +29,19 @@ export const describe = (info: TfjsInit.Info): string => {
 }
 
 /**
+ * The part of a backend's description (`describe`) that decides its numbers. On wasm the thread counts are left out:
+ * XNNPACK and OpenBLAS split a matrix product between threads by tiles of the output, never along the summed
+ * dimension, and tfjs's other wasm kernels run on one thread, so every value is computed in the same order whatever
+ * the count (measured: the quickstart's 840 SFT steps, StepAgent iteration and 250 episodes gave the same results on
+ * one and two XNNPACK threads; ten SFT steps the same losses to the last bit on one and two OpenBLAS threads; a test
+ * resumes a one-thread run on two). TensorFlow's threads may split a reduction, so there the count stays.
+ */
+export const numerics = (description: string): string => {
+  const wasm = /^tensor backend wasm \(matmul (\w+), [^)]*\)$/.exec(description)
+  return wasm === null ? description : `tensor backend wasm (matmul ${wasm[1]!})`
+}
+
+/**
  * Starts tfjs as `options` ask (a flag wins over STEPAGENT_BACKEND / STEPAGENT_THREADS / STEPAGENT_MATMUL,
  * which win over auto and all cores) and provides the running backend.
  */
