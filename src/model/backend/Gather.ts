@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs"
+import * as KernelSwap from "./KernelSwap.ts"
 import * as Wasm from "./WasmInternals.ts"
 
 /**
@@ -11,7 +12,7 @@ import * as Wasm from "./WasmInternals.ts"
  * are (float32, int32, bool). Complex and string tensors go to the stock kernel.
  */
 
-let stock: tf.KernelConfig | undefined
+const swap = KernelSwap.make(tf.GatherV2)
 
 const bytesOf = (dtype: tf.DataType): number | undefined =>
   dtype === "float32" || dtype === "int32" ? 4 : dtype === "bool" ? 1 : undefined
@@ -20,10 +21,7 @@ const kernelFunc: tf.KernelFunc = (params) => {
   const { x, indices } = params.inputs as { x: tf.TensorInfo; indices: tf.TensorInfo }
   const { axis, batchDims } = params.attrs as { axis: number; batchDims: number }
   const bytes = bytesOf(x.dtype)
-  if (bytes === undefined || (indices.dtype !== "int32" && indices.dtype !== "float32")) {
-    if (stock === undefined) throw new Error("wasm GatherV2: the stock kernel is not saved")
-    return stock.kernelFunc(params)
-  }
+  if (bytes === undefined || (indices.dtype !== "int32" && indices.dtype !== "float32")) return swap.stock(params)
   const backend = Wasm.of(params.backend)
   const parsedAxis = tf.util.parseAxisParam(axis, x.shape)[0]!
   const info = tf.backend_util.segment_util.collectGatherOpShapeInfo(x, indices, parsedAxis, batchDims)
@@ -82,20 +80,7 @@ const kernelFunc: tf.KernelFunc = (params) => {
 }
 
 /** Replaces the wasm `GatherV2` kernel (idempotent). */
-export const install = (): void => {
-  if (stock !== undefined) return
-  const config = tf.getKernel(tf.GatherV2, "wasm")
-  if (config === undefined) throw new Error("the wasm backend's GatherV2 kernel is not registered")
-  stock = config
-  tf.unregisterKernel(tf.GatherV2, "wasm")
-  // The stock kernel's setup (its cwrap) still runs when a wasm backend starts: the fallback needs it.
-  tf.registerKernel({ ...config, kernelFunc })
-}
+export const install = (): void => swap.install(kernelFunc)
 
 /** Puts the stock kernel back (idempotent). */
-export const uninstall = (): void => {
-  if (stock === undefined) return
-  tf.unregisterKernel(tf.GatherV2, "wasm")
-  tf.registerKernel(stock)
-  stock = undefined
-}
+export const uninstall = (): void => swap.uninstall()

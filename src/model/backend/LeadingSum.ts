@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs"
+import * as KernelSwap from "./KernelSwap.ts"
 import * as Wasm from "./WasmInternals.ts"
 
 /**
@@ -8,7 +9,7 @@ import * as Wasm from "./WasmInternals.ts"
  * (~1 ns an element). Every other sum (inner axes, non-float32) goes to the stock kernel unchanged.
  */
 
-let stock: tf.KernelConfig | undefined
+const swap = KernelSwap.make(tf.Sum)
 
 /** The reduced axes as sorted non-negative indices. */
 const axesOf = (axis: number | ReadonlyArray<number> | null | undefined, rank: number): Array<number> => {
@@ -22,10 +23,7 @@ const kernelFunc: tf.KernelFunc = (params) => {
   const rank = x.shape.length
   const axes = axesOf(axis, rank)
   const leading = axes.length > 0 && axes.length < rank && axes.every((a, i) => a === i)
-  if (x.dtype !== "float32" || !leading) {
-    if (stock === undefined) throw new Error("wasm Sum: the stock kernel is not saved")
-    return stock.kernelFunc(params)
-  }
+  if (x.dtype !== "float32" || !leading) return swap.stock(params)
   const backend = Wasm.of(params.backend)
   const rows = x.shape.slice(0, axes.length).reduce((p, d) => p * d, 1)
   const rest = x.shape.slice(axes.length)
@@ -44,20 +42,7 @@ const kernelFunc: tf.KernelFunc = (params) => {
 }
 
 /** Replaces the wasm `Sum` kernel (idempotent). */
-export const install = (): void => {
-  if (stock !== undefined) return
-  const config = tf.getKernel(tf.Sum, "wasm")
-  if (config === undefined) throw new Error("the wasm backend's Sum kernel is not registered")
-  stock = config
-  tf.unregisterKernel(tf.Sum, "wasm")
-  // The stock kernel's setup (its cwrap) still runs when a wasm backend starts: the fallback needs it.
-  tf.registerKernel({ ...config, kernelFunc })
-}
+export const install = (): void => swap.install(kernelFunc)
 
 /** Puts the stock kernel back (idempotent). */
-export const uninstall = (): void => {
-  if (stock === undefined) return
-  tf.unregisterKernel(tf.Sum, "wasm")
-  tf.registerKernel(stock)
-  stock = undefined
-}
+export const uninstall = (): void => swap.uninstall()

@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs"
 import "@tensorflow/tfjs-backend-wasm"
+import * as KernelSwap from "./KernelSwap.ts"
 import * as Wasm from "./WasmInternals.ts"
 
 /**
@@ -39,7 +40,7 @@ export const plan = (shape: ReadonlyArray<number>, axis: number | ReadonlyArray<
   }
 }
 
-let original: tf.KernelConfig | undefined
+const swap = KernelSwap.make(tf.Sum)
 let addon: SumRows | undefined
 
 const sum: tf.KernelFunc = (params) => {
@@ -47,8 +48,7 @@ const sum: tf.KernelFunc = (params) => {
   const attrs = (params.attrs ?? {}) as { axis?: number | Array<number> | null; keepDims?: boolean }
   const p = x.dtype === "float32" ? plan(x.shape, attrs.axis, attrs.keepDims === true) : undefined
   if (p === undefined || addon === undefined) {
-    if (original === undefined) throw new Error("OpenBlasSum: the stock Sum kernel is not saved")
-    return original.kernelFunc(params)
+    return swap.stock(params)
   }
   const backend = Wasm.of(params.backend)
   const out = backend.makeOutput([...p.outShape], "float32")
@@ -62,23 +62,14 @@ const sum: tf.KernelFunc = (params) => {
 /** Replaces the wasm backend's Sum with this kernel, summing through `withAddon` (idempotent; a new addon replaces the old). */
 export const install = (withAddon: SumRows): void => {
   addon = withAddon
-  if (original !== undefined) return
-  const stock = tf.getKernel(tf.Sum, "wasm")
-  if (stock === undefined) throw new Error("the wasm backend's Sum kernel is not registered")
-  original = stock
-  tf.unregisterKernel(tf.Sum, "wasm")
-  // The stock kernel's setup (its cwrap) still runs when a wasm backend starts: the fallback needs it.
-  tf.registerKernel({ ...stock, kernelFunc: sum })
+  swap.install(sum)
 }
 
 /** Puts the stock Sum back (idempotent). */
 export const uninstall = (): void => {
-  if (original === undefined) return
-  tf.unregisterKernel(tf.Sum, "wasm")
-  tf.registerKernel(original)
-  original = undefined
+  swap.uninstall()
   addon = undefined
 }
 
 /** Whether this kernel is the wasm backend's Sum now. */
-export const installed = (): boolean => original !== undefined
+export const installed = (): boolean => swap.installed()
