@@ -128,13 +128,16 @@ export const experiment = (env: Env, method: Method, options: { readonly init?: 
  * `stepagent resume` continues it across sessions; train:0-99 are the evaluate stage's unseen train tasks. With fewer
  * `epochs` (600 steps each), the same recipe with its schedule ending sooner: house-sft-2400.ts, shop-sft-2400.ts.
  */
-export const longSft = (env: "house" | "shop", epochs = 8): Input => ({
-  ...experiment(env, "sft"),
-  name: epochs === 8 ? `${env}-sft-long` : `${env}-sft-${epochs * 600}`,
-  method: epochs === 8 ? "sft-long" : `sft-${epochs * 600}`, // its own row in `stepagent table`
-  data: { generate: { n: 4_900, seeds: [0], recoveries: 0.2 } },
-  stages: [
-    { stage: "sft", epochs, offset: 100, trajectories: 4_800, learningRate: 2e-3, checkpointEvery: 300 },
-    { stage: "evaluate", n: 200, trainEpisodes: 100 }
-  ]
-})
+export const longSft = (env: "house" | "shop", epochs = 8): Input => {
+  const tag = epochs === 8 ? "long" : String(epochs * 600)
+  return {
+    ...experiment(env, "sft"),
+    name: `${env}-sft-${tag}`,
+    method: `sft-${tag}`, // its own row in `stepagent table`
+    data: { generate: { n: 4_900, seeds: [0], recoveries: 0.2 } },
+    stages: [
+      { stage: "sft", epochs, offset: 100, trajectories: 4_800, learningRate: 2e-3, checkpointEvery: 300 },
+      { stage: "evaluate", n: 200, trainEpisodes: 100 }
+    ]
+  }
+}

@@ -41,37 +41,22 @@ const kernelFunc: tf.KernelFunc = (params) => {
     if (!(v >= 0 && v < dim)) throw new Error(`GatherV2: the index value ${v} is not in [0, ${dim - 1}]`)
   }
   const slice = info.sliceSize
-  const xOffset = Wasm.dataOf(backend, x).memoryOffset
-  const outOffset = Wasm.dataOf(backend, out).memoryOffset
+  // one element a unit (float32 bits copied as int32 words: exact, NaN payloads included; bool as bytes)
+  const units = bytes === 4 ? new Int32Array(heap) : new Uint8Array(heap)
+  const xAt = Wasm.dataOf(backend, x).memoryOffset / bytes
+  let at = Wasm.dataOf(backend, out).memoryOffset / bytes
   // out[b, o, i, :] = x[b, o, idx[b, i], :]
-  if (bytes === 4) {
-    const words = new Int32Array(heap) // float32 bits copied as int32 words: exact, NaN payloads included
-    const xw = xOffset / 4
-    let ow = outOffset / 4
-    for (let b = 0; b < info.batchSize; b++) {
-      for (let o = 0; o < info.outerSize; o++) {
-        const base = xw + (b * info.outerSize + o) * dim * slice
-        const first = b * perBatch
-        if (slice === 1) {
-          for (let i = 0; i < perBatch; i++) words[ow + i] = words[base + idx[first + i]!]!
-          ow += perBatch
-        } else {
-          for (let i = 0; i < perBatch; i++, ow += slice) {
-            const from = base + idx[first + i]! * slice
-            words.copyWithin(ow, from, from + slice)
-          }
-        }
-      }
-    }
-  } else {
-    const u8 = new Uint8Array(heap)
-    let ow = outOffset
-    for (let b = 0; b < info.batchSize; b++) {
-      for (let o = 0; o < info.outerSize; o++) {
-        const base = xOffset + (b * info.outerSize + o) * dim * slice
-        for (let i = 0; i < perBatch; i++, ow += slice) {
-          const from = base + idx[b * perBatch + i]! * slice
-          u8.copyWithin(ow, from, from + slice)
+  for (let b = 0; b < info.batchSize; b++) {
+    const first = b * perBatch
+    for (let o = 0; o < info.outerSize; o++) {
+      const base = xAt + (b * info.outerSize + o) * dim * slice
+      if (slice === 1) {
+        for (let i = 0; i < perBatch; i++) units[at + i] = units[base + idx[first + i]!]!
+        at += perBatch
+      } else {
+        for (let i = 0; i < perBatch; i++, at += slice) {
+          const from = base + idx[first + i]! * slice
+          units.copyWithin(at, from, from + slice)
         }
       }
     }
