@@ -20,6 +20,11 @@ export const matmul = Flag.Literals("matmul", BackendOptions.matmulChoices).pipe
   Flag.optional
 )
 
+export const trainThreads = Flag.Int("train-threads").pipe(
+  Flag.withDescription("threads that share each training step's passes, each with its own one-thread wasm backend (default: STEPAGENT_TRAIN_THREADS, else 1); the same numbers at any count"),
+  Flag.optional
+)
+
 export const flags = { backend, threads, matmul }
 
 /** The backend request the flags make (unset flags fall back to the STEPAGENT_* variables, then defaults). */

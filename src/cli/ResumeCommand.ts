@@ -12,6 +12,7 @@ import * as RunCommand from "./RunCommand.ts"
 export const command = Command.make("resume", {
   runDir: Argument.String("run-dir").pipe(Argument.withDescription("the run directory to continue")),
   cluster: RunCommand.clusterFlag,
-  ...BackendCommand.flags
+  ...BackendCommand.flags,
+  trainThreads: RunCommand.trainThreads
 }, ({ cluster, runDir, ...flags }) => Resume.resume(runDir).pipe(Effect.asVoid, RunCommand.onCluster(cluster), Effect.provide(RunCommand.services(flags))))
   .pipe(Command.withDescription("Continue a run from its last checkpoint (exact on the same backend)"))

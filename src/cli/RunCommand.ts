@@ -3,14 +3,53 @@ import { Argument, Command, Flag } from "effect/cli"
 import * as Cluster from "../cluster/Cluster.ts"
 import * as ClusterDispatcher from "../cluster/ClusterDispatcher.ts"
 import * as Backend from "../model/backend/Backend.ts"
+import * as GradientThreads from "../stages/GradientThreads.ts"
 import * as Progress from "../pipeline/Progress.ts"
 import * as Start from "../pipeline/Start.ts"
 import * as BackendCommand from "./BackendCommand.ts"
 import * as UserError from "./UserError.ts"
 
-/** The services a run needs: the tensor backend the flags ask for, and progress output. */
-export const services = (flags: Parameters<typeof BackendCommand.options>[0]) =>
-  Layer.mergeAll(Backend.layer(BackendCommand.options(flags)), Progress.layer)
+/** The variable that stands in for `--train-threads`. */
+export const trainThreadsVariable = "STEPAGENT_TRAIN_THREADS"
+
+/** `--train-threads` of run and resume (training happens there only). */
+export const trainThreads = BackendCommand.trainThreads
+
+/**
+ * The training threads asked for: the flag, else STEPAGENT_TRAIN_THREADS, else 1; a count that is not a whole
+ * number from 1 to 64 is a one-line error.
+ */
+export const trainThreadCount = (flag: Option.Option<number>, env: Readonly<Record<string, string | undefined>>): number | string => {
+  const raw = Option.isSome(flag) ? String(flag.value) : env[trainThreadsVariable]?.trim() || "1"
+  const n = Number(raw)
+  const from = Option.isSome(flag) ? "--train-threads" : trainThreadsVariable
+  return Number.isInteger(n) && n >= 1 && n <= 64 ? n : `${from} ${raw}: expected a whole number of threads from 1 to 64`
+}
+
+/**
+ * The services a run needs: the tensor backend the flags ask for, the threads that share training passes, and
+ * progress output. With `--train-threads` above 1 every compute thread (the learner's included) runs a one-thread wasm
+ * backend: the cores go to the passes, and OpenBLAS's thread count is one setting for the whole process. A `--threads`
+ * above 1 beside it, or a backend other than wasm, is a one-line error.
+ */
+export const services = (flags: Parameters<typeof BackendCommand.options>[0] & { readonly trainThreads?: Option.Option<number> | undefined }) => {
+  const count = trainThreadCount(flags.trainThreads ?? Option.none(), process.env)
+  const options = BackendCommand.options(flags)
+  const shared = typeof count === "number" && count > 1
+  const backend = Backend.layer(shared ? { ...options, threads: 1 } : options)
+  const threads = Layer.unwrap(Effect.gen(function*() {
+    if (typeof count === "string") return yield* UserError.fail(count)
+    if (!shared) return GradientThreads.serial
+    if (options.threads !== undefined && options.threads > 1) {
+      return yield* UserError.fail(`--threads ${options.threads} with --train-threads ${count}: each thread that trains runs a one-thread backend; leave out --threads`)
+    }
+    const info = yield* Backend.Backend
+    if (info.name !== "wasm") return yield* UserError.fail(`--train-threads ${count}: helper threads run on the wasm backend only (this run's backend is ${info.name})`)
+    yield* Effect.logInfo(`training passes shared by ${count} threads (1 wasm thread each, matmul ${info.matmul})`)
+    return GradientThreads.layer(count, { backend: "wasm", matmul: info.matmul, threads: 1 })
+  }))
+  return Layer.mergeAll(Layer.provideMerge(threads, backend), Progress.layer)
+}
 
 /** `--cluster URL` of run, resume and eval: units of work run on the cluster's workers, with the same results. */
 export const clusterFlag = Flag.String("cluster").pipe(
@@ -37,7 +76,8 @@ export const command = Command.make("run", {
   out: Flag.String("out").pipe(Flag.withDescription("where run directories go (default runs/)"), Flag.withDefault("runs")),
   set: Flag.String("set").pipe(Flag.withDescription("override a config field, e.g. --set seed=2 --set stages.1.iterations=2 (repeatable)"), Flag.atLeast(0)),
   cluster: clusterFlag,
-  ...BackendCommand.flags
+  ...BackendCommand.flags,
+  trainThreads
 }, ({ cluster, out, script, set, ...flags }) =>
   Start.start(script, { out, sets: set }).pipe(Effect.asVoid, onCluster(cluster), Effect.provide(services(flags)))
 ).pipe(Command.withDescription("Run a pipeline script in a new run directory (config, metrics, checkpoints, evaluation, report)"))

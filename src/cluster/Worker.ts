@@ -41,7 +41,7 @@ const bin = NodePath.resolve(import.meta.dirname, "../../bin/stepagent.ts")
 const sameNumerics = (thread: ComputeThread, learner: string, self: string) =>
   learner === thread.numerics
     ? Effect.void
-    : Effect.fail(new DispatchError({ reason: "Failed", message: `worker ${self} computes on ${thread.numerics}, the learner on ${learner}: start workers with the learner's --backend and --matmul` }))
+    : Effect.fail(new DispatchError({ reason: "Failed", message: `worker ${self} computes on ${thread.numerics}, the learner on ${learner}: start workers with the learner's --backend and --matmul (and with OpenBLAS its --threads)` }))
 
 /** A unit of the compute thread, checked first, with its lines in the worker's log (started, done in, failed). */
 const logged = <A>(unit: string, check: Effect.Effect<void, DispatchError>, work: Effect.Effect<A, DispatchError>) =>

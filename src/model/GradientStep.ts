@@ -39,3 +39,62 @@ export const guarded = <A>(
   checked: (a: A) => ReadonlyArray<readonly [metric: string, value: number]>,
   per = 1
 ): Guard.Checked<A> => Guard.update(opt, () => stats(take(opt, passes, width, per)), checked)
+
+/**
+ * A pass's loss, gradients and captured statistics as plain arrays: what a pass computed on another thread comes
+ * back as (`GradientThreads`), and what a pass computed here becomes before an await, since tensors do not cross
+ * one. `grads` follows the optimizer's slots (null: the loss does not reach that variable).
+ */
+export interface Computed {
+  readonly value: number
+  readonly grads: ReadonlyArray<Float32Array | null>
+  readonly statistics: Float32Array // the captured vector (empty when the pass captures nothing)
+}
+
+/** One pass's `Computed`, on the variables `variables` (the optimizer's, or a helper thread's copy in the same order). */
+export const compute = (variables: ReadonlyArray<tf.Variable>, pass: Pass): Computed => {
+  let value = 0
+  let grads: Array<Float32Array | null> = []
+  let statistics = new Float32Array(0)
+  tf.tidy(() => {
+    const g = tf.variableGrads(() => pass((t) => {
+      statistics = Float32Array.from(t.dataSync() as Float32Array)
+    }), [...variables])
+    value = g.value.dataSync()[0]!
+    grads = variables.map((v) => {
+      const d = g.grads[v.name]
+      return d === undefined ? null : Float32Array.from(d.dataSync() as Float32Array)
+    })
+  })
+  return { value, grads, statistics }
+}
+
+/**
+ * `take` from passes already computed (in pass order): the same sums in the same order, so the update equals the
+ * one `take` makes from the same passes, to the bit.
+ */
+export const takeComputed = (opt: Optimizer.Optimizer, passes: ReadonlyArray<Computed>, width: number, per = 1): Result => {
+  const step = Optimizer.apply(opt, passes.length, (i) => {
+    const c = passes[i]!
+    return {
+      value: tf.scalar(c.value),
+      grads: opt.slots.map((s, k) => {
+        const g = c.grads[k]
+        return g === null || g === undefined ? undefined : tf.tensor(g, s.variable.shape)
+      })
+    }
+  })
+  const sums = new Array<number>(width).fill(0)
+  for (const c of passes) for (let i = 0; i < width; i++) sums[i] = sums[i]! + c.statistics[i]! / per
+  return { ...step, sums }
+}
+
+/** `guarded` from passes already computed. */
+export const guardedComputed = <A>(
+  opt: Optimizer.Optimizer,
+  passes: ReadonlyArray<Computed>,
+  width: number,
+  stats: (r: Result) => A,
+  checked: (a: A) => ReadonlyArray<readonly [metric: string, value: number]>,
+  per = 1
+): Guard.Checked<A> => Guard.update(opt, () => stats(takeComputed(opt, passes, width, per)), checked)

@@ -2,9 +2,11 @@
  * Splits the units of one optimizer step into micro-batches of at most `maxTokens` padded tokens
  * (count x longest sequence), for gradient accumulation: a unit is one sequence, or the chosen and
  * rejected sequences of one DPO pair (kept together). Longest first, so each micro-batch pads little.
- * A unit larger than the budget goes alone. Pure.
+ * A unit larger than the budget goes alone. With `minPasses`, a step that fits in fewer passes is split into that many
+ * (as many as it has units, at most), balanced by padded tokens: passes for threads to share (`GradientThreads`), a
+ * plan that does not depend on how many threads there are. Pure.
  */
-export const plan = (lengths: ReadonlyArray<number>, maxTokens: number, sequencesPerUnit = 1): Array<Array<number>> => {
+export const plan = (lengths: ReadonlyArray<number>, maxTokens: number, sequencesPerUnit = 1, minPasses = 1): Array<Array<number>> => {
   const order = lengths.map((_, i) => i).sort((a, b) => lengths[b]! - lengths[a]! || a - b)
   const out: Array<Array<number>> = []
   let current: Array<number> = []
@@ -20,7 +22,28 @@ export const plan = (lengths: ReadonlyArray<number>, maxTokens: number, sequence
     longest = Math.max(longest, lengths[i]!)
   }
   if (current.length > 0) out.push(current)
-  return out
+  return out.length >= Math.min(minPasses, lengths.length) ? out : balanced(order, lengths, Math.min(minPasses, lengths.length))
+}
+
+/** Units (longest first) dealt into `k` groups, each to the group whose padded tokens grow least (ties: the first). */
+const balanced = (order: ReadonlyArray<number>, lengths: ReadonlyArray<number>, k: number): Array<Array<number>> => {
+  const groups = Array.from({ length: k }, () => ({ units: [] as Array<number>, longest: 0 }))
+  for (const i of order) {
+    const L = lengths[i]!
+    let best = 0
+    let bestCost = Infinity
+    groups.forEach((g, j) => {
+      const cost = (g.units.length + 1) * Math.max(g.longest, L)
+      if (cost < bestCost) {
+        best = j
+        bestCost = cost
+      }
+    })
+    const g = groups[best]!
+    g.units.push(i)
+    g.longest = Math.max(g.longest, L)
+  }
+  return groups.map((g) => g.units)
 }
 
 /** Rows `rows` of a (R, A) row-major array, re-padded to width `width` (<= A). */

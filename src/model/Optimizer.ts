@@ -81,6 +81,18 @@ export interface StepResult {
   readonly learningRate: number
 }
 
+/** One pass's contribution to an update: its loss and the gradient of every slot's variable (undefined: not reached). */
+export interface PassGradients {
+  readonly value: tf.Scalar
+  readonly grads: ReadonlyArray<tf.Tensor | undefined> // in `slots` order
+}
+
+/** The loss `f` and its gradients with respect to the optimizer's variables (call inside tf.tidy). */
+export const gradients = (o: Optimizer, f: () => tf.Scalar): PassGradients => {
+  const { grads, value } = tf.variableGrads(f, o.slots.map((s) => s.variable))
+  return { value, grads: o.slots.map((s) => grads[s.variable.name]) }
+}
+
 /**
  * One update: gradients of the loss (averaged over micro-batches when several loss functions are given,
  * for batches too large for one pass), clipped to `clipNorm`, then an Adam step. Variables the loss does
@@ -88,27 +100,33 @@ export interface StepResult {
  */
 export const minimize = (o: Optimizer, loss: (() => tf.Scalar) | ReadonlyArray<() => tf.Scalar>): StepResult => {
   const losses = typeof loss === "function" ? [loss] : loss
+  return apply(o, losses.length, (i) => gradients(o, losses[i]!))
+}
+
+/**
+ * The update of `minimize` from `passes` passes' gradients, however they were computed (`pass(i)` is called once per
+ * pass, in order, inside one tf.tidy: here, or from arrays another thread computed). They are summed in pass order,
+ * so the same per-pass gradients give the same update to the bit whichever thread computed each.
+ */
+export const apply = (o: Optimizer, passes: number, pass: (i: number) => PassGradients): StepResult => {
   const c = o.config
-  const vars = o.slots.map((s) => s.variable)
   o.step += 1
   const t = o.step
   const lr = learningRate(c, t)
   const stats = tf.tidy(() => {
     let total: tf.Scalar = tf.scalar(0)
-    const sums = new Map<string, tf.Tensor>()
-    for (const f of losses) {
-      const { grads, value } = tf.variableGrads(f, vars)
+    const sums: Array<tf.Tensor | undefined> = o.slots.map(() => undefined)
+    for (let p = 0; p < passes; p++) {
+      const { grads, value } = pass(p)
       total = tf.add(total, value)
-      for (const [k, g] of Object.entries(grads)) {
-        const prev = sums.get(k)
-        sums.set(k, prev === undefined ? g : tf.add(prev, g))
-      }
+      grads.forEach((g, k) => {
+        if (g === undefined) return
+        const prev = sums[k]
+        sums[k] = prev === undefined ? g : tf.add(prev, g)
+      })
     }
-    const n = losses.length
-    const grads = o.slots.map((s) => {
-      const g = sums.get(s.variable.name)
-      return g === undefined ? undefined : n === 1 ? g : tf.div(g, n)
-    })
+    const n = passes
+    const grads = sums.map((g) => g === undefined ? undefined : n === 1 ? g : tf.div(g, n))
     const present = grads.filter((g): g is tf.Tensor => g !== undefined)
     const norm = present.length === 0 ? tf.scalar(0) : tf.sqrt(tf.addN(present.map((g) => tf.sum(tf.mul(g, g)))))
     const scale = c.clipNorm > 0 ? tf.minimum(1, tf.div(c.clipNorm, tf.add(norm, 1e-6))) : tf.scalar(1)

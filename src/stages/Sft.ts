@@ -1,4 +1,3 @@
-import * as tf from "@tensorflow/tfjs"
 import { Effect, Schema } from "effect"
 import * as Tokenized from "../domain/Tokenized.ts"
 import * as ActionBatch from "../model/ActionBatch.ts"
@@ -11,7 +10,10 @@ import type * as Transformer from "../model/Transformer.ts"
 import * as Batched from "./Batched.ts"
 import * as Field from "./Field.ts"
 import * as Microbatch from "../model/Microbatch.ts"
+import * as SftPass from "../model/SftPass.ts"
+import * as GradientThreads from "./GradientThreads.ts"
 import type * as Run from "./Run.ts"
+import type { StageError } from "./StageError.ts"
 
 /**
  * The warm start (the "novice"): behaviour cloning on expert trajectories. The loss is the mean negative
@@ -35,7 +37,10 @@ export const Config = Schema.Struct({
   // observations repeat names and numbers, which teaches a model trained from scratch to attend back and copy
   observationLossWeight: Field.nonNegative(0.25),
   trajectories: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0))), // the first N of the data (default: all); the rest is the held-out pool
-  offset: Field.int(0, 0) // where its trajectories start in the data (sft-more trains on the pool after the warm start's)
+  offset: Field.int(0, 0), // where its trajectories start in the data (sft-more trains on the pool after the warm start's)
+  // a step split into at least this many passes: two threads can share every step (`--train-threads`), and the numbers
+  // do not depend on how many there are; one pass of a small step costs about as much as two halves on one thread
+  minPasses: Field.int(2)
 })
 export type Config = typeof Config.Type
 export const defaults: Config = Schema.decodeUnknownSync(Config)({})
@@ -74,15 +79,23 @@ export const observationSpans = (length: number, actions: ReadonlyArray<readonly
 const targets = (t: Tokenized.TokenizedTrajectory, w: Context.Window): ReadonlyArray<readonly [number, number]> =>
   w.actions.filter((_, j) => Tokenized.trained(t, w.firstStep + j))
 
-/** One SFT step on a batch of trajectories, synchronously. */
-export const step = (
-  policy: Transformer.Model,
-  opt: Optimizer.Optimizer,
+/** An SFT step's passes (as data) and its counts. */
+export interface Plan {
+  readonly passes: ReadonlyArray<SftPass.Pass>
+  readonly tokens: number // padded tokens of all passes
+  readonly actionTokens: number
+  readonly truncatedTokens: number
+}
+
+/** The passes of one SFT step on a batch of trajectories: at least `minPasses` when it has that many windows. Pure. */
+export const plan = (
+  config: Transformer.Config,
   trajectories: ReadonlyArray<Tokenized.TokenizedTrajectory>,
   maxTokens: number,
-  observationLossWeight = 0
-): Guard.Checked<SftStats> => {
-  const windows = trajectories.flatMap((t) => Context.windows(t, policy.config.contextLength).map((w) => ({ ...w, targets: targets(t, w) })))
+  observationLossWeight = 0,
+  minPasses = 1
+): Plan => {
+  const windows = trajectories.flatMap((t) => Context.windows(t, config.contextLength).map((w) => ({ ...w, targets: targets(t, w) })))
   const withLm = observationLossWeight > 0
   // an action that is no target (Tokenized.trained) is in neither the action rows nor the language-model rows
   const seqs: Array<ActionBatch.Sequence & { readonly actionRows: number }> = windows.map((w) => ({
@@ -92,15 +105,14 @@ export const step = (
   })).filter((q) => q.actions.length > 0)
   const actionTokens = windows.reduce((n, w) => n + w.targets.reduce((m, [a, b]) => m + b - a, 0), 0)
   const lmTokens = withLm ? seqs.reduce((n, q) => n + q.actions.slice(q.actionRows).reduce((m, [a, b]) => m + b - a, 0), 0) : 0
-  const micro = Microbatch.plan(seqs.map((s) => Context.lengthOf(s.parts)), Microbatch.trainingTokens(policy.config, maxTokens))
-  let tokens = 0
-  const passes = micro.map((rows): GradientStep.Pass => {
-    const b = ActionBatch.build(rows.map((r) => seqs[r]!))
+  const micro = Microbatch.plan(seqs.map((s) => Context.lengthOf(s.parts)), Microbatch.trainingTokens(config, maxTokens), 1, minPasses)
+  const passes = micro.map((rows): SftPass.Pass => {
+    const batch = ActionBatch.build(rows.map((r) => seqs[r]!))
     // per row: 1 / (action tokens) for action rows, weight / (observation tokens) for language-model rows; times the
     // micro-batch count, because the optimizer averages micro-batches: the sum over micro-batches is then exactly
     // mean action NLL + weight * mean observation NLL
-    const rowScale = new Float32Array(b.rows)
-    const isAction = new Float32Array(b.rows)
+    const rowScale = new Float32Array(batch.rows)
+    const isAction = new Float32Array(batch.rows)
     let r = 0
     for (const q of rows) {
       const seq = seqs[q]!
@@ -109,36 +121,79 @@ export const step = (
         rowScale[r] = micro.length * (k < seq.actionRows ? 1 / Math.max(1, actionTokens) : observationLossWeight / Math.max(1, lmTokens))
       }
     }
-    tokens += b.batch * b.length
-    return (capture) =>
-      tf.tidy(() => {
-        const t = ActionBatch.tensors(b, policy.config.copyHead === true)
-        const o = Policy.outputs(policy, t)
-        const scale = tf.tensor2d(rowScale, [b.rows, 1])
-        const nll = tf.neg(tf.sum(tf.mul(o.logp, scale))) as tf.Scalar
-        // a token counts as right when it holds over half the probability (then it is the greedy choice): exact with the copy
-        // head too, whose mixture has no (R, A, V) logits to take the argmax of
-        const correct = tf.mul(tf.cast(tf.greater(o.logp, Math.log(0.5)), "float32"), t.mask) // (R, A)
-        capture(tf.sum(tf.mul(correct, tf.tensor2d(isAction, [b.rows, 1]))))
-        return nll
-      })
+    return { batch, rowScale, isAction }
   })
-  return GradientStep.guarded(
-    opt,
+  return {
     passes,
-    1,
-    (r) => ({
-      loss: r.loss,
-      accuracy: r.sums[0]! / Math.max(1, actionTokens),
-      gradNorm: r.gradNorm,
-      learningRate: r.learningRate,
-      tokens,
-      actionTokens,
-      truncatedTokens: windows.reduce((n, w) => n + w.truncatedTokens, 0)
-    }),
-    (s) => [["loss/sft", s.loss], ["grad/norm", s.gradNorm]]
-  )
+    tokens: passes.reduce((n, p) => n + SftPass.cost(p), 0),
+    actionTokens,
+    truncatedTokens: windows.reduce((n, w) => n + w.truncatedTokens, 0)
+  }
 }
+
+const stats = (p: Plan) => (r: GradientStep.Result): SftStats => ({
+  loss: r.loss,
+  accuracy: r.sums[0]! / Math.max(1, p.actionTokens),
+  gradNorm: r.gradNorm,
+  learningRate: r.learningRate,
+  tokens: p.tokens,
+  actionTokens: p.actionTokens,
+  truncatedTokens: p.truncatedTokens
+})
+
+const checked = (s: SftStats): ReadonlyArray<readonly [string, number]> => [["loss/sft", s.loss], ["grad/norm", s.gradNorm]]
+
+/** One SFT step on a batch of trajectories, synchronously, every pass on this thread. */
+export const step = (
+  policy: Transformer.Model,
+  opt: Optimizer.Optimizer,
+  trajectories: ReadonlyArray<Tokenized.TokenizedTrajectory>,
+  maxTokens: number,
+  observationLossWeight = 0,
+  minPasses = 1
+): Guard.Checked<SftStats> => {
+  const p = plan(policy.config, trajectories, maxTokens, observationLossWeight, minPasses)
+  const passes = p.passes.map((pass): GradientStep.Pass => (capture) => SftPass.loss(policy, pass, capture))
+  return GradientStep.guarded(opt, passes, 1, stats(p), checked)
+}
+
+/**
+ * One SFT step with its passes shared between this thread and the helpers of `GradientThreads` (`assign`): the same
+ * update as `step` to the bit. The learner's passes are computed while the helpers compute theirs.
+ */
+export const stepShared = Effect.fn("Sft.stepShared")(function*(
+  policy: Transformer.Model,
+  opt: Optimizer.Optimizer,
+  trajectories: ReadonlyArray<Tokenized.TokenizedTrajectory>,
+  maxTokens: number,
+  observationLossWeight: number,
+  minPasses: number
+) {
+  const threads = yield* GradientThreads.GradientThreads
+  const p = plan(policy.config, trajectories, maxTokens, observationLossWeight, minPasses)
+  const owner = GradientThreads.assign(p.passes.map(SftPass.cost), threads.threads)
+  const names = opt.slots.map((s) => s.name)
+  const weights = owner.some((o) => o > 0) ? yield* Effect.sync(() => opt.slots.map((s) => Float32Array.from(s.variable.dataSync() as Float32Array))) : []
+  const waits: Array<readonly [ReadonlyArray<number>, Effect.Effect<ReadonlyArray<GradientStep.Computed>, StageError>]> = []
+  for (let h = 1; h < threads.threads; h++) {
+    const mine = p.passes.flatMap((_, i) => owner[i] === h ? [i] : [])
+    if (mine.length > 0) waits.push([mine, yield* threads.submit(h, policy.config, names, weights, mine.map((i) => p.passes[i]!))])
+  }
+  const computed = new Array<GradientStep.Computed>(p.passes.length)
+  const variables = opt.slots.map((s) => s.variable)
+  yield* Effect.sync(() => {
+    p.passes.forEach((pass, i) => {
+      if (owner[i] === 0) computed[i] = GradientStep.compute(variables, (capture) => SftPass.loss(policy, pass, capture))
+    })
+  })
+  for (const [mine, wait] of waits) {
+    const results = yield* wait
+    mine.forEach((i, k) => {
+      computed[i] = results[k]!
+    })
+  }
+  return yield* Effect.sync(() => GradientStep.guardedComputed(opt, computed, 1, stats(p), checked))
+})
 
 /** Expert trajectories -> the policy trained in place; one metrics record logged per optimizer step (`loss/sft`, `sft/token_accuracy`, ...), the stream carries nothing. */
 export const sft = (config: Config, run: Run.Run, schedule: { readonly totalSteps: number } = { totalSteps: 0 }) =>
@@ -152,7 +207,11 @@ export const sft = (config: Config, run: Run.Run, schedule: { readonly totalStep
       schedule: config.schedule,
       minLearningRateRatio: config.minLearningRateRatio
     }],
-    step: (b: Batched.Batch<Tokenized.TokenizedTrajectory, "policy">) => step(b.models.policy, b.opt, b.items, config.maxTokens, config.observationLossWeight),
+    step: (b: Batched.Batch<Tokenized.TokenizedTrajectory, "policy">) =>
+      Effect.flatMap(Effect.serviceOption(GradientThreads.GradientThreads), (threads) =>
+        threads._tag === "Some" && threads.value.threads > 1
+          ? Effect.provideService(stepShared(b.models.policy, b.opt, b.items, config.maxTokens, config.observationLossWeight, config.minPasses), GradientThreads.GradientThreads, threads.value)
+          : Effect.sync(() => step(b.models.policy, b.opt, b.items, config.maxTokens, config.observationLossWeight, config.minPasses))),
     emit: (s, seconds, b) => {
       const record = b.record(b.opt.step, {
         "loss/sft": s.loss,

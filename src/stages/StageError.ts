@@ -6,7 +6,8 @@ export const StageErrorReason = Schema.Literals([
   "EnvFailed", // the environment could not be used at all (not one episode: those end with a recorded reason)
   "MissingModel", // a model role the stage needs is not in the `Models` service
   "BadConfig", // a configuration the stage cannot run with (e.g. the expert policy without an expert)
-  "BadInput" // an input element the stage cannot use (e.g. an empty action)
+  "BadInput", // an input element the stage cannot use (e.g. an empty action)
+  "ThreadFailed" // a helper thread of the training passes (GradientThreads) could not start, failed or died
 ])
 export type StageErrorReason = typeof StageErrorReason.Type
 

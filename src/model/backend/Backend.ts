@@ -10,10 +10,11 @@ import * as TfjsInit from "./TfjsInit.ts"
  * Code that computes with tensors depends on this service so that tfjs is started before it runs.
  */
 /**
- * What decides a computation's numbers: the backend and its matmul path (threads split work by rows, not sums, and
- * do not change them). A cluster unit carries the learner's and a worker refuses it when its own differs.
+ * What decides a computation's numbers: the backend, its matmul path, and with OpenBLAS its thread count (`numerics`).
+ * A cluster unit carries the learner's and a worker refuses it when its own differs.
  */
-export const numericsKey = (info: Pick<TfjsInit.Info, "name" | "matmul">): string => `${info.name}/${info.matmul}`
+export const numericsKey = (info: Pick<TfjsInit.Info, "name" | "matmul" | "threads">): string =>
+  info.name === "wasm" && info.matmul === "openblas" ? `${info.name}/${info.matmul}/${info.threads.blas}` : `${info.name}/${info.matmul}`
 
 export class Backend extends Context.Service<Backend, TfjsInit.Info>()("stepagent/Backend") {}
 
@@ -29,16 +30,21 @@ export const describe = (info: TfjsInit.Info): string => {
 }
 
 /**
- * The part of a backend's description (`describe`) that decides its numbers. On wasm the thread counts are left out:
- * XNNPACK and OpenBLAS split a matrix product between threads by tiles of the output, never along the summed
- * dimension, and tfjs's other wasm kernels run on one thread, so every value is computed in the same order whatever
- * the count (measured: the quickstart's 840 SFT steps, StepAgent iteration and 250 episodes gave the same results on
- * one and two XNNPACK threads; ten SFT steps the same losses to the last bit on one and two OpenBLAS threads; a test
- * resumes a one-thread run on two). TensorFlow's threads may split a reduction, so there the count stays.
+ * The part of a backend's description (`describe`) that decides its numbers. On wasm with XNNPACK the thread count is
+ * left out: XNNPACK splits a matrix product between threads by tiles of the output, never along the summed dimension,
+ * and tfjs's other wasm kernels run on one thread, so every value is computed in the same order whatever the count
+ * (measured: the quickstart's 840 SFT steps, StepAgent iteration and 250 episodes gave the same results on one and two
+ * XNNPACK threads; a test resumes a one-thread run on two). OpenBLAS's count stays: its threaded driver cuts the
+ * summed dimension into blocks differently from its one-thread driver when a block is between one and two of its
+ * panel depths (e.g. 766 = 383 + 383 threaded, 384 + 382 on one thread), so one and two threads can differ in the
+ * last bits (measured on an Intel Xeon with AVX-512: ten qa SFT steps, other losses on 1 and 2 OpenBLAS threads).
+ * TensorFlow's threads may split a reduction, so there the count stays too.
  */
 export const numerics = (description: string): string => {
-  const wasm = /^tensor backend wasm \(matmul (\w+), [^)]*\)$/.exec(description)
-  return wasm === null ? description : `tensor backend wasm (matmul ${wasm[1]!})`
+  const wasm = /^tensor backend wasm \(matmul (\w+), ([^)]*)\)$/.exec(description)
+  if (wasm === null) return description
+  const blas = /OpenBLAS (\d+) threads?/.exec(wasm[2]!)
+  return `tensor backend wasm (matmul ${wasm[1]!}${blas === null ? "" : `, OpenBLAS ${blas[1]!} threads`})`
 }
 
 /**

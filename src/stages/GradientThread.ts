@@ -1,0 +1,83 @@
+import * as tf from "@tensorflow/tfjs"
+import { Cause, Effect, Exit, Layer, ManagedRuntime } from "effect"
+import { parentPort, workerData } from "node:worker_threads"
+import * as Backend from "../model/backend/Backend.ts"
+import type * as BackendOptions from "../model/backend/BackendOptions.ts"
+import * as TfjsInit from "../model/backend/TfjsInit.ts"
+import * as GradientStep from "../model/GradientStep.ts"
+import * as SftPass from "../model/SftPass.ts"
+import * as Transformer from "../model/Transformer.ts"
+
+/**
+ * A helper thread of `GradientThreads`: its own tensor backend (one thread), a copy of the trained model, and the
+ * passes of a training step it is given. Messages in: `{id, config, names, weights, passes}` (the model's config, its
+ * weights in optimizer order with their names, SFT passes as data); out: `{_tag: "done", id, results}` (one
+ * `GradientStep.Computed` per pass, in order) or `{_tag: "failed", id, message}`, and `ready` / `fatal` once.
+ */
+export interface Data {
+  readonly backend: BackendOptions.Options
+}
+
+export interface Request {
+  readonly id: number
+  readonly config: Transformer.Config
+  readonly names: ReadonlyArray<string>
+  readonly weights: ReadonlyArray<Float32Array>
+  readonly passes: ReadonlyArray<SftPass.Pass>
+}
+
+export type Reply =
+  | { readonly _tag: "ready"; readonly backend: string; readonly numerics: string }
+  | { readonly _tag: "fatal"; readonly message: string }
+  | { readonly _tag: "done"; readonly id: number; readonly results: ReadonlyArray<GradientStep.Computed> }
+  | { readonly _tag: "failed"; readonly id: number; readonly message: string }
+
+/** The helper's copy of a model, one per config (a run trains one policy; its weights are overwritten each request). */
+interface Copy {
+  readonly model: Transformer.Model
+  readonly names: ReadonlyArray<string>
+  readonly variables: ReadonlyArray<tf.Variable>
+}
+const copies = new Map<string, Copy>()
+
+const copyOf = (config: Transformer.Config): Copy => {
+  const key = JSON.stringify(config)
+  const found = copies.get(key)
+  if (found !== undefined) return found
+  const model = Transformer.init(config, 0)
+  const named = Transformer.named(model.weights)
+  const copy = { model, names: named.map(([n]) => n), variables: named.map(([, v]) => v) }
+  copies.set(key, copy)
+  return copy
+}
+
+/** The passes' gradients on a copy of the model holding the request's weights. */
+export const compute = (r: Request): ReadonlyArray<GradientStep.Computed> => {
+  const copy = copyOf(r.config)
+  if (copy.names.length !== r.names.length || copy.names.some((n, i) => n !== r.names[i])) {
+    throw new Error(`gradient thread: the weights sent are not the model's (${r.names.length} sent, ${copy.names.length} here)`)
+  }
+  tf.tidy(() => copy.variables.forEach((v, i) => v.assign(tf.tensor(r.weights[i]!, v.shape))))
+  return r.passes.map((pass) => GradientStep.compute(copy.variables, (capture) => SftPass.loss(copy.model, pass, capture)))
+}
+
+const port = parentPort
+if (port !== null) {
+  const data = workerData as Data
+  // the learner logged its own backend; a helper's is the same one on one thread (the variables are not read: the
+  // learner settled the request)
+  const runtime = ManagedRuntime.make(Layer.effect(Backend.Backend, TfjsInit.initialise(data.backend, {})))
+  const post = (r: Reply, transfer: ReadonlyArray<ArrayBuffer> = []) => port.postMessage(r, [...transfer])
+  runtime.runPromiseExit(Effect.gen(function*() {
+    return yield* Backend.Backend
+  })).then((exit) => {
+    if (Exit.isFailure(exit)) return post({ _tag: "fatal", message: Cause.pretty(exit.cause).split("\n")[0]! })
+    post({ _tag: "ready", backend: Backend.describe(exit.value), numerics: Backend.numericsKey(exit.value) })
+    port.on("message", (r: Request) => {
+      const done = Effect.runSyncExit(Effect.sync(() => compute(r)))
+      if (Exit.isFailure(done)) return post({ _tag: "failed", id: r.id, message: Cause.pretty(done.cause).split("\n")[0]! })
+      const buffers = done.value.flatMap((c) => [...c.grads.flatMap((g) => g === null ? [] : [g.buffer as ArrayBuffer]), c.statistics.buffer as ArrayBuffer])
+      post({ _tag: "done", id: r.id, results: done.value }, buffers)
+    })
+  })
+}

@@ -1,0 +1,126 @@
+import { Context, Deferred, Effect, Layer } from "effect"
+import { Worker } from "node:worker_threads"
+import type * as BackendOptions from "../model/backend/BackendOptions.ts"
+import type * as GradientStep from "../model/GradientStep.ts"
+import type * as SftPass from "../model/SftPass.ts"
+import type * as Transformer from "../model/Transformer.ts"
+import type * as GradientThread from "./GradientThread.ts"
+import { StageError } from "./StageError.ts"
+
+/**
+ * Data-parallel training passes on one machine: the passes of an optimizer step are shared between the learner's
+ * thread and `threads - 1` helper threads (src/stages/GradientThread.ts), each with its own one-thread tensor
+ * backend, and their gradients are summed in pass order on the learner (`GradientStep.takeComputed`). The passes are
+ * planned without regard to the thread count (`Microbatch.plan`'s `minPasses`), and each pass's gradient is the same
+ * on any thread of the same backend, so a step's update is the same to the bit on 1 thread or several. Why: on a
+ * small model the wasm backend's own threads (XNNPACK, OpenBLAS) split each multiply and gain ~1.1-1.4x on 2 cores;
+ * two passes on two threads keep both cores busy for the whole pass. Helpers start on first use (~1 s) and end with
+ * the layer's scope. Without this service (or with `threads` 1) every pass runs on the learner's thread.
+ */
+export class GradientThreads extends Context.Service<GradientThreads, {
+  /** Compute threads for training passes, the learner's included (1: the learner alone). */
+  readonly threads: number
+  /**
+   * Posts `passes` to helper `helper` (1 .. threads - 1) with the model's weights (in optimizer order, with their
+   * names) and returns the effect that waits for their results, one per pass in order. The posting is done when the
+   * outer effect completes, so the learner can compute its own passes meanwhile.
+   */
+  readonly submit: (
+    helper: number,
+    config: Transformer.Config,
+    names: ReadonlyArray<string>,
+    weights: ReadonlyArray<Float32Array>,
+    passes: ReadonlyArray<SftPass.Pass>
+  ) => Effect.Effect<Effect.Effect<ReadonlyArray<GradientStep.Computed>, StageError>, StageError>
+}>()("stepagent/GradientThreads") {}
+
+const failed = (message: string) => new StageError({ reason: "ThreadFailed", stage: "gradient-threads", step: 0, message: `gradient thread: ${message}` })
+
+interface Helper {
+  readonly worker: Worker
+  readonly ready: Deferred.Deferred<void, StageError>
+  readonly pending: Map<number, Deferred.Deferred<ReadonlyArray<GradientStep.Computed>, StageError>>
+}
+
+/**
+ * `threads` compute threads for training passes; the helpers' backends are `backend` on one thread each (the
+ * learner's backend and matmul path, so that a pass's gradient does not depend on the thread that computed it).
+ */
+export const layer = (threads: number, backend: BackendOptions.Options): Layer.Layer<GradientThreads> =>
+  Layer.effect(
+    GradientThreads,
+    Effect.gen(function*() {
+      const helpers = new Map<number, Helper>()
+      let next = 0
+      yield* Effect.addFinalizer(() => Effect.promise(() => Promise.all([...helpers.values()].map((h) => h.worker.terminate()))))
+      const start = (index: number): Helper => {
+        const data: GradientThread.Data = { backend: { ...backend, threads: 1 } }
+        const worker = new Worker(new URL("./GradientThread.ts", import.meta.url), { workerData: data })
+        const helper: Helper = { worker, ready: Deferred.makeUnsafe<void, StageError>(), pending: new Map() }
+        const die = (why: string) => {
+          const error = failed(why)
+          Deferred.doneUnsafe(helper.ready, Effect.fail(error))
+          for (const d of helper.pending.values()) Deferred.doneUnsafe(d, Effect.fail(error))
+          helper.pending.clear()
+          if (helpers.get(index) === helper) helpers.delete(index) // the next step starts a fresh one
+        }
+        worker.on("message", (r: GradientThread.Reply) => {
+          switch (r._tag) {
+            case "ready":
+              return Deferred.doneUnsafe(helper.ready, Effect.void)
+            case "fatal":
+              return die(r.message)
+            case "done":
+            case "failed": {
+              const d = helper.pending.get(r.id)
+              if (d === undefined) return
+              helper.pending.delete(r.id)
+              return Deferred.doneUnsafe(d, r._tag === "done" ? Effect.succeed(r.results) : Effect.fail(failed(r.message)))
+            }
+          }
+        })
+        worker.on("error", (e) => die(e.message.split("\n")[0]!))
+        worker.on("exit", (code) => die(`exited (${code})`))
+        helpers.set(index, helper)
+        return helper
+      }
+      return {
+        threads,
+        submit: (index, config, names, weights, passes) =>
+          Effect.gen(function*() {
+            if (index < 1 || index >= threads) return yield* Effect.fail(failed(`no helper ${index} (threads ${threads})`))
+            const helper = helpers.get(index) ?? start(index)
+            yield* Deferred.await(helper.ready)
+            const id = next++
+            const result = Deferred.makeUnsafe<ReadonlyArray<GradientStep.Computed>, StageError>()
+            helper.pending.set(id, result)
+            const request: GradientThread.Request = { id, config, names, weights, passes }
+            helper.worker.postMessage(request)
+            return Deferred.await(result)
+          })
+      }
+    })
+  )
+
+/** Every pass on the learner's thread. */
+export const serial: Layer.Layer<GradientThreads> = Layer.succeed(GradientThreads, {
+  threads: 1,
+  submit: () => Effect.fail(failed("no helper threads"))
+})
+
+/**
+ * Which thread computes each pass (0: the learner): longest first, each to the thread with the least work so far
+ * (ties: the lowest index). Pure; changes no number, only the time.
+ */
+export const assign = (costs: ReadonlyArray<number>, threads: number): Int32Array => {
+  const owner = new Int32Array(costs.length)
+  const load = new Array<number>(Math.max(1, threads)).fill(0)
+  const order = costs.map((_, i) => i).sort((a, b) => costs[b]! - costs[a]! || a - b)
+  for (const i of order) {
+    let best = 0
+    for (let t = 1; t < load.length; t++) if (load[t]! < load[best]!) best = t
+    owner[i] = best
+    load[best] = load[best]! + costs[i]!
+  }
+  return owner
+}

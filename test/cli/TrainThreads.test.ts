@@ -1,0 +1,42 @@
+import * as NodeChild from "node:child_process"
+import * as NodeFs from "node:fs"
+import * as NodeOs from "node:os"
+import * as NodePath from "node:path"
+import { Option } from "effect"
+import { afterAll, describe, expect, it } from "vitest"
+import { trainThreadCount } from "../../src/cli/RunCommand.ts"
+
+const root = NodePath.resolve(import.meta.dirname, "../..")
+const node = NodePath.join(root, "node_modules/.bin/node")
+const bin = NodePath.join(root, "bin/stepagent.ts")
+const dir = NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "train-threads-cli-"))
+afterAll(() => NodeFs.rmSync(dir, { recursive: true, force: true }))
+const env = { ...process.env, STEPAGENT_BACKEND: "wasm", STEPAGENT_THREADS: "", STEPAGENT_TRAIN_THREADS: "", STEPAGENT_MATMUL: "xnnpack" }
+const cli = (args: ReadonlyArray<string>) => NodeChild.spawnSync(node, [bin, ...args], { cwd: root, encoding: "utf8", env })
+
+describe("--train-threads", () => {
+  it("is the flag, else STEPAGENT_TRAIN_THREADS, else 1; anything but a whole number from 1 to 64 is one line", () => {
+    expect(trainThreadCount(Option.some(3), { STEPAGENT_TRAIN_THREADS: "2" })).toBe(3)
+    expect(trainThreadCount(Option.none(), { STEPAGENT_TRAIN_THREADS: "2" })).toBe(2)
+    expect(trainThreadCount(Option.none(), {})).toBe(1)
+    expect(trainThreadCount(Option.none(), { STEPAGENT_TRAIN_THREADS: " " })).toBe(1)
+    expect(trainThreadCount(Option.some(0), {})).toBe("--train-threads 0: expected a whole number of threads from 1 to 64")
+    expect(trainThreadCount(Option.none(), { STEPAGENT_TRAIN_THREADS: "two" })).toBe("STEPAGENT_TRAIN_THREADS two: expected a whole number of threads from 1 to 64")
+  })
+
+  it("a run on two training threads logs them and ends like the one-thread run; a conflicting --threads is one line before any work", () => {
+    const one = cli(["run", "--out", dir, "--threads", "1", "pipelines/tiny.ts"])
+    expect(one.status, one.stderr).toBe(0)
+    const two = cli(["run", "--out", dir, "--train-threads", "2", "pipelines/tiny.ts"])
+    expect(two.status, two.stderr).toBe(0)
+    expect(two.stderr).toContain("training passes shared by 2 threads (1 wasm thread each, matmul xnnpack)")
+    const summary = (out: string) => NodeFs.readFileSync(NodePath.join(out.split("\n")[0]!.trim(), "eval", "summary.json"), "utf8")
+    expect(summary(two.stdout)).toBe(summary(one.stdout))
+    const conflict = cli(["run", "--out", dir, "--threads", "2", "--train-threads", "2", "pipelines/tiny.ts"])
+    expect(conflict.status).toBe(1)
+    expect(conflict.stderr.trim().split("\n").filter((l) => l.startsWith("stepagent:"))).toEqual([
+      "stepagent: --threads 2 with --train-threads 2: each thread that trains runs a one-thread backend; leave out --threads"
+    ])
+    expect(conflict.stderr).not.toContain("    at ")
+  })
+})

@@ -1,0 +1,112 @@
+import { expect, layer } from "@effect/vitest"
+import { fc, test } from "@fast-check/vitest"
+import { Effect, Layer, Stream } from "effect"
+import { describe } from "vitest"
+import * as Microbatch from "../../src/model/Microbatch.ts"
+import * as Transformer from "../../src/model/Transformer.ts"
+import type * as Metrics from "../../src/metrics/Metrics.ts"
+import * as GradientThreads from "../../src/stages/GradientThreads.ts"
+import * as Models from "../../src/stages/Models.ts"
+import * as Sft from "../../src/stages/Sft.ts"
+import * as Fixtures from "./Fixtures.ts"
+import * as World from "./World.ts"
+
+/** The real helper threads, counting the passes they were given (a shared step that gave them none would prove nothing). */
+const counted = (threads: number) => {
+  const posted = { passes: 0 }
+  const counting = Layer.effect(
+    GradientThreads.GradientThreads,
+    Effect.gen(function*() {
+      const real = yield* GradientThreads.GradientThreads
+      return {
+        threads: real.threads,
+        submit: (helper, config, names, weights, passes) => {
+          posted.passes += passes.length
+          return real.submit(helper, config, names, weights, passes)
+        }
+      } satisfies GradientThreads.GradientThreads["Service"]
+    })
+  ).pipe(Layer.provide(GradientThreads.layer(threads, { backend: "wasm", matmul: "xnnpack", threads: 1 })))
+  return { posted, counting }
+}
+
+layer(World.layerSignals({ train: 24, heldOut: 1 }), { timeout: 120_000 })("SFT with its passes shared by threads", (it) => {
+  it.effect("gives the same weights and records to the bit on 1, 2 and 3 threads (copy head, observation loss, several passes a step)", () =>
+    Effect.gen(function*() {
+      const world = yield* World.SignalsWorld
+      const config: Transformer.Config = { ...world.config, copyHead: true, copyMatch: true }
+      const data = [...world.train, ...world.train] // 12 steps of 4
+      const sft = { ...Sft.defaults, batchSize: 4, learningRate: 3e-3, observationLossWeight: 0.25, minPasses: 3 }
+      const train = (threads: Layer.Layer<GradientThreads.GradientThreads>) => {
+        const records: Array<Metrics.MetricRecord> = []
+        return Effect.gen(function*() {
+          yield* Stream.runDrain(Sft.sft(sft, Fixtures.at)(Stream.fromIterable(data)))
+          return { weights: Fixtures.weights(yield* (yield* Models.Models).get("policy")), records }
+        }).pipe(Effect.provide(Layer.merge(Fixtures.layer(world.tokenizer, Transformer.init(config, 4), records, { reference: false }), threads)))
+      }
+      const one = yield* train(GradientThreads.serial)
+      const two = counted(2)
+      const shared = yield* train(two.counting)
+      const three = counted(3)
+      const sharedThree = yield* train(three.counting)
+      expect(two.posted.passes).toBeGreaterThanOrEqual(12) // every step gave the helper at least one of its 3 passes
+      expect(three.posted.passes).toBeGreaterThanOrEqual(24)
+      const losses = (r: typeof one) => r.records.map((x) => x.values["loss/sft"])
+      expect(one.records.length).toBe(12)
+      expect(losses(shared)).toEqual(losses(one))
+      expect(losses(sharedThree)).toEqual(losses(one))
+      expect(shared.records.map((x) => x.values["sft/token_accuracy"])).toEqual(one.records.map((x) => x.values["sft/token_accuracy"]))
+      expect(Fixtures.sameWeights(shared.weights, one.weights)).toBe(true)
+      expect(Fixtures.sameWeights(sharedThree.weights, one.weights)).toBe(true)
+      // and training moved them (equal because trained alike, not because nothing happened)
+      expect(Fixtures.sameWeights(one.weights, Fixtures.weights(Transformer.init(config, 4)))).toBe(false)
+    }))
+
+  it.effect("a helper given weights that are not its model's fails the step with one line (ThreadFailed)", () =>
+    Effect.gen(function*() {
+      const world = yield* World.SignalsWorld
+      const failure = yield* Effect.gen(function*() {
+        const threads = yield* GradientThreads.GradientThreads
+        const wait = yield* threads.submit(1, world.config, ["not.a.weight"], [new Float32Array(1)], [])
+        return yield* wait
+      }).pipe(Effect.flip, Effect.provide(GradientThreads.layer(2, { backend: "wasm", matmul: "xnnpack", threads: 1 })))
+      expect(failure.reason).toBe("ThreadFailed")
+      expect(failure.message).toMatch(/^gradient thread: .*weights sent are not the model's/)
+      expect(failure.message).not.toContain("\n")
+    }))
+})
+
+describe("Microbatch.plan with minPasses", () => {
+  test.prop([fc.array(fc.integer({ min: 1, max: 500 }), { minLength: 1, maxLength: 40 }), fc.integer({ min: 64, max: 4096 }), fc.integer({ min: 1, max: 6 })])(
+    "puts every unit in exactly one pass, makes at least min(minPasses, units) passes, and changes nothing when the budget already does",
+    (lengths, maxTokens, minPasses) => {
+      const plain = Microbatch.plan(lengths, maxTokens)
+      const out = Microbatch.plan(lengths, maxTokens, 1, minPasses)
+      expect(out.flat().sort((a, b) => a - b)).toEqual(lengths.map((_, i) => i))
+      expect(out.every((p) => p.length > 0)).toBe(true)
+      expect(out.length).toBeGreaterThanOrEqual(Math.min(minPasses, lengths.length))
+      if (plain.length >= Math.min(minPasses, lengths.length)) expect(out).toEqual(plain)
+      // a split pass holds no more padded tokens than the single pass it replaces
+      const padded = (p: ReadonlyArray<number>) => p.length * Math.max(...p.map((i) => lengths[i]!))
+      if (plain.length === 1) for (const p of out) expect(padded(p)).toBeLessThanOrEqual(padded(plain[0]!))
+    }
+  )
+})
+
+describe("GradientThreads.assign", () => {
+  test.prop([fc.array(fc.integer({ min: 1, max: 10_000 }), { maxLength: 30 }), fc.integer({ min: 1, max: 5 })])(
+    "gives every pass a thread, the learner's first, and no thread more than its fair share plus one pass",
+    (costs, threads) => {
+      const owner = GradientThreads.assign(costs, threads)
+      expect(owner.length).toBe(costs.length)
+      expect(Array.from(owner).every((o) => o >= 0 && o < threads)).toBe(true)
+      const load = new Array<number>(threads).fill(0)
+      costs.forEach((c, i) => {
+        load[owner[i]!] = load[owner[i]!]! + c
+      })
+      const total = costs.reduce((a, b) => a + b, 0)
+      for (const l of load) expect(l).toBeLessThanOrEqual(total / threads + Math.max(0, ...costs))
+      if (threads === 1) expect(Array.from(owner).every((o) => o === 0)).toBe(true)
+    }
+  )
+})
