@@ -33,7 +33,7 @@ const generated = (p: Pipeline.Pipeline, g: Generate) =>
     const sims = new Map<number, ReturnType<typeof Registry.make>>()
     const sim = (seed: number) => {
       let s = sims.get(seed)
-      if (s === undefined) sims.set(seed, s = Registry.make(p.env.name, seed))
+      if (s === undefined) sims.set(seed, s = Registry.make(p.env.name, seed, p.env.expert))
       return s
     }
     const n = generatedCount(g, seeds, sim(seeds[0]!).size("train"))

@@ -12,7 +12,7 @@ import * as SpreadEnv from "../env/SpreadEnv.ts"
 import type * as Pipeline from "./Pipeline.ts"
 
 /** The built-in simulator of the pipeline's world (`env.seed`): deterministic, its episodes independent, so one serves a run. */
-export const simulator = (p: Pick<Pipeline.Pipeline, "env">): Simulator => Registry.make(p.env.name, p.env.seed)
+export const simulator = (p: Pick<Pipeline.Pipeline, "env">): Simulator => Registry.make(p.env.name, p.env.seed, p.env.expert)
 
 /** Which protocol an environment server speaks (`env.protocol`, `eval --env-protocol`). Default agentgym. */
 export type Protocol = "agentgym" | "openenv"

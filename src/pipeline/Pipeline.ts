@@ -24,7 +24,11 @@ export const Pipeline = Schema.Struct({
     name: Schema.Literals(Registry.names),
     seed: Field.int(0, 0), // the world the shipped datasets were generated from
     url: Schema.optionalKey(Schema.String), // evaluate against an environment server instead of the built-in simulator (several, comma-separated: sessions spread over them)
-    protocol: Schema.optionalKey(Schema.Literals(["agentgym", "openenv"])) // what env.url speaks (docs/env-server.md); default agentgym
+    protocol: Schema.optionalKey(Schema.Literals(["agentgym", "openenv"])), // what env.url speaks (docs/env-server.md); default agentgym
+    // the scripted expert of the generated data, the held-out pool and the action-accuracy states: "explore" (shop only)
+    // looks at the results in rank order and goes back from products that lack a wanted option, where the default
+    // ("direct") clicks the product it knows from the catalogue, a choice the results page does not show
+    expert: Schema.optionalKey(Schema.Literals(Registry.expertStyles))
   }),
   data: Schema.Struct({
     train: Schema.Array(Schema.String).pipe(Schema.withDecodingDefaultKey(Effect.succeed([]))), // .arrows files of expert trajectories, relative to the working directory
@@ -156,6 +160,9 @@ export const checkDatasets = (file: string, p: Pipeline): Effect.Effect<void, Pi
     const seeds = p.data.generate?.seeds ?? [p.env.seed]
     if (seeds.some((s) => s !== p.env.seed) && !crossSeedSafe.includes(p.env.name)) {
       return yield* invalid(file, `data.generate.seeds: ${p.env.name} splits its tasks per world seed, so other seeds' train tasks could be test tasks of seed ${p.env.seed}; generate from [${p.env.seed}] only`)
+    }
+    if (p.env.expert === "explore" && !Registry.exploring.includes(p.env.name)) {
+      return yield* invalid(file, `env.expert: "explore" is for shop only (house's expert already searches, qa's acts on what its searches return)`)
     }
     const badUrl = p.env.url === undefined ? undefined : Environment.urlProblem(p.env.url, p.env.protocol ?? "agentgym")
     if (badUrl !== undefined) return yield* invalid(file, `env.url: ${badUrl}`)

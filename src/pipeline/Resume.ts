@@ -93,9 +93,9 @@ export const resume = (runDir: string) =>
         yield* Console.log(`report: ${yield* Runner.finish(runDir)}`)
         return runDir
       }
-      // on wasm another thread count gives the same numbers (numerics): a run started on one thread may go on with more
+      // on wasm with XNNPACK another thread count gives the same numbers (numerics): a run started on one thread may go on with more
       if (numerics(state.backend) !== numerics(backend)) {
-        return yield* new PipelineError({ reason: "NotExact", message: `${runDir}: computed on "${state.backend}", now "${backend}": the resumed run could not be exact (use the same --backend/--matmul, and on tensorflow the same --threads)` })
+        return yield* new PipelineError({ reason: "NotExact", message: `${runDir}: computed on "${state.backend}", now "${backend}": the resumed run could not be exact (use the same --backend/--matmul, and with OpenBLAS or on tensorflow the same --threads, with --train-threads 1 when it was more than 1)` })
       }
     }
     const start = state === undefined || state.checkpoint === null

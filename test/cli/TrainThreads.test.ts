@@ -4,7 +4,7 @@ import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
 import { Option } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
-import { trainThreadCount } from "../../src/cli/RunCommand.ts"
+import { autoTrainThreads, trainThreadCount } from "../../src/cli/RunCommand.ts"
 
 const root = NodePath.resolve(import.meta.dirname, "../..")
 const node = NodePath.join(root, "node_modules/.bin/node")
@@ -24,19 +24,32 @@ describe("--train-threads", () => {
     expect(trainThreadCount(Option.none(), { STEPAGENT_TRAIN_THREADS: "two" })).toBe("STEPAGENT_TRAIN_THREADS two: expected a whole number of threads from 1 to 64")
   })
 
+  it("defaults to every core on wasm when nobody chose the backend's threads, else to 1", () => {
+    expect(autoTrainThreads({}, {}, false, 2)).toBe(2)
+    expect(autoTrainThreads({ backend: "wasm" }, {}, true, 4)).toBe(4)
+    expect(autoTrainThreads({}, {}, true, 2)).toBe(1) // auto would try an installed TensorFlow first
+    expect(autoTrainThreads({ threads: 2 }, {}, false, 2)).toBe(1)
+    expect(autoTrainThreads({}, { STEPAGENT_THREADS: "2" }, false, 2)).toBe(1)
+    expect(autoTrainThreads({}, { STEPAGENT_BACKEND: "tensorflow" }, false, 2)).toBe(1)
+    expect(autoTrainThreads({ backend: "cpu" }, {}, false, 2)).toBe(1)
+    expect(trainThreadCount(Option.none(), {}, autoTrainThreads({}, {}, false, 3))).toBe(3)
+  })
+
   it("a run on two training threads logs them and ends like the one-thread run; a conflicting --threads is one line before any work", () => {
-    const one = cli(["run", "--out", dir, "--threads", "1", "pipelines/tiny.ts"])
+    const tiny = ["pipelines/tiny.ts", "--set", "stages.1.iterations=1"] // SFT is what the threads share
+    const one = cli(["run", "--out", dir, "--threads", "1", ...tiny])
     expect(one.status, one.stderr).toBe(0)
-    const two = cli(["run", "--out", dir, "--train-threads", "2", "pipelines/tiny.ts"])
+    const two = cli(["run", "--out", dir, ...tiny]) // the default on 2 or more cores
+    if (NodeOs.availableParallelism() < 2) return
     expect(two.status, two.stderr).toBe(0)
     expect(two.stderr).toContain("training passes shared by 2 threads (1 wasm thread each, matmul xnnpack)")
     const summary = (out: string) => NodeFs.readFileSync(NodePath.join(out.split("\n")[0]!.trim(), "eval", "summary.json"), "utf8")
     expect(summary(two.stdout)).toBe(summary(one.stdout))
-    const conflict = cli(["run", "--out", dir, "--threads", "2", "--train-threads", "2", "pipelines/tiny.ts"])
+    const conflict = cli(["run", "--out", dir, "--threads", "2", "--train-threads", "2", ...tiny])
     expect(conflict.status).toBe(1)
     expect(conflict.stderr.trim().split("\n").filter((l) => l.startsWith("stepagent:"))).toEqual([
       "stepagent: --threads 2 with --train-threads 2: each thread that trains runs a one-thread backend; leave out --threads"
     ])
     expect(conflict.stderr).not.toContain("    at ")
-  })
+  }, 240_000)
 })

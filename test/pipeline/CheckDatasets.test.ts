@@ -48,3 +48,19 @@ describe("env.url and env.protocol", () => {
     expect((await check(remote({ url: "ws://127.0.0.1:8000", protocol: "openenv" }))).message).toBe("p.ts: dataset no-such.arrows does not exist")
   })
 })
+
+describe("env.expert", () => {
+  const check = (definition: unknown) =>
+    Effect.runPromise(Effect.gen(function*() {
+      const p = yield* Pipeline.decode("p.ts", definition)
+      return yield* Effect.result(Pipeline.checkDatasets("p.ts", p))
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+  it("\"explore\" is shop's: on house it is one line before any work; on shop it passes, and a bad value fails decoding", async () => {
+    const onHouse = await check({ ...house(1), env: { name: "house", expert: "explore" } })
+    expect(onHouse._tag === "Failure" && onHouse.failure.message).toBe(`p.ts: env.expert: "explore" is for shop only (house's expert already searches, qa's acts on what its searches return)`)
+    expect((await check({ ...house(1), env: { name: "shop", expert: "explore" } }))._tag).toBe("Success")
+    const bad = await Effect.runPromise(Effect.flip(Pipeline.decode("p.ts", { ...house(1), env: { name: "shop", expert: "wander" } })))
+    expect(bad.message.split("\n")).toHaveLength(1)
+    expect(bad.message).toContain("env.expert")
+  })
+})

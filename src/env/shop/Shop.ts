@@ -36,16 +36,19 @@ const goalOf = (world: World.World, taskId: string): Goal.Goal => {
 
 /**
  * The built-in WebShop-like environment. Everything (catalogue, tasks, search index, pages) is
- * generated from `seed` on first use and shared by all episodes of this simulator.
+ * generated from `seed` on first use and shared by all episodes of this simulator. `expert` chooses the scripted
+ * expert's plans (Expert.Style; default `direct`); the environment itself is the same.
  */
-export const make = (options?: { readonly seed?: number }): Simulator => {
+export const make = (options?: { readonly seed?: number; readonly expert?: Expert.Style }): Simulator => {
   // Seed 0: the world the shipped data and the docs describe.
   const world = World.make(options?.seed ?? 0)
+  const explore = options?.expert === "explore"
   const plans = new Map<string, Expert.Plan>()
   const plan = (taskId: string): Expert.Plan => {
     let p = plans.get(taskId)
     if (p === undefined) {
-      p = Expert.plan(world, goalOf(world, taskId))
+      const goal = goalOf(world, taskId)
+      p = explore ? Expert.planExplore(world, goal, maxSteps) : Expert.plan(world, goal)
       plans.set(taskId, p)
     }
     return p

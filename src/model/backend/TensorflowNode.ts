@@ -15,6 +15,20 @@ export const cpuPackage = "@tensorflow/tfjs-node"
 export type Package = typeof gpuPackage | typeof cpuPackage
 
 /** A loaded package, or why it did not load (one line). */
+/**
+ * Whether a TensorFlow package is installed (resolvable from here), without loading it: what `auto` would try
+ * before wasm. Installed is not loadable (libtensorflow may be missing); `load` tells that, at a cost.
+ */
+export const installed = (): boolean =>
+  [gpuPackage, cpuPackage].some((name) => {
+    try {
+      import.meta.resolve(name)
+      return true
+    } catch {
+      return false
+    }
+  })
+
 export type Loaded = { readonly ok: true; readonly package: Package } | { readonly ok: false; readonly reason: string }
 
 let loaded: Package | undefined

@@ -53,6 +53,41 @@ describe("shop environment", () => {
     }
   })
 
+  it("the exploring expert reaches reward 1 too, and every choice it makes follows from the pages it has seen", () => {
+    const explorer = Shop.make({ seed: 0, expert: "explore" })
+    const price = (text: string) => Number(/price lower than (\d+\.\d+) dollars/.exec(text)![1])
+    let revisits = 0
+    for (const id of [...ids("test", 500, 2), ...ids("train", 5000, 20)]) {
+      const actions = explorer.expert(id)
+      expect(explorer.expertThoughts!(id).length).toBe(actions.length)
+      expect(actions.length).toBeLessThanOrEqual(Shop.maxSteps)
+      const { first, steps } = replay(explorer, id, actions)
+      const last = steps[steps.length - 1]!
+      if (!(last.done && last.reward === 1)) expect.fail(`${id}: ${JSON.stringify(actions)} -> ${last.observation}`)
+      expect(steps.every((r) => r.observation !== Page.invalid)).toBe(true)
+      const wanted = /\[SEP\] (.*) \[SEP\] Search$/.exec(first)![1]!
+      const limit = price(wanted)
+      actions.forEach((a, i) => {
+        const seen = i === 0 ? first : steps[i - 1]!.observation
+        if (/^click\[B0/.test(a)) {
+          // a product clicked from the results page it is on, under the price limit shown there
+          const asin = a.slice(6, -1)
+          const listed = new RegExp(`\\[SEP\\] ${asin} \\[SEP\\] [^[]* \\[SEP\\] \\$(\\d+\\.\\d+)`).exec(seen)
+          expect(listed, `${id} step ${i}: ${asin} not on ${seen}`).not.toBeNull()
+          expect(Number(listed![1])).toBeLessThanOrEqual(limit)
+        }
+        if (a === "click[< Prev]") revisits++
+      })
+      // it goes back only from item pages, and never buys a product it went back from
+      const left = actions.flatMap((a, i) => a === "click[< Prev]" ? [actions[i - 1]!] : [])
+      expect(left.every((x) => /^click\[B0/.test(x))).toBe(true)
+      expect(left).not.toContain(actions.filter((x) => /^click\[B0/.test(x)).at(-1))
+    }
+    expect(revisits).toBeGreaterThan(100) // it does explore: ~1 wrong product a task
+    // the direct expert is unchanged by the option's existence
+    expect(Shop.make({ seed: 0 }).expert("test:7")).toEqual(sim.expert("test:7"))
+  })
+
   it("is deterministic: same seed and task, same observations; other seeds, other worlds", () => {
     const a = Shop.make({ seed: 7 })
     const b = Shop.make({ seed: 7 })
