@@ -7,9 +7,10 @@ import { define } from "../src/pipeline/Pipeline.ts"
  * iteration with the implicit step reward on held-out expert trajectories, then evaluation on 200 held-out questions
  * about a knowledge base the training data never saw, with the train-split and action-accuracy checks. Sized by
  * its held-out success (33.0% at 840 SFT steps against 22.5% at 628, docs/paper-table.md) for ~10 minutes on 2 cpu
- * cores without OpenBLAS, which it does not quite reach: measured alone on XNNPACK, SFT takes 0.92 s a step on an
- * Intel Xeon machine (14 min 35 s in all) and ~0.60 s on an AMD EPYC one (~10 min estimated from its 628-step run,
- * 8 min 02 s); the StepAgent iteration ~30 s, the evaluation ~60 s.
+ * cores without OpenBLAS, which it does not quite reach: measured alone on XNNPACK, SFT took 0.92 s a step on two wasm
+ * threads on an Intel Xeon machine (14 min 35 s in all) and ~0.60 s on an AMD EPYC one; with the default training
+ * threads (--train-threads, one pass of each step per core) a step takes 0.70 s on the Intel machine (~12.5 min in
+ * all, estimated from the step); the StepAgent iteration ~30 s, the evaluation ~60-70 s.
  */
 export default define({
   name: "quickstart",

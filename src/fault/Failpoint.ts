@@ -16,6 +16,7 @@ import { Effect } from "effect"
  *   samples.write         samples/step-rewards.jsonl appended, the unit's checkpoint not yet written
  *   eval.episodes         eval/episodes.arrows written, eval/summary.json not yet
  *   report.figure         a figure of the report written, report.html not yet
+ *   gradient.thread       a helper thread of the training passes given its work (`due`: the thread ends, not the process)
  */
 export const variable = "STEPAGENT_FAILPOINT"
 
@@ -31,11 +32,16 @@ const parse = (spec: string | undefined): { readonly name: string; readonly nth:
 const armed = parse(process.env[variable])
 let hits = 0
 
+/** Reaches the point `name`: whether this is the armed point's n-th time (each thread counts its own). */
+export const due = (name: string): boolean => {
+  if (armed === undefined || armed.name !== name) return false
+  hits++
+  return hits === armed.nth
+}
+
 /** Reaches the point `name`: kills the process when it is the armed one (synchronous, for plain async code). */
 export const reach = (name: string): void => {
-  if (armed === undefined || armed.name !== name) return
-  hits++
-  if (hits === armed.nth) process.kill(process.pid, "SIGKILL")
+  if (due(name)) process.kill(process.pid, "SIGKILL")
 }
 
 /** `reach` as an Effect. */

@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs"
 import { Cause, Effect, Exit, Layer, ManagedRuntime } from "effect"
 import { parentPort, workerData } from "node:worker_threads"
+import * as Failpoint from "../fault/Failpoint.ts"
 import * as Backend from "../model/backend/Backend.ts"
 import type * as BackendOptions from "../model/backend/BackendOptions.ts"
 import * as TfjsInit from "../model/backend/TfjsInit.ts"
@@ -74,6 +75,7 @@ if (port !== null) {
     if (Exit.isFailure(exit)) return post({ _tag: "fatal", message: Cause.pretty(exit.cause).split("\n")[0]! })
     post({ _tag: "ready", backend: Backend.describe(exit.value), numerics: Backend.numericsKey(exit.value) })
     port.on("message", (r: Request) => {
+      if (Failpoint.due("gradient.thread")) process.exit(70) // in a worker thread: ends the thread, as a crash would
       const done = Effect.runSyncExit(Effect.sync(() => compute(r)))
       if (Exit.isFailure(done)) return post({ _tag: "failed", id: r.id, message: Cause.pretty(done.cause).split("\n")[0]! })
       const buffers = done.value.flatMap((c) => [...c.grads.flatMap((g) => g === null ? [] : [g.buffer as ArrayBuffer]), c.statistics.buffer as ArrayBuffer])

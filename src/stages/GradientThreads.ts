@@ -15,11 +15,15 @@ import { StageError } from "./StageError.ts"
  * on any thread of the same backend, so a step's update is the same to the bit on 1 thread or several. Why: on a
  * small model the wasm backend's own threads (XNNPACK, OpenBLAS) split each multiply and gain ~1.1-1.4x on 2 cores;
  * two passes on two threads keep both cores busy for the whole pass. Helpers start on first use (~1 s) and end with
- * the layer's scope. Without this service (or with `threads` 1) every pass runs on the learner's thread.
+ * the layer's scope. Without this service (or with `threads` 1) every pass runs on the learner's thread. A helper that
+ * fails or dies (out of memory, say) is not used again: its passes of that step, and every pass after, are computed
+ * by the others, the learner included, with the same numbers (Sft.stepShared).
  */
 export class GradientThreads extends Context.Service<GradientThreads, {
   /** Compute threads for training passes, the learner's included (1: the learner alone). */
   readonly threads: number
+  /** The helpers (1 .. threads - 1) not known to have failed, in order. */
+  readonly live: () => ReadonlyArray<number>
   /**
    * Posts `passes` to helper `helper` (1 .. threads - 1) with the model's weights (in optimizer order, with their
    * names) and returns the effect that waits for their results, one per pass in order. The posting is done when the
@@ -51,6 +55,7 @@ export const layer = (threads: number, backend: BackendOptions.Options): Layer.L
     GradientThreads,
     Effect.gen(function*() {
       const helpers = new Map<number, Helper>()
+      const dead = new Set<number>()
       let next = 0
       yield* Effect.addFinalizer(() => Effect.promise(() => Promise.all([...helpers.values()].map((h) => h.worker.terminate()))))
       const start = (index: number): Helper => {
@@ -62,7 +67,7 @@ export const layer = (threads: number, backend: BackendOptions.Options): Layer.L
           Deferred.doneUnsafe(helper.ready, Effect.fail(error))
           for (const d of helper.pending.values()) Deferred.doneUnsafe(d, Effect.fail(error))
           helper.pending.clear()
-          if (helpers.get(index) === helper) helpers.delete(index) // the next step starts a fresh one
+          dead.add(index)
         }
         worker.on("message", (r: GradientThread.Reply) => {
           switch (r._tag) {
@@ -86,9 +91,11 @@ export const layer = (threads: number, backend: BackendOptions.Options): Layer.L
       }
       return {
         threads,
+        live: () => Array.from({ length: threads - 1 }, (_, i) => i + 1).filter((i) => !dead.has(i)),
         submit: (index, config, names, weights, passes) =>
           Effect.gen(function*() {
             if (index < 1 || index >= threads) return yield* Effect.fail(failed(`no helper ${index} (threads ${threads})`))
+            if (dead.has(index)) return yield* Effect.fail(failed(`helper ${index} failed earlier`))
             const helper = helpers.get(index) ?? start(index)
             yield* Deferred.await(helper.ready)
             const id = next++
@@ -105,21 +112,23 @@ export const layer = (threads: number, backend: BackendOptions.Options): Layer.L
 /** Every pass on the learner's thread. */
 export const serial: Layer.Layer<GradientThreads> = Layer.succeed(GradientThreads, {
   threads: 1,
+  live: () => [],
   submit: () => Effect.fail(failed("no helper threads"))
 })
 
 /**
- * Which thread computes each pass (0: the learner): longest first, each to the thread with the least work so far
- * (ties: the lowest index). Pure; changes no number, only the time.
+ * Which thread computes each pass (0: the learner, else a helper of `helpers`, default 1 .. threads - 1): longest first,
+ * each to the thread with the least work so far (ties: the first). Pure; changes no number, only the time.
  */
-export const assign = (costs: ReadonlyArray<number>, threads: number): Int32Array => {
+export const assign = (costs: ReadonlyArray<number>, threads: number, helpers?: ReadonlyArray<number>): Int32Array => {
+  const ids = [0, ...(helpers ?? Array.from({ length: Math.max(0, threads - 1) }, (_, i) => i + 1))]
   const owner = new Int32Array(costs.length)
-  const load = new Array<number>(Math.max(1, threads)).fill(0)
+  const load = new Array<number>(ids.length).fill(0)
   const order = costs.map((_, i) => i).sort((a, b) => costs[b]! - costs[a]! || a - b)
   for (const i of order) {
     let best = 0
     for (let t = 1; t < load.length; t++) if (load[t]! < load[best]!) best = t
-    owner[i] = best
+    owner[i] = ids[best]!
     load[best] = load[best]! + costs[i]!
   }
   return owner

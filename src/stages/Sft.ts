@@ -171,28 +171,38 @@ export const stepShared = Effect.fn("Sft.stepShared")(function*(
 ) {
   const threads = yield* GradientThreads.GradientThreads
   const p = plan(policy.config, trajectories, maxTokens, observationLossWeight, minPasses)
-  const owner = GradientThreads.assign(p.passes.map(SftPass.cost), threads.threads)
+  const helpers = threads.live()
+  const owner = GradientThreads.assign(p.passes.map(SftPass.cost), threads.threads, helpers)
   const names = opt.slots.map((s) => s.name)
   const weights = owner.some((o) => o > 0) ? yield* Effect.sync(() => opt.slots.map((s) => Float32Array.from(s.variable.dataSync() as Float32Array))) : []
-  const waits: Array<readonly [ReadonlyArray<number>, Effect.Effect<ReadonlyArray<GradientStep.Computed>, StageError>]> = []
-  for (let h = 1; h < threads.threads; h++) {
-    const mine = p.passes.flatMap((_, i) => owner[i] === h ? [i] : [])
-    if (mine.length > 0) waits.push([mine, yield* threads.submit(h, policy.config, names, weights, mine.map((i) => p.passes[i]!))])
-  }
-  const computed = new Array<GradientStep.Computed>(p.passes.length)
+  const computed = new Array<GradientStep.Computed | undefined>(p.passes.length)
   const variables = opt.slots.map((s) => s.variable)
-  yield* Effect.sync(() => {
-    p.passes.forEach((pass, i) => {
-      if (owner[i] === 0) computed[i] = GradientStep.compute(variables, (capture) => SftPass.loss(policy, pass, capture))
+  const local = (which: ReadonlyArray<number>) =>
+    Effect.sync(() => {
+      for (const i of which) computed[i] = GradientStep.compute(variables, (capture) => SftPass.loss(policy, p.passes[i]!, capture))
     })
-  })
-  for (const [mine, wait] of waits) {
-    const results = yield* wait
-    mine.forEach((i, k) => {
-      computed[i] = results[k]!
-    })
+  // a helper that fails leaves its passes to the learner: the same numbers, a slower step, and it is not used again
+  const fallback = (mine: ReadonlyArray<number>) => (e: StageError) =>
+    Effect.logWarning(`${e.message}: its passes go to the other threads from now on`).pipe(Effect.andThen(local(mine)))
+  const waits: Array<Effect.Effect<void>> = []
+  for (const h of helpers) {
+    const mine = p.passes.flatMap((_, i) => owner[i] === h ? [i] : [])
+    if (mine.length === 0) continue
+    const wait = yield* Effect.result(threads.submit(h, policy.config, names, weights, mine.map((i) => p.passes[i]!)))
+    if (wait._tag === "Failure") {
+      waits.push(fallback(mine)(wait.failure))
+      continue
+    }
+    waits.push(wait.success.pipe(
+      Effect.map((results) => mine.forEach((i, k) => {
+        computed[i] = results[k]
+      })),
+      Effect.catch(fallback(mine))
+    ))
   }
-  return yield* Effect.sync(() => GradientStep.guardedComputed(opt, computed, 1, stats(p), checked))
+  yield* local(p.passes.flatMap((_, i) => owner[i] === 0 ? [i] : []))
+  for (const wait of waits) yield* wait
+  return yield* Effect.sync(() => GradientStep.guardedComputed(opt, computed.map((c) => c!), 1, stats(p), checked))
 })
 
 /** Expert trajectories -> the policy trained in place; one metrics record logged per optimizer step (`loss/sft`, `sft/token_accuracy`, ...), the stream carries nothing. */

@@ -45,6 +45,16 @@ describe("--train-threads", () => {
     expect(two.stderr).toContain("training passes shared by 2 threads (1 wasm thread each, matmul xnnpack)")
     const summary = (out: string) => NodeFs.readFileSync(NodePath.join(out.split("\n")[0]!.trim(), "eval", "summary.json"), "utf8")
     expect(summary(two.stdout)).toBe(summary(one.stdout))
+    // a helper that dies (the failpoint ends its thread at its 3rd step) leaves its passes to the learner: the same run
+    const dies = NodeChild.spawnSync(node, [bin, "run", "--out", dir, "--train-threads", "2", ...tiny], {
+      cwd: root,
+      encoding: "utf8",
+      env: { ...env, STEPAGENT_FAILPOINT: "gradient.thread@3" }
+    })
+    expect(dies.status, dies.stderr).toBe(0)
+    expect(dies.stderr).toMatch(/gradient thread: exited \(70\): its passes go to the other threads from now on/)
+    expect(dies.stderr.match(/its passes go to the other threads/g)).toHaveLength(1)
+    expect(summary(dies.stdout)).toBe(summary(one.stdout))
     const conflict = cli(["run", "--out", dir, "--threads", "2", "--train-threads", "2", ...tiny])
     expect(conflict.status).toBe(1)
     expect(conflict.stderr.trim().split("\n").filter((l) => l.startsWith("stepagent:"))).toEqual([

@@ -20,6 +20,7 @@ const counted = (threads: number) => {
       const real = yield* GradientThreads.GradientThreads
       return {
         threads: real.threads,
+        live: real.live,
         submit: (helper, config, names, weights, passes) => {
           posted.passes += passes.length
           return real.submit(helper, config, names, weights, passes)
