@@ -88,13 +88,3 @@ export const takeComputed = (opt: Optimizer.Optimizer, passes: ReadonlyArray<Com
   for (const c of passes) for (let i = 0; i < width; i++) sums[i] = sums[i]! + c.statistics[i]! / per
   return { ...step, sums }
 }
-
-/** `guarded` from passes already computed. */
-export const guardedComputed = <A>(
-  opt: Optimizer.Optimizer,
-  passes: ReadonlyArray<Computed>,
-  width: number,
-  stats: (r: Result) => A,
-  checked: (a: A) => ReadonlyArray<readonly [metric: string, value: number]>,
-  per = 1
-): Guard.Checked<A> => Guard.update(opt, () => stats(takeComputed(opt, passes, width, per)), checked)

@@ -3,7 +3,7 @@ import * as Tokenized from "../domain/Tokenized.ts"
 import * as ActionBatch from "../model/ActionBatch.ts"
 import * as Context from "../model/Context.ts"
 import * as GradientStep from "../model/GradientStep.ts"
-import type * as Guard from "../model/Guard.ts"
+import * as Guard from "../model/Guard.ts"
 import type * as Optimizer from "../model/Optimizer.ts"
 import * as Policy from "../model/Policy.ts"
 import type * as Transformer from "../model/Transformer.ts"
@@ -202,7 +202,7 @@ export const stepShared = Effect.fn("Sft.stepShared")(function*(
   }
   yield* local(p.passes.flatMap((_, i) => owner[i] === 0 ? [i] : []))
   for (const wait of waits) yield* wait
-  return yield* Effect.sync(() => GradientStep.guardedComputed(opt, computed.map((c) => c!), 1, stats(p), checked))
+  return yield* Effect.sync(() => Guard.update(opt, () => stats(p)(GradientStep.takeComputed(opt, computed.map((c) => c!), 1)), checked))
 })
 
 /** Expert trajectories -> the policy trained in place; one metrics record logged per optimizer step (`loss/sft`, `sft/token_accuracy`, ...), the stream carries nothing. */

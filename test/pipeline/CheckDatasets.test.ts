@@ -34,13 +34,22 @@ describe("data.generate.n beyond the environment's train tasks", () => {
     }))
 })
 
+/** Pipeline.checkDatasets' outcome: its error, or success. */
+const outcome = (definition: unknown) =>
+  Effect.runPromise(Effect.gen(function*() {
+    const p = yield* Pipeline.decode("p.ts", definition)
+    return yield* Effect.result(Pipeline.checkDatasets("p.ts", p))
+  }).pipe(Effect.provide(NodeFileSystem.layer)))
+
+/** Pipeline.checkDatasets' error (a success fails the test). */
+const check = async (definition: unknown) => {
+  const r = await outcome(definition)
+  if (r._tag === "Success") throw new Error("checkDatasets passed")
+  return r.failure
+}
+
 describe("env.url and env.protocol", () => {
   const remote = (env: Record<string, unknown>) => ({ ...house(1), env: { name: "qa", ...env }, data: { train: ["no-such.arrows"] } })
-  const check = (definition: unknown) =>
-    Effect.runPromise(Effect.gen(function*() {
-      const p = yield* Pipeline.decode("p.ts", definition)
-      return yield* Effect.flip(Pipeline.checkDatasets("p.ts", p))
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
   it("a WebSocket URL with the AgentGym protocol (the default) is refused with one line; env.protocol openenv takes it", async () => {
     const e = await check(remote({ url: "ws://127.0.0.1:8000" }))
     expect(e.message).toBe(`p.ts: env.url: ws://127.0.0.1:8000 is a WebSocket URL: an OpenEnv server needs the openenv protocol (--env-protocol openenv, or env.protocol: "openenv")`)
@@ -50,15 +59,9 @@ describe("env.url and env.protocol", () => {
 })
 
 describe("env.expert", () => {
-  const check = (definition: unknown) =>
-    Effect.runPromise(Effect.gen(function*() {
-      const p = yield* Pipeline.decode("p.ts", definition)
-      return yield* Effect.result(Pipeline.checkDatasets("p.ts", p))
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
   it("\"explore\" is shop's: on house it is one line before any work; on shop it passes, and a bad value fails decoding", async () => {
-    const onHouse = await check({ ...house(1), env: { name: "house", expert: "explore" } })
-    expect(onHouse._tag === "Failure" && onHouse.failure.message).toBe(`p.ts: env.expert: "explore" is for shop only (house's expert already searches, qa's acts on what its searches return)`)
-    expect((await check({ ...house(1), env: { name: "shop", expert: "explore" } }))._tag).toBe("Success")
+    expect((await check({ ...house(1), env: { name: "house", expert: "explore" } })).message).toBe(`p.ts: env.expert: "explore" is for shop only (house's expert already searches, qa's acts on what its searches return)`)
+    expect((await outcome({ ...house(1), env: { name: "shop", expert: "explore" } }))._tag).toBe("Success")
     const bad = await Effect.runPromise(Effect.flip(Pipeline.decode("p.ts", { ...house(1), env: { name: "shop", expert: "wander" } })))
     expect(bad.message.split("\n")).toHaveLength(1)
     expect(bad.message).toContain("env.expert")
