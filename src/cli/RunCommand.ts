@@ -53,6 +53,7 @@ export const services = (flags: Parameters<typeof BackendCommand.options>[0] & {
   // commands that do not train (eval, serve) take no --train-threads, and default to 1
   const fallback = flags.trainThreads === undefined ? 1 : autoTrainThreads(options, process.env, TensorflowNode.installed(), BackendOptions.defaultThreads())
   const count = trainThreadCount(flags.trainThreads ?? Option.none(), process.env, fallback)
+  const asked = (flags.trainThreads !== undefined && Option.isSome(flags.trainThreads)) || (process.env[trainThreadsVariable]?.trim() ?? "") !== ""
   const shared = typeof count === "number" && count > 1
   const backend = Backend.layer(shared ? { ...options, threads: 1 } : options)
   const threads = Layer.unwrap(Effect.gen(function*() {
@@ -62,7 +63,11 @@ export const services = (flags: Parameters<typeof BackendCommand.options>[0] & {
       return yield* UserError.fail(`--threads ${options.threads} with --train-threads ${count}: each thread that trains runs a one-thread backend; leave out --threads`)
     }
     const info = yield* Backend.Backend
-    if (info.name !== "wasm") return yield* UserError.fail(`--train-threads ${count}: helper threads run on the wasm backend only (this run's backend is ${info.name})`)
+    if (info.name !== "wasm") {
+      // the default counted on wasm (auto starts cpu only when wasm cannot start): then the run trains on one thread
+      if (!asked) return GradientThreads.serial
+      return yield* UserError.fail(`--train-threads ${count}: helper threads run on the wasm backend only (this run's backend is ${info.name})`)
+    }
     yield* Effect.logInfo(`training passes shared by ${count} threads (1 wasm thread each, matmul ${info.matmul})`)
     return GradientThreads.layer(count, { backend: "wasm", matmul: info.matmul, threads: 1 })
   }))
