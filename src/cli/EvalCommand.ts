@@ -2,6 +2,8 @@ import { Console, Effect, Layer, Option, Stream } from "effect"
 import { Command, Flag } from "effect/cli"
 import * as Cluster from "../cluster/Cluster.ts"
 import * as ClusterDispatcher from "../cluster/ClusterDispatcher.ts"
+import * as TrajectoryArrow from "../data/TrajectoryArrow.ts"
+import type { Trajectory } from "../domain/Trajectory.ts"
 import * as Registry from "../env/Registry.ts"
 import * as Metrics from "../metrics/Metrics.ts"
 import * as Environment from "../pipeline/Environment.ts"
@@ -18,7 +20,8 @@ import * as UserError from "./UserError.ts"
  * `stepagent eval --checkpoint <dir> --env E [--env-url URL [--env-protocol openenv]] --split test --n N [--json]`, or
  * `--policy expert|random` for reference points (no checkpoint). With `--cluster URL` the model's episodes run on the
  * cluster's workers (`stepagent worker`), a wave of 16 a unit, with the same results. Rolls the policy out on tasks
- * `<split>:0 .. <split>:N-1` and prints `{avgReward, successRate, episodes, ...}`.
+ * `<split>:0 .. <split>:N-1` and prints `{avgReward, successRate, episodes, ...}`; `--episodes FILE` also writes every
+ * episode's transcript (as a run's eval/episodes.arrows).
  */
 export const command = Command.make("eval", {
   checkpoint: Flag.String("checkpoint").pipe(Flag.withDescription("a checkpoint directory (runs/<run>/checkpoints/unit-NNNN), or a run directory, its checkpoints/ or checkpoints/LATEST for the latest"), Flag.optional),
@@ -33,9 +36,10 @@ export const command = Command.make("eval", {
   split: Flag.Literals("split", ["train", "test"]).pipe(Flag.withDescription("task split (default test: held-out tasks)"), Flag.withDefault("test" as const)),
   n: Flag.Int("n").pipe(Flag.withDescription("episodes (tasks <split>:0 .. <split>:n-1); default 200"), Flag.withDefault(200)),
   json: Flag.Boolean("json").pipe(Flag.withDescription("print one JSON object"), Flag.withDefault(false)),
+  episodes: Flag.String("episodes").pipe(Flag.withDescription("also write every episode's transcript to this .arrows file (as a run's eval/episodes.arrows: stepagent data inspect reads it)"), Flag.optional),
   cluster: RunCommand.clusterFlag,
   ...BackendCommand.flags
-}, ({ checkpoint, cluster, env, envProtocol, envUrl, json, n, policy, seed, split, ...flags }) =>
+}, ({ checkpoint, cluster, env, envProtocol, envUrl, episodes: episodesPath, json, n, policy, seed, split, ...flags }) =>
   Effect.gen(function*() {
     const sim = Registry.make(env, seed)
     const url = Option.getOrUndefined(envUrl)
@@ -67,12 +71,20 @@ export const command = Command.make("eval", {
     const program = Evaluate.tasks(split, n).pipe(
       Evaluate.evaluate(cfg, { seed: 0, iteration: 0 }, { ...(url === undefined ? { expert: (task: string) => sim.expert(task) } : {}), onWave }),
       Stream.runCollect,
-      Effect.map((episodes) => Evaluate.summary(Array.from(episodes))),
       Effect.provide(Layer.mergeAll(envLayer, Metrics.layerNone))
     )
     const dispatched = Option.isSome(cluster) ? Effect.provide(program, ClusterDispatcher.layer(cluster.value)) : program
-    const s = models === undefined ? yield* dispatched : yield* Effect.provide(dispatched, models)
+    const episodes = Array.from(models === undefined ? yield* dispatched : yield* Effect.provide(dispatched, models))
     yield* bar.done
+    if (Option.isSome(episodesPath)) {
+      const path = episodesPath.value
+      yield* Stream.fromIterable(episodes).pipe(
+        Stream.map((e): Trajectory => ({ ...e.trajectory, reward: e.reward, success: e.success, source: `eval:${e.termination}` })),
+        TrajectoryArrow.write(path),
+        Effect.mapError((e) => new UserError.CommandError(`--episodes ${path}: ${e.message.split("\n")[0]}`))
+      )
+    }
+    const s = Evaluate.summary(episodes)
     const summary = { avgReward: s.avgReward, successRate: s.successRate, episodes: s.episodes, avgSteps: s.avgSteps, errorRate: s.errorRate, env, split, policy }
     yield* Console.log(json ? JSON.stringify(summary) : `${policy} on ${env} ${split}: avg reward ${s.avgReward.toFixed(3)}, success ${(100 * s.successRate).toFixed(1)}% over ${s.episodes} episodes`)
   }).pipe(Effect.provide(RunCommand.services(flags)))

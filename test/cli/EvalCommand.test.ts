@@ -20,6 +20,18 @@ describe("stepagent eval", () => {
     const random = cli(["eval", "--policy", "random", "--env", "qa", "--n", "20", "--json"])
     expect(JSON.parse(random.stdout).successRate).toBeLessThan(0.2)
   })
+  it("--episodes writes every episode's transcript, which data inspect reads back", () => {
+    const file = NodePath.join(dir, "expert.arrows")
+    const r = cli(["eval", "--policy", "expert", "--env", "shop", "--n", "5", "--json", "--episodes", file])
+    expect(r.status, r.stderr).toBe(0)
+    const inspect = cli(["data", "inspect", file, "--json"])
+    expect(inspect.status, inspect.stderr).toBe(0)
+    expect(JSON.parse(inspect.stdout)).toMatchObject({ trajectories: 5 })
+    const bad = cli(["eval", "--policy", "expert", "--env", "shop", "--n", "1", "--episodes", NodePath.join(dir, "no", "such", "dir", "x.arrows")])
+    expect(bad.status).toBe(1)
+    expect(bad.stderr.trim().split("\n").filter((l) => l.startsWith("stepagent:"))).toHaveLength(1)
+    expect(bad.stderr).toContain("--episodes")
+  })
   it("a checkpoint of a run is evaluated with the run's rendering; a missing one is a one-line error", () => {
     const out = NodePath.join(dir, "runs")
     const r = cli(["run", "pipelines/tiny.ts", "--out", out, "--set", "stages.2.n=2"])
