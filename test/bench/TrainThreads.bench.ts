@@ -36,10 +36,10 @@ const run = (dir: string, matmul: string, flags: ReadonlyArray<string>): { reado
   })
   const runDir = fs.readdirSync(out).map((d) => path.join(out, d)).find((d) => fs.existsSync(path.join(d, "metrics.jsonl")))!
   const records = fs.readFileSync(path.join(runDir, "metrics.jsonl"), "utf8").split("\n").filter((l) => l.includes("\"loss/sft\""))
-    .map((l) => JSON.parse(l) as { readonly values: Readonly<Record<string, number>> })
+    .map((l) => JSON.parse(l) as Readonly<Record<string, number>>) // metrics.jsonl: one flat record a line
   return {
-    seconds: median(records.slice(-8).map((r) => r.values["timing/sft_s"]!)),
-    losses: records.map((r) => r.values["loss/sft"]).join(",")
+    seconds: median(records.slice(-8).map((r) => r["timing/sft_s"]!)),
+    losses: records.map((r) => r["loss/sft"]).join(",")
   }
 }
 
