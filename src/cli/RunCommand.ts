@@ -50,10 +50,11 @@ export const autoTrainThreads = (options: BackendOptions.Options, env: Readonly<
  */
 export const services = (flags: Parameters<typeof BackendCommand.options>[0] & { readonly trainThreads?: Option.Option<number> | undefined }) => {
   const options = BackendCommand.options(flags)
-  // commands that do not train (eval, serve) take no --train-threads, and default to 1
-  const fallback = flags.trainThreads === undefined ? 1 : autoTrainThreads(options, process.env, TensorflowNode.installed(), BackendOptions.defaultThreads())
-  const count = trainThreadCount(flags.trainThreads ?? Option.none(), process.env, fallback)
-  const asked = (flags.trainThreads !== undefined && Option.isSome(flags.trainThreads)) || (process.env[trainThreadsVariable]?.trim() ?? "") !== ""
+  const flag = flags.trainThreads ?? Option.none()
+  const asked = Option.isSome(flag) || (process.env[trainThreadsVariable]?.trim() ?? "") !== ""
+  // the default when nobody asked; commands that do not train (eval, serve) take no --train-threads and keep 1
+  const fallback = asked || flags.trainThreads === undefined ? 1 : autoTrainThreads(options, process.env, TensorflowNode.installed(), BackendOptions.defaultThreads())
+  const count = trainThreadCount(flag, process.env, fallback)
   const shared = typeof count === "number" && count > 1
   const backend = Backend.layer(shared ? { ...options, threads: 1 } : options)
   const threads = Layer.unwrap(Effect.gen(function*() {

@@ -14,7 +14,6 @@ export const gpuPackage = "@tensorflow/tfjs-node-gpu"
 export const cpuPackage = "@tensorflow/tfjs-node"
 export type Package = typeof gpuPackage | typeof cpuPackage
 
-/** A loaded package, or why it did not load (one line). */
 /**
  * Whether a TensorFlow package is installed (resolvable from here), without loading it: what `auto` would try
  * before wasm. Installed is not loadable (libtensorflow may be missing); `load` tells that, at a cost.
@@ -29,6 +28,7 @@ export const installed = (): boolean =>
     }
   })
 
+/** A loaded package, or why it did not load (one line). */
 export type Loaded = { readonly ok: true; readonly package: Package } | { readonly ok: false; readonly reason: string }
 
 let loaded: Package | undefined
