@@ -2,6 +2,7 @@ import { Effect, Layer, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as Cluster from "../cluster/Cluster.ts"
 import * as ClusterDispatcher from "../cluster/ClusterDispatcher.ts"
+import * as ThreadDispatcher from "../cluster/ThreadDispatcher.ts"
 import * as Backend from "../model/backend/Backend.ts"
 import * as BackendOptions from "../model/backend/BackendOptions.ts"
 import * as TensorflowNode from "../model/backend/TensorflowNode.ts"
@@ -31,7 +32,7 @@ export const trainThreadCount = (flag: Option.Option<number>, env: Readonly<Reco
 /**
  * The default of `--train-threads` for a command that trains: every core when the run will be on wasm and nobody
  * chose the backend's threads (a quickstart-sized SFT step: 0.70 s on two training threads against 0.86 s on two
- * XNNPACK threads, 0.36 s against 0.44 s with OpenBLAS; evaluation on one thread is ~15% slower, a smaller share),
+ * XNNPACK threads, 0.36 s against 0.44 s with OpenBLAS; evaluation waves then run on as many compute threads),
  * else 1: `--threads` or STEPAGENT_THREADS keeps the backend's own threads, and a TensorFlow backend, which `auto`
  * tries first when its package is installed, has its own thread pool.
  */
@@ -45,7 +46,8 @@ export const autoTrainThreads = (options: BackendOptions.Options, env: Readonly<
 /**
  * The services a run needs: the tensor backend the flags ask for, the threads that share training passes, and
  * progress output. With `--train-threads` above 1 every compute thread (the learner's included) runs a one-thread wasm
- * backend: the cores go to the passes, and OpenBLAS's thread count is one setting for the whole process. A `--threads`
+ * backend: the cores go to the passes, and OpenBLAS's thread count is one setting for the whole process; evaluation
+ * and rollout waves then run on as many threads (src/cluster/ThreadDispatcher.ts, the same episodes). A `--threads`
  * above 1 beside it, or a backend other than wasm, is a one-line error.
  */
 export const services = (flags: Parameters<typeof BackendCommand.options>[0] & { readonly trainThreads?: Option.Option<number> | undefined }) => {
@@ -69,8 +71,11 @@ export const services = (flags: Parameters<typeof BackendCommand.options>[0] & {
       if (!asked) return GradientThreads.serial
       return yield* UserError.fail(`--train-threads ${count}: helper threads run on the wasm backend only (this run's backend is ${info.name})`)
     }
-    yield* Effect.logInfo(`training passes shared by ${count} threads (1 wasm thread each, matmul ${info.matmul})`)
-    return GradientThreads.layer(count, { backend: "wasm", matmul: info.matmul, threads: 1 })
+    yield* Effect.logInfo(`training passes and evaluation episodes shared by ${count} threads (1 wasm thread each, matmul ${info.matmul})`)
+    const one = { backend: "wasm", matmul: info.matmul, threads: 1 } as const
+    // the dispatcher is the fallback `--cluster` replaces (its own is provided inside this one: src/cli/RunCommand.ts onCluster)
+    const layer: Layer.Layer<GradientThreads.GradientThreads> = Layer.mergeAll(GradientThreads.layer(count, one), ThreadDispatcher.layer(count, one))
+    return layer
   }))
   return Layer.mergeAll(Layer.provideMerge(threads, backend), Progress.layer)
 }

@@ -14,9 +14,10 @@ import type * as WaveThread from "./WaveThread.ts"
 export interface ComputeThread {
   readonly backend: string // Backend.describe
   readonly numerics: string // Backend.numericsKey
-  readonly episodes: (wave: Wave, policy: string) => Effect.Effect<ReadonlyArray<EpisodeRecord>, DispatchError>
-  readonly samples: (unit: SampleUnit, policy: string) => Effect.Effect<SamplesRecord, DispatchError>
-  readonly scores: (unit: ScoreUnit, policy: string) => Effect.Effect<ScoresRecord, DispatchError>
+  /** `bytes`: the policy's snapshot, for a thread without a cluster to read it from (sent along, copied). */
+  readonly episodes: (wave: Wave, policy: string, bytes?: Uint8Array) => Effect.Effect<ReadonlyArray<EpisodeRecord>, DispatchError>
+  readonly samples: (unit: SampleUnit, policy: string, bytes?: Uint8Array) => Effect.Effect<SamplesRecord, DispatchError>
+  readonly scores: (unit: ScoreUnit, policy: string, bytes?: Uint8Array) => Effect.Effect<ScoresRecord, DispatchError>
   /** Completes with the reason when the thread dies. */
   readonly dead: Effect.Effect<string>
 }
@@ -75,9 +76,9 @@ export const make = (options: WaveThread.Data) =>
     return {
       backend,
       numerics,
-      episodes: (wave, policy) => job<ReadonlyArray<EpisodeRecord>>({ wave, policy }, decodeRecords),
-      samples: (unit, policy) => job<SamplesRecord>({ unit, policy }, decodeSamples),
-      scores: (scoring, policy) => job<ScoresRecord>({ scoring, policy }, decodeScores),
+      episodes: (wave, policy, bytes) => job<ReadonlyArray<EpisodeRecord>>({ wave, policy, ...(bytes === undefined ? {} : { bytes }) }, decodeRecords),
+      samples: (unit, policy, bytes) => job<SamplesRecord>({ unit, policy, ...(bytes === undefined ? {} : { bytes }) }, decodeSamples),
+      scores: (scoring, policy, bytes) => job<ScoresRecord>({ scoring, policy, ...(bytes === undefined ? {} : { bytes }) }, decodeScores),
       dead: Deferred.await(dead)
     } satisfies ComputeThread
   })

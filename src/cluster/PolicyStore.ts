@@ -1,6 +1,7 @@
-import { Effect } from "effect"
+import { Effect, Schedule } from "effect"
 import { SqlClient } from "effect/sql"
-import * as PolicySnapshot from "../model/PolicySnapshot.ts"
+import type * as PolicySnapshot from "../model/PolicySnapshot.ts"
+import { DispatchError } from "../stages/Dispatcher.ts"
 
 /**
  * Policy versions in the cluster's PostgreSQL, by content hash: the learner publishes each version once
@@ -35,3 +36,18 @@ export const get = Effect.fn("PolicyStore.get")(function*(hash: string) {
   const rows = yield* sql<{ readonly bytes: Uint8Array }>`SELECT bytes FROM ${sql(table)} WHERE hash = ${hash}`
   return rows[0]?.bytes
 })
+
+/**
+ * A worker's read of a version a unit names (`WaveWork.Fetch`): PostgreSQL briefly away (a restart) is waited for
+ * rather than failing the unit, as the cluster itself does; a version nobody published fails the unit with one line.
+ */
+export const fetch = (hash: string): Effect.Effect<Uint8Array, DispatchError, SqlClient.SqlClient> =>
+  Effect.gen(function*() {
+    const failed = (message: string) => new DispatchError({ reason: "Failed", message: `policy ${hash.slice(0, 12)}${message}` })
+    const bytes = yield* get(hash).pipe(
+      Effect.retry({ schedule: Schedule.spaced("1 second"), times: 120 }),
+      Effect.mapError((e) => failed(`: cannot read it from PostgreSQL: ${e.message}`))
+    )
+    if (bytes === undefined) return yield* failed(` is not published in PostgreSQL (${table})`)
+    return bytes
+  })

@@ -1,5 +1,4 @@
-import { Effect, Schedule, Semaphore } from "effect"
-import type { SqlClient } from "effect/sql"
+import { Effect, Semaphore } from "effect"
 import * as Bpe from "../data/Bpe.ts"
 import type { Tokenizer } from "../data/Tokenizer.ts"
 import type { EnvSpec } from "../env/EnvSpec.ts"
@@ -25,13 +24,13 @@ import {
 } from "../stages/Dispatcher.ts"
 import * as Rollout from "../stages/Rollout.ts"
 import * as Scoring from "../stages/Scoring.ts"
-import * as PolicyStore from "./PolicyStore.ts"
 
 /**
  * What a worker does with a unit: the same `Rollout.run` a stage runs in-process, with the policy version the
- * unit names (fetched from the store once, then cached) and the environment its spec describes. Units run one at
- * a time in a worker (its threads go to the one unit's batched sampling), so the cache is never changed under a
- * running unit.
+ * unit names (its snapshot's bytes fetched once from `fetch`, then cached decoded) and the environment its spec
+ * describes. Units run one at a time in a worker (its threads go to the one unit's batched sampling), so the cache is
+ * never changed under a running unit. Where the bytes come from is the caller's: a cluster worker reads PostgreSQL
+ * (`PolicyStore.fetch`), a local compute thread gets them with the unit (src/cluster/ThreadDispatcher.ts).
  */
 
 /**
@@ -52,21 +51,19 @@ const failed = (message: string) => new DispatchError({ reason: "Failed", messag
 /** What a unit or the thread's start-up can fail with: each carries its one line. */
 export type Failure = { readonly message: string }
 
-export const make = Effect.gen(function*() {
+/** The bytes of the policy snapshot published under a hash (`PolicySnapshot.encode`). */
+export type Fetch<R> = (hash: string) => Effect.Effect<Uint8Array, DispatchError, R>
+
+export const make = <R>(fetch: Fetch<R>) => Effect.gen(function*() {
   const lock = yield* Semaphore.make(1)
   const policies: Array<Cached> = [] // most recent last
   const simulators = new Map<string, Simulator>()
 
-  const policy = (hash: string): Effect.Effect<Cached, DispatchError, SqlClient.SqlClient> =>
+  const policy = (hash: string): Effect.Effect<Cached, DispatchError, R> =>
     Effect.gen(function*() {
       const hit = policies.find((p) => p.hash === hash)
       if (hit !== undefined) return hit
-      const bytes = yield* PolicyStore.get(hash).pipe(
-        // PostgreSQL briefly away (a restart): wait for it rather than fail the unit, as the cluster itself does
-        Effect.retry({ schedule: Schedule.spaced("1 second"), times: 120 }),
-        Effect.mapError((e) => failed(`policy ${hash.slice(0, 12)}: cannot read it from PostgreSQL: ${e.message}`))
-      )
-      if (bytes === undefined) return yield* failed(`policy ${hash.slice(0, 12)} is not published in PostgreSQL (${PolicyStore.table})`)
+      const bytes = yield* fetch(hash)
       const decoded = PolicySnapshot.decode(bytes, hash)
       if (typeof decoded === "string") return yield* failed(decoded)
       const tokenizer = yield* Bpe.load(decoded.tokenizerJson).pipe(
@@ -89,7 +86,7 @@ export const make = Effect.gen(function*() {
   }
 
   /** A wave of episodes with the policy `hash` names, in task order. */
-  const episodes = (wave: Wave, hash: string): Effect.Effect<ReadonlyArray<EpisodeRecord>, DispatchError, SqlClient.SqlClient> =>
+  const episodes = (wave: Wave, hash: string): Effect.Effect<ReadonlyArray<EpisodeRecord>, DispatchError, R> =>
     lock.withPermits(1)(Effect.gen(function*() {
       const spec = wave.env
       const name = spec.name
@@ -106,7 +103,7 @@ export const make = Effect.gen(function*() {
     })).pipe(Effect.withSpan("WaveWork.episodes", { attributes: { episodes: wave.taskIds.length, policy: hash } }))
 
   /** A sampling batch with the policy `hash` names: `ModelSample.states` with the unit's own random stream. */
-  const samples = (unit: SampleUnit, hash: string): Effect.Effect<SamplesRecord, DispatchError, SqlClient.SqlClient> =>
+  const samples = (unit: SampleUnit, hash: string): Effect.Effect<SamplesRecord, DispatchError, R> =>
     lock.withPermits(1)(Effect.gen(function*() {
       const p = yield* policy(hash)
       const s = ModelSample.states(p.model, fromSampleUnit(unit), unit.k, Rng.make(unit.seed), { maxTokens: unit.maxTokens, temperature: unit.temperature, stop: unit.stop })
@@ -114,7 +111,7 @@ export const make = Effect.gen(function*() {
     })).pipe(Effect.withSpan("WaveWork.samples", { attributes: { states: unit.states.length, policy: hash } }))
 
   /** A scoring batch with the model `hash` names: `Scoring.compute`, as the learner would in its own process. */
-  const scores = (unit: ScoreUnit, hash: string): Effect.Effect<ScoresRecord, DispatchError, SqlClient.SqlClient> =>
+  const scores = (unit: ScoreUnit, hash: string): Effect.Effect<ScoresRecord, DispatchError, R> =>
     lock.withPermits(1)(Effect.gen(function*() {
       const p = yield* policy(hash)
       return { scores: Array.from(Scoring.compute(p.model, unit.head, fromScoreUnit(unit), unit.maxTokens)) }

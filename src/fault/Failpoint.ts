@@ -17,6 +17,7 @@ import { Effect } from "effect"
  *   eval.episodes         eval/episodes.arrows written, eval/summary.json not yet
  *   report.figure         a figure of the report written, report.html not yet
  *   gradient.thread       a helper thread of the training passes given its work (`due`: the thread ends, not the process)
+ *   wave.thread           a compute thread (a worker's, or a run's under training threads) given a unit (`due`: the thread ends)
  */
 export const variable = "STEPAGENT_FAILPOINT"
 

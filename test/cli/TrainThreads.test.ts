@@ -36,13 +36,14 @@ describe("--train-threads", () => {
   })
 
   it("a run on two training threads logs them and ends like the one-thread run; a conflicting --threads is one line before any work", () => {
-    const tiny = ["pipelines/tiny.ts", "--set", "stages.1.iterations=1"] // SFT is what the threads share
+    // SFT's passes and the evaluation's waves (4 of 2 episodes) are what the threads share
+    const tiny = ["pipelines/tiny.ts", "--set", "stages.1.iterations=1", "--set", "stages.2.parallel=2"]
     const one = cli(["run", "--out", dir, "--threads", "1", ...tiny])
     expect(one.status, one.stderr).toBe(0)
     const two = cli(["run", "--out", dir, ...tiny]) // the default on 2 or more cores
     if (NodeOs.availableParallelism() < 2) return
     expect(two.status, two.stderr).toBe(0)
-    expect(two.stderr).toContain("training passes shared by 2 threads (1 wasm thread each, matmul xnnpack)")
+    expect(two.stderr).toContain("training passes and evaluation episodes shared by 2 threads (1 wasm thread each, matmul xnnpack)")
     const summary = (out: string) => NodeFs.readFileSync(NodePath.join(out.split("\n")[0]!.trim(), "eval", "summary.json"), "utf8")
     expect(summary(two.stdout)).toBe(summary(one.stdout))
     // a helper that dies (the failpoint ends its thread at its 3rd step) leaves its passes to the learner: the same run
@@ -55,6 +56,15 @@ describe("--train-threads", () => {
     expect(dies.stderr).toMatch(/gradient thread: exited \(70\): its passes go to the other threads from now on/)
     expect(dies.stderr.match(/its passes go to the other threads/g)).toHaveLength(1)
     expect(summary(dies.stdout)).toBe(summary(one.stdout))
+    // compute threads that die (each at its 2nd wave) leave their waves to the other thread, then to the learner: the same episodes
+    const waves = NodeChild.spawnSync(node, [bin, "run", "--out", dir, "--train-threads", "2", ...tiny], {
+      cwd: root,
+      encoding: "utf8",
+      env: { ...env, STEPAGENT_FAILPOINT: "wave.thread@2" }
+    })
+    expect(waves.status, waves.stderr).toBe(0)
+    expect(waves.stderr).toMatch(/compute thread [12] of 2 failed \(exited \(70\)\): its waves go to the other threads from now on/)
+    expect(summary(waves.stdout)).toBe(summary(one.stdout))
     const conflict = cli(["run", "--out", dir, "--threads", "2", "--train-threads", "2", ...tiny])
     expect(conflict.status).toBe(1)
     expect(conflict.stderr.trim().split("\n").filter((l) => l.startsWith("stepagent:"))).toEqual([

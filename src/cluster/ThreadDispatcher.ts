@@ -1,0 +1,91 @@
+import { Deferred, Effect, Exit, Layer, Queue, Scope } from "effect"
+import type * as BackendOptions from "../model/backend/BackendOptions.ts"
+import * as PolicySnapshot from "../model/PolicySnapshot.ts"
+import * as Rng from "../model/Rng.ts"
+import * as ModelSample from "../model/Sample.ts"
+import { DispatchError, Dispatcher, fromRecord, fromSampleUnit, fromScoreUnit, type Policy, type Wave } from "../stages/Dispatcher.ts"
+import * as Scoring from "../stages/Scoring.ts"
+import * as ComputeThread from "./ComputeThread.ts"
+import * as WaveWork from "./WaveWork.ts"
+
+/**
+ * The `Dispatcher` of a run on training threads (`--train-threads N` above 1, no `--cluster`): waves of episodes
+ * (evaluation, outcome-PPO rollouts) run on N local compute threads (src/cluster/WaveThread.ts without a cluster), each
+ * with its own one-thread backend of the learner's kind, N waves at once. A wave is computed exactly as in the learner's
+ * process (`Rollout.run`, the same tasks, random stream and weights on the same numerics), so the episodes are the same
+ * whichever thread ran them and however many there are. Why: the learner's own backend runs on one thread under
+ * training threads, so a 200-episode evaluation would leave the other cores idle (qa, `small`: 38 s for 200 episodes).
+ * Sampling and scoring batches, which stages send one at a time, are computed in the learner's process, as without a
+ * dispatcher (a thread would only add the copy of the weights). The threads start on the first wave and end with the
+ * layer's scope; a unit carries its policy's snapshot (`PolicySnapshot`, ~4.5 MB for `small`), decoded once per version
+ * by each thread. A thread that dies is not used again (one warning): its wave, and every wave after, goes to the others
+ * or, when none is left, runs in the learner's process, with the same episodes.
+ */
+export const layer = (threads: number, backend: BackendOptions.Options): Layer.Layer<Dispatcher> =>
+  Layer.effect(Dispatcher, Effect.gen(function*() {
+    const scope = yield* Effect.scope
+    const idle = yield* Queue.unbounded<number>()
+    for (let i = 0; i < threads; i++) yield* Queue.offer(idle, i)
+    const started = new Map<number, Deferred.Deferred<ComputeThread.ComputeThread, DispatchError>>()
+    const dead = new Map<number, string>() // thread -> why
+    /** Thread i, started on first use; its death is recorded as soon as it happens. */
+    const thread = (i: number) =>
+      Effect.gen(function*() {
+        const known = started.get(i)
+        if (known !== undefined) return yield* Deferred.await(known)
+        const d = Deferred.makeUnsafe<ComputeThread.ComputeThread, DispatchError>()
+        started.set(i, d)
+        const exit = yield* Effect.exit(Scope.provide(scope)(ComputeThread.make({ backend: { ...backend, threads: 1 }, quiet: true })))
+        if (Exit.isSuccess(exit)) yield* Effect.forkIn(Effect.flatMap(exit.value.dead, (why) => Effect.sync(() => dead.set(i, why))), scope)
+        yield* Deferred.done(d, exit)
+        return yield* exit
+      })
+    /** A wave on thread i: fails with the thread's death if it dies meanwhile (its units are left unanswered then). */
+    const onThread = (i: number, wave: Wave, snapshot: PolicySnapshot.Snapshot) =>
+      Effect.flatMap(thread(i), (t) =>
+        Effect.raceFirst(
+          t.episodes(wave, snapshot.hash, snapshot.bytes),
+          Effect.flatMap(t.dead, (why) => Effect.andThen(Effect.sync(() => dead.set(i, why)), Effect.fail(new DispatchError({ reason: "Failed", message: why }))))
+        ))
+    // the learner's own `WaveWork`, for when no thread is left: the same work, in this process
+    let local: Effect.Success<ReturnType<typeof WaveWork.make<never>>> | undefined
+    const inProcess = (wave: Wave, snapshot: PolicySnapshot.Snapshot) =>
+      Effect.gen(function*() {
+        local ??= yield* WaveWork.make((hash) =>
+          hash === snapshot.hash ? Effect.succeed(snapshot.bytes) : Effect.fail(new DispatchError({ reason: "Failed", message: `policy ${hash.slice(0, 12)}: not at hand` }))
+        )
+        return yield* local.episodes(wave, snapshot.hash)
+      })
+    const episodes = (wave: Wave, policy: Policy) =>
+      Effect.gen(function*() {
+        const snapshot = PolicySnapshot.encode(policy.model, policy.tokenizer.toJSON())
+        while (dead.size < threads) {
+          const i = yield* Queue.take(idle)
+          if (i === wake) {
+            // a thread died: when none is left, every wave waiting for one runs here (the token passes on)
+            if (dead.size < threads) continue
+            yield* Queue.offer(idle, wake)
+            break
+          }
+          const done = yield* Effect.exit(onThread(i, wave, snapshot))
+          if (!dead.has(i)) {
+            yield* Queue.offer(idle, i)
+            // the wave itself failed (an environment refused it): another thread would do no better
+            return (yield* done).map(fromRecord)
+          }
+          yield* Effect.logWarning(`compute thread ${i + 1} of ${threads} failed (${dead.get(i)}): its waves go to the other threads from now on`)
+          yield* Queue.offer(idle, wake)
+        }
+        return (yield* inProcess(wave, snapshot)).map(fromRecord)
+      })
+    return Dispatcher.of({
+      describe: `${threads} compute threads`,
+      inFlight: threads,
+      episodes,
+      samples: (unit, policy) => Effect.sync(() => ModelSample.states(policy.model, fromSampleUnit(unit), unit.k, Rng.make(unit.seed), unit)),
+      scores: (unit, model) => Effect.sync(() => Scoring.compute(model.model, unit.head, fromScoreUnit(unit), unit.maxTokens))
+    })
+  }))
+
+/** The token a thread's death puts in the idle queue, so that no wave waits for a thread that will not come back. */
+const wake = -1
