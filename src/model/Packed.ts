@@ -142,9 +142,12 @@ export interface Pass {
   readonly requests: Int32Array // (R,)
 }
 
-/** The packed sequences in passes of at most `maxTokens` padded tokens (count x longest), longest first. */
-export const passes = (p: Packing, maxTokens: number): Array<Pass> =>
-  Microbatch.plan(p.lengths, maxTokens).map((seqs) => ({
+/**
+ * The packed sequences in passes of at most `maxTokens` padded tokens (count x longest), longest first; at least
+ * `minPasses` when there are that many sequences (balanced: `Microbatch.plan`), for training threads to share.
+ */
+export const passes = (p: Packing, maxTokens: number, minPasses = 1): Array<Pass> =>
+  Microbatch.plan(p.lengths, maxTokens, 1, minPasses).map((seqs) => ({
     batch: ActionBatch.build(seqs.map((s) => p.sequences[s]!)),
     requests: Int32Array.from(seqs.flatMap((s) => Array.from(p.requestsOf[s]!)))
   }))

@@ -6,13 +6,13 @@ import * as Backend from "../model/backend/Backend.ts"
 import type * as BackendOptions from "../model/backend/BackendOptions.ts"
 import * as TfjsInit from "../model/backend/TfjsInit.ts"
 import * as GradientStep from "../model/GradientStep.ts"
-import * as SftPass from "../model/SftPass.ts"
+import * as TrainingPass from "../model/TrainingPass.ts"
 import * as Transformer from "../model/Transformer.ts"
 
 /**
  * A helper thread of `GradientThreads`: its own tensor backend (one thread), a copy of the trained model, and the
  * passes of a training step it is given. Messages in: `{id, config, names, weights, passes}` (the model's config, its
- * weights in optimizer order with their names, SFT passes as data); out: `{_tag: "done", id, results}` (one
+ * weights in optimizer order with their names, training passes as data: `TrainingPass`); out: `{_tag: "done", id, results}` (one
  * `GradientStep.Computed` per pass, in order) or `{_tag: "failed", id, message}`, and `ready` / `fatal` once.
  */
 export interface Data {
@@ -24,7 +24,7 @@ export interface Request {
   readonly config: Transformer.Config
   readonly names: ReadonlyArray<string>
   readonly weights: ReadonlyArray<Float32Array>
-  readonly passes: ReadonlyArray<SftPass.Pass>
+  readonly passes: ReadonlyArray<TrainingPass.Pass>
 }
 
 export type Reply =
@@ -59,7 +59,7 @@ export const compute = (r: Request): ReadonlyArray<GradientStep.Computed> => {
     throw new Error(`gradient thread: the weights sent are not the model's (${r.names.length} sent, ${copy.names.length} here)`)
   }
   tf.tidy(() => copy.variables.forEach((v, i) => v.assign(tf.tensor(r.weights[i]!, v.shape))))
-  return r.passes.map((pass) => GradientStep.compute(copy.variables, (capture) => SftPass.loss(copy.model, pass, capture)))
+  return r.passes.map((pass) => GradientStep.compute(copy.variables, (capture) => TrainingPass.loss(copy.model, pass, capture)))
 }
 
 const port = parentPort

@@ -2,7 +2,7 @@ import { Context, Deferred, Effect, Layer } from "effect"
 import { Worker } from "node:worker_threads"
 import type * as BackendOptions from "../model/backend/BackendOptions.ts"
 import type * as GradientStep from "../model/GradientStep.ts"
-import type * as SftPass from "../model/SftPass.ts"
+import type * as TrainingPass from "../model/TrainingPass.ts"
 import type * as Transformer from "../model/Transformer.ts"
 import type * as GradientThread from "./GradientThread.ts"
 import { StageError } from "./StageError.ts"
@@ -17,7 +17,7 @@ import { StageError } from "./StageError.ts"
  * two passes on two threads keep both cores busy for the whole pass. Helpers start on first use (~1 s) and end with
  * the layer's scope. Without this service (or with `threads` 1) every pass runs on the learner's thread. A helper that
  * fails or dies (out of memory, say) is not used again: its passes of that step, and every pass after, are computed
- * by the others, the learner included, with the same numbers (Sft.stepShared).
+ * by the others, the learner included, with the same numbers (SharedStep.guarded).
  */
 export class GradientThreads extends Context.Service<GradientThreads, {
   /** Compute threads for training passes, the learner's included (1: the learner alone). */
@@ -34,7 +34,7 @@ export class GradientThreads extends Context.Service<GradientThreads, {
     config: Transformer.Config,
     names: ReadonlyArray<string>,
     weights: ReadonlyArray<Float32Array>,
-    passes: ReadonlyArray<SftPass.Pass>
+    passes: ReadonlyArray<TrainingPass.Pass>
   ) => Effect.Effect<Effect.Effect<ReadonlyArray<GradientStep.Computed>, StageError>, StageError>
 }>()("stepagent/GradientThreads") {}
 

@@ -36,7 +36,10 @@ export const Config = Schema.Struct({
   // synthetic negatives per expert state (Negatives.ts: the previous or a later expert action, a token dropped or
   // swapped for one of the observation), trained on beside the differing agent actions, never rewarded or fed to PPO:
   // 0 = the paper's, the agent's samples only
-  negatives: Field.int(0, 0)
+  negatives: Field.int(0, 0),
+  // an update split into at least this many passes (by trajectory): two training threads can share it
+  // (`--train-threads`), and the numbers do not depend on how many there are (as the SFT stage's `minPasses`)
+  minPasses: Field.int(2)
 })
 export type Config = typeof Config.Type
 export const defaults: Config = Schema.decodeUnknownSync(Config)({})
@@ -71,7 +74,7 @@ export const implicitReward = (config: Config, run: Run.Run) =>
           ? Preference.selectLogps(ref, differing)
           : Preference.concatLogps(Preference.selectLogps(ref, differing), yield* logps(models.reference, synthetic))
         const steps = Math.ceil(config.steps * train.n / Math.max(1, pairs.n))
-        const trained = yield* Effect.sync(() => Preference.train(model, opt, train, trainRef, config, steps, Preference.minibatches(rng, train, config.minibatchSize)))
+        const trained = yield* Preference.train(model, opt, train, trainRef, config, steps, Preference.minibatches(rng, train, config.minibatchSize))
         if (!trained.ok) return trained
         const rewards = Preference.implicit(yield* logps(model, pairs), ref, config.beta)
         return { ok: true, value: { stats: trained.value, differs, differing: differing.length, synthetic: synthetic.n, ref, heldOutLogps, rewards } } as const

@@ -1,20 +1,18 @@
-import * as tf from "@tensorflow/tfjs"
 import { Effect, Schema } from "effect"
 import * as Gae from "../math/Gae.ts"
 import * as PpoMath from "../math/Ppo.ts"
 import * as Whiten from "../math/Whiten.ts"
-import * as ActionBatch from "../model/ActionBatch.ts"
-import * as GradientStep from "../model/GradientStep.ts"
 import type * as Guard from "../model/Guard.ts"
 import type * as Optimizer from "../model/Optimizer.ts"
 import * as Packed from "../model/Packed.ts"
-import * as Policy from "../model/Policy.ts"
 import * as Score from "../model/Score.ts"
 import type * as Transformer from "../model/Transformer.ts"
 import * as Batched from "./Batched.ts"
 import * as Field from "./Field.ts"
 import * as Microbatch from "../model/Microbatch.ts"
+import type * as TrainingPass from "../model/TrainingPass.ts"
 import * as Run from "./Run.ts"
+import * as SharedStep from "./SharedStep.ts"
 import type { Segment } from "./Segment.ts"
 
 /**
@@ -54,7 +52,10 @@ export const Config = Schema.Struct({
   // order: Run.groupedPermutation), so a minibatch's states pack into shared trunks (Packed.pack) and a pass costs about
   // one trajectory's tokens plus its actions, not every state's prefix; "shuffled" draws episodes one by one (TRL's
   // sample-level shuffle, each state then its own sequence)
-  minibatchOrder: Schema.Literals(["grouped", "shuffled"]).pipe(Schema.withDecodingDefaultKey(Effect.succeed("grouped" as const)))
+  minibatchOrder: Schema.Literals(["grouped", "shuffled"]).pipe(Schema.withDecodingDefaultKey(Effect.succeed("grouped" as const))),
+  // a minibatch's update split into at least this many passes (by trajectory): two training threads can share it
+  // (`--train-threads`), and the numbers do not depend on how many there are (as the SFT stage's `minPasses`)
+  minPasses: Field.int(2)
 })
 export type Config = typeof Config.Type
 export const defaults: Config = Schema.decodeUnknownSync(Config)({})
@@ -88,15 +89,18 @@ interface BatchStats {
   readonly earlyStop: boolean
 }
 
-/** One PPO batch, synchronously (all tensors live and die inside). */
-export const batch = (
+/**
+ * One PPO batch: its scoring synchronously (all tensors live and die inside), then its updates, each one's passes
+ * shared by the training threads when there are any (`SharedStep`).
+ */
+export const batch = Effect.fn("Ppo.batch")(function*(
   policy: Transformer.Model,
   reference: Transformer.Model,
   opt: Optimizer.Optimizer,
   episodes: ReadonlyArray<Episode>,
   config: Config,
   rng: ReturnType<typeof Run.rng>
-): Guard.Checked<BatchStats> => {
+) {
   const ctx = policy.config.contextLength
   // every (state, action) pair is packed with the other pairs of its trajectory (`Packed.pack`): one pass per trajectory window
   const requests = episodes.map((e): Packed.Request => ({ trajectory: e.segment.trajectory, step: e.segment.step, action: e.tokens }))
@@ -127,35 +131,33 @@ export const batch = (
     for (let start = 0; start < B && !earlyStop; start += config.minibatchSize) {
       const mb = Array.from(order.subarray(start, Math.min(B, start + config.minibatchSize)))
       const mbTokens = mb.reduce((n, r) => n + old.mask.subarray(r * A, (r + 1) * A).reduce((a, b) => a + b, 0), 0)
-      const passes = Packed.passes(Packed.pack(ctx, mb.map((r) => requests[r]!)), Microbatch.trainingTokens(policy.config, config.maxTokens))
-      const losses = passes.map((pass): GradientStep.Pass => {
+      const passes = Packed.passes(Packed.pack(ctx, mb.map((r) => requests[r]!)), Microbatch.trainingTokens(policy.config, config.maxTokens), config.minPasses)
+      const data = passes.map((pass): TrainingPass.Pass => {
         const b = pass.batch
         const rows = Array.from(pass.requests, (q) => mb[q]!) // the pass's rows as episodes of the batch
         const W = b.width
-        const n = rows.length
-        const oldLogp = Microbatch.rows(old.logp, A, rows, W)
-        const oldValues = Microbatch.rows(old.values, A, rows, W)
-        const adv = Microbatch.rows(advantages, A, rows, W)
-        const ret = Microbatch.rows(gae.returns, A, rows, W)
         const microTokens = b.mask.reduce((a, c) => a + c, 0)
         tokens += b.batch * b.length
-        const weight = (microTokens / Math.max(1, mbTokens)) * passes.length // token-weighted: the mean over passes is the minibatch's masked mean
-        return (capture) =>
-          tf.tidy(() => {
-            const t = ActionBatch.tensors(b, policy.config.copyHead === true)
-            const o = Policy.outputs(policy, t)
-            const pl = PpoMath.policyLoss(o.logp, tf.tensor2d(oldLogp, [n, W]), tf.tensor2d(adv, [n, W]), t.mask, config.clip)
-            const vl = PpoMath.valueLoss(o.values, tf.tensor2d(oldValues, [n, W]), tf.tensor2d(ret, [n, W]), t.mask, config.valueClip)
-            const ent = PpoMath.entropy(o.logits, t.mask)
-            let loss: tf.Scalar = tf.add(pl.loss, tf.mul(config.vfCoef, vl.loss))
-            if (config.entropyCoef > 0) loss = tf.sub(loss, tf.mul(config.entropyCoef, ent))
-            capture(tf.mul(tf.stack([pl.loss, vl.loss, ent, pl.approxkl, pl.clipfrac, vl.clipfrac]), microTokens))
-            return tf.mul(loss, weight) as tf.Scalar
-          })
+        return {
+          kind: "ppo",
+          pass: {
+            batch: b,
+            oldLogp: Microbatch.rows(old.logp, A, rows, W),
+            oldValues: Microbatch.rows(old.values, A, rows, W),
+            advantages: Microbatch.rows(advantages, A, rows, W),
+            returns: Microbatch.rows(gae.returns, A, rows, W),
+            clip: config.clip,
+            valueClip: config.valueClip,
+            vfCoef: config.vfCoef,
+            entropyCoef: config.entropyCoef,
+            weight: (microTokens / Math.max(1, mbTokens)) * passes.length // token-weighted: the mean over passes is the minibatch's masked mean
+          }
+        }
       })
-      const outcome = GradientStep.guarded(
+      const outcome = yield* SharedStep.guarded(
+        policy,
         opt,
-        losses,
+        data,
         6,
         (r) => ({
           loss: r.loss,
@@ -176,8 +178,8 @@ export const batch = (
       if (config.targetKl !== null && outcome.value.approxkl > config.targetKl) earlyStop = true
     }
   }
-  return { ok: true, value: { steps, kl: klSum / Math.max(1, B), nonScore: -config.klCoef * klSum / Math.max(1, B), tokens, earlyStop } }
-}
+  return { ok: true, value: { steps, kl: klSum / Math.max(1, B), nonScore: -config.klCoef * klSum / Math.max(1, B), tokens, earlyStop } } as Guard.Checked<BatchStats>
+})
 
 /**
  * Rewarded one-step episodes -> the policy updated; one metrics record logged per optimizer step (the stream carries nothing): `policy/approxkl`,

@@ -1,16 +1,14 @@
-import * as tf from "@tensorflow/tfjs"
-import * as Dpo from "../math/Dpo.ts"
-import * as ActionBatch from "../model/ActionBatch.ts"
-import * as GradientStep from "../model/GradientStep.ts"
+import { Effect } from "effect"
 import type * as Guard from "../model/Guard.ts"
 import type * as Optimizer from "../model/Optimizer.ts"
-import * as Policy from "../model/Policy.ts"
 import * as Score from "../model/Score.ts"
 import type * as Transformer from "../model/Transformer.ts"
 import * as Microbatch from "../model/Microbatch.ts"
 import * as Packed from "../model/Packed.ts"
 import type * as Rng from "../model/Rng.ts"
+import type * as TrainingPass from "../model/TrainingPass.ts"
 import * as Run from "./Run.ts"
+import * as SharedStep from "./SharedStep.ts"
 import type { AgentAction } from "./Sample.ts"
 
 /**
@@ -98,11 +96,52 @@ export interface StepStats {
 }
 
 /**
- * One DPO update of `m` on all pairs (gradient accumulated over packed passes of at most `maxTokens`
- * padded tokens; the loss is the mean over pairs exactly). `nllCoef` > 0 adds α times the mean token
- * negative log-likelihood of the chosen (expert) actions (RPO, TRL's `rpo_alpha`): it keeps DPO from
- * lowering the expert's likelihood along with the agent's. Guarded: a non-finite loss or gradient
- * leaves `m` and `opt` as they were.
+ * The passes of one DPO update of `m` on all pairs, as data (`DpoPass`): packed passes of at most `maxTokens` padded
+ * tokens, at least `minPasses` when the pairs' trajectories allow (so that training threads can share them), both
+ * actions of a pair in the same pass (`Packed.pack`). Weighted so that the optimizer's mean over passes is the mean
+ * over pairs exactly. Pure.
+ */
+export const plan = (
+  m: Transformer.Model,
+  p: Pairs,
+  ref: Logps,
+  beta: number,
+  maxTokens: number,
+  nllCoef = 0,
+  minPasses = 1
+): Array<TrainingPass.Pass> => {
+  const passes = Packed.passes(Packed.pack(p.contextLength, requests(p)), Microbatch.trainingTokens(m.config, maxTokens), minPasses)
+  const chosenTokens = p.agent.reduce((n, a) => n + Math.min(Score.expertAction(a.trajectory, a.step).length, p.contextLength), 0)
+  return passes.map((pass) => {
+    // rows of the pass: pair i's chosen action is request i, its rejected one request n + i
+    const chosenRow = new Map<number, number>()
+    const rejectedRow = new Map<number, number>()
+    pass.requests.forEach((q, r) => (q < p.n ? chosenRow : rejectedRow).set(q % p.n, r))
+    const pairsIn = [...rejectedRow.keys()].sort((a, b) => a - b)
+    const k = pairsIn.length
+    return {
+      kind: "dpo",
+      pass: {
+        batch: pass.batch,
+        chosenIx: Int32Array.from(pairsIn, (i) => chosenRow.get(i)!),
+        rejectedIx: Int32Array.from(pairsIn, (i) => rejectedRow.get(i)!),
+        refChosen: Float32Array.from(pairsIn, (i) => ref.chosen[i]!),
+        refRejected: Float32Array.from(pairsIn, (i) => ref.rejected[i]!),
+        beta,
+        // Dpo.loss is a mean over the pass's pairs; Optimizer.minimize averages over passes: the result is the mean over pairs
+        weight: (k / p.n) * passes.length,
+        nllCoef,
+        nllTokens: Math.max(1, chosenTokens) / passes.length
+      }
+    }
+  })
+}
+
+/**
+ * One DPO update of `m` on all pairs (gradient accumulated over the passes of `plan`, shared by the training threads
+ * when there are any: `SharedStep`; the loss is the mean over pairs exactly). `nllCoef` > 0 adds α times the mean token
+ * negative log-likelihood of the chosen (expert) actions (RPO, TRL's `rpo_alpha`): it keeps DPO from lowering the
+ * expert's likelihood along with the agent's. Guarded: a non-finite loss or gradient leaves `m` and `opt` as they were.
  */
 export const update = (
   m: Transformer.Model,
@@ -111,46 +150,13 @@ export const update = (
   ref: Logps,
   beta: number,
   maxTokens: number,
-  nllCoef = 0
-): Guard.Checked<StepStats> => {
-  // packed passes of at most maxTokens padded tokens; both actions of a pair are in the same pass (`Packed.pack`)
-  const passes = Packed.passes(Packed.pack(p.contextLength, requests(p)), Microbatch.trainingTokens(m.config, maxTokens))
-  const chosenTokens = p.agent.reduce((n, a) => n + Math.min(Score.expertAction(a.trajectory, a.step).length, p.contextLength), 0)
-  const losses = passes.map((pass): GradientStep.Pass => {
-    // rows of the pass: pair i's chosen action is request i, its rejected one request n + i
-    const chosenRow = new Map<number, number>()
-    const rejectedRow = new Map<number, number>()
-    pass.requests.forEach((q, r) => (q < p.n ? chosenRow : rejectedRow).set(q % p.n, r))
-    const pairsIn = [...rejectedRow.keys()].sort((a, b) => a - b)
-    const k = pairsIn.length
-    const chosenIx = Int32Array.from(pairsIn, (i) => chosenRow.get(i)!)
-    const rejectedIx = Int32Array.from(pairsIn, (i) => rejectedRow.get(i)!)
-    const refChosen = Float32Array.from(pairsIn, (i) => ref.chosen[i]!)
-    const refRejected = Float32Array.from(pairsIn, (i) => ref.rejected[i]!)
-    const weight = (k / p.n) * passes.length // Dpo.loss is a mean over the pass's pairs; Optimizer.minimize averages over passes: the result is the mean over pairs
-    return (capture) =>
-      tf.tidy(() => {
-        const o = Policy.outputs(m, ActionBatch.tensors(pass.batch, m.config.copyHead === true))
-        const sums = tf.sum(o.logp, 1) // (R,)
-        const chosen = tf.gather(sums, tf.tensor1d(chosenIx, "int32")) as tf.Tensor1D // (k,)
-        const l = Dpo.loss(
-          chosen,
-          tf.gather(sums, tf.tensor1d(rejectedIx, "int32")) as tf.Tensor1D,
-          tf.tensor1d(refChosen),
-          tf.tensor1d(refRejected),
-          beta
-        )
-        capture(tf.mul(tf.stack([l.accuracy, l.margin, tf.mean(l.chosenReward), tf.mean(l.rejectedReward)]), k))
-        const dpo = tf.mul(l.loss, weight) as tf.Scalar
-        if (nllCoef === 0) return dpo
-        // RPO: + α * the chosen actions' mean token NLL (over all chosen tokens of the step), against likelihood displacement
-        const nll = tf.div(tf.neg(tf.sum(chosen)), Math.max(1, chosenTokens) / passes.length)
-        return tf.add(dpo, tf.mul(nllCoef, nll)) as tf.Scalar
-      })
-  })
-  return GradientStep.guarded(
+  nllCoef = 0,
+  minPasses = 1
+): Effect.Effect<Guard.Checked<StepStats>> =>
+  SharedStep.guarded(
+    m,
     opt,
-    losses,
+    plan(m, p, ref, beta, maxTokens, nllCoef, minPasses),
     4,
     (r) => ({
       loss: r.loss,
@@ -163,13 +169,13 @@ export const update = (
     }),
     (s) => [["loss/dpo", s.loss], ["grad/norm", s.gradNorm]]
   )
-}
 
 /** The DPO settings both users share (the implicit reward model's and step DPO's configs). */
 export interface Settings {
   readonly beta: number
   readonly maxTokens: number
   readonly nllCoef: number
+  readonly minPasses: number
 }
 
 /**
@@ -177,7 +183,7 @@ export interface Settings {
  * is no `rows`), each step's statistics with the optimizer step it made. Stops at the first update that is not
  * finite (not applied).
  */
-export const train = (
+export const train = Effect.fn("Preference.train")(function*(
   m: Transformer.Model,
   opt: Optimizer.Optimizer,
   p: Pairs,
@@ -185,18 +191,18 @@ export const train = (
   settings: Settings,
   steps: number,
   rows?: () => ReadonlyArray<number>
-): Guard.Checked<Array<StepStats & { readonly step: number }>> => {
+) {
   const out: Array<StepStats & { readonly step: number }> = []
   for (let s = 0; s < steps; s++) {
     const r = rows?.()
     const outcome = r === undefined
-      ? update(m, opt, p, ref, settings.beta, settings.maxTokens, settings.nllCoef)
-      : update(m, opt, select(p, r), selectLogps(ref, r), settings.beta, settings.maxTokens, settings.nllCoef)
+      ? yield* update(m, opt, p, ref, settings.beta, settings.maxTokens, settings.nllCoef, settings.minPasses)
+      : yield* update(m, opt, select(p, r), selectLogps(ref, r), settings.beta, settings.maxTokens, settings.nllCoef, settings.minPasses)
     if (!outcome.ok) return outcome
     out.push({ ...outcome.value, step: opt.step })
   }
-  return { ok: true, value: out }
-}
+  return { ok: true, value: out } as Guard.Checked<Array<StepStats & { readonly step: number }>>
+})
 
 /**
  * Minibatches of `size` pairs (at most all of them) cut in turn from a seeded order that keeps each trajectory's

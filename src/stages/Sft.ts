@@ -11,9 +11,8 @@ import * as Batched from "./Batched.ts"
 import * as Field from "./Field.ts"
 import * as Microbatch from "../model/Microbatch.ts"
 import * as SftPass from "../model/SftPass.ts"
-import * as GradientThreads from "./GradientThreads.ts"
+import * as SharedStep from "./SharedStep.ts"
 import type * as Run from "./Run.ts"
-import type { StageError } from "./StageError.ts"
 
 /**
  * The warm start (the "novice"): behaviour cloning on expert trajectories. The loss is the mean negative
@@ -157,53 +156,18 @@ export const step = (
   return GradientStep.guarded(opt, passes, 1, stats(p), checked)
 }
 
-/**
- * One SFT step with its passes shared between this thread and the helpers of `GradientThreads` (`assign`): the same
- * update as `step` to the bit. The learner's passes are computed while the helpers compute theirs.
- */
-export const stepShared = Effect.fn("Sft.stepShared")(function*(
+/** One SFT step with its passes shared by the training threads when there are any (`SharedStep`): the same update as `step` to the bit. */
+export const stepShared = (
   policy: Transformer.Model,
   opt: Optimizer.Optimizer,
   trajectories: ReadonlyArray<Tokenized.TokenizedTrajectory>,
   maxTokens: number,
   observationLossWeight: number,
   minPasses: number
-) {
-  const threads = yield* GradientThreads.GradientThreads
+) => {
   const p = plan(policy.config, trajectories, maxTokens, observationLossWeight, minPasses)
-  const helpers = threads.live()
-  const owner = GradientThreads.assign(p.passes.map(SftPass.cost), threads.threads, helpers)
-  const names = opt.slots.map((s) => s.name)
-  const weights = owner.some((o) => o > 0) ? yield* Effect.sync(() => opt.slots.map((s) => Float32Array.from(s.variable.dataSync() as Float32Array))) : []
-  const computed = new Array<GradientStep.Computed | undefined>(p.passes.length)
-  const variables = opt.slots.map((s) => s.variable)
-  const local = (which: ReadonlyArray<number>) =>
-    Effect.sync(() => {
-      for (const i of which) computed[i] = GradientStep.compute(variables, (capture) => SftPass.loss(policy, p.passes[i]!, capture))
-    })
-  // a helper that fails leaves its passes to the learner: the same numbers, a slower step, and it is not used again
-  const fallback = (mine: ReadonlyArray<number>) => (e: StageError) =>
-    Effect.logWarning(`${e.message}: its passes go to the other threads from now on`).pipe(Effect.andThen(local(mine)))
-  const waits: Array<Effect.Effect<void>> = []
-  for (const h of helpers) {
-    const mine = p.passes.flatMap((_, i) => owner[i] === h ? [i] : [])
-    if (mine.length === 0) continue
-    const wait = yield* Effect.result(threads.submit(h, policy.config, names, weights, mine.map((i) => p.passes[i]!)))
-    if (wait._tag === "Failure") {
-      waits.push(fallback(mine)(wait.failure))
-      continue
-    }
-    waits.push(wait.success.pipe(
-      Effect.map((results) => mine.forEach((i, k) => {
-        computed[i] = results[k]
-      })),
-      Effect.catch(fallback(mine))
-    ))
-  }
-  yield* local(p.passes.flatMap((_, i) => owner[i] === 0 ? [i] : []))
-  for (const wait of waits) yield* wait
-  return yield* Effect.sync(() => Guard.update(opt, () => stats(p)(GradientStep.takeComputed(opt, computed.map((c) => c!), 1)), checked))
-})
+  return SharedStep.guarded(policy, opt, p.passes.map((pass) => ({ kind: "sft", pass }) as const), 1, stats(p), checked)
+}
 
 /** Expert trajectories -> the policy trained in place; one metrics record logged per optimizer step (`loss/sft`, `sft/token_accuracy`, ...), the stream carries nothing. */
 export const sft = (config: Config, run: Run.Run, schedule: { readonly totalSteps: number } = { totalSteps: 0 }) =>
@@ -218,10 +182,7 @@ export const sft = (config: Config, run: Run.Run, schedule: { readonly totalStep
       minLearningRateRatio: config.minLearningRateRatio
     }],
     step: (b: Batched.Batch<Tokenized.TokenizedTrajectory, "policy">) =>
-      Effect.flatMap(Effect.serviceOption(GradientThreads.GradientThreads), (threads) =>
-        threads._tag === "Some" && threads.value.threads > 1
-          ? Effect.provideService(stepShared(b.models.policy, b.opt, b.items, config.maxTokens, config.observationLossWeight, config.minPasses), GradientThreads.GradientThreads, threads.value)
-          : Effect.sync(() => step(b.models.policy, b.opt, b.items, config.maxTokens, config.observationLossWeight, config.minPasses))),
+      stepShared(b.models.policy, b.opt, b.items, config.maxTokens, config.observationLossWeight, config.minPasses),
     emit: (s, seconds, b) => {
       const record = b.record(b.opt.step, {
         "loss/sft": s.loss,

@@ -22,7 +22,8 @@ export const Config = Schema.Struct({
   steps: Field.int(1), // DPO updates per batch: one pass over the data, as TRL's single DPO epoch
   learningRate: Field.nonNegative(1e-5), // the policy's fine-tuning rate, as PPO's: the same budget of change per step
   maxGradNorm: Field.nonNegative(1), // TRL's max_grad_norm
-  maxTokens: Field.int(8192) // padded tokens per forward pass: bounds activations (gradients are accumulated)
+  maxTokens: Field.int(8192), // padded tokens per forward pass: bounds activations (gradients are accumulated)
+  minPasses: Field.int(2) // an update split into at least this many passes: training threads share it, same numbers (as SFT's)
 })
 export type Config = typeof Config.Type
 export const defaults: Config = Schema.decodeUnknownSync(Config)({})

@@ -3,10 +3,15 @@ import { fc, test } from "@fast-check/vitest"
 import { Effect, Layer, Stream } from "effect"
 import { describe } from "vitest"
 import * as Microbatch from "../../src/model/Microbatch.ts"
+import * as Optimizer from "../../src/model/Optimizer.ts"
 import * as Transformer from "../../src/model/Transformer.ts"
 import type * as Metrics from "../../src/metrics/Metrics.ts"
 import * as GradientThreads from "../../src/stages/GradientThreads.ts"
 import * as Models from "../../src/stages/Models.ts"
+import * as Ppo from "../../src/stages/Ppo.ts"
+import * as Preference from "../../src/stages/Preference.ts"
+import * as Run from "../../src/stages/Run.ts"
+import * as Segment from "../../src/stages/Segment.ts"
 import * as Sft from "../../src/stages/Sft.ts"
 import * as Fixtures from "./Fixtures.ts"
 import * as World from "./World.ts"
@@ -61,6 +66,40 @@ layer(World.layerSignals({ train: 24, heldOut: 1 }), { timeout: 120_000 })("SFT 
       expect(Fixtures.sameWeights(sharedThree.weights, one.weights)).toBe(true)
       // and training moved them (equal because trained alike, not because nothing happened)
       expect(Fixtures.sameWeights(one.weights, Fixtures.weights(Transformer.init(config, 4)))).toBe(false)
+    }))
+
+  it.effect("PPO's and DPO's updates give the same weights and statistics to the bit on 1 and 2 threads (minPasses 2: split by trajectory)", () =>
+    Effect.gen(function*() {
+      const world = yield* World.SignalsWorld
+      const config: Transformer.Config = { ...world.config, copyHead: true, copyMatch: true }
+      // one-step episodes at the first two states of 8 trajectories, rewarded by a pattern; the agent's "wrong" action at
+      // a state is the next trajectory's expert action there
+      const segments = world.train.slice(0, 8).flatMap((trajectory) => [0, 1].map((step) => ({ trajectory, step })))
+      const episodes = segments.map((segment, i): Ppo.Episode => ({ segment, tokens: Segment.expertAction(segment), reward: (i * 7) % 5 - 2 }))
+      const wrong = segments.map((segment, i) => ({ segment, sample: 0, tokens: Segment.expertAction(segments[(i + 2) % segments.length]!), logp: new Float32Array(0), stopped: true, text: "" }))
+      const update = (threads: Layer.Layer<GradientThreads.GradientThreads>) =>
+        Effect.gen(function*() {
+          const policy = Transformer.init(config, 6)
+          const reference = Transformer.init(config, 6)
+          const opt = Optimizer.make(Transformer.named(policy.weights), { learningRate: 1e-3 })
+          const ppo = yield* Ppo.batch(policy, reference, opt, episodes, { ...Ppo.defaults, batchSize: 16, minibatchSize: 8, epochs: 2 }, Run.rng(Fixtures.at, "ppo"))
+          const pairs = Preference.pairs(config.contextLength, wrong)
+          const dpo = yield* Preference.train(policy, opt, pairs, Preference.logps(reference, pairs, 8192), { beta: 0.1, maxTokens: 8192, nllCoef: 0.5, minPasses: 2 }, 3)
+          const out = { ppo, dpo, weights: Fixtures.weights(policy) }
+          Transformer.dispose(policy)
+          Transformer.dispose(reference)
+          Optimizer.dispose(opt)
+          return out
+        }).pipe(Effect.provide(threads))
+      const one = yield* update(GradientThreads.serial)
+      const two = counted(2)
+      const shared = yield* update(two.counting)
+      expect(two.posted.passes).toBeGreaterThanOrEqual(4 + 3) // each of PPO's 4 updates and DPO's 3 gave the helper a pass
+      expect(one.ppo.ok && one.dpo.ok).toBe(true)
+      expect(shared.ppo).toEqual(one.ppo)
+      expect(shared.dpo).toEqual(one.dpo)
+      expect(Fixtures.sameWeights(shared.weights, one.weights)).toBe(true)
+      expect(Fixtures.sameWeights(one.weights, Fixtures.weights(Transformer.init(config, 6)))).toBe(false)
     }))
 
   it.effect("a helper given weights that are not its model's fails the step with one line (ThreadFailed)", () =>
