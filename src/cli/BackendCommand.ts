@@ -21,7 +21,12 @@ export const matmul = Flag.Literals("matmul", BackendOptions.matmulChoices).pipe
 )
 
 export const trainThreads = Flag.Int("train-threads").pipe(
-  Flag.withDescription("threads that share each SFT step's passes, each with its own one-thread wasm backend, the learner's included (default: STEPAGENT_TRAIN_THREADS, else every core on wasm when --threads is not given, else 1); the same numbers at any count"),
+  Flag.withDescription("threads that share each training step's passes (SFT, PPO, DPO) and run evaluation waves, each with its own one-thread wasm backend, the learner's included (default: STEPAGENT_TRAIN_THREADS, else every core on wasm when --threads is not given, else 1); the same numbers at any count"),
+  Flag.optional
+)
+
+export const evalThreads = Flag.Int("eval-threads").pipe(
+  Flag.withDescription("threads that run the evaluation's waves of episodes, each with its own one-thread wasm backend (default: every core on wasm when --threads is not given, else 1); the same episodes at any count"),
   Flag.optional
 )
 

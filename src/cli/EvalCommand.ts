@@ -18,8 +18,9 @@ import * as UserError from "./UserError.ts"
 
 /**
  * `stepagent eval --checkpoint <dir> --env E [--env-url URL [--env-protocol openenv]] --split test --n N [--json]`, or
- * `--policy expert|random` for reference points (no checkpoint). With `--cluster URL` the model's episodes run on the
- * cluster's workers (`stepagent worker`), a wave of 16 a unit, with the same results. Rolls the policy out on tasks
+ * `--policy expert|random` for reference points (no checkpoint). The model's waves of 16 episodes run on `--eval-threads`
+ * local threads (default: every core on wasm), or with `--cluster URL` on the cluster's workers (`stepagent worker`),
+ * with the same results. Rolls the policy out on tasks
  * `<split>:0 .. <split>:N-1` and prints `{avgReward, successRate, episodes, ...}`; `--episodes FILE` also writes every
  * episode's transcript (as a run's eval/episodes.arrows).
  */
@@ -38,7 +39,8 @@ export const command = Command.make("eval", {
   json: Flag.Boolean("json").pipe(Flag.withDescription("print one JSON object"), Flag.withDefault(false)),
   episodes: Flag.String("episodes").pipe(Flag.withDescription("also write every episode's transcript to this .arrows file (as a run's eval/episodes.arrows: stepagent data inspect reads it)"), Flag.optional),
   cluster: RunCommand.clusterFlag,
-  ...BackendCommand.flags
+  ...BackendCommand.flags,
+  evalThreads: BackendCommand.evalThreads
 }, ({ checkpoint, cluster, env, envProtocol, envUrl, episodes: episodesPath, json, n, policy, seed, split, ...flags }) =>
   Effect.gen(function*() {
     const sim = Registry.make(env, seed)

@@ -22,10 +22,10 @@ export const trainThreads = BackendCommand.trainThreads
  * The training threads asked for: the flag, else STEPAGENT_TRAIN_THREADS, else `fallback`; a count that is not a
  * whole number from 1 to 64 is a one-line error.
  */
-export const trainThreadCount = (flag: Option.Option<number>, env: Readonly<Record<string, string | undefined>>, fallback = 1): number | string => {
+export const trainThreadCount = (flag: Option.Option<number>, env: Readonly<Record<string, string | undefined>>, fallback = 1, name = "--train-threads"): number | string => {
   const raw = Option.isSome(flag) ? String(flag.value) : env[trainThreadsVariable]?.trim() || String(fallback)
   const n = Number(raw)
-  const from = Option.isSome(flag) ? "--train-threads" : trainThreadsVariable
+  const from = Option.isSome(flag) ? name : trainThreadsVariable
   return Number.isInteger(n) && n >= 1 && n <= 64 ? n : `${from} ${raw}: expected a whole number of threads from 1 to 64`
 }
 
@@ -47,34 +47,42 @@ export const autoTrainThreads = (options: BackendOptions.Options, env: Readonly<
  * The services a run needs: the tensor backend the flags ask for, the threads that share training passes, and
  * progress output. With `--train-threads` above 1 every compute thread (the learner's included) runs a one-thread wasm
  * backend: the cores go to the passes, and OpenBLAS's thread count is one setting for the whole process; evaluation
- * and rollout waves then run on as many threads (src/cluster/ThreadDispatcher.ts, the same episodes). A `--threads`
- * above 1 beside it, or a backend other than wasm, is a one-line error.
+ * and rollout waves then run on as many threads (src/cluster/ThreadDispatcher.ts, the same episodes). `eval` takes
+ * `--eval-threads` instead (its waves only, the same default; STEPAGENT_TRAIN_THREADS is for training). A `--threads`
+ * above 1 beside either, or a backend other than wasm, is a one-line error.
  */
-export const services = (flags: Parameters<typeof BackendCommand.options>[0] & { readonly trainThreads?: Option.Option<number> | undefined }) => {
+export const services = (flags: Parameters<typeof BackendCommand.options>[0] & {
+  readonly trainThreads?: Option.Option<number> | undefined
+  readonly evalThreads?: Option.Option<number> | undefined
+}) => {
   const options = BackendCommand.options(flags)
-  const flag = flags.trainThreads ?? Option.none()
-  const asked = Option.isSome(flag) || (process.env[trainThreadsVariable]?.trim() ?? "") !== ""
-  // the default when nobody asked; commands that do not train (eval, serve) take no --train-threads and keep 1
-  const fallback = asked || flags.trainThreads === undefined ? 1 : autoTrainThreads(options, process.env, TensorflowNode.installed(), BackendOptions.defaultThreads())
-  const count = trainThreadCount(flag, process.env, fallback)
+  const evaluating = flags.evalThreads !== undefined
+  const name = evaluating ? "--eval-threads" : "--train-threads"
+  const flag = flags.trainThreads ?? flags.evalThreads ?? Option.none()
+  const env = evaluating ? {} : process.env
+  const asked = Option.isSome(flag) || (env[trainThreadsVariable]?.trim() ?? "") !== ""
+  // the default when nobody asked; commands that take neither flag (serve) keep 1
+  const fallback = asked || (flags.trainThreads === undefined && !evaluating) ? 1 : autoTrainThreads(options, process.env, TensorflowNode.installed(), BackendOptions.defaultThreads())
+  const count = trainThreadCount(flag, env, fallback, name)
   const shared = typeof count === "number" && count > 1
   const backend = Backend.layer(shared ? { ...options, threads: 1 } : options)
   const threads = Layer.unwrap(Effect.gen(function*() {
     if (typeof count === "string") return yield* UserError.fail(count)
     if (!shared) return GradientThreads.serial
     if (options.threads !== undefined && options.threads > 1) {
-      return yield* UserError.fail(`--threads ${options.threads} with --train-threads ${count}: each thread that trains runs a one-thread backend; leave out --threads`)
+      const what = evaluating ? "each thread that evaluates" : "each thread that trains"
+      return yield* UserError.fail(`--threads ${options.threads} with ${name} ${count}: ${what} runs a one-thread backend; leave out --threads`)
     }
     const info = yield* Backend.Backend
     if (info.name !== "wasm") {
       // the default counted on wasm (auto starts cpu only when wasm cannot start): then the run trains on one thread
       if (!asked) return GradientThreads.serial
-      return yield* UserError.fail(`--train-threads ${count}: helper threads run on the wasm backend only (this run's backend is ${info.name})`)
+      return yield* UserError.fail(`${name} ${count}: helper threads run on the wasm backend only (this run's backend is ${info.name})`)
     }
-    yield* Effect.logInfo(`training passes and evaluation episodes shared by ${count} threads (1 wasm thread each, matmul ${info.matmul})`)
     const one = { backend: "wasm", matmul: info.matmul, threads: 1 } as const
-    // the dispatcher is the fallback `--cluster` replaces (its own is provided inside this one: src/cli/RunCommand.ts onCluster)
-    const layer: Layer.Layer<GradientThreads.GradientThreads> = Layer.mergeAll(GradientThreads.layer(count, one), ThreadDispatcher.layer(count, one))
+    yield* Effect.logInfo(`${evaluating ? "evaluation episodes" : "training passes and evaluation episodes"} shared by ${count} threads (1 wasm thread each, matmul ${info.matmul})`)
+    // the dispatcher is the fallback `--cluster` replaces (its own is provided inside this one: onCluster)
+    const layer: Layer.Layer<GradientThreads.GradientThreads> = Layer.mergeAll(evaluating ? GradientThreads.serial : GradientThreads.layer(count, one), ThreadDispatcher.layer(count, one))
     return layer
   }))
   return Layer.mergeAll(Layer.provideMerge(threads, backend), Progress.layer)

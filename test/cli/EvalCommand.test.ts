@@ -49,10 +49,20 @@ describe("stepagent eval", () => {
       expect(again.status, again.stderr).toBe(0)
       expect(JSON.parse(again.stdout)).toEqual(s)
     }
+    // 40 episodes in 3 waves: on two evaluation threads, the one-thread summary; a conflicting --threads is one line
+    const one = cli(["eval", "--checkpoint", runDir, "--env", "qa", "--n", "40", "--json", "--eval-threads", "1"])
+    expect(one.status, one.stderr).toBe(0)
+    const two = cli(["eval", "--checkpoint", runDir, "--env", "qa", "--n", "40", "--json", "--eval-threads", "2"])
+    expect(two.status, two.stderr).toBe(0)
+    expect(two.stderr).toContain("evaluation episodes shared by 2 threads")
+    expect(JSON.parse(two.stdout)).toEqual(JSON.parse(one.stdout))
+    const conflict = cli(["eval", "--checkpoint", runDir, "--env", "qa", "--n", "4", "--threads", "2", "--eval-threads", "2"])
+    expect(conflict.status).toBe(1)
+    expect(conflict.stderr).toContain("stepagent: --threads 2 with --eval-threads 2: each thread that evaluates runs a one-thread backend; leave out --threads")
     const missing = cli(["eval", "--checkpoint", NodePath.join(dir, "nope"), "--env", "qa", "--n", "2"])
     expect(missing.status).not.toBe(0)
     expect(missing.stderr.trim().split("\n").filter((l) => l.startsWith("stepagent:"))).toHaveLength(1)
-  }, 120_000)
+  }, 240_000)
   it("an unwritable run directory is a clear error", () => {
     const file = NodePath.join(dir, "a-file")
     NodeFs.writeFileSync(file, "")
