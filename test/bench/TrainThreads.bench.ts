@@ -75,4 +75,43 @@ const trainThreads = async () => {
   return out
 }
 
-export const entries: Record<string, () => Promise<unknown>> = { trainThreads }
+/**
+ * `evalThreads`: `stepagent eval` of the bench pipeline's checkpoint (12 SFT steps) on 64 qa test episodes (4 waves of
+ * 16) on one thread, on two backend threads (`--threads 2`) and on two evaluation threads (`--eval-threads 2`,
+ * src/cluster/ThreadDispatcher.ts), XNNPACK; the wall time of each child process (start-up included), median of 3, and
+ * whether the three summaries agree (`sameSummary`, the feature's promise).
+ */
+const evalThreads = async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stepagent-eval-threads-"))
+  fs.writeFileSync(path.join(dir, "pipeline.ts"), pipeline)
+  const out = fs.mkdtempSync(path.join(dir, "run-"))
+  const env = { ...process.env, STEPAGENT_THREADS: "", STEPAGENT_TRAIN_THREADS: "" }
+  const cli = (args: ReadonlyArray<string>) =>
+    execFileSync(process.execPath, [path.join(root, "bin/stepagent.ts"), ...args], { stdio: ["ignore", "pipe", "pipe"], env, encoding: "utf8" })
+  cli(["run", "--out", out, "--matmul", "xnnpack", path.join(dir, "pipeline.ts")])
+  const runDir = fs.readdirSync(out).map((d) => path.join(out, d)).find((d) => fs.existsSync(path.join(d, "metrics.jsonl")))!
+  const timed = (flags: ReadonlyArray<string>) => {
+    const seconds: Array<number> = []
+    let summary = ""
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now()
+      summary = cli(["eval", "--checkpoint", runDir, "--env", "qa", "--n", "64", "--json", "--matmul", "xnnpack", ...flags]).trim()
+      seconds.push((performance.now() - t0) / 1000)
+    }
+    return { seconds: median(seconds), summary }
+  }
+  const one = timed(["--eval-threads", "1"])
+  const backend = timed(["--threads", "2", "--eval-threads", "1"])
+  const shared = timed(["--eval-threads", "2"])
+  fs.rmSync(dir, { recursive: true, force: true })
+  return {
+    oneThreadSeconds: one.seconds,
+    backendThreadsSeconds: backend.seconds,
+    sharedSeconds: shared.seconds,
+    speedupOverOne: one.seconds / shared.seconds,
+    speedupOverBackendThreads: backend.seconds / shared.seconds,
+    sameSummary: one.summary === shared.summary && backend.summary === one.summary
+  }
+}
+
+export const entries: Record<string, () => Promise<unknown>> = { trainThreads, evalThreads }
