@@ -95,22 +95,23 @@ export interface StepStats {
   readonly learningRate: number
 }
 
+/** The DPO settings both users share (the implicit reward model's and step DPO's configs). */
+export interface Settings {
+  readonly beta: number
+  readonly maxTokens: number
+  readonly nllCoef: number
+  readonly minPasses: number
+}
+
 /**
  * The passes of one DPO update of `m` on all pairs, as data (`DpoPass`): packed passes of at most `maxTokens` padded
  * tokens, at least `minPasses` when the pairs' trajectories allow (so that training threads can share them), both
  * actions of a pair in the same pass (`Packed.pack`). Weighted so that the optimizer's mean over passes is the mean
  * over pairs exactly. Pure.
  */
-export const plan = (
-  m: Transformer.Model,
-  p: Pairs,
-  ref: Logps,
-  beta: number,
-  maxTokens: number,
-  nllCoef = 0,
-  minPasses = 1
-): Array<TrainingPass.Pass> => {
-  const passes = Packed.passes(Packed.pack(p.contextLength, requests(p)), Microbatch.trainingTokens(m.config, maxTokens), minPasses)
+export const plan = (m: Transformer.Model, p: Pairs, ref: Logps, settings: Settings): Array<TrainingPass.Pass> => {
+  const { beta, nllCoef } = settings
+  const passes = Packed.passes(Packed.pack(p.contextLength, requests(p)), Microbatch.trainingTokens(m.config, settings.maxTokens), settings.minPasses)
   const chosenTokens = p.agent.reduce((n, a) => n + Math.min(Score.expertAction(a.trajectory, a.step).length, p.contextLength), 0)
   return passes.map((pass) => {
     // rows of the pass: pair i's chosen action is request i, its rejected one request n + i
@@ -143,20 +144,11 @@ export const plan = (
  * negative log-likelihood of the chosen (expert) actions (RPO, TRL's `rpo_alpha`): it keeps DPO from lowering the
  * expert's likelihood along with the agent's. Guarded: a non-finite loss or gradient leaves `m` and `opt` as they were.
  */
-export const update = (
-  m: Transformer.Model,
-  opt: Optimizer.Optimizer,
-  p: Pairs,
-  ref: Logps,
-  beta: number,
-  maxTokens: number,
-  nllCoef = 0,
-  minPasses = 1
-): Effect.Effect<Guard.Checked<StepStats>> =>
+export const update = (m: Transformer.Model, opt: Optimizer.Optimizer, p: Pairs, ref: Logps, settings: Settings): Effect.Effect<Guard.Checked<StepStats>> =>
   SharedStep.guarded(
     m,
     opt,
-    plan(m, p, ref, beta, maxTokens, nllCoef, minPasses),
+    plan(m, p, ref, settings),
     4,
     (r) => ({
       loss: r.loss,
@@ -170,13 +162,6 @@ export const update = (
     (s) => [["loss/dpo", s.loss], ["grad/norm", s.gradNorm]]
   )
 
-/** The DPO settings both users share (the implicit reward model's and step DPO's configs). */
-export interface Settings {
-  readonly beta: number
-  readonly maxTokens: number
-  readonly nllCoef: number
-  readonly minPasses: number
-}
 
 /**
  * The DPO loop: `steps` updates of `m` in order (`update`), each on the pairs `rows` picks (all pairs when there
@@ -196,8 +181,8 @@ export const train = Effect.fn("Preference.train")(function*(
   for (let s = 0; s < steps; s++) {
     const r = rows?.()
     const outcome = r === undefined
-      ? yield* update(m, opt, p, ref, settings.beta, settings.maxTokens, settings.nllCoef, settings.minPasses)
-      : yield* update(m, opt, select(p, r), selectLogps(ref, r), settings.beta, settings.maxTokens, settings.nllCoef, settings.minPasses)
+      ? yield* update(m, opt, p, ref, settings)
+      : yield* update(m, opt, select(p, r), selectLogps(ref, r), settings)
     if (!outcome.ok) return outcome
     out.push({ ...outcome.value, step: opt.step })
   }

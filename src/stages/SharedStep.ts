@@ -23,53 +23,46 @@ export const guarded = <A>(
   stats: (r: GradientStep.Result) => A,
   checked: (a: A) => ReadonlyArray<readonly [metric: string, value: number]>,
   per = 1
-): Effect.Effect<Guard.Checked<A>> =>
-  Effect.flatMap(Effect.serviceOption(GradientThreads.GradientThreads), (threads) =>
-    threads._tag === "Some" && threads.value.threads > 1 && threads.value.live().length > 0
-      ? Effect.provideService(shared(model, opt, passes, width, stats, checked, per), GradientThreads.GradientThreads, threads.value)
-      : Effect.sync(() => GradientStep.guarded(opt, passes.map((p): GradientStep.Pass => (capture) => TrainingPass.loss(model, p, capture)), width, stats, checked, per)))
-
-/** `guarded` with the passes shared between this thread and the helpers; the learner's passes computed while the helpers compute theirs. */
-const shared = Effect.fn("SharedStep.shared")(function*<A>(
-  model: Transformer.Model,
-  opt: Optimizer.Optimizer,
-  passes: ReadonlyArray<TrainingPass.Pass>,
-  width: number,
-  stats: (r: GradientStep.Result) => A,
-  checked: (a: A) => ReadonlyArray<readonly [metric: string, value: number]>,
-  per: number
-) {
-  const threads = yield* GradientThreads.GradientThreads
-  const helpers = threads.live()
-  const owner = GradientThreads.assign(passes.map(TrainingPass.cost), threads.threads, helpers)
-  const names = opt.slots.map((s) => s.name)
-  const weights = owner.some((o) => o > 0) ? yield* Effect.sync(() => opt.slots.map((s) => Float32Array.from(s.variable.dataSync() as Float32Array))) : []
-  const computed = new Array<GradientStep.Computed | undefined>(passes.length)
-  const variables = opt.slots.map((s) => s.variable)
-  const local = (which: ReadonlyArray<number>) =>
-    Effect.sync(() => {
-      for (const i of which) computed[i] = GradientStep.compute(variables, (capture) => TrainingPass.loss(model, passes[i]!, capture))
-    })
-  // a helper that fails leaves its passes to the learner: the same numbers, a slower step, and it is not used again
-  const fallback = (mine: ReadonlyArray<number>) => (e: StageError) =>
-    Effect.logWarning(`${e.message}: its passes go to the other threads from now on`).pipe(Effect.andThen(local(mine)))
-  const waits: Array<Effect.Effect<void>> = []
-  for (const h of helpers) {
-    const mine = passes.flatMap((_, i) => owner[i] === h ? [i] : [])
-    if (mine.length === 0) continue
-    const wait = yield* Effect.result(threads.submit(h, model.config, names, weights, mine.map((i) => passes[i]!)))
-    if (wait._tag === "Failure") {
-      waits.push(fallback(mine)(wait.failure))
-      continue
-    }
-    waits.push(wait.success.pipe(
-      Effect.map((results) => mine.forEach((i, k) => {
-        computed[i] = results[k]
-      })),
-      Effect.catch(fallback(mine))
-    ))
-  }
-  yield* local(passes.flatMap((_, i) => owner[i] === 0 ? [i] : []))
-  for (const wait of waits) yield* wait
-  return yield* Effect.sync(() => Guard.update(opt, () => stats(GradientStep.takeComputed(opt, computed.map((c) => c!), width, per)), checked))
-})
+): Effect.Effect<Guard.Checked<A>> => {
+  const serial = Effect.sync(() =>
+    GradientStep.guarded(opt, passes.map((p): GradientStep.Pass => (capture) => TrainingPass.loss(model, p, capture)), width, stats, checked, per)
+  )
+  /** The passes shared between this thread and the helpers; the learner's computed while the helpers compute theirs. */
+  const shared = (threads: GradientThreads.GradientThreads["Service"]) =>
+    Effect.gen(function*() {
+      const helpers = threads.live()
+      const owner = GradientThreads.assign(passes.map(TrainingPass.cost), threads.threads, helpers)
+      const names = opt.slots.map((s) => s.name)
+      const weights = owner.some((o) => o > 0) ? yield* Effect.sync(() => opt.slots.map((s) => Float32Array.from(s.variable.dataSync() as Float32Array))) : []
+      const computed = new Array<GradientStep.Computed | undefined>(passes.length)
+      const variables = opt.slots.map((s) => s.variable)
+      const local = (which: ReadonlyArray<number>) =>
+        Effect.sync(() => {
+          for (const i of which) computed[i] = GradientStep.compute(variables, (capture) => TrainingPass.loss(model, passes[i]!, capture))
+        })
+      // a helper that fails leaves its passes to the learner: the same numbers, a slower step, and it is not used again
+      const fallback = (mine: ReadonlyArray<number>) => (e: StageError) =>
+        Effect.logWarning(`${e.message}: its passes go to the other threads from now on`).pipe(Effect.andThen(local(mine)))
+      const waits: Array<Effect.Effect<void>> = []
+      for (const h of helpers) {
+        const mine = passes.flatMap((_, i) => owner[i] === h ? [i] : [])
+        if (mine.length === 0) continue
+        const wait = yield* Effect.result(threads.submit(h, model.config, names, weights, mine.map((i) => passes[i]!)))
+        if (wait._tag === "Failure") {
+          waits.push(fallback(mine)(wait.failure))
+          continue
+        }
+        waits.push(wait.success.pipe(
+          Effect.map((results) => mine.forEach((i, k) => {
+            computed[i] = results[k]
+          })),
+          Effect.catch(fallback(mine))
+        ))
+      }
+      yield* local(passes.flatMap((_, i) => owner[i] === 0 ? [i] : []))
+      for (const wait of waits) yield* wait
+      return yield* Effect.sync(() => Guard.update(opt, () => stats(GradientStep.takeComputed(opt, computed.map((c) => c!), width, per)), checked))
+    }).pipe(Effect.withSpan("SharedStep.shared"))
+  return Effect.flatMap(Effect.serviceOption(GradientThreads.GradientThreads), (threads) =>
+    threads._tag === "Some" && threads.value.threads > 1 && threads.value.live().length > 0 ? shared(threads.value) : serial)
+}
