@@ -7,10 +7,9 @@ import { define } from "../src/pipeline/Pipeline.ts"
  * iteration with the implicit step reward on held-out expert trajectories, then evaluation on 200 held-out questions
  * about a knowledge base the training data never saw, with the train-split and action-accuracy checks. Sized by
  * its held-out success (33.0% at 840 SFT steps against 22.5% at 628, docs/paper-table.md) for ~10 minutes on 2 cpu
- * cores without OpenBLAS, which it does not quite reach: measured alone on XNNPACK, SFT took 0.92 s a step on two wasm
- * threads on an Intel Xeon machine (14 min 35 s in all) and ~0.60 s on an AMD EPYC one; with the default training
- * threads (--train-threads, one pass of each step per core) a step takes 0.70 s on the Intel machine (~12.5 min in
- * all, estimated from the step); the StepAgent iteration ~30 s, the evaluation ~60-70 s.
+ * cores without OpenBLAS, which it does not quite reach on an Intel Xeon machine: measured alone on XNNPACK with the
+ * default training threads (--train-threads: each step's passes and the evaluation's waves shared by the cores),
+ * 10 min 55 s in all: SFT 0.68 s a step (569 s), the StepAgent iteration 33 s, the evaluation ~40 s (35.0% held out).
  */
 export default define({
   name: "quickstart",
