@@ -1,25 +1,22 @@
 import { Deferred, Effect, Exit, Layer, Queue, Scope } from "effect"
 import type * as BackendOptions from "../model/backend/BackendOptions.ts"
 import * as PolicySnapshot from "../model/PolicySnapshot.ts"
-import * as Rng from "../model/Rng.ts"
-import * as ModelSample from "../model/Sample.ts"
-import { DispatchError, Dispatcher, fromRecord, fromSampleUnit, fromScoreUnit, type Policy, type Wave } from "../stages/Dispatcher.ts"
-import * as Scoring from "../stages/Scoring.ts"
+import { DispatchError, Dispatcher, fromRecord, fromSamplesRecord, type Policy } from "../stages/Dispatcher.ts"
 import * as ComputeThread from "./ComputeThread.ts"
 import * as WaveWork from "./WaveWork.ts"
 
 /**
- * The `Dispatcher` of a run on training threads (`--train-threads N` above 1, no `--cluster`): waves of episodes
- * (evaluation, outcome-PPO rollouts) run on N local compute threads (src/cluster/WaveThread.ts without a cluster), each
- * with its own one-thread backend of the learner's kind, N waves at once. A wave is computed exactly as in the learner's
- * process (`Rollout.run`, the same tasks, random stream and weights on the same numerics), so the episodes are the same
- * whichever thread ran them and however many there are. Why: the learner's own backend runs on one thread under
- * training threads, so a 200-episode evaluation would leave the other cores idle (qa, `small`: 38 s for 200 episodes).
- * Sampling and scoring batches, which stages send one at a time, are computed in the learner's process, as without a
- * dispatcher (a thread would only add the copy of the weights). The threads start on the first wave and end with the
- * layer's scope; a unit carries its policy's snapshot (`PolicySnapshot`, ~4.5 MB for `small`), decoded once per version
- * by each thread. A thread that dies is not used again (one warning): its wave, and every wave after, goes to the others
- * or, when none is left, runs in the learner's process, with the same episodes.
+ * The `Dispatcher` of a run on training threads (`--train-threads N` above 1, no `--cluster`) or of `eval
+ * --eval-threads N`: its units (waves of episodes, sampling batches, scoring batches) run on N local compute threads
+ * (src/cluster/WaveThread.ts without a cluster), each with its own one-thread backend of the learner's kind, N at once.
+ * A unit is computed exactly as in the learner's process (the same tasks or states, random stream and weights on the
+ * same numerics), so its result is the same whichever thread ran it and however many there are. Why: the learner's own
+ * backend runs on one thread under training threads, so a 200-episode evaluation, the action-accuracy check or the
+ * implicit reward's two scorings (reference and reward model, asked for together) would leave the other cores idle.
+ * The threads start on first use and end with the layer's scope; a unit carries its policy's snapshot
+ * (`PolicySnapshot`, ~4.5 MB for `small`), decoded once per version by each thread. A thread that dies is not used
+ * again (one warning): its unit, and every unit after, goes to the others or, when none is left, runs in the learner's
+ * process, with the same result.
  */
 export const layer = (threads: number, backend: BackendOptions.Options): Layer.Layer<Dispatcher> =>
   Layer.effect(Dispatcher, Effect.gen(function*() {
@@ -40,52 +37,66 @@ export const layer = (threads: number, backend: BackendOptions.Options): Layer.L
         yield* Deferred.done(d, exit)
         return yield* exit
       })
-    /** A wave on thread i: fails with the thread's death if it dies meanwhile (its units are left unanswered then). */
-    const onThread = (i: number, wave: Wave, snapshot: PolicySnapshot.Snapshot) =>
+    /** A unit on thread i: fails with the thread's death if it dies meanwhile (its units are left unanswered then). */
+    const onThread = <A>(i: number, run: (t: ComputeThread.ComputeThread) => Effect.Effect<A, DispatchError>) =>
       Effect.flatMap(thread(i), (t) =>
         Effect.raceFirst(
-          t.episodes(wave, snapshot.hash, snapshot.bytes),
+          run(t),
           Effect.flatMap(t.dead, (why) => Effect.andThen(Effect.sync(() => dead.set(i, why)), Effect.fail(new DispatchError({ reason: "Failed", message: why }))))
         ))
     // the learner's own `WaveWork`, for when no thread is left: the same work, in this process
-    let local: Effect.Success<ReturnType<typeof WaveWork.make<never>>> | undefined
-    const inProcess = (wave: Wave, snapshot: PolicySnapshot.Snapshot) =>
+    const atHand = new Map<string, Uint8Array>()
+    let local: Local | undefined
+    const inProcess = <A>(snapshot: PolicySnapshot.Snapshot, run: (w: Local, hash: string) => Effect.Effect<A, DispatchError>) =>
       Effect.gen(function*() {
-        local ??= yield* WaveWork.make((hash) =>
-          hash === snapshot.hash ? Effect.succeed(snapshot.bytes) : Effect.fail(new DispatchError({ reason: "Failed", message: `policy ${hash.slice(0, 12)}: not at hand` }))
-        )
-        return yield* local.episodes(wave, snapshot.hash)
+        atHand.clear()
+        atHand.set(snapshot.hash, snapshot.bytes)
+        local ??= yield* WaveWork.make((hash) => {
+          const bytes = atHand.get(hash)
+          return bytes === undefined ? Effect.fail(new DispatchError({ reason: "Failed", message: `policy ${hash.slice(0, 12)}: not at hand` })) : Effect.succeed(bytes)
+        })
+        return yield* run(local, snapshot.hash)
       })
-    const episodes = (wave: Wave, policy: Policy) =>
+    /** A unit with `policy`'s weights: on an idle live thread, else (none left) here. */
+    const dispatch = <A>(
+      policy: Policy,
+      onOne: (t: ComputeThread.ComputeThread, snapshot: PolicySnapshot.Snapshot) => Effect.Effect<A, DispatchError>,
+      here: (w: Local, hash: string) => Effect.Effect<A, DispatchError>
+    ) =>
       Effect.gen(function*() {
         const snapshot = PolicySnapshot.encode(policy.model, policy.tokenizer.toJSON())
         while (dead.size < threads) {
           const i = yield* Queue.take(idle)
           if (i === wake) {
-            // a thread died: when none is left, every wave waiting for one runs here (the token passes on)
+            // a thread died: when none is left, every unit waiting for one runs here (the token passes on)
             if (dead.size < threads) continue
             yield* Queue.offer(idle, wake)
             break
           }
-          const done = yield* Effect.exit(onThread(i, wave, snapshot))
+          const done = yield* Effect.exit(onThread(i, (t) => onOne(t, snapshot)))
           if (!dead.has(i)) {
             yield* Queue.offer(idle, i)
-            // the wave itself failed (an environment refused it): another thread would do no better
-            return (yield* done).map(fromRecord)
+            // the unit itself failed (an environment refused it): another thread would do no better
+            return yield* done
           }
-          yield* Effect.logWarning(`compute thread ${i + 1} of ${threads} failed (${dead.get(i)}): its waves go to the other threads from now on`)
+          yield* Effect.logWarning(`compute thread ${i + 1} of ${threads} failed (${dead.get(i)}): its units go to the other threads from now on`)
           yield* Queue.offer(idle, wake)
         }
-        return (yield* inProcess(wave, snapshot)).map(fromRecord)
+        return yield* inProcess(snapshot, here)
       })
     return Dispatcher.of({
       describe: `${threads} compute threads`,
       inFlight: threads,
-      episodes,
-      samples: (unit, policy) => Effect.sync(() => ModelSample.states(policy.model, fromSampleUnit(unit), unit.k, Rng.make(unit.seed), unit)),
-      scores: (unit, model) => Effect.sync(() => Scoring.compute(model.model, unit.head, fromScoreUnit(unit), unit.maxTokens))
+      episodes: (wave, policy) =>
+        Effect.map(dispatch(policy, (t, s) => t.episodes(wave, s.hash, s.bytes), (w, hash) => w.episodes(wave, hash)), (records) => records.map(fromRecord)),
+      samples: (unit, policy) => Effect.map(dispatch(policy, (t, s) => t.samples(unit, s.hash, s.bytes), (w, hash) => w.samples(unit, hash)), fromSamplesRecord),
+      scores: (unit, model) =>
+        Effect.map(dispatch(model, (t, s) => t.scores(unit, s.hash, s.bytes), (w, hash) => w.scores(unit, hash)), (r) => Float32Array.from(r.scores))
     })
   }))
+
+/** The learner's own `WaveWork` (no requirements: its policies come from the units). */
+type Local = Effect.Success<ReturnType<typeof WaveWork.make<never>>>
 
 /** The token a thread's death puts in the idle queue, so that no wave waits for a thread that will not come back. */
 const wake = -1

@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import * as Render from "../data/Render.ts"
 import { EOA } from "../data/Tokenizer.ts"
 import { parseAssistantTurn } from "../domain/Step.ts"
@@ -7,6 +7,7 @@ import type { Trajectory } from "../domain/Trajectory.ts"
 import * as Context from "../model/Context.ts"
 import * as ModelSample from "../model/Sample.ts"
 import * as Rng from "../model/Rng.ts"
+import { Dispatcher, toSampleUnit } from "./Dispatcher.ts"
 import { Models } from "./Models.ts"
 
 /**
@@ -33,16 +34,21 @@ export const actionAccuracy = Effect.fn("ActionAccuracy.actionAccuracy")(functio
     return Array.from({ length: Tokenized.stepCount(rendered) }, (_, step) => ({ trajectory: rendered, step, expert: t.steps[step]!.action.trim() }))
       .filter((r) => Tokenized.trained(rendered, r.step))
   })
+  const options = { maxTokens: Context.actionReserve(policy.config.contextLength), temperature: 0, stop: EOA }
+  // with a dispatcher (threads or a cluster), chunks run as sampling units, several at once: the same greedy actions
+  const dispatcher = yield* Effect.serviceOption(Dispatcher)
+  const chunks = Array.from({ length: Math.ceil(requests.length / statesPerCall) }, (_, c) => requests.slice(c * statesPerCall, (c + 1) * statesPerCall))
+  const sampled = yield* Effect.forEach(chunks, (chunk) =>
+    Option.isNone(dispatcher)
+      ? Effect.sync(() => ModelSample.states(policy, chunk, 1, Rng.make(0), options))
+      : dispatcher.value.samples(toSampleUnit(chunk, { k: 1, ...options, seed: 0 }), { model: policy, tokenizer: tok }), { concurrency: Option.isNone(dispatcher) ? 1 : dispatcher.value.inFlight })
   let matched = 0
-  for (let i = 0; i < requests.length; i += statesPerCall) {
-    const chunk = requests.slice(i, i + statesPerCall)
-    const s = yield* Effect.sync(() =>
-      ModelSample.states(policy, chunk, 1, Rng.make(0), { maxTokens: Context.actionReserve(policy.config.contextLength), temperature: 0, stop: EOA })
-    )
+  chunks.forEach((chunk, c) => {
+    const s = sampled[c]!
     chunk.forEach((r, k) => {
       const text = tok.decode(s.tokens.subarray(k * s.width, k * s.width + s.lengths[k]!))
       if (parseAssistantTurn(text).action.trim() === r.expert) matched++
     })
-  }
+  })
   return { states: requests.length, matched, accuracy: requests.length === 0 ? 0 : matched / requests.length } satisfies Result
 })
