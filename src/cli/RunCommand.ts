@@ -48,7 +48,7 @@ export const autoTrainThreads = (options: BackendOptions.Options, env: Readonly<
  * progress output. With `--train-threads` above 1 every compute thread (the learner's included) runs a one-thread wasm
  * backend: the cores go to the passes, and OpenBLAS's thread count is one setting for the whole process; evaluation
  * and rollout waves then run on as many threads (src/cluster/ThreadDispatcher.ts, the same episodes). `eval` takes
- * `--eval-threads` instead (its units only, the same default; STEPAGENT_TRAIN_THREADS is for training). A `--threads`
+ * `--eval-threads` instead (its waves only, the same default; STEPAGENT_TRAIN_THREADS is for training). A `--threads`
  * above 1 beside either, or a backend other than wasm, is a one-line error.
  */
 export const services = (flags: Parameters<typeof BackendCommand.options>[0] & {

@@ -1,22 +1,26 @@
 import { Deferred, Effect, Exit, Layer, Queue, Scope } from "effect"
 import type * as BackendOptions from "../model/backend/BackendOptions.ts"
 import * as PolicySnapshot from "../model/PolicySnapshot.ts"
-import { DispatchError, Dispatcher, fromRecord, fromSamplesRecord, type Policy } from "../stages/Dispatcher.ts"
+import * as Rng from "../model/Rng.ts"
+import * as ModelSample from "../model/Sample.ts"
+import { DispatchError, Dispatcher, fromRecord, fromSampleUnit, fromScoreUnit, type Policy } from "../stages/Dispatcher.ts"
+import * as Scoring from "../stages/Scoring.ts"
 import * as ComputeThread from "./ComputeThread.ts"
 import * as WaveWork from "./WaveWork.ts"
 
 /**
  * The `Dispatcher` of a run on training threads (`--train-threads N` above 1, no `--cluster`) or of `eval
- * --eval-threads N`: its units (waves of episodes, sampling batches, scoring batches) run on N local compute threads
- * (src/cluster/WaveThread.ts without a cluster), each with its own one-thread backend of the learner's kind, N at once.
- * A unit is computed exactly as in the learner's process (the same tasks or states, random stream and weights on the
- * same numerics), so its result is the same whichever thread ran it and however many there are. Why: the learner's own
- * backend runs on one thread under training threads, so a 200-episode evaluation, the action-accuracy check or the
- * implicit reward's two scorings (reference and reward model, asked for together) would leave the other cores idle.
- * The threads start on first use and end with the layer's scope; a unit carries its policy's snapshot
+ * --eval-threads N`: its waves of episodes (evaluation, outcome-PPO rollouts) run on N local compute threads
+ * (src/cluster/WaveThread.ts without a cluster), each with its own one-thread backend of the learner's kind, N waves at
+ * once. A wave is computed exactly as in the learner's process (`Rollout.run`, the same tasks, random stream and weights
+ * on the same numerics), so its episodes are the same whichever thread ran it and however many there are. Why: the
+ * learner's own backend runs on one thread under training threads, so a 200-episode evaluation would leave the other
+ * cores idle (qa: 200 episodes 22.7 s on two threads against 32.7 s on one). Sampling and scoring batches (the action
+ * accuracy's included) are computed in the learner's process, as without a dispatcher (see `scores` below). The
+ * threads start on the first wave and end with the layer's scope; a wave carries its policy's snapshot
  * (`PolicySnapshot`, ~4.5 MB for `small`), decoded once per version by each thread. A thread that dies is not used
- * again (one warning): its unit, and every unit after, goes to the others or, when none is left, runs in the learner's
- * process, with the same result.
+ * again (one warning): its wave, and every wave after, goes to the others or, when none is left, runs in the learner's
+ * process, with the same episodes.
  */
 export const layer = (threads: number, backend: BackendOptions.Options): Layer.Layer<Dispatcher> =>
   Layer.effect(Dispatcher, Effect.gen(function*() {
@@ -79,7 +83,7 @@ export const layer = (threads: number, backend: BackendOptions.Options): Layer.L
             // the unit itself failed (an environment refused it): another thread would do no better
             return yield* done
           }
-          yield* Effect.logWarning(`compute thread ${i + 1} of ${threads} failed (${dead.get(i)}): its units go to the other threads from now on`)
+          yield* Effect.logWarning(`compute thread ${i + 1} of ${threads} failed (${dead.get(i)}): its waves go to the other threads from now on`)
           yield* Queue.offer(idle, wake)
         }
         return yield* inProcess(snapshot, here)
@@ -89,9 +93,11 @@ export const layer = (threads: number, backend: BackendOptions.Options): Layer.L
       inFlight: threads,
       episodes: (wave, policy) =>
         Effect.map(dispatch(policy, (t, s) => t.episodes(wave, s.hash, s.bytes), (w, hash) => w.episodes(wave, hash)), (records) => records.map(fromRecord)),
-      samples: (unit, policy) => Effect.map(dispatch(policy, (t, s) => t.samples(unit, s.hash, s.bytes), (w, hash) => w.samples(unit, hash)), fromSamplesRecord),
-      scores: (unit, model) =>
-        Effect.map(dispatch(model, (t, s) => t.scores(unit, s.hash, s.bytes), (w, hash) => w.scores(unit, hash)), (r) => Float32Array.from(r.scores))
+      // sampling and scoring batches are computed here: on qa a thread's start-up and each policy version's snapshot
+      // cost more than the implicit reward's two scorings at once gained (the quickstart's sampling 1.8 -> 4.3 s, its
+      // reward phase 17.7 -> 21.3 s, measured); `dispatch` would run them on the threads as it runs waves
+      samples: (unit, policy) => Effect.sync(() => ModelSample.states(policy.model, fromSampleUnit(unit), unit.k, Rng.make(unit.seed), unit)),
+      scores: (unit, model) => Effect.sync(() => Scoring.compute(model.model, unit.head, fromScoreUnit(unit), unit.maxTokens))
     })
   }))
 

@@ -63,7 +63,7 @@ describe("--train-threads", () => {
       env: { ...env, STEPAGENT_FAILPOINT: "wave.thread@2" }
     })
     expect(waves.status, waves.stderr).toBe(0)
-    expect(waves.stderr).toMatch(/compute thread [12] of 2 failed \(exited \(70\)\): its units go to the other threads from now on/)
+    expect(waves.stderr).toMatch(/compute thread [12] of 2 failed \(exited \(70\)\): its waves go to the other threads from now on/)
     expect(summary(waves.stdout)).toBe(summary(one.stdout))
     const conflict = cli(["run", "--out", dir, "--threads", "2", "--train-threads", "2", ...tiny])
     expect(conflict.status).toBe(1)
