@@ -1,10 +1,7 @@
 import { Deferred, Effect, Exit, Layer, Queue, Scope } from "effect"
 import type * as BackendOptions from "../model/backend/BackendOptions.ts"
 import * as PolicySnapshot from "../model/PolicySnapshot.ts"
-import * as Rng from "../model/Rng.ts"
-import * as ModelSample from "../model/Sample.ts"
-import { DispatchError, Dispatcher, fromRecord, fromSampleUnit, fromScoreUnit, type Policy } from "../stages/Dispatcher.ts"
-import * as Scoring from "../stages/Scoring.ts"
+import { DispatchError, Dispatcher, fromRecord, type Policy, type Wave } from "../stages/Dispatcher.ts"
 import * as ComputeThread from "./ComputeThread.ts"
 import * as WaveWork from "./WaveWork.ts"
 
@@ -15,8 +12,10 @@ import * as WaveWork from "./WaveWork.ts"
  * once. A wave is computed exactly as in the learner's process (`Rollout.run`, the same tasks, random stream and weights
  * on the same numerics), so its episodes are the same whichever thread ran it and however many there are. Why: the
  * learner's own backend runs on one thread under training threads, so a 200-episode evaluation would leave the other
- * cores idle (qa: 200 episodes 22.7 s on two threads against 32.7 s on one). Sampling and scoring batches (the action
- * accuracy's included) are computed in the learner's process, as without a dispatcher (see `scores` below). The
+ * cores idle (qa: 200 episodes 22.7 s on two threads against 32.7 s on one). It takes no sampling or scoring batches
+ * (`Dispatcher.samples`/`scores` absent): the stages compute those in the learner's process as without a dispatcher,
+ * because on qa a thread's start-up and a policy snapshot per batch cost more than the implicit reward's two scorings at
+ * once gained (measured on the quickstart: sampling 1.8 -> 4.3 s, the reward phase 17.7 -> 21.3 s). The
  * threads start on the first wave and end with the layer's scope; a wave carries its policy's snapshot
  * (`PolicySnapshot`, ~4.5 MB for `small`), decoded once per version by each thread. A thread that dies is not used
  * again (one warning): its wave, and every wave after, goes to the others or, when none is left, runs in the learner's
@@ -41,67 +40,51 @@ export const layer = (threads: number, backend: BackendOptions.Options): Layer.L
         yield* Deferred.done(d, exit)
         return yield* exit
       })
-    /** A unit on thread i: fails with the thread's death if it dies meanwhile (its units are left unanswered then). */
-    const onThread = <A>(i: number, run: (t: ComputeThread.ComputeThread) => Effect.Effect<A, DispatchError>) =>
+    /** A wave on thread i: fails with the thread's death if it dies meanwhile (its units are left unanswered then). */
+    const onThread = (i: number, wave: Wave, snapshot: PolicySnapshot.Snapshot) =>
       Effect.flatMap(thread(i), (t) =>
         Effect.raceFirst(
-          run(t),
+          t.episodes(wave, snapshot.hash, snapshot.bytes),
           Effect.flatMap(t.dead, (why) => Effect.andThen(Effect.sync(() => dead.set(i, why)), Effect.fail(new DispatchError({ reason: "Failed", message: why }))))
         ))
     // the learner's own `WaveWork`, for when no thread is left: the same work, in this process
-    const atHand = new Map<string, Uint8Array>()
+    let atHand: PolicySnapshot.Snapshot | undefined // the wave's own policy: the one `local` may fetch
     let local: Local | undefined
-    const inProcess = <A>(snapshot: PolicySnapshot.Snapshot, run: (w: Local, hash: string) => Effect.Effect<A, DispatchError>) =>
+    const inProcess = (wave: Wave, snapshot: PolicySnapshot.Snapshot) =>
       Effect.gen(function*() {
-        atHand.clear()
-        atHand.set(snapshot.hash, snapshot.bytes)
-        local ??= yield* WaveWork.make((hash) => {
-          const bytes = atHand.get(hash)
-          return bytes === undefined ? Effect.fail(new DispatchError({ reason: "Failed", message: `policy ${hash.slice(0, 12)}: not at hand` })) : Effect.succeed(bytes)
-        })
-        return yield* run(local, snapshot.hash)
+        atHand = snapshot
+        local ??= yield* WaveWork.make((hash) =>
+          atHand?.hash === hash ? Effect.succeed(atHand.bytes) : Effect.fail(new DispatchError({ reason: "Failed", message: `policy ${hash.slice(0, 12)}: not at hand` }))
+        )
+        return yield* local.episodes(wave, snapshot.hash)
       })
-    /** A unit with `policy`'s weights: on an idle live thread, else (none left) here. */
-    const dispatch = <A>(
-      policy: Policy,
-      onOne: (t: ComputeThread.ComputeThread, snapshot: PolicySnapshot.Snapshot) => Effect.Effect<A, DispatchError>,
-      here: (w: Local, hash: string) => Effect.Effect<A, DispatchError>
-    ) =>
+    /** A wave with `policy`'s weights: on an idle live thread, else (none left) here. */
+    const episodes = (wave: Wave, policy: Policy) =>
       Effect.gen(function*() {
         const snapshot = PolicySnapshot.encode(policy.model, policy.tokenizer.toJSON())
         while (dead.size < threads) {
           const i = yield* Queue.take(idle)
           if (i === wake) {
-            // a thread died: when none is left, every unit waiting for one runs here (the token passes on)
+            // a thread died: when none is left, every wave waiting for one runs here (the token passes on)
             if (dead.size < threads) continue
             yield* Queue.offer(idle, wake)
             break
           }
-          const done = yield* Effect.exit(onThread(i, (t) => onOne(t, snapshot)))
+          const done = yield* Effect.exit(onThread(i, wave, snapshot))
           if (!dead.has(i)) {
             yield* Queue.offer(idle, i)
-            // the unit itself failed (an environment refused it): another thread would do no better
-            return yield* done
+            // the wave itself failed (an environment refused it): another thread would do no better
+            return (yield* done).map(fromRecord)
           }
           yield* Effect.logWarning(`compute thread ${i + 1} of ${threads} failed (${dead.get(i)}): its waves go to the other threads from now on`)
           yield* Queue.offer(idle, wake)
         }
-        return yield* inProcess(snapshot, here)
+        return (yield* inProcess(wave, snapshot)).map(fromRecord)
       })
-    return Dispatcher.of({
-      describe: `${threads} compute threads`,
-      inFlight: threads,
-      episodes: (wave, policy) =>
-        Effect.map(dispatch(policy, (t, s) => t.episodes(wave, s.hash, s.bytes), (w, hash) => w.episodes(wave, hash)), (records) => records.map(fromRecord)),
-      // sampling and scoring batches are computed here: on qa a thread's start-up and each policy version's snapshot
-      // cost more than the implicit reward's two scorings at once gained (the quickstart's sampling 1.8 -> 4.3 s, its
-      // reward phase 17.7 -> 21.3 s, measured); `dispatch` would run them on the threads as it runs waves
-      samples: (unit, policy) => Effect.sync(() => ModelSample.states(policy.model, fromSampleUnit(unit), unit.k, Rng.make(unit.seed), unit)),
-      scores: (unit, model) => Effect.sync(() => Scoring.compute(model.model, unit.head, fromScoreUnit(unit), unit.maxTokens))
-    })
+    return Dispatcher.of({ describe: `${threads} compute threads`, inFlight: threads, episodes })
   }))
 
-/** The learner's own `WaveWork` (no requirements: its policies come from the units). */
+/** The learner's own `WaveWork` (no requirements: its policies come from the waves). */
 type Local = Effect.Success<ReturnType<typeof WaveWork.make<never>>>
 
 /** The token a thread's death puts in the idle queue, so that no wave waits for a thread that will not come back. */

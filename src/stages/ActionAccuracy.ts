@@ -35,13 +35,14 @@ export const actionAccuracy = Effect.fn("ActionAccuracy.actionAccuracy")(functio
       .filter((r) => Tokenized.trained(rendered, r.step))
   })
   const options = { maxTokens: Context.actionReserve(policy.config.contextLength), temperature: 0, stop: EOA }
-  // with a dispatcher (threads or a cluster), chunks run as sampling units, several at once: the same greedy actions
+  // with a dispatcher that takes sampling units (a cluster), chunks run on its workers, several at once: the same greedy actions
   const dispatcher = yield* Effect.serviceOption(Dispatcher)
+  const remote = Option.isSome(dispatcher) ? dispatcher.value.samples : undefined
   const chunks = Array.from({ length: Math.ceil(requests.length / statesPerCall) }, (_, c) => requests.slice(c * statesPerCall, (c + 1) * statesPerCall))
   const sampled = yield* Effect.forEach(chunks, (chunk) =>
-    Option.isNone(dispatcher)
+    remote === undefined
       ? Effect.sync(() => ModelSample.states(policy, chunk, 1, Rng.make(0), options))
-      : dispatcher.value.samples(toSampleUnit(chunk, { k: 1, ...options, seed: 0 }), { model: policy, tokenizer: tok }), { concurrency: Option.isNone(dispatcher) ? 1 : dispatcher.value.inFlight })
+      : remote(toSampleUnit(chunk, { k: 1, ...options, seed: 0 }), { model: policy, tokenizer: tok }), { concurrency: remote === undefined || Option.isNone(dispatcher) ? 1 : dispatcher.value.inFlight })
   let matched = 0
   chunks.forEach((chunk, c) => {
     const s = sampled[c]!

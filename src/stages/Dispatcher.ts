@@ -218,10 +218,13 @@ export class Dispatcher extends Context.Service<Dispatcher, {
   readonly inFlight: number
   /** The episodes of a wave, in task order, run by a worker with exactly this policy's weights. */
   readonly episodes: (wave: Wave, policy: Policy) => Effect.Effect<ReadonlyArray<Rollout.Episode>, DispatchError>
-  /** A sampling batch's actions, run by a worker with exactly this policy's weights. */
-  readonly samples: (unit: SampleUnit, policy: Policy) => Effect.Effect<StateSamples, DispatchError>
-  /** A scoring batch's numbers in request order, computed by a worker with exactly this model's weights. */
-  readonly scores: (unit: ScoreUnit, model: Policy) => Effect.Effect<Float32Array, DispatchError>
+  /**
+   * A sampling batch's actions, run by a worker with exactly this policy's weights; absent: the stage samples in its
+   * own process (local compute threads take waves only: src/cluster/ThreadDispatcher.ts).
+   */
+  readonly samples?: (unit: SampleUnit, policy: Policy) => Effect.Effect<StateSamples, DispatchError>
+  /** A scoring batch's numbers in request order, computed by a worker with exactly this model's weights; absent: in the stage's process. */
+  readonly scores?: (unit: ScoreUnit, model: Policy) => Effect.Effect<Float32Array, DispatchError>
 }>()("stepagent/Dispatcher") {}
 
 /**

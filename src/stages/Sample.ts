@@ -43,7 +43,9 @@ export const stage = "sample"
 /** Segments -> k agent actions each, in segment order. Logs `sample/*`, `context/*`, `perf/tokens_per_s`, `timing/sample_s` per batch. */
 export const sample = (config: Config, run: Run.Run) =>
 <E, R>(segments: Stream.Stream<Segment, E, R>): Stream.Stream<AgentAction, E | StageError | MetricsError | DispatchError, R | Models | Metrics> =>
-  Stream.unwrap(Effect.map(Effect.serviceOption(Dispatcher), (dispatcher) => segments.pipe(Batched.each("Sample.sample", config.batchSize, (segs: ReadonlyArray<Segment>, index: number) =>
+  Stream.unwrap(Effect.map(Effect.serviceOption(Dispatcher), (dispatcher) => {
+    const remote = Option.isSome(dispatcher) ? dispatcher.value.samples : undefined
+    return segments.pipe(Batched.each("Sample.sample", config.batchSize, (segs: ReadonlyArray<Segment>, index: number) =>
       Effect.gen(function*() {
         const models = yield* Models
         const metrics = yield* Metrics
@@ -51,9 +53,9 @@ export const sample = (config: Config, run: Run.Run) =>
         // each batch its own random stream: the same actions in this process or on any worker
         const seed = Run.streamSeed(run, stage, index)
         const options = { maxTokens: config.maxTokens, temperature: config.temperature, stop: EOA }
-        const { value: s, seconds } = Option.isNone(dispatcher)
+        const { value: s, seconds } = remote === undefined
           ? yield* Timed.sync(() => ModelSample.states(policy, segs, config.k, Rng.make(seed), options))
-          : yield* Timed.effect(dispatcher.value.samples(toSampleUnit(segs, { k: config.k, ...options, seed }), { model: policy, tokenizer: models.tokenizer }))
+          : yield* Timed.effect(remote(toSampleUnit(segs, { k: config.k, ...options, seed }), { model: policy, tokenizer: models.tokenizer }))
         const out: Array<AgentAction> = []
         let tokens = 0
         let stopped = 0
@@ -89,4 +91,5 @@ export const sample = (config: Config, run: Run.Run) =>
       })
       // one batch at a time, also on a cluster: downstream, PPO updates the policy batch by batch, and each batch is
       // sampled with the policy of that moment (a worker gets that version), as in one process
-    ))))
+    ))
+  }))

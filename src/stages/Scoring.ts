@@ -32,7 +32,9 @@ export const scores = (
   requests: ReadonlyArray<Packed.Request>,
   maxTokens: number
 ): Effect.Effect<Float32Array, DispatchError> =>
-  Effect.flatMap(Effect.serviceOption(Dispatcher), (dispatcher) =>
-    Option.isNone(dispatcher) || requests.length === 0
+  Effect.flatMap(Effect.serviceOption(Dispatcher), (dispatcher) => {
+    const remote = Option.isSome(dispatcher) ? dispatcher.value.scores : undefined
+    return remote === undefined || requests.length === 0
       ? Effect.sync(() => compute(model, head, requests, maxTokens))
-      : dispatcher.value.scores(toScoreUnit(requests, head, maxTokens), { model, tokenizer }))
+      : remote(toScoreUnit(requests, head, maxTokens), { model, tokenizer })
+  })
