@@ -150,10 +150,26 @@ export const segment = (state: ReadonlyArray<Int32Array>, action: Int32Array): S
   return { parts: [...state, action], actions: [[s, s + action.length]] }
 }
 
+/**
+ * The slots that hold action tokens (flat R*A indices, in order): the only ones the LM head, the copy head and the
+ * value head compute (padding would be ~30% of an SFT pass's rows). At least one (slot 0), so shapes stay non-empty.
+ */
+export const entries = (b: ActionBatch): Int32Array => {
+  const out: Array<number> = []
+  b.mask.forEach((m, k) => {
+    if (m > 0) out.push(k)
+  })
+  return Int32Array.from(out.length === 0 ? [0] : out) // a batch without action tokens computes a stand-in, never read
+}
+
 export interface Tensors {
   readonly tokens: tf.Tensor2D // (B, T) int32
-  readonly index: tf.Tensor1D // (R*A,) int32
-  readonly target: tf.Tensor2D // (R, A) int32
+  readonly rows: number // R
+  readonly width: number // A
+  readonly index: tf.Tensor1D // (N,) int32: flat position predicting each entry (`entries`)
+  readonly target: tf.Tensor1D // (N,) int32: each entry's token
+  readonly spread: tf.Tensor1D // (R*A,) int32: each slot's entry, N for padding (a gather from N entries and a zero gives (R*A) values)
+  readonly entryMask: tf.Tensor1D // (N,) float32: 1 on every entry but the stand-in of a batch without action tokens
   readonly mask: tf.Tensor2D // (R, A) float32
   readonly last: tf.Tensor1D // (R,) int32
   readonly position: tf.Tensor1D // (R*A,) int32
@@ -162,16 +178,27 @@ export interface Tensors {
 }
 
 /** The batch's tensors; `withCopy` adds the copy head's plan (`Copy.plan`, host-side arrays). */
-export const tensors = (b: ActionBatch, withCopy = false): Tensors => ({
-  copy: withCopy ? Copy.plan(b) : undefined,
-  tokens: tf.tensor2d(b.tokens, [b.batch, b.length], "int32"),
-  index: tf.tensor1d(b.index, "int32"),
-  target: tf.tensor2d(b.target, [b.rows, b.width], "int32"),
-  mask: tf.tensor2d(b.mask, [b.rows, b.width], "float32"),
-  last: tf.tensor1d(b.last, "int32"),
-  position: tf.tensor1d(b.position, "int32"),
-  layout: b.layout === undefined ? undefined : {
-    positions: tf.tensor1d(b.layout.positions, "int32"),
-    mask: tf.tensor4d(b.layout.mask, [b.batch, 1, b.length, b.length])
+export const tensors = (b: ActionBatch, withCopy = false): Tensors => {
+  const e = entries(b)
+  const spread = new Int32Array(b.rows * b.width).fill(e.length)
+  e.forEach((k, n) => {
+    if (b.mask[k]! > 0) spread[k] = n
+  })
+  return {
+    copy: withCopy ? Copy.plan(b, e) : undefined,
+    tokens: tf.tensor2d(b.tokens, [b.batch, b.length], "int32"),
+    rows: b.rows,
+    width: b.width,
+    index: tf.tensor1d(e.map((k) => b.index[k]!), "int32"),
+    target: tf.tensor1d(e.map((k) => b.target[k]!), "int32"),
+    spread: tf.tensor1d(spread, "int32"),
+    entryMask: tf.tensor1d(e.map((k) => b.mask[k]!), "float32"),
+    mask: tf.tensor2d(b.mask, [b.rows, b.width], "float32"),
+    last: tf.tensor1d(b.last, "int32"),
+    position: tf.tensor1d(b.position, "int32"),
+    layout: b.layout === undefined ? undefined : {
+      positions: tf.tensor1d(b.layout.positions, "int32"),
+      mask: tf.tensor4d(b.layout.mask, [b.batch, 1, b.length, b.length])
+    }
   }
-})
+}

@@ -18,7 +18,10 @@ import * as Transformer from "./Transformer.ts"
  * sampling mixes whole distributions on the host (`mix`).
  */
 
-/** Host-side layout of a batch's predicted entries, grouped by sequence: entry n -> slot b*M + k. */
+/**
+ * Host-side layout of a batch's predicted entries, grouped by sequence: entry n -> slot b*M + k. The entries are
+ * the batch's action tokens (`ActionBatch.entries`: padding is never computed).
+ */
 export interface Plan {
   readonly M: number // the most entries of one sequence
   readonly slotEntry: Int32Array // (B*M) the entry in each slot (0 for an empty slot: computed, never read)
@@ -29,13 +32,14 @@ export interface Plan {
   readonly match: Int32Array // (B*M*T) the suffix-match length of each candidate, 0..matchCap (the `copy.match` bias it gets)
 }
 
-export const plan = (b: ActionBatch.ActionBatch): Plan => {
+/** The plan of entries `entries` (flat R*A indices of the batch's slots, in order). */
+export const plan = (b: ActionBatch.ActionBatch, entries: Int32Array): Plan => {
   const B = b.batch
   const T = b.length
-  const N = b.index.length
+  const N = entries.length
   const A = b.width
   const count = new Int32Array(B)
-  for (let n = 0; n < N; n++) count[b.sequenceOf[Math.floor(n / A)]!]!++
+  for (let n = 0; n < N; n++) count[b.sequenceOf[Math.floor(entries[n]! / A)]!]!++
   const M = Math.max(1, ...count)
   const slotEntry = new Int32Array(B * M)
   const entrySlot = new Int32Array(N)
@@ -47,16 +51,17 @@ export const plan = (b: ActionBatch.ActionBatch): Plan => {
   for (let s = 0; s < B * M; s++) allowed[s * T] = 0 // empty slots stay finite
   const path = new Int32Array(T)
   for (let n = 0; n < N; n++) {
-    const seq = b.sequenceOf[Math.floor(n / A)]!
+    const e = entries[n]!
+    const seq = b.sequenceOf[Math.floor(e / A)]!
     const slot = seq * M + next[seq]!++
     slotEntry[slot] = n
     entrySlot[n] = slot
     // p's path back to the sequence's first token: p, p - 1, ..., 0 (causal) or through the tree's parents (packed)
     let len = 0
-    for (let q = b.index[n]! - seq * T; q >= 0; q = b.layout === undefined ? q - 1 : b.layout.parent[seq * T + q]!) path[len++] = q
+    for (let q = b.index[e]! - seq * T; q >= 0; q = b.layout === undefined ? q - 1 : b.layout.parent[seq * T + q]!) path[len++] = q
     if (len <= 1) continue
     has[n] = 1
-    const target = b.target[n]!
+    const target = b.target[e]!
     const row = slot * T
     const tok = (q: number) => b.tokens[seq * T + q]!
     // candidate j = path[d] (a strict ancestor) copies the next token on the path, path[d - 1]; its match is how many

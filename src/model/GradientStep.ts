@@ -74,16 +74,7 @@ export const compute = (variables: ReadonlyArray<tf.Variable>, pass: Pass): Comp
  * one `take` makes from the same passes, to the bit.
  */
 export const takeComputed = (opt: Optimizer.Optimizer, passes: ReadonlyArray<Computed>, width: number, per = 1): Result => {
-  const step = Optimizer.apply(opt, passes.length, (i) => {
-    const c = passes[i]!
-    return {
-      value: tf.scalar(c.value),
-      grads: opt.slots.map((s, k) => {
-        const g = c.grads[k]
-        return g === null || g === undefined ? undefined : tf.tensor(g, s.variable.shape)
-      })
-    }
-  })
+  const step = Optimizer.applyArrays(opt, passes)
   const sums = new Array<number>(width).fill(0)
   for (const c of passes) for (let i = 0; i < width; i++) sums[i] = sums[i]! + c.statistics[i]! / per
   return { ...step, sums }

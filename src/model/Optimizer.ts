@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs"
+import * as HostAdam from "./HostAdam.ts"
 
 /**
  * Adam (AdamW-style decoupled weight decay) on tf variables, with global-norm gradient clipping and a
@@ -103,12 +104,92 @@ export const minimize = (o: Optimizer, loss: (() => tf.Scalar) | ReadonlyArray<(
   return apply(o, losses.length, (i) => gradients(o, losses[i]!))
 }
 
+/** One pass's loss and gradients as plain arrays (in `slots` order; null or undefined: not reached). */
+export interface ArrayGradients {
+  readonly value: number
+  readonly grads: ReadonlyArray<Float32Array | null | undefined>
+}
+
+/**
+ * Whether updates run as plain-array maths (`HostAdam`): on the wasm and cpu backends, whose tensors live in host
+ * memory (there one JS loop beats ~900 small kernels); on TensorFlow (and a GPU) the update stays in tensor ops, where
+ * the weights live. Every update in a process takes the same path, so the numbers do not depend on which thread
+ * computed a pass.
+ */
+export const hostMaths = (): boolean => {
+  const backend = tf.getBackend()
+  return backend === "wasm" || backend === "cpu"
+}
+
 /**
  * The update of `minimize` from `passes` passes' gradients, however they were computed (`pass(i)` is called once per
- * pass, in order, inside one tf.tidy: here, or from arrays another thread computed). They are summed in pass order,
- * so the same per-pass gradients give the same update to the bit whichever thread computed each.
+ * pass, in order, inside a tf.tidy). They are summed in pass order, so the same per-pass gradients give the same
+ * update to the bit whichever thread computed each (`applyArrays` from arrays: the same update).
  */
-export const apply = (o: Optimizer, passes: number, pass: (i: number) => PassGradients): StepResult => {
+export const apply = (o: Optimizer, passes: number, pass: (i: number) => PassGradients): StepResult =>
+  hostMaths()
+    ? applyHost(o, Array.from({ length: passes }, (_, i) => read(() => pass(i))))
+    : applyTensors(o, passes, pass)
+
+/** `apply` from gradients already read into arrays (another thread's, or this one's before an await). */
+export const applyArrays = (o: Optimizer, passes: ReadonlyArray<ArrayGradients>): StepResult =>
+  hostMaths()
+    ? applyHost(o, passes)
+    : applyTensors(o, passes.length, (i) => {
+      const c = passes[i]!
+      return {
+        value: tf.scalar(c.value),
+        grads: o.slots.map((s, k) => {
+          const g = c.grads[k]
+          return g === null || g === undefined ? undefined : tf.tensor(g, s.variable.shape)
+        })
+      }
+    })
+
+/** A pass's gradients read into arrays, its tensors freed. */
+const read = (pass: () => PassGradients): ArrayGradients => {
+  let out: ArrayGradients = { value: 0, grads: [] }
+  tf.tidy(() => {
+    const p = pass()
+    out = { value: p.value.dataSync()[0]!, grads: p.grads.map((g) => g === undefined ? null : g.dataSync() as Float32Array) }
+  })
+  return out
+}
+
+/** A variable's values as an array of its own: wasm reads a copy out of its heap, the cpu backend hands out its store. */
+const copyOf = (v: tf.Variable): Float32Array => {
+  const data = v.dataSync() as Float32Array
+  return tf.getBackend() === "wasm" ? data : data.slice()
+}
+
+const applyHost = (o: Optimizer, passes: ReadonlyArray<ArrayGradients>): StepResult => {
+  const c = o.config
+  o.step += 1
+  const lr = learningRate(c, o.step)
+  const { grads: sums, norm: gradNorm } = HostAdam.average(passes.map((p) => p.grads), o.slots.length)
+  const scale = HostAdam.clipScale(gradNorm, c.clipNorm)
+  const hyper: HostAdam.Hyper = { ...c, learningRate: lr, step: o.step }
+  o.slots.forEach((s, k) => {
+    const g = sums[k]
+    if (g === null || g === undefined) return
+    const w = copyOf(s.variable)
+    const m = copyOf(s.m)
+    const v = copyOf(s.v)
+    HostAdam.update(w, m, v, g, scale, hyper, s.variable.rank >= 2)
+    tf.tidy(() => {
+      s.m.assign(tf.tensor(m, s.m.shape))
+      s.v.assign(tf.tensor(v, s.v.shape))
+      s.variable.assign(tf.tensor(w, s.variable.shape))
+    })
+  })
+  // the mean loss, summed in pass order in float32 as a tensor would (no losses: a step that moves nothing)
+  let total = 0
+  for (const p of passes) total = Math.fround(total + p.value)
+  return { loss: passes.length === 0 ? 0 : Math.fround(total / passes.length), gradNorm, learningRate: lr }
+}
+
+/** The update as tensor ops (TensorFlow backends: the weights stay where they live); exported for the test that both paths agree. */
+export const applyTensors = (o: Optimizer, passes: number, pass: (i: number) => PassGradients): StepResult => {
   const c = o.config
   o.step += 1
   const t = o.step

@@ -5,30 +5,33 @@ import * as Transformer from "./Transformer.ts"
 
 /**
  * The differentiable outputs of the policy on the action tokens of a batch: what scoring reads and what
- * training losses (SFT, PPO, DPO) are built from. The LM head runs only at the R*A positions that predict
- * action tokens, not at every position. Call inside tf.tidy (or a tf.variableGrads loss).
+ * training losses (SFT, PPO, DPO) are built from. The LM, copy and value heads run only at the N positions that
+ * predict action tokens (`ActionBatch.entries`), not at every position nor on the (R, A) layout's padding; their
+ * results are spread onto (R, A) with zeros on padding. Call inside tf.tidy (or a tf.variableGrads loss).
  */
 export interface Outputs {
-  readonly logits: tf.Tensor3D // (R, A, V) the LM head's next-token logits at the positions predicting action tokens (without the copy head's share)
+  readonly entryLogits: tf.Tensor2D // (N, V) the LM head's next-token logits at the entries (without the copy head's share)
+  readonly entryMask: tf.Tensor1D // (N,) 1 on real entries (0 only on the stand-in of a batch without action tokens)
   readonly logp: tf.Tensor2D // (R, A) log pi(token | prefix), 0 on padding (the copy head's mixture when the model has one)
-  readonly values: tf.Tensor2D // (R, A) value head at the same positions; values[:, 0] = V(state)
+  readonly values: tf.Tensor2D // (R, A) value head at the positions predicting each token, 0 on padding; values[:, 0] = V(state)
   readonly mask: tf.Tensor2D // (R, A) 1 on action tokens
 }
 
 export const outputs = (m: Transformer.Model, t: ActionBatch.Tensors): Outputs => {
-  const [R, A] = t.target.shape
   const f = Transformer.forward(m, t.tokens, t.layout)
-  const h = tf.gather(f.hidden, t.index) // (R*A, C)
-  const logits = Transformer.logits(m, h) // (R*A, V)
-  const vocabLogp = tokenLogp(logits, tf.reshape(t.target, [-1])) // (R*A,)
+  const h = tf.gather(f.hidden, t.index) // (N, C)
+  const logits = Transformer.logits(m, h) // (N, V)
+  const vocabLogp = tokenLogp(logits, t.target) // (N,)
   const copy = m.weights.copy
   const [B, T] = t.tokens.shape
   const mixed = copy === undefined || t.copy === undefined ? vocabLogp : Copy.targetLogp(copy, f.hidden, h, vocabLogp, t.copy, B, T)
-  const logp = tf.mul(mixed, tf.reshape(t.mask, [-1])) // (R*A,)
+  // (N,) -> (R, A): entry values at their slots, 0 on padding (the gradient of a gather is a segment sum)
+  const spread = (x: tf.Tensor1D): tf.Tensor2D => tf.reshape(tf.gather(tf.concat([x, tf.zeros([1])]), t.spread), [t.rows, t.width])
   return {
-    logits: tf.reshape(logits, [R, A, -1]),
-    logp: tf.reshape(logp, [R, A]),
-    values: tf.reshape(Transformer.value(m, h), [R, A]),
+    entryLogits: logits,
+    entryMask: t.entryMask,
+    logp: spread(mixed),
+    values: spread(Transformer.value(m, h)),
     mask: t.mask
   }
 }

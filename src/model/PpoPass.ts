@@ -38,7 +38,7 @@ export const loss = (policy: Transformer.Model, pass: Pass, capture: (statistics
     const o = Policy.outputs(policy, t)
     const pl = PpoMath.policyLoss(o.logp, tf.tensor2d(pass.oldLogp, [n, W]), tf.tensor2d(pass.advantages, [n, W]), t.mask, pass.clip)
     const vl = PpoMath.valueLoss(o.values, tf.tensor2d(pass.oldValues, [n, W]), tf.tensor2d(pass.returns, [n, W]), t.mask, pass.valueClip)
-    const ent = PpoMath.entropy(o.logits, t.mask)
+    const ent = PpoMath.entropy(tf.expandDims(o.entryLogits, 0) as tf.Tensor3D, tf.expandDims(o.entryMask, 0) as tf.Tensor2D) // over the action tokens
     let loss: tf.Scalar = tf.add(pl.loss, tf.mul(pass.vfCoef, vl.loss))
     if (pass.entropyCoef > 0) loss = tf.sub(loss, tf.mul(pass.entropyCoef, ent))
     capture(tf.mul(tf.stack([pl.loss, vl.loss, ent, pl.approxkl, pl.clipfrac, vl.clipfrac]), tokens(pass)))
