@@ -30,7 +30,6 @@ export const guarded = <A>(
   /** The passes shared between this thread and the helpers; the learner's computed while the helpers compute theirs. */
   const shared = (threads: GradientThreads.GradientThreads["Service"]) =>
     Effect.gen(function*() {
-      const T0 = performance.now()
       const helpers = threads.live()
       const owner = GradientThreads.assign(passes.map(TrainingPass.cost), threads.threads, helpers)
       const names = opt.slots.map((s) => s.name)
@@ -60,15 +59,9 @@ export const guarded = <A>(
           Effect.catch(fallback(mine))
         ))
       }
-      const T1 = performance.now()
       yield* local(passes.flatMap((_, i) => owner[i] === 0 ? [i] : []))
-      const T2 = performance.now()
       for (const wait of waits) yield* wait
-      const T3 = performance.now()
-      const out = yield* Effect.sync(() => Guard.update(opt, () => stats(GradientStep.takeComputed(opt, computed.map((c) => c!), width, per)), checked))
-      const T4 = performance.now()
-      if (process.env.STEP_TIMING) process.stderr.write(`TIMING pre ${(T1-T0).toFixed(1)} local ${(T2-T1).toFixed(1)} wait ${(T3-T2).toFixed(1)} update ${(T4-T3).toFixed(1)}\n`)
-      return out
+      return yield* Effect.sync(() => Guard.update(opt, () => stats(GradientStep.takeComputed(opt, computed.map((c) => c!), width, per)), checked))
     }).pipe(Effect.withSpan("SharedStep.shared"))
   return Effect.flatMap(Effect.serviceOption(GradientThreads.GradientThreads), (threads) =>
     threads._tag === "Some" && threads.value.threads > 1 && threads.value.live().length > 0 ? shared(threads.value) : serial)
