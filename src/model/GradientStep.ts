@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs"
 import * as Guard from "./Guard.ts"
+import * as HostArray from "./HostArray.ts"
 import * as Optimizer from "./Optimizer.ts"
 
 /**
@@ -55,15 +56,15 @@ export interface Computed {
 export const compute = (variables: ReadonlyArray<tf.Variable>, pass: Pass): Computed => {
   let value = 0
   let grads: Array<Float32Array | null> = []
-  let statistics = new Float32Array(0)
+  let statistics: Float32Array = new Float32Array(0)
   tf.tidy(() => {
     const g = tf.variableGrads(() => pass((t) => {
-      statistics = Float32Array.from(t.dataSync() as Float32Array)
+      statistics = HostArray.read(t)
     }), [...variables])
     value = g.value.dataSync()[0]!
     grads = variables.map((v) => {
       const d = g.grads[v.name]
-      return d === undefined ? null : Float32Array.from(d.dataSync() as Float32Array)
+      return d === undefined ? null : HostArray.read(d)
     })
   })
   return { value, grads, statistics }

@@ -26,13 +26,17 @@ export interface Averaged {
  * norm of the result. `grads[p][k]` is pass p's gradient of variable k (null or undefined: not reached). A single
  * pass's arrays are used as they are (read, never written).
  */
-export const average = (grads: ReadonlyArray<ReadonlyArray<Float32Array | null | undefined>>, variables: number): Averaged => {
+export const average = (
+  grads: ReadonlyArray<ReadonlyArray<Float32Array | null | undefined>>,
+  variables: number,
+  into?: ReadonlyArray<Float32Array> // per variable, a buffer of its size to sum into (else new arrays)
+): Averaged => {
   const n = grads.length
   const out: Array<Float32Array | null> = []
   let squares = 0
   for (let k = 0; k < variables; k++) {
     const list = grads.flatMap((pass) => pass[k] ?? [])
-    const sum = list.length === 0 ? null : n === 1 ? list[0]! : mean(list, n)
+    const sum = list.length === 0 ? null : n === 1 ? list[0]! : mean(list, n, into?.[k] ?? new Float32Array(list[0]!.length))
     if (sum !== null) squares += sumOfSquares(sum)
     out.push(sum)
   }
@@ -40,10 +44,9 @@ export const average = (grads: ReadonlyArray<ReadonlyArray<Float32Array | null |
 }
 
 /** The arrays summed in order (float32), divided by `n` (by a multiply when 1/n is exact: the same result, faster). */
-const mean = (list: ReadonlyArray<Float32Array>, n: number): Float32Array => {
+const mean = (list: ReadonlyArray<Float32Array>, n: number, out: Float32Array): Float32Array => {
   const first = list[0]!
   const len = first.length
-  const out = new Float32Array(len)
   const exact = Number.isInteger(Math.log2(n))
   const inverse = 1 / n
   if (list.length === 2 && exact) {

@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs"
 import * as HostAdam from "./HostAdam.ts"
+import * as HostArray from "./HostArray.ts"
 
 /**
  * Adam (AdamW-style decoupled weight decay) on tf variables, with global-norm gradient clipping and a
@@ -156,31 +157,53 @@ const read = (pass: () => PassGradients): ArrayGradients => {
   return out
 }
 
-/** A variable's values as an array of its own: wasm reads a copy out of its heap, the cpu backend hands out its store. */
-const copyOf = (v: tf.Variable): Float32Array => {
-  const data = v.dataSync() as Float32Array
-  return tf.getBackend() === "wasm" ? data : data.slice()
+/**
+ * Host copies of a slot's weight and moments (`HostAdam` updates them in place), valid while the three variables still
+ * hold the data this code last wrote: anything else that assigns them (a checkpoint restored, a guarded update taken
+ * back) gives them new data, and the copies are read again. Saves reading ~3x the weights out of the backend each
+ * step, and the garbage that makes (on `small`, 12 MB a step: a full GC of the learner's heap about every step).
+ */
+interface Mirror {
+  readonly data: readonly [tf.DataId, tf.DataId, tf.DataId]
+  readonly w: Float32Array
+  readonly m: Float32Array
+  readonly v: Float32Array
 }
+const mirrors = new WeakMap<Slot, Mirror>()
+
+const valid = (s: Slot): Mirror | undefined => {
+  const found = mirrors.get(s)
+  return found !== undefined && found.data[0] === s.variable.dataId && found.data[1] === s.m.dataId && found.data[2] === s.v.dataId
+    ? found
+    : undefined
+}
+
+/** The optimizer's weights as arrays, in slot order: its host copies where they are current (read, never written). */
+export const weights = (o: Optimizer): Array<Float32Array> => o.slots.map((s) => valid(s)?.w ?? HostArray.read(s.variable))
+
+/** Per slot, the buffer its averaged gradient is summed into (reused: a step's sums are spent within the step). */
+const scratch = new WeakMap<Optimizer, Array<Float32Array>>()
 
 const applyHost = (o: Optimizer, passes: ReadonlyArray<ArrayGradients>): StepResult => {
   const c = o.config
   o.step += 1
   const lr = learningRate(c, o.step)
-  const { grads: sums, norm: gradNorm } = HostAdam.average(passes.map((p) => p.grads), o.slots.length)
+  const into = scratch.get(o) ?? o.slots.map((s) => new Float32Array(s.variable.size))
+  scratch.set(o, into)
+  const { grads: sums, norm: gradNorm } = HostAdam.average(passes.map((p) => p.grads), o.slots.length, into)
   const scale = HostAdam.clipScale(gradNorm, c.clipNorm)
   const hyper: HostAdam.Hyper = { ...c, learningRate: lr, step: o.step }
   o.slots.forEach((s, k) => {
     const g = sums[k]
     if (g === null || g === undefined) return
-    const w = copyOf(s.variable)
-    const m = copyOf(s.m)
-    const v = copyOf(s.v)
+    const { w, m, v } = valid(s) ?? { w: HostArray.read(s.variable), m: HostArray.read(s.m), v: HostArray.read(s.v) }
     HostAdam.update(w, m, v, g, scale, hyper, s.variable.rank >= 2)
     tf.tidy(() => {
-      s.m.assign(tf.tensor(m, s.m.shape))
-      s.v.assign(tf.tensor(v, s.v.shape))
-      s.variable.assign(tf.tensor(w, s.variable.shape))
+      s.m.assign(HostArray.tensor(m, s.m.shape))
+      s.v.assign(HostArray.tensor(v, s.v.shape))
+      s.variable.assign(HostArray.tensor(w, s.variable.shape))
     })
+    mirrors.set(s, { data: [s.variable.dataId, s.m.dataId, s.v.dataId], w, m, v })
   })
   // the mean loss, summed in pass order in float32 as a tensor would (no losses: a step that moves nothing)
   let total = 0

@@ -6,6 +6,7 @@ import * as GradientStep from "../model/GradientStep.ts"
 import * as Guard from "../model/Guard.ts"
 import type * as Optimizer from "../model/Optimizer.ts"
 import * as Policy from "../model/Policy.ts"
+import * as Rng from "../model/Rng.ts"
 import type * as Transformer from "../model/Transformer.ts"
 import * as Batched from "./Batched.ts"
 import * as Field from "./Field.ts"
@@ -35,6 +36,10 @@ export const Config = Schema.Struct({
   // language-model loss on observation tokens, relative to the action loss (0 = actions only, ETO's SFT): the
   // observations repeat names and numbers, which teaches a model trained from scratch to attend back and copy
   observationLossWeight: Field.nonNegative(0.25),
+  // the share of observation rows (spans of up to 32 tokens) in that loss, drawn afresh each step from the batch's seeded
+  // stream: the loss stays a mean over observation tokens, its cost (the LM and copy heads run on every row, ~12% of a
+  // quickstart step) shrinks with it. Absent = 1, every row (an optional key: older run configs keep their hash)
+  observationLossFraction: Schema.optionalKey(Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 }))),
   trajectories: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0))), // the first N of the data (default: all); the rest is the held-out pool
   offset: Field.int(0, 0), // where its trajectories start in the data (sft-more trains on the pool after the warm start's)
   // a step split into at least this many passes: two threads can share every step (`--train-threads`), and the numbers
@@ -86,20 +91,31 @@ export interface Plan {
   readonly truncatedTokens: number
 }
 
-/** The passes of one SFT step on a batch of trajectories: at least `minPasses` when it has that many windows. Pure. */
+/** Observation rows kept in the language-model loss: each with probability `fraction`, drawn from `rng` in row order. */
+export interface ObservationSample {
+  readonly fraction: number
+  readonly rng: Rng.Rng
+}
+
+/**
+ * The passes of one SFT step on a batch of trajectories: at least `minPasses` when it has that many windows. Pure
+ * (`sample` advances its own stream).
+ */
 export const plan = (
   config: Transformer.Config,
   trajectories: ReadonlyArray<Tokenized.TokenizedTrajectory>,
   maxTokens: number,
   observationLossWeight = 0,
-  minPasses = 1
+  minPasses = 1,
+  sample?: ObservationSample
 ): Plan => {
   const windows = trajectories.flatMap((t) => Context.windows(t, config.contextLength).map((w) => ({ ...w, targets: targets(t, w) })))
   const withLm = observationLossWeight > 0
+  const keep = sample === undefined || sample.fraction >= 1 ? () => true : () => Rng.uniform(sample.rng) < sample.fraction
   // an action that is no target (Tokenized.trained) is in neither the action rows nor the language-model rows
   const seqs: Array<ActionBatch.Sequence & { readonly actionRows: number }> = windows.map((w) => ({
     parts: w.parts,
-    actions: withLm ? [...w.targets, ...observationSpans(w.length, w.actions)] : w.targets,
+    actions: withLm ? [...w.targets, ...observationSpans(w.length, w.actions).filter(keep)] : w.targets,
     actionRows: w.targets.length
   })).filter((q) => q.actions.length > 0)
   const actionTokens = windows.reduce((n, w) => n + w.targets.reduce((m, [a, b]) => m + b - a, 0), 0)
@@ -163,9 +179,10 @@ export const stepShared = (
   trajectories: ReadonlyArray<Tokenized.TokenizedTrajectory>,
   maxTokens: number,
   observationLossWeight: number,
-  minPasses: number
+  minPasses: number,
+  sample?: ObservationSample
 ) => {
-  const p = plan(policy.config, trajectories, maxTokens, observationLossWeight, minPasses)
+  const p = plan(policy.config, trajectories, maxTokens, observationLossWeight, minPasses, sample)
   return SharedStep.guarded(policy, opt, p.passes.map((pass) => ({ kind: "sft", pass }) as const), 1, stats(p), checked)
 }
 
@@ -182,7 +199,10 @@ export const sft = (config: Config, run: Run.Run, schedule: { readonly totalStep
       minLearningRateRatio: config.minLearningRateRatio
     }],
     step: (b: Batched.Batch<Tokenized.TokenizedTrajectory, "policy">) =>
-      stepShared(b.models.policy, b.opt, b.items, config.maxTokens, config.observationLossWeight, config.minPasses),
+      stepShared(b.models.policy, b.opt, b.items, config.maxTokens, config.observationLossWeight, config.minPasses, {
+        fraction: config.observationLossFraction ?? 1,
+        rng: b.rng
+      }),
     emit: (s, seconds, b) => {
       const record = b.record(b.opt.step, {
         "loss/sft": s.loss,

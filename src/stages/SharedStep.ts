@@ -1,7 +1,7 @@
 import { Effect } from "effect"
 import * as GradientStep from "../model/GradientStep.ts"
 import * as Guard from "../model/Guard.ts"
-import type * as Optimizer from "../model/Optimizer.ts"
+import * as Optimizer from "../model/Optimizer.ts"
 import * as TrainingPass from "../model/TrainingPass.ts"
 import type * as Transformer from "../model/Transformer.ts"
 import * as GradientThreads from "./GradientThreads.ts"
@@ -33,7 +33,7 @@ export const guarded = <A>(
       const helpers = threads.live()
       const owner = GradientThreads.assign(passes.map(TrainingPass.cost), threads.threads, helpers)
       const names = opt.slots.map((s) => s.name)
-      const weights = owner.some((o) => o > 0) ? yield* Effect.sync(() => opt.slots.map((s) => Float32Array.from(s.variable.dataSync() as Float32Array))) : []
+      const weights = owner.some((o) => o > 0) ? yield* Effect.sync(() => Optimizer.weights(opt)) : []
       const computed = new Array<GradientStep.Computed | undefined>(passes.length)
       const variables = opt.slots.map((s) => s.variable)
       const local = (which: ReadonlyArray<number>) =>

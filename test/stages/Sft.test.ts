@@ -2,6 +2,7 @@ import { expect, layer } from "@effect/vitest"
 import { Effect, Layer, Stream } from "effect"
 import * as Tokenized from "../../src/domain/Tokenized.ts"
 import * as Optimizer from "../../src/model/Optimizer.ts"
+import * as Rng from "../../src/model/Rng.ts"
 import * as Transformer from "../../src/model/Transformer.ts"
 import type * as Metrics from "../../src/metrics/Metrics.ts"
 import * as Evaluate from "../../src/stages/Evaluate.ts"
@@ -48,6 +49,40 @@ layer(World.layerSignals({ train: 8, heldOut: 1 }))("actions flagged as no targe
       // with one action a target, the weights move
       Sft.step(policy, opt, [flagged(t, Array.from({ length: n - 1 }, (_, i) => i))], 8192, 0)
       expect(Fixtures.sameWeights(Fixtures.weights(policy), before)).toBe(false)
+    }))
+
+  it.effect("observationLossFraction keeps a seeded share of the observation rows, every action row, and a mean over what it keeps", () =>
+    Effect.gen(function*() {
+      const world = yield* World.SignalsWorld
+      const lmRows = (p: Sft.Plan) => p.passes.reduce((n, q) => n + q.isAction.filter((a) => a === 0).length, 0)
+      const actionRows = (p: Sft.Plan) => p.passes.reduce((n, q) => n + q.isAction.filter((a) => a === 1).length, 0)
+      const plan = (fraction: number | undefined, seed: number) =>
+        Sft.plan(world.config, world.train, 8192, 0.25, 2, fraction === undefined ? undefined : { fraction, rng: Rng.make(seed) })
+      const all = plan(undefined, 0)
+      const half = plan(0.5, 7)
+      expect(lmRows(plan(1, 7))).toBe(lmRows(all))
+      expect(lmRows(half)).toBeGreaterThan(0.25 * lmRows(all))
+      expect(lmRows(half)).toBeLessThan(0.75 * lmRows(all))
+      expect(actionRows(half)).toBe(actionRows(all))
+      expect(half.actionTokens).toBe(all.actionTokens)
+      // the same stream draws the same rows; another draws others
+      const rowsOf = (p: Sft.Plan) => p.passes.map((q) => Array.from(q.batch.index)).join("|")
+      expect(rowsOf(plan(0.5, 7))).toBe(rowsOf(half))
+      expect(rowsOf(plan(0.5, 8))).not.toBe(rowsOf(half))
+      // the kept observation rows' weights still sum to the loss weight: a mean over the kept tokens
+      const lmWeight = (p: Sft.Plan) =>
+        p.passes.reduce((w, q) => {
+          let t = 0
+          for (let r = 0; r < q.batch.rows; r++) {
+            if (q.isAction[r] === 1) continue
+            let tokens = 0
+            for (let j = 0; j < q.batch.width; j++) tokens += q.batch.mask[r * q.batch.width + j]!
+            t += q.rowScale[r]! * tokens
+          }
+          return w + t / p.passes.length
+        }, 0)
+      expect(lmWeight(half)).toBeCloseTo(0.25, 5)
+      expect(lmWeight(all)).toBeCloseTo(0.25, 5)
     }))
 
   it.effect("are no expert states for StepAgent and step DPO: segmentation skips them", () =>
