@@ -22,8 +22,15 @@ export interface Result {
   readonly accuracy: number
 }
 
-/** States scored per sampling call: bounds the decode batch. */
+/**
+ * States per sampling call: at most 128 (bounds the decode batch), in an even number of equal calls, so that two (or
+ * four) compute threads finish together. The calls do not depend on how many threads there are.
+ */
 const statesPerCall = 128
+const chunkSizes = (n: number): number => {
+  const calls = Math.max(2, 2 * Math.ceil(n / (2 * statesPerCall)))
+  return Math.max(1, Math.ceil(n / calls))
+}
 
 export const actionAccuracy = Effect.fn("ActionAccuracy.actionAccuracy")(function*(trajectories: ReadonlyArray<Trajectory>) {
   const models = yield* Models
@@ -35,10 +42,12 @@ export const actionAccuracy = Effect.fn("ActionAccuracy.actionAccuracy")(functio
       .filter((r) => Tokenized.trained(rendered, r.step))
   })
   const options = { maxTokens: Context.actionReserve(policy.config.contextLength), temperature: 0, stop: EOA }
-  // with a dispatcher that takes sampling units (a cluster), chunks run on its workers, several at once: the same greedy actions
+  // with a dispatcher that takes sampling units (a cluster's workers, local compute threads), chunks run there, several
+  // at once: the same greedy actions
   const dispatcher = yield* Effect.serviceOption(Dispatcher)
-  const remote = Option.isSome(dispatcher) ? dispatcher.value.samples : undefined
-  const chunks = Array.from({ length: Math.ceil(requests.length / statesPerCall) }, (_, c) => requests.slice(c * statesPerCall, (c + 1) * statesPerCall))
+  const remote = Option.isSome(dispatcher) ? dispatcher.value.bulkSamples ?? dispatcher.value.samples : undefined
+  const size = chunkSizes(requests.length)
+  const chunks = Array.from({ length: Math.ceil(requests.length / size) }, (_, c) => requests.slice(c * size, (c + 1) * size))
   const sampled = yield* Effect.forEach(chunks, (chunk) =>
     remote === undefined
       ? Effect.sync(() => ModelSample.states(policy, chunk, 1, Rng.make(0), options))

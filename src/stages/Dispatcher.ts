@@ -223,6 +223,11 @@ export class Dispatcher extends Context.Service<Dispatcher, {
    * own process (local compute threads take waves only: src/cluster/ThreadDispatcher.ts).
    */
   readonly samples?: (unit: SampleUnit, policy: Policy) => Effect.Effect<StateSamples, DispatchError>
+  /**
+   * Large sampling batches, each worth a round trip and a policy snapshot (the action accuracy's greedy chunks); absent:
+   * `samples`, if present. Local compute threads take these only.
+   */
+  readonly bulkSamples?: (unit: SampleUnit, policy: Policy) => Effect.Effect<StateSamples, DispatchError>
   /** A scoring batch's numbers in request order, computed by a worker with exactly this model's weights; absent: in the stage's process. */
   readonly scores?: (unit: ScoreUnit, model: Policy) => Effect.Effect<Float32Array, DispatchError>
 }>()("stepagent/Dispatcher") {}
