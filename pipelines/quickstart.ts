@@ -9,8 +9,8 @@ import { define } from "../src/pipeline/Pipeline.ts"
  * its held-out success (33.0% at 840 SFT steps against 22.5% at 628, docs/paper-table.md) for ~10 minutes on 2 cpu
  * cores without OpenBLAS, which it does not quite reach on an Intel Xeon machine: measured alone on XNNPACK with the
  * default training threads (--train-threads: each step's passes and the evaluation's waves shared by the cores),
- * 10 min 46 s in all on a slow phase of that machine: SFT 0.66 s a step (561 s), the StepAgent iteration 33 s, the
- * evaluation ~28 s (40.5% held out).
+ * 10 min 34 s and 10 min 46 s in all on a slow phase of that machine: SFT 0.65 s a step (549 s), the StepAgent
+ * iteration ~33 s, the evaluation ~28 s (40.5% held out).
  */
 export default define({
   name: "quickstart",
