@@ -152,7 +152,7 @@ const read = (pass: () => PassGradients): ArrayGradients => {
   let out: ArrayGradients = { value: 0, grads: [] }
   tf.tidy(() => {
     const p = pass()
-    out = { value: p.value.dataSync()[0]!, grads: p.grads.map((g) => g === undefined ? null : g.dataSync() as Float32Array) }
+    out = { value: p.value.dataSync()[0]!, grads: p.grads.map((g) => g === undefined ? null : HostArray.read(g)) }
   })
   return out
 }

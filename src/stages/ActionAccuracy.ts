@@ -27,7 +27,7 @@ export interface Result {
  * four) compute threads finish together. The calls do not depend on how many threads there are.
  */
 const statesPerCall = 128
-const chunkSizes = (n: number): number => {
+const chunkSize = (n: number): number => {
   const calls = Math.max(2, 2 * Math.ceil(n / (2 * statesPerCall)))
   return Math.max(1, Math.ceil(n / calls))
 }
@@ -46,12 +46,13 @@ export const actionAccuracy = Effect.fn("ActionAccuracy.actionAccuracy")(functio
   // at once: the same greedy actions
   const dispatcher = yield* Effect.serviceOption(Dispatcher)
   const remote = Option.isSome(dispatcher) ? dispatcher.value.bulkSamples ?? dispatcher.value.samples : undefined
-  const size = chunkSizes(requests.length)
+  const concurrency = remote !== undefined && Option.isSome(dispatcher) ? dispatcher.value.inFlight : 1
+  const size = chunkSize(requests.length)
   const chunks = Array.from({ length: Math.ceil(requests.length / size) }, (_, c) => requests.slice(c * size, (c + 1) * size))
   const sampled = yield* Effect.forEach(chunks, (chunk) =>
     remote === undefined
       ? Effect.sync(() => ModelSample.states(policy, chunk, 1, Rng.make(0), options))
-      : remote(toSampleUnit(chunk, { k: 1, ...options, seed: 0 }), { model: policy, tokenizer: tok }), { concurrency: remote === undefined || Option.isNone(dispatcher) ? 1 : dispatcher.value.inFlight })
+      : remote(toSampleUnit(chunk, { k: 1, ...options, seed: 0 }), { model: policy, tokenizer: tok }), { concurrency })
   let matched = 0
   chunks.forEach((chunk, c) => {
     const s = sampled[c]!
