@@ -233,17 +233,58 @@ const mlp = (c: Config, blk: Block, x: tf.Tensor2D): tf.Tensor2D => {
   return linear(Gelu.gelu(linear(h, blk.w1, blk.b1)), blk.w2, blk.b2) // (N, F) -> (N, C)
 }
 
-/** Additive causal masks (T, T) as plain arrays: 0 on and below the diagonal, -1e9 above (built in JS: bandPart is slow on wasm). */
-const masks = new Map<number, Float32Array>()
-const causalMask = (T: number): tf.Tensor2D => {
-  let data = masks.get(T)
+/**
+ * Rows s..e-1 of the additive causal mask over e positions, (e - s, e): 0 on and below the diagonal, -1e9 above. Built
+ * in JS (bandPart is slow on wasm); a bounded cache of the arrays, never of tensors.
+ */
+const masks = new Map<string, Float32Array>()
+const causalMask = (s: number, e: number): tf.Tensor2D => {
+  const key = `${s}:${e}`
+  let data = masks.get(key)
   if (data === undefined) {
-    data = new Float32Array(T * T)
-    for (let i = 0; i < T; i++) data.fill(-1e9, i * T + i + 1, (i + 1) * T)
-    if (masks.size > 64) masks.clear() // a bounded cache of the arrays (never of tensors)
-    masks.set(T, data)
+    data = new Float32Array((e - s) * e)
+    for (let i = s; i < e; i++) data.fill(-1e9, (i - s) * e + i + 1, (i - s + 1) * e)
+    if (masks.size > 256) masks.clear()
+    masks.set(key, data)
   }
-  return tf.tensor2d(data, [T, T])
+  return tf.tensor2d(data, [e - s, e])
+}
+
+/**
+ * Query rows per block of causal attention. Past ~1.5 blocks the queries are split into round(T / 170) blocks, each
+ * attending to the keys up to its last row only, so the masked upper triangle is mostly not computed (its scores,
+ * softmax and both products, forward and backward). Measured on `small` (XNNPACK, one thread, forward + backward of
+ * ~1,200 tokens): T 300 (2 blocks) 5-7% faster, T 512 (3) ~10%, T 1,000 (5-7) ~20%; T 200 unchanged; smaller blocks
+ * lose to the per-product overhead of the extra batched calls.
+ */
+export const attentionBlockRows = 170
+
+/** The query blocks of causal attention over T positions: rows s..e-1 and their additive mask (e - s, e). */
+interface CausalBlock {
+  readonly s: number
+  readonly e: number
+  readonly mask: tf.Tensor2D
+}
+
+const causalBlocks = (T: number): ReadonlyArray<CausalBlock> => {
+  const n = Math.max(1, Math.round(T / attentionBlockRows))
+  return Array.from({ length: n }, (_, b) => {
+    const s = Math.floor((b * T) / n)
+    const e = Math.floor(((b + 1) * T) / n)
+    return { s, e, mask: causalMask(s, e) }
+  })
+}
+
+/** Causal attention: q (B, H, T, D) pre-scaled, kT (B, H, D, T), v (B, H, T, D) -> (B, H, T, D). */
+const causalAttention = (q: tf.Tensor4D, kT: tf.Tensor4D, v: tf.Tensor4D, blocks: ReadonlyArray<CausalBlock>): tf.Tensor4D => {
+  const T = q.shape[2]
+  const parts = blocks.map(({ e, mask, s }): tf.Tensor4D => {
+    const qb = blocks.length === 1 ? q : tf.slice(q, [0, 0, s, 0], [-1, -1, e - s, -1]) // (B, H, e - s, D)
+    const kb = e === T ? kT : tf.slice(kT, [0, 0, 0, 0], [-1, -1, -1, e]) // (B, H, D, e)
+    const vb = e === T ? v : tf.slice(v, [0, 0, 0, 0], [-1, -1, e, -1]) // (B, H, e, D)
+    return tf.matMul(tf.softmax<tf.Tensor4D>(tf.add(tf.matMul(qb, kb), mask)), vb) // (B, H, e - s, D)
+  })
+  return parts.length === 1 ? parts[0]! : tf.concat<tf.Tensor4D>(parts, 2)
 }
 
 export interface Forward {
@@ -271,7 +312,7 @@ export const forward = (m: Model, tokens: tf.Tensor2D, layout?: Layout): Forward
   const [B, T] = tokens.shape
   const H = c.heads
   const scale = 1 / Math.sqrt(c.dModel / H)
-  const mask = layout === undefined ? causalMask(T) : layout.mask // (T, T) or (B, 1, T, T)
+  const causal = layout === undefined ? causalBlocks(T) : [] // masks (e - s, e) of the query blocks
   let x = layout === undefined
     ? tf.reshape<tf.Rank.R2>(tf.add(tf.gather(w.tokenEmbedding, tokens), tf.gather(w.positionEmbedding, tf.range(0, T, 1, "int32"))), [B * T, c.dModel]) // (B, T, C) + (T, C) -> (B*T, C)
     : tf.add<tf.Tensor2D>(tf.reshape(tf.gather(w.tokenEmbedding, tokens), [B * T, c.dModel]), tf.gather(w.positionEmbedding, layout.positions)) // (B*T, C) + (B*T, C)
@@ -282,8 +323,12 @@ export const forward = (m: Model, tokens: tf.Tensor2D, layout?: Layout): Forward
     const q = splitHeads(tf.mul(linear(h, blk.wq, blk.bq), scale), B, T, H) // (B, H, T, D), pre-scaled by 1/sqrt(D)
     const kT = splitHeadsT(linear(h, blk.wk, blk.bk), B, T, H) // (B, H, D, T)
     const v = splitHeads(linear(h, blk.wv, blk.bv), B, T, H) // (B, H, T, D)
-    const att = tf.softmax<tf.Tensor4D>(tf.add(tf.matMul(q, kT), mask)) // (B, H, T, T)
-    const y = mergeHeads(tf.matMul(att, v), c.dModel) // (B*T, C)
+    const y = mergeHeads(
+      layout === undefined
+        ? causalAttention(q, kT, v, causal)
+        : tf.matMul(tf.softmax<tf.Tensor4D>(tf.add(tf.matMul(q, kT), layout.mask)), v), // (B, H, T, T) scores, (B, 1, T, T) mask
+      c.dModel
+    ) // (B*T, C)
     x = tf.add<tf.Tensor2D>(x, linear(y, blk.wo, blk.bo))
     x = tf.add<tf.Tensor2D>(x, mlp(c, blk, x))
     keys.push(kT)

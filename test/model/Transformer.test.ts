@@ -71,6 +71,36 @@ describe("Transformer.forward", () => {
     expect(a[4]).not.toEqual(b[4])
     Transformer.dispose(m)
   })
+  it("attends in query blocks past ~1.5 blocks: hidden states and gradients equal full masked attention", () => {
+    // 1, 2 and 3 query blocks (attentionBlockRows 170); the layout path computes the full (T, T) scores with the same mask
+    for (const T of [60, 260, 430]) {
+      const m = Transformer.init(Fixtures.tinyConfig({ dModel: 16, heads: 2, layers: 1, contextLength: 430 }), 3)
+      const toks = Array.from({ length: T }, (_, i) => (i * 37 + 11) % 200)
+      const tokens = tf.tensor2d(toks, [1, T], "int32")
+      const mask = new Float32Array(T * T)
+      for (let i = 0; i < T; i++) mask.fill(-1e9, i * T + i + 1, (i + 1) * T)
+      const layout: Transformer.Layout = {
+        positions: tf.range(0, T, 1, "int32"),
+        mask: tf.tensor4d(mask, [1, 1, T, T])
+      }
+      const vars = Transformer.named(m.weights).map(([, v]) => v)
+      const loss = (l?: Transformer.Layout) => () => tf.tidy(() => {
+        const h = Transformer.forward(m, tokens, l).hidden // (T, C)
+        return tf.mean(tf.mul(h, tf.sin(tf.range(0, h.size).reshape(h.shape)))) as tf.Scalar
+      })
+      const blocked = tf.variableGrads(loss(), vars)
+      const full = tf.variableGrads(loss(layout), vars)
+      expect(blocked.value.dataSync()[0]).toBeCloseTo(full.value.dataSync()[0]!, 6)
+      for (const [name, g] of Object.entries(full.grads)) {
+        const a = blocked.grads[name]!.dataSync()
+        const b = g.dataSync()
+        const scale = Math.max(1e-6, ...Array.from(b, Math.abs))
+        for (let i = 0; i < b.length; i++) expect(Math.abs(a[i]! - b[i]!) / scale).toBeLessThan(1e-4)
+      }
+      tf.dispose([tokens, layout.positions, layout.mask, blocked.value, full.value, ...Object.values(blocked.grads), ...Object.values(full.grads)])
+      Transformer.dispose(m)
+    }
+  })
 })
 
 describe("LayerNorm", () => {
