@@ -6,11 +6,10 @@ import { define } from "../src/pipeline/Pipeline.ts"
  * once (the "novice": fresh worlds keep the model from memorising facts, docs/paper-table.md), then one StepAgent
  * iteration with the implicit step reward on held-out expert trajectories, then evaluation on 200 held-out questions
  * about a knowledge base the training data never saw, with the train-split and action-accuracy checks. Sized by
- * its held-out success (33.0% at 840 SFT steps against 22.5% at 628, docs/paper-table.md) for ~10 minutes on 2 cpu
- * cores without OpenBLAS, which it does not quite reach on an Intel Xeon machine: measured alone on XNNPACK with the
- * default training threads (--train-threads: each step's passes and the evaluation's waves shared by the cores),
- * 10 min 34 s and 10 min 46 s in all on a slow phase of that machine: SFT 0.65 s a step (549 s), the StepAgent
- * iteration ~33 s, the evaluation ~28 s (40.5% held out).
+ * its held-out success (33.0% at 840 SFT steps against 22.5% at 628, docs/paper-table.md) for at most 10 minutes on
+ * 2 cpu cores without OpenBLAS: measured alone on XNNPACK with the default training threads (--train-threads: each
+ * step's passes and the evaluation's waves shared by the cores) on an Intel Xeon machine, 9 min 41 s in all: SFT 0.60 s
+ * a step (502 s), the StepAgent iteration ~33 s, the evaluation ~25 s (38.5% held out).
  */
 export default define({
   name: "quickstart",
