@@ -259,24 +259,28 @@ const causalMask = (s: number, e: number): tf.Tensor2D => {
  */
 export const attentionBlockRows = 170
 
-/** The query blocks of causal attention over T positions: rows s..e-1 and their additive mask (e - s, e). */
-interface CausalBlock {
+/** The query blocks of attention over T positions: rows s..e-1 and their additive mask over keys 0..e-1. */
+export interface AttentionBlock {
   readonly s: number
   readonly e: number
-  readonly mask: tf.Tensor2D
+  readonly mask: tf.Tensor // (e - s, e), or (B, 1, e - s, e) for a packed layout
 }
 
-const causalBlocks = (T: number): ReadonlyArray<CausalBlock> => {
-  const n = Math.max(1, Math.round(T / attentionBlockRows))
+/**
+ * The blocks of causal attention, or of a packed layout's mask (whose rows attend to earlier rows only: ActionBatch
+ * appends each branch after its state, so a block never needs a later key). `blockRows` Infinity: one block.
+ */
+export const attentionBlocks = (T: number, mask?: tf.Tensor4D, blockRows = attentionBlockRows): ReadonlyArray<AttentionBlock> => {
+  const n = Math.max(1, Math.round(T / blockRows))
   return Array.from({ length: n }, (_, b) => {
     const s = Math.floor((b * T) / n)
     const e = Math.floor(((b + 1) * T) / n)
-    return { s, e, mask: causalMask(s, e) }
+    return { s, e, mask: mask === undefined ? causalMask(s, e) : n === 1 ? mask : tf.slice(mask, [0, 0, s, 0], [-1, -1, e - s, e]) }
   })
 }
 
-/** Causal attention: q (B, H, T, D) pre-scaled, kT (B, H, D, T), v (B, H, T, D) -> (B, H, T, D). */
-const causalAttention = (q: tf.Tensor4D, kT: tf.Tensor4D, v: tf.Tensor4D, blocks: ReadonlyArray<CausalBlock>): tf.Tensor4D => {
+/** Attention in query blocks: q (B, H, T, D) pre-scaled, kT (B, H, D, T), v (B, H, T, D) -> (B, H, T, D). */
+export const attention = (q: tf.Tensor4D, kT: tf.Tensor4D, v: tf.Tensor4D, blocks: ReadonlyArray<AttentionBlock>): tf.Tensor4D => {
   const T = q.shape[2]
   const parts = blocks.map(({ e, mask, s }): tf.Tensor4D => {
     const qb = blocks.length === 1 ? q : tf.slice(q, [0, 0, s, 0], [-1, -1, e - s, -1]) // (B, H, e - s, D)
@@ -295,7 +299,8 @@ export interface Forward {
 
 /**
  * Packed sequences (ActionBatch's branches): each token's position and an additive attention mask per
- * sequence, 0 where a row may attend (its ancestors and itself), -1e9 elsewhere.
+ * sequence, 0 where a row may attend (its ancestors and itself), -1e9 elsewhere. Ancestors come before a row in the
+ * sequence (the mask is lower-triangular), which attention in query blocks relies on.
  */
 export interface Layout {
   readonly positions: tf.Tensor1D // (B*T,) int32
@@ -312,7 +317,7 @@ export const forward = (m: Model, tokens: tf.Tensor2D, layout?: Layout): Forward
   const [B, T] = tokens.shape
   const H = c.heads
   const scale = 1 / Math.sqrt(c.dModel / H)
-  const causal = layout === undefined ? causalBlocks(T) : [] // masks (e - s, e) of the query blocks
+  const blocks = attentionBlocks(T, layout?.mask) // the query blocks and their masks, shared by the layers
   let x = layout === undefined
     ? tf.reshape<tf.Rank.R2>(tf.add(tf.gather(w.tokenEmbedding, tokens), tf.gather(w.positionEmbedding, tf.range(0, T, 1, "int32"))), [B * T, c.dModel]) // (B, T, C) + (T, C) -> (B*T, C)
     : tf.add<tf.Tensor2D>(tf.reshape(tf.gather(w.tokenEmbedding, tokens), [B * T, c.dModel]), tf.gather(w.positionEmbedding, layout.positions)) // (B*T, C) + (B*T, C)
@@ -323,12 +328,7 @@ export const forward = (m: Model, tokens: tf.Tensor2D, layout?: Layout): Forward
     const q = splitHeads(tf.mul(linear(h, blk.wq, blk.bq), scale), B, T, H) // (B, H, T, D), pre-scaled by 1/sqrt(D)
     const kT = splitHeadsT(linear(h, blk.wk, blk.bk), B, T, H) // (B, H, D, T)
     const v = splitHeads(linear(h, blk.wv, blk.bv), B, T, H) // (B, H, T, D)
-    const y = mergeHeads(
-      layout === undefined
-        ? causalAttention(q, kT, v, causal)
-        : tf.matMul(tf.softmax<tf.Tensor4D>(tf.add(tf.matMul(q, kT), layout.mask)), v), // (B, H, T, T) scores, (B, 1, T, T) mask
-      c.dModel
-    ) // (B*T, C)
+    const y = mergeHeads(attention(q, kT, v, blocks), c.dModel) // (B*T, C)
     x = tf.add<tf.Tensor2D>(x, linear(y, blk.wo, blk.bo))
     x = tf.add<tf.Tensor2D>(x, mlp(c, blk, x))
     keys.push(kT)

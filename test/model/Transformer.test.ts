@@ -6,6 +6,7 @@ import * as Gelu from "../../src/model/Gelu.ts"
 import * as LayerNorm from "../../src/model/LayerNorm.ts"
 import * as Policy from "../../src/model/Policy.ts"
 import * as Preset from "../../src/model/Preset.ts"
+import * as Rng from "../../src/model/Rng.ts"
 import * as Transformer from "../../src/model/Transformer.ts"
 import * as Fixtures from "./Fixtures.ts"
 
@@ -71,8 +72,41 @@ describe("Transformer.forward", () => {
     expect(a[4]).not.toEqual(b[4])
     Transformer.dispose(m)
   })
-  it("attends in query blocks past ~1.5 blocks: hidden states and gradients equal full masked attention", () => {
-    // 1, 2 and 3 query blocks (attentionBlockRows 170); the layout path computes the full (T, T) scores with the same mask
+  it("attention in query blocks equals one block (values and gradients), causal and with packed-tree masks", () => {
+    const r = Rng.make(17)
+    const rand = () => Rng.uniform(r)
+    for (const T of [60, 300, 430]) { // 1, 2 and 3 blocks of attentionBlockRows (170)
+      const [B, H, D] = [2, 2, 4]
+      const normal = (shape: Array<number>) => tf.tensor(Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rand() * 2 - 1), shape)
+      const q = normal([B, H, T, D]) as tf.Tensor4D
+      const kT = normal([B, H, D, T]) as tf.Tensor4D
+      const v = normal([B, H, T, D]) as tf.Tensor4D
+      const w = normal([B, H, T, D])
+      // a tree in packed order: each row attends to itself and to earlier rows (a random half of them)
+      const tree = new Float32Array(B * T * T).fill(-1e9)
+      for (let b = 0; b < B; b++) for (let i = 0; i < T; i++) for (let j = 0; j <= i; j++) if (j === i || rand() < 0.5) tree[(b * T + i) * T + j] = 0
+      const mask = tf.tensor4d(tree, [B, 1, T, T])
+      for (const m of [undefined, mask]) {
+        const run = (rows: number) => tf.grads((q: tf.Tensor, k: tf.Tensor, x: tf.Tensor) =>
+          tf.sum(tf.mul(Transformer.attention(q as tf.Tensor4D, k as tf.Tensor4D, x as tf.Tensor4D, Transformer.attentionBlocks(T, m, rows)), w)))([q, kT, v])
+        const blocked = run(Transformer.attentionBlockRows)
+        const whole = run(Infinity)
+        blocked.forEach((g, i) => {
+          const a = g.dataSync()
+          const e = whole[i]!.dataSync()
+          const scale = Math.max(...Array.from(e, Math.abs))
+          for (let k = 0; k < e.length; k++) expect(Math.abs(a[k]! - e[k]!) / scale).toBeLessThan(1e-5)
+        })
+        const out = (rows: number) => Transformer.attention(q, kT, v, Transformer.attentionBlocks(T, m, rows)).dataSync()
+        const [a, e] = [out(Transformer.attentionBlockRows), out(Infinity)]
+        for (let k = 0; k < e.length; k++) expect(a[k]).toBeCloseTo(e[k]!, 5)
+        tf.dispose([...blocked, ...whole])
+      }
+      tf.dispose([q, kT, v, w, mask])
+    }
+  })
+  it("plain sequences and the same sequences under an explicit causal layout give the same hidden states and gradients", () => {
+    // 1, 2 and 3 query blocks (attentionBlockRows 170) of the causal mask and of the layout's mask
     for (const T of [60, 260, 430]) {
       const m = Transformer.init(Fixtures.tinyConfig({ dModel: 16, heads: 2, layers: 1, contextLength: 430 }), 3)
       const toks = Array.from({ length: T }, (_, i) => (i * 37 + 11) % 200)
