@@ -8,7 +8,7 @@ import * as GeluKernels from "./backend/GeluKernels.ts"
  * Autodiff of the formula keeps every intermediate of the forward for the backward (seven (N, F) tensors per
  * block, the MLP's widest) and its backward emits a dozen more: measured on `small` at dModel 192, a training
  * step over 4,077 tokens peaked at 3.4 GB of the wasm heap (4 GB at most). Here the forward keeps x and s only.
- * On wasm and cpu, 2u and the gradient are one JS pass each (backend/GeluKernels.ts) where tfjs ops made 4 and 10
+ * On wasm and cpu, 2u and the gradient are one JS pass each (backend/GeluKernels.ts) where tfjs ops made 5 and 10
  * passes over the (N, F) tensor; elsewhere (TensorFlow backends) the same formula from tfjs ops.
  * Shapes: x (N, F) -> (N, F).
  */

@@ -7,7 +7,8 @@ import * as Wasm from "./WasmInternals.ts"
  *   `StepagentGeluArgument`: x -> 2u = 2 sqrt(2/π) (x + 0.044715 x³)                        (then tfjs's Sigmoid)
  *   `StepagentGeluGrad`:     (dy, x, s) -> dy (s + x s (1 - s) · 2 sqrt(2/π) (1 + 3 · 0.044715 x²)),  s = σ(2u)
  * Composed from tfjs ops they are 5 and 10 kernels, each a pass over the MLP's widest tensor (N, 4C): measured on
- * `small` (wasm, one thread, a quickstart pass of 1,292 x 512) ~0.6 ms a pass, where one JS pass is ~1-1.5 ms.
+ * `small` (wasm, one thread, a quickstart pass of 1,292 x 512) ~0.6 ms a pass, ~9 ms for both, where these take 0.9 ms
+ * (2u) and 2.5 ms (the gradient, three inputs). σ stays tfjs's Sigmoid: a JS pass with Math.exp is slower than wasm's.
  * Other backends (TensorFlow) have no such kernels and Gelu.ts composes the formula from tfjs ops there.
  */
 
@@ -35,9 +36,12 @@ export const grad = (dy: Float32Array, x: Float32Array, s: Float32Array, out: Fl
 
 const size = (t: tf.TensorInfo): number => t.shape.reduce((p, d) => p * d, 1)
 
+/** The kernels take float32 inputs of one shape (no broadcasting): what Gelu.ts gives them. */
 const float32 = (kernel: string, ts: ReadonlyArray<tf.TensorInfo>): void => {
   const bad = ts.find((t) => t.dtype !== "float32")
   if (bad !== undefined) throw new Error(`${kernel}: dtype ${bad.dtype} is not supported (float32 only)`)
+  const other = ts.find((t) => t.shape.join() !== ts[0]!.shape.join())
+  if (other !== undefined) throw new Error(`${kernel}: inputs of shapes [${ts[0]!.shape}] and [${other.shape}] (one shape only)`)
 }
 
 /** On wasm: the inputs and the output are views of the heap, no copies. */

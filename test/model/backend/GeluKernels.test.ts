@@ -36,8 +36,11 @@ describe("GELU kernels (one JS pass each on wasm and cpu)", () => {
       assert.isAtMost(relativeError(await on(name, gradient(Gelu.gelu)), await on("cpu", gradient(formula))), 1e-5)
     }
   })
-  it("refuse another dtype with a one-line error", async () => {
+  it("refuse another dtype or mismatched shapes with a one-line error", async () => {
     await tf.setBackend("wasm")
     assert.throws(() => tf.tidy(() => tf.engine().runKernel(GeluKernels.names.argument, { x: tf.tensor1d([1, 2], "int32") })), /float32 only/)
+    const [a, b] = [tf.tensor1d([1, 2]), tf.tensor1d([1, 2, 3])]
+    assert.throws(() => tf.tidy(() => tf.engine().runKernel(GeluKernels.names.grad, { dy: a, x: a, s: b })), /one shape only/)
+    tf.dispose([a, b])
   })
 })
