@@ -8,6 +8,7 @@ import * as Gather from "./Gather.ts"
 import * as LeadingSum from "./LeadingSum.ts"
 import * as MatmulKernels from "./MatmulKernels.ts"
 import * as SharedIdentity from "./SharedIdentity.ts"
+import * as StridedSlice from "./StridedSlice.ts"
 import * as TensorflowNode from "./TensorflowNode.ts"
 import * as UnsortedSegmentSum from "./UnsortedSegmentSum.ts"
 import * as WasmThreaded from "./WasmThreaded.ts"
@@ -19,7 +20,7 @@ import * as WasmThreaded from "./WasmThreaded.ts"
  *
  * `auto` tries, in order: tensorflow-gpu (@tensorflow/tfjs-node-gpu loads and TensorFlow sees a GPU), tensorflow
  * (the GPU package on the CPU if it loaded, else @tensorflow/tfjs-node), wasm, cpu. On wasm, the replacement
- * kernels go in (UnsortedSegmentSum always; BatchMatMul, _FusedMatMul, Sum, Identity, Cast and GatherV2 unless
+ * kernels go in (UnsortedSegmentSum always; BatchMatMul, _FusedMatMul, Sum, Identity, Cast, GatherV2 and Slice unless
  * matmul is `stock`), then either
  * OpenBLAS takes the matmuls with all the threads (wasm itself single-threaded), or, without OpenBLAS and with
  * more than one thread, the threaded wasm build runs XNNPACK on all of them. Never both.
@@ -111,10 +112,12 @@ const startWasm = Effect.fnUntraced(function*(r: BackendOptions.Resolved) {
     LeadingSum.uninstall()
     Gather.uninstall()
     SharedIdentity.uninstall()
+    StridedSlice.uninstall()
   } else {
     MatmulKernels.install()
     SharedIdentity.install()
     Gather.install()
+    StridedSlice.install()
     // With OpenBLAS, its load() has put OpenBlasSum (the same column sums, through the addon) under Sum.
     if (gemm === undefined) LeadingSum.install()
   }
