@@ -20,7 +20,7 @@ import * as WasmThreaded from "./WasmThreaded.ts"
  *
  * `auto` tries, in order: tensorflow-gpu (@tensorflow/tfjs-node-gpu loads and TensorFlow sees a GPU), tensorflow
  * (the GPU package on the CPU if it loaded, else @tensorflow/tfjs-node), wasm, cpu. On wasm, the replacement
- * kernels go in (UnsortedSegmentSum always; BatchMatMul, _FusedMatMul, Sum, Identity, Cast, GatherV2 and Slice unless
+ * kernels go in (UnsortedSegmentSum always; BatchMatMul, _FusedMatMul, Sum, Identity, Cast, GatherV2, Slice and SplitV unless
  * matmul is `stock`), then either
  * OpenBLAS takes the matmuls with all the threads (wasm itself single-threaded), or, without OpenBLAS and with
  * more than one thread, the threaded wasm build runs XNNPACK on all of them. Never both.
