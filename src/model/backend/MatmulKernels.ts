@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs"
 import * as BatchPlan from "./BatchPlan.ts"
+import * as SimdTranspose from "./SimdTranspose.ts"
 import * as Wasm from "./WasmInternals.ts"
 
 /**
@@ -120,13 +121,13 @@ const run = (kernelName: string, params: Parameters<tf.KernelFunc>[0]): tf.Tenso
   return config.kernelFunc(params) as tf.TensorInfo
 }
 
-/** Side of the square tiles the transpose copies through (8 floats: one 32-byte line each way; measured best). */
+/** Side of the square tiles the JS transpose copies through (8 floats: one 32-byte line each way; measured best). */
 const tile = 8
 
 /**
- * A's (or B's) matrices transposed into a new tensor: `[batch, rows, cols]` -> `[batch, cols, rows]`. A tiled
- * copy in JS over the heap: 3-5x faster than the wasm Transpose kernel on these shapes (2.3 ms against 5.3 ms
- * for 2048×256, 3.7 ms against 23 ms for 2048×1024, one thread), which made the transposes a fifth of a step.
+ * A's (or B's) matrices transposed into a new tensor: `[batch, rows, cols]` -> `[batch, cols, rows]`. In wasm SIMD
+ * over the heap (SimdTranspose.ts) where the runtime has it, else a tiled copy in JS (3-5x faster than the wasm
+ * Transpose kernel on these shapes, 2.3 ms against 5.3 ms for 2048×256; the SIMD copy is 4-11x faster again).
  */
 const transposed = (backend: Wasm.Backend, x: tf.TensorInfo): tf.TensorInfo => {
   const r = x.shape.length
@@ -134,18 +135,26 @@ const transposed = (backend: Wasm.Backend, x: tf.TensorInfo): tf.TensorInfo => {
   const cols = x.shape[r - 1]
   const batch = x.shape.slice(0, -2).reduce((p, d) => p * d, 1)
   const out = backend.makeOutput([...x.shape.slice(0, -2), cols, rows], "float32")
+  const from = Wasm.dataOf(backend, x).memoryOffset
+  const to = Wasm.dataOf(backend, out).memoryOffset
+  const memory = Wasm.memory(backend)
+  const simd = memory === undefined ? undefined : SimdTranspose.forMemory(memory)
+  if (simd !== undefined) {
+    for (let b = 0, o = 0; b < batch; b++, o += 4 * rows * cols) simd(from + o, to + o, rows, cols)
+    return out
+  }
   // Views after the allocation: it may have grown (and replaced) the heap.
   const heap = Wasm.heap(backend) as ArrayBuffer
-  const src = new Float32Array(heap, Wasm.dataOf(backend, x).memoryOffset, batch * rows * cols)
-  const dst = new Float32Array(heap, Wasm.dataOf(backend, out).memoryOffset, batch * rows * cols)
+  const src = new Float32Array(heap, from, batch * rows * cols)
+  const dst = new Float32Array(heap, to, batch * rows * cols)
   for (let b = 0, o = 0; b < batch; b++, o += rows * cols) {
     for (let i0 = 0; i0 < rows; i0 += tile) {
       const i1 = Math.min(i0 + tile, rows)
       for (let j0 = 0; j0 < cols; j0 += tile) {
         const j1 = Math.min(j0 + tile, cols)
         for (let i = i0; i < i1; i++) {
-          const from = o + i * cols
-          for (let j = j0; j < j1; j++) dst[o + j * rows + i] = src[from + j]
+          const row = o + i * cols
+          for (let j = j0; j < j1; j++) dst[o + j * rows + i] = src[row + j]
         }
       }
     }

@@ -23,6 +23,8 @@ export interface Module {
   readonly HEAPU8: Uint8Array
   /** The threaded build exports its shared memory: read `.buffer` from it, since the heap can grow. */
   readonly wasmMemory?: { readonly buffer: ArrayBufferLike }
+  /** The module's exports; the single-threaded build exports its memory here. */
+  readonly asm?: { readonly memory?: unknown }
   readonly cwrap: (name: string, returnType: null | "number", argTypes: ReadonlyArray<"number" | "array">) => Wrapped
   readonly _malloc: (bytes: number) => number
   readonly _free: (offset: number) => void
@@ -48,6 +50,28 @@ export const of = (backend: unknown): Backend => backend as Backend
 
 /** The heap as it is now (it may have grown, and been replaced, since the last allocation). */
 export const heap = (backend: Backend): ArrayBufferLike => backend.wasm.wasmMemory?.buffer ?? backend.wasm.HEAPU8.buffer
+
+/** A WebAssembly.Memory: its buffer is the heap (replaced when the memory grows). */
+export interface Memory {
+  readonly buffer: ArrayBufferLike
+}
+
+/** The WebAssembly API the kernels use (Node has it; the project's type libraries, es2024 without dom, do not declare it). */
+export interface WebAssemblyApi {
+  readonly Memory: new (descriptor: { readonly initial: number; readonly maximum?: number; readonly shared?: boolean }) => Memory
+  readonly Module: new (bytes: Uint8Array) => object
+  readonly Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> }
+  readonly validate: (bytes: Uint8Array) => boolean
+  readonly instantiate: (bytes: Uint8Array, imports: object) => Promise<{ readonly instance: object; readonly module: object }>
+}
+
+export const webAssembly = (globalThis as unknown as { readonly WebAssembly: WebAssemblyApi }).WebAssembly
+
+/** The heap's WebAssembly.Memory (for a module that imports it), or undefined if the build hides it. */
+export const memory = (backend: Backend): Memory | undefined => {
+  const m: unknown = backend.wasm.wasmMemory ?? backend.wasm.asm?.memory
+  return m instanceof webAssembly.Memory ? m : undefined
+}
 
 /** The C++ tensor id and heap byte offset of a tensor. */
 export const dataOf = (backend: Backend, info: tf.TensorInfo): TensorData => {

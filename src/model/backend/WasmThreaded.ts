@@ -4,6 +4,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import * as tf from "@tensorflow/tfjs"
 import * as WasmPackage from "@tensorflow/tfjs-backend-wasm"
+import { webAssembly } from "./WasmInternals.ts"
 
 /**
  * The multithreaded wasm backend in Node, with no change to node_modules. tfjs-backend-wasm hard-codes threads
@@ -22,11 +23,6 @@ const wasmPriority = 2
 
 const require = createRequire(import.meta.url)
 
-/** The two WebAssembly calls used here (Node has them; the project's type libraries do not declare them). */
-interface WebAssemblyApi {
-  readonly instantiate: (bytes: Uint8Array, imports: object) => Promise<{ readonly instance: object; readonly module: object }>
-}
-const webAssembly = (globalThis as unknown as { readonly WebAssembly: WebAssemblyApi }).WebAssembly
 
 interface EmscriptenConfig {
   mainScriptUrlOrBlob: string
