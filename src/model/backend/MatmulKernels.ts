@@ -163,6 +163,15 @@ const transposed = (backend: Wasm.Backend, x: tf.TensorInfo): tf.TensorInfo => {
 }
 
 /**
+ * Whether `A^T · B` (2-D, both k rows) is cheaper as `(B^T · A)^T`: XNNPACK packs its right operand anew for every
+ * product with a fresh one, at a cost near a transpose of it, so the narrower operand should be on the right. That is
+ * a weight gradient `X^T · dY` with more outputs than inputs (the MLP's first layer: 8.1 -> 5.9 ms for T 1292, 128 ->
+ * 512, one thread); the result's transpose (m×n) is small beside the operands (k×m, k×n) when k is the tokens.
+ */
+const widerRight = (a: ReadonlyArray<number>, b: ReadonlyArray<number>, transposeA: boolean, transposeB: boolean): boolean =>
+  transposeA && !transposeB && a.length === 2 && b.length === 2 && a[0] === b[0] && b[1]! > 2 * a[1]! && a[0]! > b[1]!
+
+/**
  * op(a) · op(b) as a new float32 tensor through 2-D calls, or undefined when the kernels leave it to the stock one
  * (non-float32 inputs, shapes that do not multiply).
  */
@@ -177,6 +186,13 @@ export const product = (
   const backend = Wasm.of(backendArg)
   const gemm = current(backend)
   const materialise = !gemm.transposes
+  if (materialise && widerRight(a.shape, b.shape, transposeA, transposeB)) {
+    const flipped = product(backend, b, a, true, false)
+    if (flipped === undefined) return undefined
+    const out = transposed(backend, flipped)
+    backend.disposeData(flipped.dataId)
+    return out
+  }
   const plan = BatchPlan.plan(a.shape, b.shape, transposeA, transposeB, transposeA && !materialise)
   if (plan === undefined) return undefined
   const out = backend.makeOutput([...plan.outShape], "float32")
