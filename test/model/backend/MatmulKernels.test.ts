@@ -110,8 +110,13 @@ describe("wasm matmul kernels (XNNPACK) against the cpu backend", () => {
   it("BatchMatMul, batched and broadcast", () => check(batchedCases))
   it("_FusedMatMul, bias and activations", () => check(fusedCases))
 
-  it("a weight gradient X^T·dY with more outputs than inputs (run as (dY^T·X)^T) matches cpu", () =>
-    check([{ a: [323, 40], b: [323, 130], transposeA: true, transposeB: false }, { a: [323, 40], b: [323, 130], transposeA: true, transposeB: false, bias: [130], activation: "relu" }]))
+  it("A^T·B with the wider operand on the right (run as (B^T·A)^T: weight and key gradients) matches cpu", () =>
+    check([
+      { a: [323, 40], b: [323, 130], transposeA: true, transposeB: false },
+      { a: [323, 40], b: [323, 130], transposeA: true, transposeB: false, bias: [130], activation: "relu" },
+      { a: [2, 3, 40, 8], b: [2, 3, 40, 30], transposeA: true, transposeB: false }, // attention's key gradient q^T·dS, per head
+      { a: [1, 40, 8], b: [3, 40, 30], transposeA: true, transposeB: false } // broadcast: not flipped
+    ]))
 
   it("broadcasts batches as numpy does ([2,1] with [1,3] gives [2,3])", async () => {
     const a = values(2 * 1 * 5 * 4, 1)
