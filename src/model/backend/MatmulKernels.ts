@@ -162,22 +162,44 @@ const transposed = (backend: Wasm.Backend, x: tf.TensorInfo): tf.TensorInfo => {
   return out
 }
 
+/** What XNNPACK's packing of a fresh right operand costs a float, in SIMD transposes of a float (measured ~4 against ~0.2-0.5 ns; taken low). */
+const packingCost = 8
+
 /**
- * XNNPACK packs its right operand anew for every product with a fresh one (a gradient, an attention block) at ~4 ns a
- * float (8.8 ms against 6.0 ms with the packing cached, for a 1292×512 operand), while the SIMD transpose costs
- * ~0.2 ns a float: so an `A^T · B` (A k×m, B k×n stored) with the wider operand on the right runs as `(B^T · A)^T`,
- * packing the narrower one. That trades packing k·n for k·m floats against transposing k·n instead of k·m and the
- * m×n result: worth it when 7·k·(n - m) > m·n (packing taken at 8 transposes). Cases: the MLP's first weight
- * gradient (T 1292, 128 -> 512: 8.1 -> 6.4 ms a pass, one thread) and attention's key gradient q^T · dS (per head
- * 32×162 · 162×323).
+ * Whether `op(A) · op(B)` is cheaper as `(op(B)^T · op(A)^T)^T`. XNNPACK packs its right operand anew for every
+ * product with a fresh one, a view or a transpose just made (~4 ns a float: 8.8 ms against 6.0 ms with the packing
+ * cached, for a 1292×512 operand), while a SIMD transpose costs ~0.2-0.5 ns a float. So the narrower operand should be
+ * on the right: the flipped product packs k·m floats instead of k·n, transposes each operand that is not stored the
+ * way its new side wants and the m×n result. A variable on the right, untransposed (a weight: `weight`), stays: XNNPACK
+ * keeps its packing while the variable's data lives (every token of a decode). Equal batches only (the folded form of
+ * a broadcast B stays). Cases: weight gradients with more outputs than inputs (the MLP's first layer, T 1292, 128 -> 512:
+ * 8.1 -> 6.4 ms a pass, one thread), attention's key gradient q^T·dS (35.9 -> 25.0 ms a pass), and in decoding the
+ * queries of a few rows against the cached keys and values of a long prefix, and the tied LM head (16 rows × 128 against
+ * 1024 × 128 stored transposed).
  */
-const widerRight = (a: ReadonlyArray<number>, b: ReadonlyArray<number>, transposeA: boolean, transposeB: boolean): boolean => {
+export const flips = (
+  a: ReadonlyArray<number>,
+  b: ReadonlyArray<number>,
+  transposeA: boolean,
+  transposeB: boolean,
+  weight = false // whether B is a variable's data
+): boolean => {
   const r = a.length
-  if (!transposeA || transposeB || b.length !== r || r < 2 || a.some((d, i) => i < r - 2 && d !== b[i])) return false
-  const k = a[r - 2]!
-  const m = a[r - 1]!
-  const n = b[r - 1]!
-  return k === b[r - 2] && 7 * k * (n - m) > m * n
+  if (b.length !== r || r < 2 || a.some((d, i) => i < r - 2 && d !== b[i])) return false
+  if (weight && !transposeB) return false
+  const m = transposeA ? a[r - 1]! : a[r - 2]!
+  const k = transposeA ? a[r - 2]! : a[r - 1]!
+  const n = transposeB ? b[r - 2]! : b[r - 1]!
+  const direct = packingCost * k * n + (transposeA ? k * m : 0) + (transposeB ? k * n : 0)
+  const flipped = packingCost * k * m + (transposeB ? 0 : k * n) + (transposeA ? 0 : k * m) + m * n
+  return flipped < direct
+}
+
+/** Whether `x` is the data of a tfjs variable (a few hundred at most: a model's weights and their Adam moments). */
+const isVariable = (x: tf.TensorInfo): boolean => {
+  const variables = tf.engine().state.registeredVariables
+  for (const name in variables) if (variables[name]!.dataId === x.dataId) return true
+  return false
 }
 
 /**
@@ -195,8 +217,8 @@ export const product = (
   const backend = Wasm.of(backendArg)
   const gemm = current(backend)
   const materialise = !gemm.transposes
-  if (materialise && widerRight(a.shape, b.shape, transposeA, transposeB)) {
-    const flipped = product(backend, b, a, true, false)
+  if (materialise && flips(a.shape, b.shape, transposeA, transposeB, isVariable(b))) {
+    const flipped = product(backend, b, a, !transposeB, !transposeA)
     if (flipped === undefined) return undefined
     const out = transposed(backend, flipped)
     backend.disposeData(flipped.dataId)

@@ -110,13 +110,27 @@ describe("wasm matmul kernels (XNNPACK) against the cpu backend", () => {
   it("BatchMatMul, batched and broadcast", () => check(batchedCases))
   it("_FusedMatMul, bias and activations", () => check(fusedCases))
 
-  it("A^T·B with the wider operand on the right (run as (B^T·A)^T: weight and key gradients) matches cpu", () =>
+  it("products run flipped, (op(B)^T·op(A)^T)^T (weight and key gradients, decoding against a prefix, a tied head), match cpu", () =>
     check([
       { a: [323, 40], b: [323, 130], transposeA: true, transposeB: false },
       { a: [323, 40], b: [323, 130], transposeA: true, transposeB: false, bias: [130], activation: "relu" },
       { a: [2, 3, 40, 8], b: [2, 3, 40, 30], transposeA: true, transposeB: false }, // attention's key gradient q^T·dS, per head
-      { a: [1, 40, 8], b: [3, 40, 30], transposeA: true, transposeB: false } // broadcast: not flipped
+      { a: [1, 40, 8], b: [3, 40, 30], transposeA: true, transposeB: false }, // broadcast: not flipped
+      { a: [1, 4, 6, 8], b: [1, 4, 8, 70], transposeA: false, transposeB: false }, // decoding: a few queries against a prefix's keys
+      { a: [1, 4, 6, 70], b: [1, 4, 70, 8], transposeA: false, transposeB: false }, // ... and its values
+      { a: [6, 16], b: [90, 16], transposeA: false, transposeB: true } // a tied LM head on a few rows
     ]))
+
+  it("flips where packing the right operand costs more, never for a weight (a variable, untransposed)", () => {
+    assert.isTrue(MatmulKernels.flips([1292, 128], [1292, 512], true, false)) // X^T·dY, 128 -> 512
+    assert.isFalse(MatmulKernels.flips([1292, 512], [1292, 128], true, false)) // X^T·dY, 512 -> 128
+    assert.isTrue(MatmulKernels.flips([1, 4, 16, 32], [1, 4, 32, 480], false, false)) // decoding's q·K^T
+    assert.isTrue(MatmulKernels.flips([16, 128], [1024, 128], false, true)) // decoding's tied LM head
+    assert.isFalse(MatmulKernels.flips([1112, 128], [1024, 128], false, true)) // training's tied LM head
+    assert.isTrue(MatmulKernels.flips([16, 128], [128, 512], false, false)) // a fresh operand
+    assert.isFalse(MatmulKernels.flips([16, 128], [128, 512], false, false, true)) // a weight
+    assert.isFalse(MatmulKernels.flips([2, 1, 40, 8], [2, 3, 40, 30], true, false)) // broadcast batches
+  })
 
   it("broadcasts batches as numpy does ([2,1] with [1,3] gives [2,3])", async () => {
     const a = values(2 * 1 * 5 * 4, 1)
