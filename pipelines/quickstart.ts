@@ -6,11 +6,12 @@ import { define } from "../src/pipeline/Pipeline.ts"
  * once (the "novice": fresh worlds keep the model from memorising facts, docs/paper-table.md), then one StepAgent
  * iteration with the implicit step reward on held-out expert trajectories, then evaluation on 200 held-out questions
  * about a knowledge base the training data never saw, with the train-split and action-accuracy checks. Sized by
- * its held-out success (33.0% at 840 SFT steps against 22.5% at 628, docs/paper-table.md) for about 10 minutes on
+ * its held-out success (33.0% at 840 SFT steps against 22.5% at 628, docs/paper-table.md) for at most 10 minutes on
  * 2 cpu cores without OpenBLAS: measured alone on XNNPACK with the default training threads (--train-threads: each
- * step's passes and the evaluation's waves shared by the cores) on an Intel Xeon machine, 9 min 41 s and 10 min 15 s
- * in all, 35 minutes apart: SFT 0.60-0.63 s a step (509-535 s), the StepAgent iteration ~34 s, the evaluation ~25 s
- * (38.5% held out). An MLP of 3C instead of 4C would be ~11% cheaper and validated lower (35.0% against 39.5%).
+ * step's passes and the evaluation's waves shared by the cores) on an Intel Xeon machine, 8 min 47 s and 8 min 30 s
+ * in all (SIMD transposes, docs/model.md): SFT 0.52-0.53 s a step (443-452 s), the StepAgent iteration 22-27 s, the
+ * evaluation 19-22 s (38.5% held out). An MLP of 3C instead of 4C would be ~11% cheaper and validated lower (35.0%
+ * against 39.5%).
  */
 export default define({
   name: "quickstart",
