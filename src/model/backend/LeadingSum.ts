@@ -1,12 +1,14 @@
 import * as tf from "@tensorflow/tfjs"
 import * as KernelSwap from "./KernelSwap.ts"
+import * as SimdColumnSum from "./SimdColumnSum.ts"
 import * as Wasm from "./WasmInternals.ts"
 
 /**
  * `Sum` over leading axes on the wasm backend. The stock kernel reduces innermost axes only, so for a sum over
  * rows (every bias and LayerNorm-gain gradient: `(B·T, C) -> (C)`) it first transposes the whole input with the
  * wasm Transpose kernel, ~10 ns an element (~25 ms for 2048×1024). Summing rows in place is one sequential pass
- * (~1 ns an element). Every other sum (inner axes, non-float32) goes to the stock kernel unchanged.
+ * (~1 ns an element in JS; in WebAssembly SIMD across columns where the runtime has it, SimdColumnSum.ts, the same
+ * float64 sums to the bit). Every other sum (inner axes, non-float32) goes to the stock kernel unchanged.
  */
 
 const swap = KernelSwap.make(tf.Sum)
@@ -29,9 +31,17 @@ const kernelFunc: tf.KernelFunc = (params) => {
   const rest = x.shape.slice(axes.length)
   const width = rest.reduce((p, d) => p * d, 1)
   const out = backend.makeOutput(keepDims === true ? [...axes.map(() => 1), ...rest] : rest, "float32")
+  const from = Wasm.dataOf(backend, x).memoryOffset
+  const to = Wasm.dataOf(backend, out).memoryOffset
+  const memory = Wasm.memory(backend)
+  const simd = memory === undefined ? undefined : SimdColumnSum.forMemory(memory)
+  if (simd !== undefined) {
+    simd(from, to, rows, width)
+    return out
+  }
   const heap = Wasm.heap(backend) as ArrayBuffer
-  const xs = new Float32Array(heap, Wasm.dataOf(backend, x).memoryOffset, rows * width)
-  const sums = new Float32Array(heap, Wasm.dataOf(backend, out).memoryOffset, width)
+  const xs = new Float32Array(heap, from, rows * width)
+  const sums = new Float32Array(heap, to, width)
   // Accumulated in float64: thousands of rows summed in float32 would lose digits the cpu backend keeps.
   const acc = new Float64Array(width)
   for (let i = 0, o = 0; i < rows; i++, o += width) {
