@@ -6,6 +6,7 @@ import {
   f64x2Add,
   f64x2PromoteLow,
   get,
+  i32,
   lessU,
   load,
   loopWhile,
@@ -63,7 +64,7 @@ const body: Code = [
 ]
 
 /** The module's bytes, importing `env.memory` (shared memories must be declared shared, with a maximum). */
-export const bytes = (shared: boolean): Uint8Array => module({ name: "columnSum", params: 5, locals: 4, vectors: 12, body }, shared)
+export const bytes = (shared: boolean): Uint8Array => module({ name: "columnSum", params: new Array<number>(5).fill(i32), locals: 4, vectors: 12, body }, shared)
 
 const byMemory = new WeakMap<Memory, ColumnSum | null>()
 

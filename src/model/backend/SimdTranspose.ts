@@ -1,4 +1,4 @@
-import { add, and, type Code, constant, get, lessU, load, loopWhile, module, mul, select, set, shl, shuffle, store, tee } from "./WasmBytes.ts"
+import { add, and, type Code, constant, get, i32, lessU, load, loopWhile, module, mul, select, set, shl, shuffle, store, tee } from "./WasmBytes.ts"
 import { type Memory, webAssembly } from "./WasmInternals.ts"
 
 /**
@@ -61,7 +61,7 @@ const body: Code = [
 ]
 
 /** The module's bytes, importing `env.memory` (shared memories must be declared shared, with a maximum). */
-export const bytes = (shared: boolean): Uint8Array => module({ name: "transpose", params: 4, locals: 10, vectors: 8, body }, shared)
+export const bytes = (shared: boolean): Uint8Array => module({ name: "transpose", params: new Array<number>(4).fill(i32), locals: 10, vectors: 8, body }, shared)
 
 const byMemory = new WeakMap<Memory, Transpose | null>()
 

@@ -33,6 +33,7 @@ const vector = (items: ReadonlyArray<Code>): Array<number> => [...unsigned(items
 const section = (id: number, body: Code): Array<number> => [id, ...unsigned(body.length), ...body]
 
 export const i32 = 0x7f
+export const f32 = 0x7d
 export const v128 = 0x7b
 
 export const get = (local: number): Code => [0x20, ...unsigned(local)]
@@ -52,16 +53,26 @@ export const store = (offset = 0): Code => [0xfd, 0x0b, 2, ...unsigned(offset)]
 export const zero: Code = [0xfd, 0x0c, ...new Array<number>(16).fill(0)]
 /** i8x16.shuffle of two vectors' 32-bit lanes (0-3 the first vector's, 4-7 the second's). */
 export const shuffle = (lanes: ReadonlyArray<number>): Code => [0xfd, 0x0d, ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3])]
+/** f32x4.splat of the f32 on the stack; f32x4 lane-wise arithmetic (IEEE single precision, as f32 scalars). */
+export const f32x4Splat: Code = [0xfd, 0x13]
+export const f32x4Sqrt: Code = [0xfd, ...unsigned(0xe3)]
+export const f32x4Add: Code = [0xfd, ...unsigned(0xe4)]
+export const f32x4Sub: Code = [0xfd, ...unsigned(0xe5)]
+export const f32x4Mul: Code = [0xfd, ...unsigned(0xe6)]
+export const f32x4Div: Code = [0xfd, ...unsigned(0xe7)]
+/** f32.const (little-endian IEEE single) and f32.convert_i32_u. */
+export const f32Constant = (x: number): Code => [0x43, ...new Uint8Array(new Float32Array([x]).buffer)]
+export const f32FromU32: Code = [0xb3]
 export const f64x2PromoteLow: Code = [0xfd, 0x5f]
 export const f32x4DemoteZero: Code = [0xfd, 0x5e]
 export const f64x2Add: Code = [0xfd, ...unsigned(0xf0)]
 /** `while (cond) body`: block { loop { br_if 1 (!cond); body; br 0 } }. */
 export const loopWhile = (cond: Code, body: Code): Code => [0x02, 0x40, 0x03, 0x40, ...cond, 0x45, 0x0d, 1, ...body, 0x0c, 0, 0x0b, 0x0b]
 
-/** A function of `params` i32 parameters and no result, with `locals` i32 and `vectors` v128 locals after them. */
+/** A function of parameters of the given types (i32, f32) and no result, with `locals` i32 and `vectors` v128 locals after them. */
 export interface Func {
   readonly name: string
-  readonly params: number
+  readonly params: ReadonlyArray<number>
   readonly locals: number
   readonly vectors: number
   readonly body: Code
@@ -74,7 +85,7 @@ export const module = (f: Func, shared: boolean): Uint8Array => {
   const limits = shared ? [0x03, ...unsigned(0), ...unsigned(65536)] : [0x00, ...unsigned(0)]
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vector([[0x60, ...vector(Array.from({ length: f.params }, () => [i32])), ...vector([])]])),
+    ...section(1, vector([[0x60, ...vector(f.params.map((t) => [t])), ...vector([])]])),
     ...section(2, vector([[...name("env"), ...name("memory"), 0x02, ...limits]])),
     ...section(3, vector([[0]])),
     ...section(7, vector([[...name(f.name), 0x00, 0]])),
