@@ -103,10 +103,10 @@ export const gradRows = (
 // ---------------------------------------------------------------------------------------------------------------
 // The SIMD functions: groups of 4 rows.
 
-/** Local indices handed out in order after the parameters: i32 ones first, then v128 ones. */
+/** Local indices handed out in order after the parameters (i32 ones first, then v128 ones), and how many so far. */
 const allocator = (params: number) => {
   let next = params
-  return (n = 1): Array<number> => Array.from({ length: n }, () => next++)
+  return { take: (n = 1): Array<number> => Array.from({ length: n }, () => next++), used: (): number => next - params }
 }
 
 /** The row pointers of a group: `ptr + base + jb + k·rowBytes` (k 0-3), with k·rowBytes held in `offs`. */
@@ -161,15 +161,15 @@ const forwardModule = (shared: boolean): Uint8Array => {
   // params: x, gain, bias, y, xhat, rstd (byte offsets), groups, C (i32), eps (f32)
   const [x, gain, bias, y, xhat, rstd, groups, C, eps] = [0, 1, 2, 3, 4, 5, 6, 7, 8] as const
   const local = allocator(9)
-  const [g, jb, base, rowBytes] = local(4)
-  const offs = local(3)
-  const locals = 7
-  const r = local(4)
-  const t = local(4)
-  const c = local(4)
-  const [acc, mean4, rstd4, gv, bv, cvec, epsv, one] = local(8)
-  const m = local(4)
-  const s = local(4)
+  const [g, jb, base, rowBytes] = local.take(4)
+  const offs = local.take(3)
+  const locals = local.used()
+  const r = local.take(4)
+  const t = local.take(4)
+  const c = local.take(4)
+  const [acc, mean4, rstd4, gv, bv, cvec, epsv, one] = local.take(8)
+  const m = local.take(4)
+  const s = local.take(4)
   const at = (ptr: number) => address(ptr, base, jb, offs)
   const body: Code = [
     ...prologue(C, rowBytes, offs, cvec),
@@ -206,24 +206,24 @@ const forwardModule = (shared: boolean): Uint8Array => {
       ])
     ])
   ]
-  return module({ name: "forward", params: [i32, i32, i32, i32, i32, i32, i32, i32, f32], locals, vectors: 4 * 3 + 8 + 4 * 2, body }, shared)
+  return module({ name: "forward", params: [i32, i32, i32, i32, i32, i32, i32, i32, f32], locals, vectors: local.used() - locals, body }, shared)
 }
 
 const gradModule = (shared: boolean): Uint8Array => {
   // params: dy, xhat, rstd, gain, dx (byte offsets), groups, C (i32)
   const [dy, xhat, rstd, gain, dx, groups, C] = [0, 1, 2, 3, 4, 5, 6] as const
   const local = allocator(7)
-  const [g, jb, base, rowBytes] = local(4)
-  const offs = local(3)
-  const locals = 7
-  const r = local(4)
-  const h = local(4)
-  const t = local(4)
-  const c = local(4)
-  const [acc1, acc2, m1, m2, gv, cvec, rs] = local(7)
-  const a = local(4)
-  const b = local(4)
-  const s = local(4)
+  const [g, jb, base, rowBytes] = local.take(4)
+  const offs = local.take(3)
+  const locals = local.used()
+  const r = local.take(4)
+  const h = local.take(4)
+  const t = local.take(4)
+  const c = local.take(4)
+  const [acc1, acc2, m1, m2, gv, cvec, rs] = local.take(7)
+  const a = local.take(4)
+  const b = local.take(4)
+  const s = local.take(4)
   const at = (ptr: number) => address(ptr, base, jb, offs)
   const body: Code = [
     ...prologue(C, rowBytes, offs, cvec),
@@ -261,7 +261,7 @@ const gradModule = (shared: boolean): Uint8Array => {
       ])
     ])
   ]
-  return module({ name: "grad", params: [i32, i32, i32, i32, i32, i32, i32], locals, vectors: 4 * 4 + 7 + 4 * 3, body }, shared)
+  return module({ name: "grad", params: [i32, i32, i32, i32, i32, i32, i32], locals, vectors: local.used() - locals, body }, shared)
 }
 
 export const bytes = (shared: boolean): { readonly forward: Uint8Array; readonly grad: Uint8Array } =>

@@ -217,7 +217,7 @@ export const product = (
   const backend = Wasm.of(backendArg)
   const gemm = current(backend)
   const materialise = !gemm.transposes
-  if (materialise && flips(a.shape, b.shape, transposeA, transposeB, isVariable(b))) {
+  if (materialise && flips(a.shape, b.shape, transposeA, transposeB, !transposeB && isVariable(b))) {
     const flipped = product(backend, b, a, !transposeB, !transposeA)
     if (flipped === undefined) return undefined
     const out = transposed(backend, flipped)
