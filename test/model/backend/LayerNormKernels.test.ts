@@ -61,7 +61,7 @@ describe("LayerNormKernels (LayerNorm's forward and dx in wasm SIMD, the tfjs op
       assert.isUndefined(same(grads[0]!.dataSync() as Float32Array, composedGrad(dy, want.xhat, want.rstd, gain).dataSync() as Float32Array), "dx via layerNorm")
       assert.isUndefined(same(grads[1]!.dataSync() as Float32Array, tf.sum(tf.mul(dy, want.xhat), 0).dataSync() as Float32Array), "dgain")
       assert.isUndefined(same(grads[2]!.dataSync() as Float32Array, tf.sum(dy, 0).dataSync() as Float32Array), "dbias")
-      assert.isUndefined(same(layerNormInference(x as tf.Tensor2D, gain, bias, eps).dataSync() as Float32Array, want.y.dataSync() as Float32Array), "inference")
+      assert.isUndefined(same(layerNormInference(x as tf.Tensor2D, gain as tf.Tensor1D, bias, eps).dataSync() as Float32Array, want.y.dataSync() as Float32Array), "inference")
     })
   }
 
