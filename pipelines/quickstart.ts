@@ -8,9 +8,9 @@ import { define } from "../src/pipeline/Pipeline.ts"
  * about a knowledge base the training data never saw, with the train-split and action-accuracy checks. Sized by
  * its held-out success (33.0% at 840 SFT steps against 22.5% at 628, docs/paper-table.md) for at most 10 minutes on
  * 2 cpu cores without OpenBLAS: measured alone on XNNPACK with the default training threads (--train-threads: each
- * step's passes and the evaluation's waves shared by the cores) on an Intel Xeon machine, 8 min 47 s and 8 min 30 s
- * in all (SIMD transposes, docs/model.md): SFT 0.52-0.53 s a step (443-452 s), the StepAgent iteration 22-27 s, the
- * evaluation 19-22 s (38.5% held out). An MLP of 3C instead of 4C would be ~11% cheaper and validated lower (35.0%
+ * step's passes and the evaluation's waves shared by the cores) on an Intel Xeon machine, 7 min 59 s in all with the
+ * SIMD kernels of docs/model.md (8 min 47 s and 8 min 30 s with the first of them): SFT 0.49 s a step (413 s), the
+ * StepAgent iteration 23 s, the evaluation 19 s (38.5% held out). An MLP of 3C instead of 4C would be ~11% cheaper and validated lower (35.0%
  * against 39.5%).
  */
 export default define({
