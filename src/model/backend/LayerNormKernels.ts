@@ -19,6 +19,7 @@ import {
   loopWhile,
   module,
   mul,
+  perMemory,
   set,
   shl,
   shuffle,
@@ -275,22 +276,10 @@ interface Functions {
   readonly grad: (dy: number, xhat: number, rstd: number, gain: number, dx: number, groups: number, C: number) => void
 }
 
-const byMemory = new WeakMap<Wasm.Memory, Functions | null>()
-
-const functionsFor = (memory: Wasm.Memory): Functions | undefined => {
-  const cached = byMemory.get(memory)
-  if (cached !== undefined) return cached ?? undefined
-  const code = bytes(typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer)
-  if (!Wasm.webAssembly.validate(code.forward) || !Wasm.webAssembly.validate(code.grad)) {
-    byMemory.set(memory, null)
-    return undefined
-  }
-  const exported = (bytes: Uint8Array, name: string) =>
-    new Wasm.webAssembly.Instance(new Wasm.webAssembly.Module(bytes), { env: { memory } }).exports[name]
-  const functions = { forward: exported(code.forward, "forward"), grad: exported(code.grad, "grad") } as Functions
-  byMemory.set(memory, functions)
-  return functions
-}
+const functionsFor = perMemory((shared) => [forwardModule(shared), gradModule(shared)], ([f, g]): Functions => ({
+  forward: f!["forward"] as Functions["forward"],
+  grad: g!["grad"] as Functions["grad"]
+}))
 
 const size = (shape: ReadonlyArray<number>): number => shape.reduce((p, d) => p * d, 1)
 

@@ -11,13 +11,13 @@ import {
   load,
   loopWhile,
   module,
+  perMemory,
   set,
   shl,
   shuffle,
   store,
   zero
 } from "./WasmBytes.ts"
-import { type Memory, webAssembly } from "./WasmInternals.ts"
 
 /**
  * Column sums of a float32 matrix in WebAssembly SIMD over another module's memory (the wasm backend's heap): the sum
@@ -66,21 +66,10 @@ const body: Code = [
 /** The module's bytes, importing `env.memory` (shared memories must be declared shared, with a maximum). */
 export const bytes = (shared: boolean): Uint8Array => module({ name: "columnSum", params: new Array<number>(5).fill(i32), locals: 4, vectors: 12, body }, shared)
 
-const byMemory = new WeakMap<Memory, ColumnSum | null>()
-
 /** A SIMD column sum over `memory`, or undefined when this runtime has no WebAssembly SIMD. */
-export const forMemory = (memory: Memory): ColumnSum | undefined => {
-  const cached = byMemory.get(memory)
-  if (cached !== undefined) return cached ?? undefined
-  const shared = typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer
-  const code = bytes(shared)
-  if (!webAssembly.validate(code)) {
-    byMemory.set(memory, null)
-    return undefined
-  }
-  const instance = new webAssembly.Instance(new webAssembly.Module(code), { env: { memory } })
-  const core = instance.exports["columnSum"] as (src: number, dst: number, rows: number, width: number, tiles: number) => void
-  const sum: ColumnSum = (src, dst, rows, width) => {
+export const forMemory = perMemory((shared) => [bytes(shared)], ([exports], memory): ColumnSum => {
+  const core = exports!["columnSum"] as (src: number, dst: number, rows: number, width: number, tiles: number) => void
+  return (src, dst, rows, width) => {
     const tiles = Math.floor(width / tileColumns)
     core(src, dst, rows, width, tiles)
     const from = tiles * tileColumns
@@ -93,6 +82,4 @@ export const forMemory = (memory: Memory): ColumnSum | undefined => {
     }
     sums.set(rest, from)
   }
-  byMemory.set(memory, sum)
-  return sum
-}
+})

@@ -1,5 +1,4 @@
-import { add, and, type Code, constant, get, i32, lessU, load, loopWhile, module, mul, select, set, shl, shuffle, store, tee } from "./WasmBytes.ts"
-import { type Memory, webAssembly } from "./WasmInternals.ts"
+import { add, and, type Code, constant, get, i32, lessU, load, loopWhile, module, mul, perMemory, select, set, shl, shuffle, store, tee } from "./WasmBytes.ts"
 
 /**
  * A float32 matrix transpose in WebAssembly SIMD over another module's memory (the wasm backend's heap): the
@@ -63,33 +62,19 @@ const body: Code = [
 /** The module's bytes, importing `env.memory` (shared memories must be declared shared, with a maximum). */
 export const bytes = (shared: boolean): Uint8Array => module({ name: "transpose", params: new Array<number>(4).fill(i32), locals: 10, vectors: 8, body }, shared)
 
-const byMemory = new WeakMap<Memory, Transpose | null>()
-
 /** A SIMD transpose over `memory`, or undefined when this runtime has no WebAssembly SIMD. */
-export const forMemory = (memory: Memory): Transpose | undefined => {
-  const cached = byMemory.get(memory)
-  if (cached !== undefined) return cached ?? undefined
-  const shared = typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer
-  const code = bytes(shared)
-  if (!webAssembly.validate(code)) {
-    byMemory.set(memory, null)
-    return undefined
-  }
-  const instance = new webAssembly.Instance(new webAssembly.Module(code), { env: { memory } })
-  const core = instance.exports["transpose"] as (src: number, dst: number, rows: number, cols: number) => void
-  const transpose: Transpose = (src, dst, rows, cols) => {
+export const forMemory = perMemory((shared) => [bytes(shared)], ([exports], memory): Transpose => {
+  const core = exports!["transpose"] as (src: number, dst: number, rows: number, cols: number) => void
+  return (src, dst, rows, cols) => {
     if (rows === 0 || cols === 0) return
     core(src, dst, rows, cols)
     const rows4 = rows & ~3
     const cols4 = cols & ~3
     if (rows4 === rows && cols4 === cols) return
     // the edges: columns cols4.. of every row, then rows rows4.. of the first cols4 columns
-    const heap = memory.buffer
-    const from = new Float32Array(heap, src, rows * cols)
-    const to = new Float32Array(heap, dst, rows * cols)
+    const from = new Float32Array(memory.buffer, src, rows * cols)
+    const to = new Float32Array(memory.buffer, dst, rows * cols)
     for (let i = 0; i < rows; i++) for (let j = cols4; j < cols; j++) to[j * rows + i] = from[i * cols + j]!
     for (let i = rows4; i < rows; i++) for (let j = 0; j < cols4; j++) to[j * rows + i] = from[i * cols + j]!
   }
-  byMemory.set(memory, transpose)
-  return transpose
-}
+})

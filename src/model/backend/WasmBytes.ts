@@ -1,3 +1,5 @@
+import { type Memory, webAssembly } from "./WasmInternals.ts"
+
 /**
  * A WebAssembly module written as bytes (the core spec's binary format, section 5; SIMD opcodes from the fixed-width
  * SIMD proposal, standard since 2021): just enough to build the small SIMD kernels of this directory at run time
@@ -91,4 +93,25 @@ export const module = (f: Func, shared: boolean): Uint8Array => {
     ...section(7, vector([[...name(f.name), 0x00, 0]])),
     ...section(10, vector([[...unsigned(code.length), ...code]]))
   ])
+}
+
+/**
+ * Per memory, one instance of each module `build` writes (for a shared memory, modules that declare it shared), their
+ * exports handed to `wrap`; undefined where the runtime refuses a module (no WebAssembly SIMD). Instantiated on first use.
+ */
+export const perMemory = <F>(
+  build: (shared: boolean) => ReadonlyArray<Uint8Array>,
+  wrap: (exports: ReadonlyArray<Record<string, unknown>>, memory: Memory) => F
+): ((memory: Memory) => F | undefined) => {
+  const cache = new WeakMap<Memory, F | null>()
+  return (memory) => {
+    const hit = cache.get(memory)
+    if (hit !== undefined) return hit ?? undefined
+    const modules = build(typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer)
+    const made = modules.every((m) => webAssembly.validate(m))
+      ? wrap(modules.map((m) => new webAssembly.Instance(new webAssembly.Module(m), { env: { memory } }).exports), memory)
+      : null
+    cache.set(memory, made)
+    return made ?? undefined
+  }
 }
