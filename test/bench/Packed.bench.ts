@@ -5,7 +5,8 @@
  *   against per pair (`Score.segmentSequence` sequences). Target: steps10 >= 5.
  * - `iterationCost`: seconds of one StepAgent iteration (sampling, reward, PPO; default config) per trajectory
  *   over seconds of one SFT epoch per trajectory, same trajectories and model, on qa, house and shop expert
- *   trajectories (implicit variant; the inverse variant's ratios under `inverse`). Target: <= 3.
+ *   trajectories (implicit variant; the inverse variant's ratios under `inverse`). Target: <= 3. ~45 min on 2 cores;
+ *   `STEPAGENT_BENCH_ENVS=qa` (a comma-separated subset of qa, house, shop) measures only those, in minutes.
  */
 import * as tf from "@tensorflow/tfjs"
 import { Effect, Layer, Stream } from "effect"
@@ -154,10 +155,22 @@ const costOf = async (env: Registry.Name) => {
   return { implicit: out.implicit!, inverse: out.inverse!, lean: out.lean!, trajectories: trajectories.length, segments: steps, meanTokens: round(trajectories.reduce((n, t) => n + t.tokens.length, 0) / trajectories.length) }
 }
 
+/** The environments `iterationCost` measures: all three, or the subset STEPAGENT_BENCH_ENVS names. */
+const benchEnvs = (): ReadonlyArray<Registry.Name & keyof typeof perEnv> => {
+  const all = ["qa", "house", "shop"] as const
+  const asked = process.env["STEPAGENT_BENCH_ENVS"]
+  if (asked === undefined || asked.trim() === "") return all
+  const names = asked.split(",").map((s) => s.trim()).filter((s) => s !== "")
+  const unknown = names.filter((n) => !all.some((e) => e === n))
+  if (unknown.length > 0) throw new Error(`STEPAGENT_BENCH_ENVS: unknown environment ${unknown.join(", ")} (known: ${all.join(", ")})`)
+  return all.filter((e) => names.includes(e))
+}
+
 const iterationCost = async (): Promise<unknown> => {
+  const chosen = benchEnvs()
   const info = await Effect.runPromise(TfjsInit.initialise({}, {}))
   const envs: Record<string, Awaited<ReturnType<typeof costOf>>> = {}
-  for (const env of ["qa", "house", "shop"] as const) {
+  for (const env of chosen) {
     process.stderr.write(`bench: iterationCost ${env}\n`)
     envs[env] = await costOf(env)
   }
