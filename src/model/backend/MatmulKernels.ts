@@ -182,17 +182,16 @@ export const flips = (
   b: ReadonlyArray<number>,
   transposeA: boolean,
   transposeB: boolean,
-  weight = false // whether B is a variable's data
+  weight: boolean | (() => boolean) = false // whether B is a variable's data (asked only when the cost rule would flip)
 ): boolean => {
   const r = a.length
   if (b.length !== r || r < 2 || a.some((d, i) => i < r - 2 && d !== b[i])) return false
-  if (weight && !transposeB) return false
   const m = transposeA ? a[r - 1]! : a[r - 2]!
   const k = transposeA ? a[r - 2]! : a[r - 1]!
   const n = transposeB ? b[r - 2]! : b[r - 1]!
   const direct = packingCost * k * n + (transposeA ? k * m : 0) + (transposeB ? k * n : 0)
   const flipped = packingCost * k * m + (transposeB ? 0 : k * n) + (transposeA ? 0 : k * m) + m * n
-  return flipped < direct
+  return flipped < direct && (transposeB || !(typeof weight === "function" ? weight() : weight))
 }
 
 /** Whether `x` is the data of a tfjs variable (a few hundred at most: a model's weights and their Adam moments). */
@@ -217,7 +216,7 @@ export const product = (
   const backend = Wasm.of(backendArg)
   const gemm = current(backend)
   const materialise = !gemm.transposes
-  if (materialise && flips(a.shape, b.shape, transposeA, transposeB, !transposeB && isVariable(b))) {
+  if (materialise && flips(a.shape, b.shape, transposeA, transposeB, () => isVariable(b))) {
     const flipped = product(backend, b, a, !transposeB, !transposeA)
     if (flipped === undefined) return undefined
     const out = transposed(backend, flipped)

@@ -83,7 +83,7 @@ export interface Func {
 /** The module's bytes: one function, importing `env.memory` (shared memories must be declared shared, with a maximum). */
 export const module = (f: Func, shared: boolean): Uint8Array => {
   const code = [...vector([[...unsigned(f.locals), i32], [...unsigned(f.vectors), v128]]), ...f.body, 0x0b]
-  // limits: 0x00 min (no maximum) | 0x03 min max shared (4 GiB: any shared memory's maximum fits under it)
+  // limits: 0x00 min (no maximum) | 0x03 min max shared (4 GiB: every shared memory's maximum fits under it)
   const limits = shared ? [0x03, ...unsigned(0), ...unsigned(65536)] : [0x00, ...unsigned(0)]
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
