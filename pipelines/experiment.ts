@@ -114,7 +114,9 @@ export const experiment = (env: Env, method: Method, options: { readonly init?: 
     model: { preset: budget.preset, ...(budget.modelOverrides[env] === undefined ? {} : { overrides: budget.modelOverrides[env] }) },
     ...(options.init === undefined ? {} : { init: { checkpoint: options.init } }),
     stages: [
-      ...(options.init === undefined ? [{ stage: "sft" as const, epochs: budget.sftEpochs[env]!, learningRate: budget.sftLearningRate[env]!, trajectories: budget.trajectories[env] }] : []),
+      // checkpointed every 500 steps: qa's 3,000-step warm start (~25 min) then continues across sessions with
+      // `stepagent resume` (the parts train exactly as the whole epoch, docs/pipelines.md); shorter SFTs are one part
+      ...(options.init === undefined ? [{ stage: "sft" as const, epochs: budget.sftEpochs[env]!, learningRate: budget.sftLearningRate[env]!, trajectories: budget.trajectories[env], checkpointEvery: 500 }] : []),
       ...improvement(env, method, budget),
       { stage: "evaluate", n: budget.evalEpisodes, trainEpisodes: budget.trainEpisodes, ...(budget.validation[env] === undefined ? {} : { validation: budget.validation[env] }) }
     ]
