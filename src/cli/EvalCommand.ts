@@ -21,7 +21,7 @@ import * as UserError from "./UserError.ts"
  * `--policy expert|random` for reference points (no checkpoint). The model's waves of 16 episodes run on `--eval-threads`
  * local threads (default: every core on wasm), or with `--cluster URL` on the cluster's workers (`stepagent worker`),
  * with the same results. Rolls the policy out on tasks
- * `<split>:0 .. <split>:N-1` and prints `{avgReward, successRate, episodes, ...}`; `--episodes FILE` also writes every
+ * `<split>:O .. <split>:O+N-1` (`--offset O`, default 0) and prints `{avgReward, successRate, episodes, ...}`; `--episodes FILE` also writes every
  * episode's transcript (as a run's eval/episodes.arrows).
  */
 export const command = Command.make("eval", {
@@ -35,17 +35,24 @@ export const command = Command.make("eval", {
     Flag.withDefault("agentgym" as const)
   ),
   split: Flag.Literals("split", ["train", "test"]).pipe(Flag.withDescription("task split (default test: held-out tasks)"), Flag.withDefault("test" as const)),
-  n: Flag.Int("n").pipe(Flag.withDescription("episodes (tasks <split>:0 .. <split>:n-1); default 200"), Flag.withDefault(200)),
+  n: Flag.Int("n").pipe(Flag.withDescription("episodes (tasks <split>:offset .. <split>:offset+n-1); default 200"), Flag.withDefault(200)),
+  // a long SFT recipe trains from train:100 on (pipelines/experiment.ts longSft): `--split train --offset 100` asks
+  // whether it fits tasks it was cloned on (the ladder's second rung, ../shared/SCIENCE.md), train:0-99 whether it
+  // generalises to unseen train tasks
+  offset: Flag.Int("offset").pipe(Flag.withDescription("index of the first task (default 0): e.g. --split train --offset 100 for train tasks a run trained on"), Flag.withDefault(0)),
   json: Flag.Boolean("json").pipe(Flag.withDescription("print one JSON object"), Flag.withDefault(false)),
   episodes: Flag.String("episodes").pipe(Flag.withDescription("also write every episode's transcript to this .arrows file (as a run's eval/episodes.arrows: stepagent data inspect reads it)"), Flag.optional),
   cluster: RunCommand.clusterFlag,
   ...BackendCommand.flags,
   evalThreads: BackendCommand.evalThreads
-}, ({ checkpoint, cluster, env, envProtocol, envUrl, episodes: episodesPath, json, n, policy, seed, split, ...flags }) =>
+}, ({ checkpoint, cluster, env, envProtocol, envUrl, episodes: episodesPath, json, n, offset, policy, seed, split, ...flags }) =>
   Effect.gen(function*() {
     const sim = Registry.make(env, seed)
     const url = Option.getOrUndefined(envUrl)
-    if (url === undefined && n > sim.size(split)) return yield* UserError.fail(`--n ${n}: the ${env} ${split} split has ${sim.size(split)} tasks`)
+    if (offset < 0) return yield* UserError.fail(`--offset ${offset}: a task index is 0 or more`)
+    if (url === undefined && offset + n > sim.size(split)) {
+      return yield* UserError.fail(`${offset === 0 ? "" : `--offset ${offset} `}--n ${n}: the ${env} ${split} split has ${sim.size(split)} tasks`)
+    }
     const badUrl = url === undefined ? undefined : Environment.urlProblem(url, envProtocol)
     if (badUrl !== undefined) return yield* UserError.fail(`--env-url ${badUrl}`)
     if (policy === "model" && Option.isNone(checkpoint)) return yield* UserError.fail("--checkpoint <dir> is needed for --policy model (or use --policy expert|random)")
@@ -70,7 +77,7 @@ export const command = Command.make("eval", {
         reported = done
         return bar.advance(delta, `${done} episodes`)
       })
-    const program = Evaluate.tasks(split, n).pipe(
+    const program = Evaluate.tasks(split, n, offset).pipe(
       Evaluate.evaluate(cfg, { seed: 0, iteration: 0 }, { ...(url === undefined ? { expert: (task: string) => sim.expert(task) } : {}), onWave }),
       Stream.runCollect,
       Effect.provide(Layer.mergeAll(envLayer, Metrics.layerNone))
@@ -87,7 +94,8 @@ export const command = Command.make("eval", {
       )
     }
     const s = Evaluate.summary(episodes)
-    const summary = { avgReward: s.avgReward, successRate: s.successRate, episodes: s.episodes, avgSteps: s.avgSteps, errorRate: s.errorRate, env, split, policy }
-    yield* Console.log(json ? JSON.stringify(summary) : `${policy} on ${env} ${split}: avg reward ${s.avgReward.toFixed(3)}, success ${(100 * s.successRate).toFixed(1)}% over ${s.episodes} episodes`)
+    const summary = { avgReward: s.avgReward, successRate: s.successRate, episodes: s.episodes, avgSteps: s.avgSteps, errorRate: s.errorRate, env, split, offset, policy }
+    const tasks = offset === 0 ? split : `${split}:${offset}-${offset + n - 1}`
+    yield* Console.log(json ? JSON.stringify(summary) : `${policy} on ${env} ${tasks}: avg reward ${s.avgReward.toFixed(3)}, success ${(100 * s.successRate).toFixed(1)}% over ${s.episodes} episodes`)
   }).pipe(Effect.provide(RunCommand.services(flags)))
 ).pipe(Command.withDescription("Evaluate a checkpoint (or the expert / a random policy) on held-out tasks"))

@@ -48,8 +48,8 @@ export interface Options {
 export const stage = "evaluate"
 
 /** `<split>:0` .. `<split>:<n-1>`. */
-export const tasks = (split: TaskId.Split, n: number): Stream.Stream<string> =>
-  Stream.fromIterable(Array.from({ length: n }, (_, index) => TaskId.format({ split, index })))
+export const tasks = (split: TaskId.Split, n: number, offset = 0): Stream.Stream<string> =>
+  Stream.fromIterable(Array.from({ length: n }, (_, i) => TaskId.format({ split, index: offset + i })))
 
 export interface Summary {
   readonly episodes: number

@@ -2,6 +2,7 @@ import * as NodeChild from "node:child_process"
 import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
+import * as Arrow from "apache-arrow"
 import { afterAll, describe, expect, it } from "vitest"
 
 const root = NodePath.resolve(import.meta.dirname, "../..")
@@ -31,6 +32,20 @@ describe("stepagent eval", () => {
     expect(bad.status).toBe(1)
     expect(bad.stderr.trim().split("\n").filter((l) => l.startsWith("stepagent:"))).toHaveLength(1)
     expect(bad.stderr).toContain("--episodes")
+  })
+  it("--offset evaluates the tasks from that index (train tasks a run trained on); out of range is a one-line error", () => {
+    const file = NodePath.join(dir, "offset.arrows")
+    const r = cli(["eval", "--policy", "expert", "--env", "house", "--split", "train", "--offset", "4990", "--n", "3", "--json", "--episodes", file])
+    expect(r.status, r.stderr).toBe(0)
+    expect(JSON.parse(r.stdout)).toMatchObject({ successRate: 1, episodes: 3, split: "train", offset: 4990 })
+    expect(Array.from(Arrow.tableFromIPC(NodeFs.readFileSync(file)).getChild("taskId")!.toArray())).toEqual(["train:4990", "train:4991", "train:4992"])
+    for (const args of [["--offset", "4999", "--n", "2"], ["--offset", "-1", "--n", "2"]]) {
+      const bad = cli(["eval", "--policy", "expert", "--env", "house", "--split", "train", ...args])
+      expect(bad.status).toBe(1)
+      const lines = bad.stderr.trim().split("\n").filter((l) => l.startsWith("stepagent:"))
+      expect(lines).toHaveLength(1)
+      expect(lines[0]).toContain("--offset")
+    }
   })
   it("a checkpoint of a run is evaluated with the run's rendering; a missing one is a one-line error", () => {
     const out = NodePath.join(dir, "runs")
