@@ -6,6 +6,7 @@ import * as Field from "./Field.ts"
 import * as ImplicitReward from "./ImplicitReward.ts"
 import * as InverseReward from "./InverseReward.ts"
 import * as Models from "./Models.ts"
+import * as OracleReward from "./OracleReward.ts"
 import * as Ppo from "./Ppo.ts"
 import type { Rewarded } from "./Rewarded.ts"
 import * as Run from "./Run.ts"
@@ -21,13 +22,14 @@ import type { StageError } from "./StageError.ts"
  *   1. inspection: segment every expert trajectory after each expert action;
  *   2. inspection: the current policy samples its own action at every expert state;
  *   3. reflection: a step reward for every agent action, `reward: "implicit"` (step-level DPO reward
- *      model, r = β log π_φ/π_ref) or `reward: "inverse"` (GAIL discriminator, r = -log D);
+ *      model, r = β log π_φ/π_ref) or `reward: "inverse"` (GAIL discriminator, r = -log D); `reward: "oracle"`
+ *      (not the paper's: 1 where the agent wrote the expert's action, else 0) is the diagnostic ceiling they are read against;
  *   4. update: PPO on the (state, action, step reward) one-step episodes (skipped in the first `rewardWarmup`
  *      iterations, which train π_φ or D only: PPO then starts from a reward that has seen pairs).
  * The next iteration re-samples with the improved policy while π_φ or D keep training on the new pairs
  * (`iterations` chains them; a runner may call `iteration` itself, one per checkpoint).
  */
-export const RewardVariant = Schema.Literals(["implicit", "inverse"])
+export const RewardVariant = Schema.Literals(["implicit", "inverse", "oracle"])
 export type RewardVariant = typeof RewardVariant.Type
 
 export const Config = Schema.Struct({
@@ -35,6 +37,7 @@ export const Config = Schema.Struct({
   sample: Sample.Config.pipe(Schema.withDecodingDefaultKey(Effect.succeed({}))), // phase 2
   implicit: ImplicitReward.Config.pipe(Schema.withDecodingDefaultKey(Effect.succeed({}))), // phase 3, implicit
   inverse: InverseReward.Config.pipe(Schema.withDecodingDefaultKey(Effect.succeed({}))), // phase 3, inverse
+  oracle: OracleReward.Config.pipe(Schema.withDecodingDefaultKey(Effect.succeed({}))), // phase 3, the diagnostic ceiling
   // iterations at the start that train the reward model only (phases 1-3, no PPO): the step reward is held-out at
   // every new state, and a reward model that has seen a few hundred pairs ranks the expert's action above the agent's
   // far more often than one that has seen 64 (docs/paper-table.md); 0 = the paper's schedule, PPO from the first round
@@ -52,6 +55,7 @@ export const config = (input: unknown): Config => Schema.decodeUnknownSync(Confi
 export const prepare = Effect.fn("StepAgent.prepare")(function*(config: Config, run: Run.Run) {
   yield* Models.ensureReference
   if (config.reward === "implicit") yield* Models.ensureReward
+  else if (config.reward === "oracle") return // no reward model: the expert's action is the answer
   else if (config.inverse.init === "policy") yield* Models.ensureDiscriminatorFromPolicy
   else yield* Models.ensureDiscriminator(Run.streamSeed({ seed: run.seed, iteration: 0 }, "discriminator"))
 })
@@ -68,6 +72,8 @@ export const iteration = (config: Config, run: Run.Run, observers: Observers = {
     yield* prepare(config, run) // 0. models
     const reflect = config.reward === "implicit"
       ? ImplicitReward.implicitReward(config.implicit, run)
+      : config.reward === "oracle"
+      ? OracleReward.oracleReward(config.oracle, run)
       : InverseReward.inverseReward(config.inverse, run)
     const ppo = config.reward === "inverse" ? { ...config.ppo, entropyCoef: config.entropyCoef } : config.ppo
     return trajectories.pipe(

@@ -4,6 +4,8 @@ import { TestClock } from "effect/testing"
 import type * as Metrics from "../../src/metrics/Metrics.ts"
 import * as Evaluate from "../../src/stages/Evaluate.ts"
 import * as Models from "../../src/stages/Models.ts"
+import * as RewardAuc from "../../src/stages/RewardAuc.ts"
+import type * as Rewarded from "../../src/stages/Rewarded.ts"
 import * as Sample from "../../src/stages/Sample.ts"
 import * as StepAgent from "../../src/stages/StepAgent.ts"
 import * as Fixtures from "./Fixtures.ts"
@@ -67,6 +69,34 @@ layer(World.layerNovice)("StepAgent", (it) => {
       expect(records.some((r) => r.stage === "implicit_reward" && r.iteration === 0)).toBe(true)
     }), 60_000)
 
+  it.effect("the oracle reward: 1 exactly where the agent wrote the expert's action, auc 1, no reward model; PPO moves the policy", () =>
+    Effect.gen(function*() {
+      const { world } = yield* World.BehaviourWorld
+      const { novice } = yield* World.Novice
+      const records: Array<Metrics.MetricRecord> = []
+      const seen: Array<Rewarded.Rewarded> = []
+      const config = { ...stepAgentConfig, reward: "oracle" as const }
+      const { policy, roles } = yield* Effect.gen(function*() {
+        const models = yield* Models.Models
+        yield* Stream.runDrain(StepAgent.iteration(config, { seed: 2, iteration: 0 }, { rewarded: (r) => Effect.sync(() => seen.push(r)) })(Stream.fromIterable(world.train.slice(0, 12))))
+        return { policy: Fixtures.weights(yield* models.get("policy")), roles: Object.keys(yield* models.entries).sort() }
+      }).pipe(Effect.provide(Fixtures.layer(world.tokenizer, Models.copy(novice), records)))
+      expect(roles).toEqual(["policy", "reference"])
+      expect(seen.length).toBeGreaterThan(20)
+      const differing = seen.filter(RewardAuc.differs)
+      expect(differing.length).toBeGreaterThan(0) // the novice's samples are not all the expert's: the reward sees both kinds
+      expect(differing.length).toBeLessThan(seen.length)
+      for (const r of seen) {
+        expect(r.reward).toBe(RewardAuc.differs(r) ? 0 : 1)
+        expect(r.expertReward).toBe(1)
+      }
+      const oracle = records.filter((r) => r.stage === "oracle_reward")
+      expect(oracle.length).toBeGreaterThan(0)
+      for (const r of oracle) if (r.values["reward/auc_pairs"]! > 0) expect(r.values["reward/auc"]).toBe(1)
+      expect(records.some((r) => r.stage === "ppo")).toBe(true)
+      expect(Fixtures.sameWeights(policy, Fixtures.weights(novice))).toBe(false)
+    }), 60_000)
+
   it.effect("is deterministic: the same seed gives identical metrics (both reward variants, and evaluation)", () =>
     Effect.gen(function*() {
       const { world } = yield* World.BehaviourWorld
@@ -101,6 +131,7 @@ describe("configs", () => {
     expect(c.implicit.beta).toBe(0.1)
     expect(c.sample.k).toBe(1)
     expect(StepAgent.config({ reward: "inverse", ppo: { epochs: 2 } }).ppo.epochs).toBe(2)
+    expect(StepAgent.config({ reward: "oracle" }).oracle.batchSize).toBe(64)
     expect(() => StepAgent.config({ reward: "outcome" })).toThrow()
     expect(() => StepAgent.config({ ppo: { clip: -1 } })).toThrow()
     expect(() => Schema.decodeUnknownSync(Sample.Config)({ k: 0 })).toThrow()

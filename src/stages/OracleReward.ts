@@ -1,0 +1,46 @@
+import { Effect, Schema, Stream } from "effect"
+import { Metrics, type MetricsError } from "../metrics/Metrics.ts"
+import * as Batched from "./Batched.ts"
+import * as Field from "./Field.ts"
+import * as RewardAuc from "./RewardAuc.ts"
+import * as Rewarded from "./Rewarded.ts"
+import type * as Run from "./Run.ts"
+import type { AgentAction } from "./Sample.ts"
+import * as Timed from "./Timed.ts"
+
+/**
+ * A diagnostic step reward, not the paper's: r(s, a) = 1 when the agent's action is the expert's at that state
+ * (the same tokens, <|eoa|> included), else 0. It is what the implicit and inverse rewards learn to estimate, known
+ * exactly here because the expert's action is at hand. `reward: "oracle"` runs StepAgent with it, so that an
+ * experiment can say what a perfect step reward (`reward/auc` 1 by construction) buys at a budget: the ceiling
+ * against which the learned rewards are read (docs/stages.md). No model, no training; PPO whitens it per batch.
+ */
+export const Config = Schema.Struct({
+  batchSize: Field.int(64) // agent actions per metrics record: as the learned rewards' batches
+})
+export type Config = typeof Config.Type
+export const defaults: Config = Schema.decodeUnknownSync(Config)({})
+
+export const stage = "oracle_reward"
+
+/** The oracle's rewards of a batch: 1 where the agent's action is the expert's, else 0; the expert's own are all 1. Pure. */
+export const rewards = (items: ReadonlyArray<AgentAction>): Rewarded.Rewards => ({
+  expert: new Float32Array(items.length).fill(1),
+  agent: Float32Array.from(items, (a) => RewardAuc.differs(a) ? 0 : 1)
+})
+
+/** Agent actions -> rewarded agent actions (same order). Logs `reward/step_mean`, `reward/auc`, `timing/oracle_reward_s` per batch. */
+export const oracleReward = (config: Config, run: Run.Run) =>
+<E, R>(actions: Stream.Stream<AgentAction, E, R>): Stream.Stream<Rewarded.Rewarded, E | MetricsError, R | Metrics> =>
+  actions.pipe(Batched.each("OracleReward.oracleReward", config.batchSize, (items: ReadonlyArray<AgentAction>, index: number) =>
+    Effect.gen(function*() {
+      const metrics = yield* Metrics
+      const { value: r, seconds } = yield* Timed.sync(() => rewards(items))
+      yield* metrics.log({
+        stage,
+        iteration: run.iteration,
+        step: index + 1,
+        values: { ...Rewarded.metrics(r, r, items.map(RewardAuc.differs)), "timing/oracle_reward_s": seconds }
+      })
+      return Rewarded.attach(items, r)
+    })))
