@@ -97,3 +97,30 @@ export const tokenRewards = (
   }
   return { rewards, kl }
 }
+
+/**
+ * Advantages with the spared leading tokens of each row kept from being pushed down (pure, typed arrays): at
+ * t < spared[b], a negative advantage becomes 0, a positive one stays. StepAgent spares the tokens of an agent action
+ * that repeat the expert's action from its start (`spareExpertPrefix`): a low step reward judges the action, and the
+ * mistake is at or after the first token that differs from the expert's, not in the part that copied it.
+ */
+export const spareLeading = (
+  advantages: Float32Array, // (B, T)
+  spared: ArrayLike<number>, // (B,): leading tokens to spare per row
+  batch: number,
+  time: number
+): { readonly advantages: Float32Array; readonly zeroed: number } => {
+  const out = Float32Array.from(advantages)
+  let zeroed = 0
+  for (let b = 0; b < batch; b++) {
+    const n = Math.min(time, spared[b]!)
+    for (let t = 0; t < n; t++) {
+      const i = b * time + t
+      if (out[i]! < 0) {
+        out[i] = 0
+        zeroed++
+      }
+    }
+  }
+  return { advantages: out, zeroed }
+}

@@ -65,6 +65,9 @@ export interface Episode {
   readonly segment: Segment
   readonly tokens: Int32Array
   readonly reward: number
+  // leading action tokens never pushed down (a negative advantage there becomes 0): StepAgent's `spareExpertPrefix`
+  // sets it to the length of the part that repeats the expert's action; absent, none
+  readonly spared?: number
 }
 
 export const stage = "ppo"
@@ -87,6 +90,7 @@ interface BatchStats {
   readonly nonScore: number
   readonly tokens: number
   readonly earlyStop: boolean
+  readonly sparedFrac: number // action tokens whose negative advantage was spared (set to 0), over all action tokens
 }
 
 /**
@@ -120,7 +124,12 @@ export const batch = Effect.fn("Ppo.batch")(function*(
   const rewards = scored.rewards
   // 3. advantages: GAE over the action tokens, whitened over the batch
   const gae = Gae.compute(rewards, old.values, mask, B, A, config.gamma, config.lambda)
-  const advantages = config.whitenAdvantages ? Whiten.masked(gae.advantages, mask) : gae.advantages
+  const whitened = config.whitenAdvantages ? Whiten.masked(gae.advantages, mask) : gae.advantages
+  // after whitening: a spared token keeps a positive advantage and loses a negative one (StepAgent's spareExpertPrefix)
+  const spared = episodes.some((e) => (e.spared ?? 0) > 0)
+    ? PpoMath.spareLeading(whitened, episodes.map((e) => e.spared ?? 0), B, A)
+    : { advantages: whitened, zeroed: 0 }
+  const advantages = spared.advantages
   const klSum = kl.reduce((a, b) => a + b, 0)
   // 4. update: epochs of shuffled minibatches, one optimizer step each
   const steps: Array<StepStats & { readonly step: number }> = []
@@ -178,7 +187,11 @@ export const batch = Effect.fn("Ppo.batch")(function*(
       if (config.targetKl !== null && outcome.value.approxkl > config.targetKl) earlyStop = true
     }
   }
-  return { ok: true, value: { steps, kl: klSum / Math.max(1, B), nonScore: -config.klCoef * klSum / Math.max(1, B), tokens, earlyStop } } as Guard.Checked<BatchStats>
+  const actionTokens = mask.reduce((a, c) => a + c, 0)
+  return {
+    ok: true,
+    value: { steps, kl: klSum / Math.max(1, B), nonScore: -config.klCoef * klSum / Math.max(1, B), tokens, earlyStop, sparedFrac: spared.zeroed / Math.max(1, actionTokens) }
+  } as Guard.Checked<BatchStats>
 })
 
 /**
@@ -211,6 +224,7 @@ export const ppo = (config: Config, run: Run.Run, name: string = stage) =>
           "grad/norm": s.gradNorm,
           "lr": s.learningRate,
           "policy/early_stop": r.earlyStop ? 1 : 0,
+          ...(b.items.some((e) => e.spared !== undefined) ? { "ppo/spared_frac": r.sparedFrac } : {}),
           "perf/tokens_per_s": seconds > 0 ? r.tokens / seconds : 0,
           "perf/padded_tokens": r.tokens, // of the batch's update passes (forward and backward), padding included: what a batch costs
           [`timing/${name}_s`]: seconds / Math.max(1, r.steps.length)

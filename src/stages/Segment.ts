@@ -26,5 +26,14 @@ export const segment = <E, R>(trajectories: Stream.Stream<Tokenized.TokenizedTra
 export const expertAction = (s: Segment): Int32Array =>
   s.trajectory.tokens.subarray(Tokenized.actStart(s.trajectory, s.step), Tokenized.actEnd(s.trajectory, s.step))
 
+/** How many leading tokens of `tokens` (an agent action at the segment's state) repeat the expert's action there. */
+export const expertPrefix = (s: Segment, tokens: Int32Array): number => {
+  const expert = expertAction(s)
+  const n = Math.min(expert.length, tokens.length)
+  let k = 0
+  while (k < n && tokens[k] === expert[k]) k++
+  return k
+}
+
 /** A stable name for a segment in records and reports: `<trajectory id>#<step>`. */
 export const key = (s: Segment): string => `${s.trajectory.id}#${s.step}`

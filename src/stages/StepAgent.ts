@@ -43,6 +43,11 @@ export const Config = Schema.Struct({
   // far more often than one that has seen 64 (docs/paper-table.md); 0 = the paper's schedule, PPO from the first round
   rewardWarmup: Field.int(0, 0),
   entropyCoef: Field.nonNegative(0.01), // λ of the inverse variant's entropy bonus λ·H(π_θ) in PPO: CleanRL's ent_coef
+  // not the paper's: PPO never pushes down the tokens of an agent action that repeat the expert's action from its start
+  // (a negative advantage there becomes 0). A low step reward judges the whole action, yet the mistake is at or after
+  // the first token that differs; without this, PPO at 1e-4 with even the oracle reward lowered qa's held-out success
+  // (docs/paper-table.md). Off by default: the paper's update
+  spareExpertPrefix: Schema.Boolean.pipe(Schema.withDecodingDefaultKey(Effect.succeed(false))),
   ppo: Ppo.Config.pipe(Schema.withDecodingDefaultKey(Effect.succeed({}))) // phase 4 (its entropyCoef applies to the implicit variant)
 })
 export type Config = typeof Config.Type
@@ -81,6 +86,7 @@ export const iteration = (config: Config, run: Run.Run, observers: Observers = {
       Sample.sample(config.sample, run), // 2. inspection: the policy acts at the expert's states
       reflect, // 3. reflection: a reward for every step
       observers.rewarded === undefined ? (s) => s : Stream.tap(observers.rewarded),
+      config.spareExpertPrefix ? Stream.map((r: Rewarded) => ({ ...r, spared: Segment.expertPrefix(r.segment, r.tokens) })) : (s) => s,
       run.iteration < config.rewardWarmup ? (s) => Stream.drain(s) : Ppo.ppo(ppo, run) // 4. update
     )
   }))

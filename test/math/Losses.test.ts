@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs"
+import * as fc from "fast-check"
 import { beforeAll, describe, expect, it } from "vitest"
 import * as Dpo from "../../src/math/Dpo.ts"
 import * as Gail from "../../src/math/Gail.ts"
@@ -104,5 +105,32 @@ describe("Gail", () => {
     expect(r[0]!).toBeGreaterThan(r[1]!)
     expect(r[1]!).toBeGreaterThan(r[2]!)
     expect(r[0]).toBeCloseTo(-Math.log(1 / (1 + Math.exp(2))), 5)
+  })
+})
+
+describe("Ppo.spareLeading", () => {
+  it("zeroes the negative advantages of each row's leading spared tokens only, and counts them", () => {
+    fc.assert(fc.property(
+      fc.integer({ min: 1, max: 5 }),
+      fc.integer({ min: 1, max: 7 }),
+      fc.infiniteStream(fc.float({ min: -3, max: 3, noNaN: true })),
+      fc.infiniteStream(fc.integer({ min: 0, max: 9 })),
+      (batch, time, values, spares) => {
+        const adv = Float32Array.from({ length: batch * time }, () => values.next().value)
+        const spared = Array.from({ length: batch }, () => spares.next().value)
+        const r = Ppo.spareLeading(adv, spared, batch, time)
+        let zeroed = 0
+        for (let b = 0; b < batch; b++) {
+          for (let t = 0; t < time; t++) {
+            const i = b * time + t
+            const expected = t < spared[b]! && adv[i]! < 0 ? 0 : adv[i]!
+            if (t < spared[b]! && adv[i]! < 0) zeroed++
+            expect(r.advantages[i]).toBe(expected)
+          }
+        }
+        expect(r.zeroed).toBe(zeroed)
+        expect(r.advantages).not.toBe(adv) // a new array: the input is left as it was
+      }
+    ))
   })
 })

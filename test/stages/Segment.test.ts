@@ -22,4 +22,17 @@ layer(World.layerSignals({ train: 24, heldOut: 4 }))("segment", (it) => {
         }
       }
     }))
+  it.effect("expertPrefix: the leading tokens of an action that repeat the expert's action there", () =>
+    Effect.gen(function*() {
+      const world = yield* World.SignalsWorld
+      const seg = (yield* Stream.runCollect(Segment.segment(Stream.fromIterable(world.train.slice(0, 1)))))[0]!
+      const expert = Segment.expertAction(seg)
+      expect(Segment.expertPrefix(seg, Int32Array.from(expert))).toBe(expert.length) // the expert's own action
+      expect(Segment.expertPrefix(seg, Int32Array.from(expert.subarray(0, 1)))).toBe(1) // a prefix of it
+      const changed = Int32Array.from(expert)
+      changed[1] = changed[1]! + 1
+      expect(Segment.expertPrefix(seg, changed)).toBe(1) // differs at its second token
+      expect(Segment.expertPrefix(seg, Int32Array.from([expert[0]! + 1, ...expert.subarray(1)]))).toBe(0)
+      expect(Segment.expertPrefix(seg, new Int32Array(0))).toBe(0)
+    }))
 })

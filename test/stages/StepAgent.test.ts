@@ -69,13 +69,13 @@ layer(World.layerNovice)("StepAgent", (it) => {
       expect(records.some((r) => r.stage === "implicit_reward" && r.iteration === 0)).toBe(true)
     }), 60_000)
 
-  it.effect("the oracle reward: 1 exactly where the agent wrote the expert's action, auc 1, no reward model; PPO moves the policy", () =>
+  it.effect("the oracle reward: 1 exactly where the agent wrote the expert's action, auc 1, no reward model; PPO (sparing the expert's prefix) moves the policy", () =>
     Effect.gen(function*() {
       const { world } = yield* World.BehaviourWorld
       const { novice } = yield* World.Novice
       const records: Array<Metrics.MetricRecord> = []
       const seen: Array<Rewarded.Rewarded> = []
-      const config = { ...stepAgentConfig, reward: "oracle" as const }
+      const config = { ...stepAgentConfig, reward: "oracle" as const, spareExpertPrefix: true }
       const { policy, roles } = yield* Effect.gen(function*() {
         const models = yield* Models.Models
         yield* Stream.runDrain(StepAgent.iteration(config, { seed: 2, iteration: 0 }, { rewarded: (r) => Effect.sync(() => seen.push(r)) })(Stream.fromIterable(world.train.slice(0, 12))))
@@ -93,7 +93,11 @@ layer(World.layerNovice)("StepAgent", (it) => {
       const oracle = records.filter((r) => r.stage === "oracle_reward")
       expect(oracle.length).toBeGreaterThan(0)
       for (const r of oracle) if (r.values["reward/auc_pairs"]! > 0) expect(r.values["reward/auc"]).toBe(1)
-      expect(records.some((r) => r.stage === "ppo")).toBe(true)
+      const ppo = records.filter((r) => r.stage === "ppo")
+      expect(ppo.length).toBeGreaterThan(0)
+      // spareExpertPrefix: some differing actions share a first token with the expert's, whose negative advantage is spared
+      expect(ppo.every((r) => r.values["ppo/spared_frac"]! >= 0 && r.values["ppo/spared_frac"]! < 1)).toBe(true)
+      expect(ppo.some((r) => r.values["ppo/spared_frac"]! > 0)).toBe(true)
       expect(Fixtures.sameWeights(policy, Fixtures.weights(novice))).toBe(false)
     }), 60_000)
 
