@@ -109,8 +109,8 @@ export interface Comparison {
   readonly bootstrap: { readonly resamples: number; readonly seed: number; readonly level: number }
 }
 
-/** The StepAgent variants whose claims get a paired difference. */
-export const VARIANTS: ReadonlyArray<string> = ["stepagent-implicit", "stepagent-inverse"]
+/** The StepAgent variants whose claims get a paired difference (the oracle reward's: the ceiling they are read against). */
+export const VARIANTS: ReadonlyArray<string> = ["stepagent-implicit", "stepagent-inverse", "stepagent-oracle"]
 /** The baselines a StepAgent gain must beat (SCIENCE.md), in the table's order. */
 export const BASELINES: ReadonlyArray<string> = ["sft", "sft-more", "outcome-ppo"]
 
