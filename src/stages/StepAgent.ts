@@ -45,8 +45,8 @@ export const Config = Schema.Struct({
   entropyCoef: Field.nonNegative(0.01), // λ of the inverse variant's entropy bonus λ·H(π_θ) in PPO: CleanRL's ent_coef
   // not the paper's: PPO never pushes down the tokens of an agent action that repeat the expert's action from its start
   // (a negative advantage there becomes 0). A low step reward judges the whole action, yet the mistake is at or after
-  // the first token that differs; without this, PPO at 1e-4 with even the oracle reward lowered qa's held-out success
-  // (docs/paper-table.md). Off by default: the paper's update
+  // the first token that differs. Off by default, the paper's update: on qa (one seed, docs/paper-table.md) it gave no
+  // consistent gain, and PPO at 1e-4 with the oracle reward lost held-out success with it as without it
   spareExpertPrefix: Schema.Boolean.pipe(Schema.withDecodingDefaultKey(Effect.succeed(false))),
   ppo: Ppo.Config.pipe(Schema.withDecodingDefaultKey(Effect.succeed({}))) // phase 4 (its entropyCoef applies to the implicit variant)
 })
