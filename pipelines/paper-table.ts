@@ -3,7 +3,8 @@
  * environment and seed, evaluated on held-out test tasks, then the method x environment table with 95%
  * intervals and the paired differences (docs/report.md, `stepagent table`; SCIENCE.md, "Fair comparisons").
  *
- *   npx node pipelines/paper-table.ts [--out runs/paper-table] [--envs shop,house,qa] [--methods sft,...]
+ *   npx node pipelines/paper-table.ts [--out runs/paper-table] [--envs shop,house,qa] [--methods sft,...] (the paper's
+ *                                     six by default; stepagent-oracle, the diagnostic ceiling, when named)
  *                                     [--seeds 1,2,3] [--budget paper|smoke] [--cluster URL] [--dry-run]
  *
  * `--budget smoke` runs the same table at a toy scale (experiment.ts's smokeBudget: minutes in all; its numbers mean
@@ -37,7 +38,7 @@ import * as NodeChild from "node:child_process"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import * as CommandDispatch from "../src/cluster/CommandDispatch.ts"
-import { type Budget, type Env, envs, experiment, type Method, methods } from "./experiment.ts"
+import { type Budget, type Env, envs, experiment, type Method, methods, paperMethods } from "./experiment.ts"
 
 const usage = "usage: npx node pipelines/paper-table.ts [--out DIR] [--envs shop,house,qa] [--methods sft,sft-more,...] [--seeds 1,2,3] [--budget paper|smoke] [--cluster postgres://USER@HOST:PORT/DB] [--dry-run]"
 
@@ -73,7 +74,8 @@ const oneOf = <A extends string>(name: string, all: ReadonlyArray<A>, fallback: 
 
 const out = NodePath.resolve(flag("out") ?? "runs/paper-table") // a folder of its own: runs of another budget are never mixed in
 const chosenEnvs: ReadonlyArray<Env> = oneOf("envs", envs, envs) // every environment: the paper's three families
-const chosenMethods: ReadonlyArray<Method> = oneOf("methods", methods, methods) // every method, the sft-more control included
+// the paper's methods, the sft-more control included; the diagnostic stepagent-oracle when asked for
+const chosenMethods: ReadonlyArray<Method> = oneOf("methods", methods, paperMethods)
 const seeds: ReadonlyArray<number> = (flag("seeds") ?? flag("seed") ?? "1,2,3").split(",").map((s) => { // SCIENCE.md: at least 3 seeds
   const n = Number(s.trim())
   return Number.isInteger(n) && n > 0 ? n : fail(`--seeds: ${JSON.stringify(s)} is not a positive integer`)
