@@ -23,10 +23,10 @@ export const defaults: Config = Schema.decodeUnknownSync(Config)({})
 
 export const stage = "oracle_reward"
 
-/** The oracle's rewards of a batch: 1 where the agent's action is the expert's, else 0; the expert's own are all 1. Pure. */
-export const rewards = (items: ReadonlyArray<AgentAction>): Rewarded.Rewards => ({
-  expert: new Float32Array(items.length).fill(1),
-  agent: Float32Array.from(items, (a) => RewardAuc.differs(a) ? 0 : 1)
+/** The oracle's rewards of a batch, given which actions differ from the expert's: 1 where not, else 0; the expert's all 1. Pure. */
+export const rewards = (differs: ReadonlyArray<boolean>): Rewarded.Rewards => ({
+  expert: new Float32Array(differs.length).fill(1),
+  agent: Float32Array.from(differs, (d) => d ? 0 : 1)
 })
 
 /** Agent actions -> rewarded agent actions (same order). Logs `reward/step_mean`, `reward/auc`, `timing/oracle_reward_s` per batch. */
@@ -35,12 +35,15 @@ export const oracleReward = (config: Config, run: Run.Run) =>
   actions.pipe(Batched.each("OracleReward.oracleReward", config.batchSize, (items: ReadonlyArray<AgentAction>, index: number) =>
     Effect.gen(function*() {
       const metrics = yield* Metrics
-      const { value: r, seconds } = yield* Timed.sync(() => rewards(items))
+      const { value: [differs, r], seconds } = yield* Timed.sync(() => {
+        const differs = items.map(RewardAuc.differs)
+        return [differs, rewards(differs)] as const
+      })
       yield* metrics.log({
         stage,
         iteration: run.iteration,
         step: index + 1,
-        values: { ...Rewarded.metrics(r, r, items.map(RewardAuc.differs)), "timing/oracle_reward_s": seconds }
+        values: { ...Rewarded.metrics(r, r, differs), "timing/oracle_reward_s": seconds }
       })
       return Rewarded.attach(items, r)
     })))

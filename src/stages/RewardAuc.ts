@@ -14,8 +14,8 @@ export interface Auc {
 
 /** Whether the agent's action differs from the expert's at its state (tokens compared, <|eoa|> included). */
 export const differs = (a: AgentAction): boolean => {
-  const expert = Segment.expertAction(a.segment)
-  return a.tokens.length !== expert.length || a.tokens.some((t, k) => t !== expert[k])
+  const n = Segment.expertAction(a.segment).length
+  return a.tokens.length !== n || Segment.expertPrefix(a.segment, a.tokens) !== n
 }
 
 export const auc = (expert: ArrayLike<number>, agent: ArrayLike<number>, counted: ReadonlyArray<boolean>): Auc => {
