@@ -105,8 +105,8 @@ export const decode = (file: string, raw: unknown): Effect.Effect<Pipeline, Pipe
 export const encode = (file: string, p: Pipeline): Effect.Effect<Input, PipelineError> =>
   Schema.encodeEffect(Pipeline)(p).pipe(Effect.mapError((e) => invalid(file, schemaIssueLine(e.message))))
 
-/** The hash config.json records of a resolved definition: a resume refuses a config that no longer matches it. */
-export const hash = (resolved: Input): string => NodeCrypto.createHash("sha256").update(JSON.stringify(resolved)).digest("hex").slice(0, 16)
+/** The hash config.json records of a resolved definition (or of config.json's config as read back, for a resume's check): a resume refuses a config that no longer matches it. */
+export const hash = (resolved: unknown): string => NodeCrypto.createHash("sha256").update(JSON.stringify(resolved)).digest("hex").slice(0, 16)
 
 /** Applies `--set path=value` overrides to a raw definition. */
 export const override = (file: string, raw: unknown, sets: ReadonlyArray<string>): Effect.Effect<unknown, PipelineError> =>

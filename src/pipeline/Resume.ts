@@ -74,10 +74,13 @@ export const resume = (runDir: string) =>
     const cfg = yield* Schema.decodeUnknownEffect(RunDir.RunConfig)(file).pipe(Effect.mapError(() => notRunConfig))
     const hash = cfg.hash
     if (hash === undefined) return yield* notRunConfig
-    const p = yield* Pipeline.decode(configPath, cfg.config)
-    if (Pipeline.hash(yield* Pipeline.encode(configPath, p)) !== hash) {
+    // The hash is checked on the config as config.json holds it: that is what an edit changes. A run started by older
+    // code lacks the fields added since; they decode with their defaults, which keep the older behaviour (every field
+    // it has is written out, defaults included, so a default changed since cannot reach it)
+    if (Pipeline.hash(cfg.config) !== hash) {
       return yield* new PipelineError({ reason: "NotExact", message: `${configPath}: the config no longer matches its hash (edited?): a resume could not reproduce the run` })
     }
+    const p = yield* Pipeline.decode(configPath, cfg.config)
     yield* Pipeline.checkDatasets(configPath, p)
     const state = yield* RunState.read(runDir)
     const all = Unit.units(p, yield* Dataset.count(p))

@@ -1,4 +1,5 @@
 import * as NodeChild from "node:child_process"
+import * as NodeCrypto from "node:crypto"
 import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
@@ -135,6 +136,40 @@ describe("stepagent resume", () => {
     const runF = runDirOf(whole)
     expect(NodeFs.readFileSync(NodePath.join(runG, "eval/summary.json"), "utf8")).toBe(NodeFs.readFileSync(NodePath.join(runF, "eval/summary.json"), "utf8"))
     expect(withoutWallTime(NodePath.join(runG, "metrics.jsonl"))).toEqual(withoutWallTime(NodePath.join(runF, "metrics.jsonl")))
+  }, 240_000)
+
+  it("a run whose config predates a field resumes exactly with the field's default; an edited config is refused", () => {
+    const whole = NodePath.join(dir, "h")
+    const parts = NodePath.join(dir, "i")
+    const short = ["--set", "stages.1.iterations=1", "--set", "stages.2.n=2", "--set", "stages.2.trainEpisodes=0", "--set", "stages.0.checkpointEvery=1"]
+    const w = cli(["run", "pipelines/tiny.ts", "--out", whole, ...short])
+    expect(w.status, w.stderr).toBe(0)
+    const killed = NodeChild.spawnSync(node, [bin, "run", "pipelines/tiny.ts", "--out", parts, ...short], { cwd: root, encoding: "utf8", env: { ...env, STEPAGENT_FAILPOINT: "state.prune@1" } })
+    expect(killed.signal).toBe("SIGKILL")
+    const runI = runDirOf(parts)
+    const configPath = NodePath.join(runI, "config.json")
+    const original = NodeFs.readFileSync(configPath, "utf8")
+    type Stages = { stages: Array<Record<string, unknown>> }
+    const file = JSON.parse(original) as { config: Stages; hash: string }
+    // edited after the run started (its hash not updated): refused, and the run is left as it was
+    const edited = structuredClone(file)
+    edited.config.stages[1]!["entropyCoef"] = 0.5
+    NodeFs.writeFileSync(configPath, JSON.stringify(edited))
+    const refused = cli(["resume", runI])
+    expect(refused.status).not.toBe(0)
+    expect(refused.stderr).toMatch(/no longer matches its hash \(edited\?\)/)
+    // written by code that had no `spareExpertPrefix` yet (the field absent, the hash of that config): resumes, and the
+    // field's default (off) reproduces the uninterrupted run
+    const older = structuredClone(file)
+    expect(older.config.stages[1]).toHaveProperty("spareExpertPrefix", false)
+    delete older.config.stages[1]!["spareExpertPrefix"]
+    older.hash = NodeCrypto.createHash("sha256").update(JSON.stringify(older.config)).digest("hex").slice(0, 16)
+    NodeFs.writeFileSync(configPath, JSON.stringify(older))
+    const resumed = cli(["resume", runI])
+    expect(resumed.status, resumed.stderr).toBe(0)
+    const runH = runDirOf(whole)
+    expect(NodeFs.readFileSync(NodePath.join(runI, "eval/summary.json"), "utf8")).toBe(NodeFs.readFileSync(NodePath.join(runH, "eval/summary.json"), "utf8"))
+    expect(withoutWallTime(NodePath.join(runI, "metrics.jsonl"))).toEqual(withoutWallTime(NodePath.join(runH, "metrics.jsonl")))
   }, 240_000)
 
   it("a resume on another backend is refused: it could not be exact", () => {
