@@ -12,7 +12,7 @@ import * as Table from "../report/Table.ts"
 export const command = Command.make("table", {
   runDirs: Argument.String("run-dir").pipe(Argument.atLeast(1), Argument.withDescription("evaluated run directories (each needs eval/summary.json)")),
   json: Flag.Boolean("json").pipe(
-    Flag.withDescription("print JSON ({ methods, columns, cells, differences, bootstrap }) instead of Markdown"),
+    Flag.withDescription("print JSON ({ methods, columns, cells, differences, baselineDifferences, bootstrap }) instead of Markdown"),
     Flag.withDefault(false) // Markdown pastes into a README or a paper draft
   )
 }, ({ json, runDirs }) =>

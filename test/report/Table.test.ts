@@ -109,6 +109,16 @@ describe("Table.compare", () => {
     assert.include(md, "| 2 | 20 | better |")
     assert.include(md, "| shop | stepagent-implicit | sft | - | 0 | - | no common seed |")
     assert.deepStrictEqual(Table.compare([withOutcomes("sft", "qa", 1, [0]), withOutcomes("step-dpo", "qa", 1, [1])]).differences, [])
+    // the baselines against sft: outcome-ppo and step-dpo on qa (seed 1 only: sft's seed 2 has no partner); shop has no baseline
+    assert.deepStrictEqual(c.baselineDifferences.map((d) => [d.column, d.method, d.baseline, d.seeds, d.tasks]), [
+      ["qa", "outcome-ppo", "sft", [1], 10],
+      ["qa", "step-dpo", "sft", [1], 10]
+    ])
+    assert.closeTo(c.baselineDifferences[0]!.successRate!, 0.3 - 0.2, 1e-12)
+    assert.closeTo(c.baselineDifferences[1]!.successRate!, 0.1 - 0.2, 1e-12)
+    assert.include(md, "### The baselines against sft")
+    assert.include(md, "| qa | outcome-ppo | sft | +10.0 [")
+    assert.notInclude(Table.markdown(Table.compare([withOutcomes("sft", "qa", 1, [0]), withOutcomes("stepagent-inverse", "qa", 1, [1])])), "### The baselines against sft")
   })
   it("averages train success and action accuracy over the runs that recorded them", () => {
     const c = Table.compare([
@@ -169,7 +179,8 @@ describe("table command", () => {
   it.effect("prints JSON with --json: the existing keys unchanged, intervals and differences added", () =>
     Effect.gen(function*() {
       const c = JSON.parse(yield* run([...runs, "--json"])) as Table.Comparison
-      assert.deepStrictEqual(Object.keys(c), ["methods", "columns", "cells", "differences", "bootstrap"])
+      assert.deepStrictEqual(Object.keys(c), ["methods", "columns", "cells", "differences", "baselineDifferences", "bootstrap"])
+      assert.deepStrictEqual(c.baselineDifferences, []) // no baseline but sft among these runs
       assert.deepStrictEqual(c.methods, ["sft", "stepagent-implicit"])
       assert.deepStrictEqual(c.columns, ["shop", "house"])
       assert.deepStrictEqual(c.bootstrap, { resamples: 2000, seed: 2411, level: 0.95 })
