@@ -9,13 +9,15 @@ import { define, type Input } from "../src/pipeline/Pipeline.ts"
 export const envs = ["shop", "house", "qa"] as const
 export type Env = typeof envs[number]
 
-export const methods = ["sft", "sft-more", "outcome-ppo", "step-dpo", "stepagent-implicit", "stepagent-inverse", "stepagent-oracle"] as const
+export const methods = ["sft", "sft-more", "outcome-ppo", "step-dpo", "stepagent-implicit", "stepagent-inverse", "stepagent-oracle", "stepagent-placebo"] as const
 export type Method = typeof methods[number]
 
 /**
  * The paper's comparison, what the table runs unless told otherwise. `stepagent-oracle` (StepAgent with the oracle step
  * reward: 1 where the agent wrote the expert's action) is a diagnostic, the ceiling the learned rewards are read against
- * (docs/paper-table.md): `--methods stepagent-oracle` adds it from the same warm starts.
+ * (docs/paper-table.md): `--methods stepagent-oracle` adds it from the same warm starts. `stepagent-placebo` (the oracle's
+ * rewards shuffled within each batch: as many 1s, blind to the actions) is its control: what the rounds buy with no
+ * information in the step reward.
  */
 export const paperMethods: ReadonlyArray<Method> = ["sft", "sft-more", "outcome-ppo", "step-dpo", "stepagent-implicit", "stepagent-inverse"]
 
@@ -104,6 +106,8 @@ const improvement = (env: Env, method: Method, budget: typeof smokeBudget): Read
       return [{ stage: "stepagent", reward: "inverse", iterations: budget.iterations, trajectoriesPerIteration: perIteration, poolOffset: budget.trajectories[env], ppo }]
     case "stepagent-oracle":
       return [{ stage: "stepagent", reward: "oracle", iterations: budget.iterations, trajectoriesPerIteration: perIteration, poolOffset: budget.trajectories[env], ppo }]
+    case "stepagent-placebo":
+      return [{ stage: "stepagent", reward: "oracle", oracle: { shuffle: true }, iterations: budget.iterations, trajectoriesPerIteration: perIteration, poolOffset: budget.trajectories[env], ppo }]
   }
 }
 

@@ -4,7 +4,8 @@
  * intervals and the paired differences (docs/report.md, `stepagent table`; SCIENCE.md, "Fair comparisons").
  *
  *   npx node pipelines/paper-table.ts [--out runs/paper-table] [--envs shop,house,qa] [--methods sft,...] (the paper's
- *                                     six by default; stepagent-oracle, the diagnostic ceiling, when named)
+ *                                     six by default; stepagent-oracle, the diagnostic ceiling, and
+ *                                     stepagent-placebo, its shuffled control, when named)
  *                                     [--seeds 1,2,3] [--budget paper|smoke] [--cluster URL] [--dry-run]
  *
  * `--budget smoke` runs the same table at a toy scale (experiment.ts's smokeBudget: minutes in all; its numbers mean
@@ -74,7 +75,7 @@ const oneOf = <A extends string>(name: string, all: ReadonlyArray<A>, fallback: 
 
 const out = NodePath.resolve(flag("out") ?? "runs/paper-table") // a folder of its own: runs of another budget are never mixed in
 const chosenEnvs: ReadonlyArray<Env> = oneOf("envs", envs, envs) // every environment: the paper's three families
-// the paper's methods, the sft-more control included; the diagnostic stepagent-oracle when asked for
+// the paper's methods, the sft-more control included; the diagnostics stepagent-oracle and -placebo when asked for
 const chosenMethods: ReadonlyArray<Method> = oneOf("methods", methods, paperMethods)
 const seeds: ReadonlyArray<number> = (flag("seeds") ?? flag("seed") ?? "1,2,3").split(",").map((s) => { // SCIENCE.md: at least 3 seeds
   const n = Number(s.trim())

@@ -106,7 +106,7 @@ export interface Comparison {
   /** Each StepAgent variant against each baseline present, per column (in column, variant, baseline order). */
   readonly differences: ReadonlyArray<Difference>
   /**
-   * Each improvement baseline (sft-more, outcome-ppo, step-dpo) against sft, per column: what the improvement rounds buy
+   * Each improvement baseline (sft-more, outcome-ppo, step-dpo, stepagent-placebo) against sft, per column: what the improvement rounds buy
    * without a step reward from demonstrations, the yardstick a StepAgent variant's own gain over sft is read against.
    */
   readonly baselineDifferences: ReadonlyArray<Difference>
@@ -116,10 +116,13 @@ export interface Comparison {
 
 /** The StepAgent variants whose claims get a paired difference (the oracle reward's: the ceiling they are read against). */
 export const VARIANTS: ReadonlyArray<string> = ["stepagent-implicit", "stepagent-inverse", "stepagent-oracle"]
-/** The baselines a StepAgent gain must beat (SCIENCE.md), in the table's order. */
-export const BASELINES: ReadonlyArray<string> = ["sft", "sft-more", "outcome-ppo"]
+/**
+ * The baselines a StepAgent gain must beat (SCIENCE.md), in the table's order; `stepagent-placebo` (the oracle's rewards
+ * shuffled, blind to the actions) when it was run: a variant that does not beat it owes nothing to its step reward.
+ */
+export const BASELINES: ReadonlyArray<string> = ["sft", "sft-more", "outcome-ppo", "stepagent-placebo"]
 /** The methods that improve on the SFT warm start without a step reward from demonstrations (their gain over sft is reported beside the variants'). */
-export const IMPROVEMENTS: ReadonlyArray<string> = ["sft-more", "outcome-ppo", "step-dpo"]
+export const IMPROVEMENTS: ReadonlyArray<string> = ["sft-more", "outcome-ppo", "step-dpo", "stepagent-placebo"]
 
 /** The method of a run (see the module comment for the rule). */
 export const methodOf = (config: RunDir.RunConfig, env: string | undefined): string => {

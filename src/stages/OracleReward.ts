@@ -4,7 +4,7 @@ import * as Batched from "./Batched.ts"
 import * as Field from "./Field.ts"
 import * as RewardAuc from "./RewardAuc.ts"
 import * as Rewarded from "./Rewarded.ts"
-import type * as Run from "./Run.ts"
+import * as Run from "./Run.ts"
 import type { AgentAction } from "./Sample.ts"
 import * as Timed from "./Timed.ts"
 
@@ -14,9 +14,15 @@ import * as Timed from "./Timed.ts"
  * exactly here because the expert's action is at hand. `reward: "oracle"` runs StepAgent with it, so that an
  * experiment can say what a perfect step reward (`reward/auc` 1 by construction) buys at a budget: the ceiling
  * against which the learned rewards are read (docs/stages.md). No model, no training; PPO whitens it per batch.
+ * With `shuffle`, the placebo: the same rewards permuted within the batch, blind to the actions.
  */
 export const Config = Schema.Struct({
-  batchSize: Field.int(64) // agent actions per metrics record: as the learned rewards' batches
+  batchSize: Field.int(64), // agent actions per metrics record: as the learned rewards' batches
+  // a placebo, off by default: the batch's agent rewards permuted by a seeded draw, the same number of 1s and 0s as
+  // the oracle's but blind to which action earned one. What StepAgent's rounds buy without any information in the step
+  // reward (PPO's KL penalty, value loss and whitening on the same states and samples), against which the oracle's and
+  // the learned rewards' gains are read
+  shuffle: Schema.Boolean.pipe(Schema.withDecodingDefaultKey(Effect.succeed(false)))
 })
 export type Config = typeof Config.Type
 export const defaults: Config = Schema.decodeUnknownSync(Config)({})
@@ -29,7 +35,16 @@ export const rewards = (differs: ReadonlyArray<boolean>): Rewarded.Rewards => ({
   agent: Float32Array.from(differs, (d) => d ? 0 : 1)
 })
 
-/** Agent actions -> rewarded agent actions (same order). Logs `reward/step_mean`, `reward/auc`, `timing/oracle_reward_s` per batch. */
+/** The agent rewards of `r` at `order` (a permutation): the placebo's. The expert's stay 1. Pure. */
+export const permuted = (r: Rewarded.Rewards, order: Int32Array): Rewarded.Rewards => ({
+  expert: r.expert,
+  agent: Float32Array.from(order, (i) => r.agent[i]!)
+})
+
+/**
+ * Agent actions -> rewarded agent actions (same order). Logs `reward/step_mean`, `reward/auc` (the placebo's: about 0.5,
+ * it ranks at random), `timing/oracle_reward_s` per batch.
+ */
 export const oracleReward = (config: Config, run: Run.Run) =>
 <E, R>(actions: Stream.Stream<AgentAction, E, R>): Stream.Stream<Rewarded.Rewarded, E | MetricsError, R | Metrics> =>
   actions.pipe(Batched.each("OracleReward.oracleReward", config.batchSize, (items: ReadonlyArray<AgentAction>, index: number) =>
@@ -37,7 +52,8 @@ export const oracleReward = (config: Config, run: Run.Run) =>
       const metrics = yield* Metrics
       const { value: [differs, r], seconds } = yield* Timed.sync(() => {
         const differs = items.map(RewardAuc.differs)
-        return [differs, rewards(differs)] as const
+        const exact = rewards(differs)
+        return [differs, config.shuffle ? permuted(exact, Run.permutation(Run.rng(run, `${stage}/placebo`, index), items.length)) : exact] as const
       })
       yield* metrics.log({
         stage,

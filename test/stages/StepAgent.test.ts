@@ -101,6 +101,29 @@ layer(World.layerNovice)("StepAgent", (it) => {
       expect(Fixtures.sameWeights(policy, Fixtures.weights(novice))).toBe(false)
     }), 60_000)
 
+  it.effect("the placebo (the oracle's rewards shuffled): the same samples, the same rewards per batch in another order, blind to the actions", () =>
+    Effect.gen(function*() {
+      const { world } = yield* World.BehaviourWorld
+      const { novice } = yield* World.Novice
+      // a reward warm-up round: sampling and rewards only, no PPO (the test is about the rewards)
+      const rewarded = (shuffle: boolean) => {
+        const seen: Array<Rewarded.Rewarded> = []
+        const config = StepAgent.config({ ...stepAgentConfig, reward: "oracle", rewardWarmup: 1, oracle: { batchSize: 16, shuffle } })
+        return Stream.runDrain(StepAgent.iteration(config, { seed: 2, iteration: 0 }, { rewarded: (r) => Effect.sync(() => seen.push(r)) })(Stream.fromIterable(world.train.slice(0, 12)))).pipe(
+          Effect.provide(Fixtures.layer(world.tokenizer, Models.copy(novice), [])),
+          Effect.as(seen)
+        )
+      }
+      const exact = yield* rewarded(false)
+      const placebo = yield* rewarded(true)
+      expect(placebo.map((r) => [...r.tokens])).toEqual(exact.map((r) => [...r.tokens])) // the same samples
+      const sorted = (xs: ReadonlyArray<Rewarded.Rewarded>) => xs.map((r) => r.reward).sort()
+      for (let i = 0; i < exact.length; i += 16) expect(sorted(placebo.slice(i, i + 16))).toEqual(sorted(exact.slice(i, i + 16)))
+      expect(placebo.some((r, i) => r.reward !== exact[i]!.reward)).toBe(true) // moved to other actions
+      expect(placebo.every((r) => r.expertReward === 1)).toBe(true)
+      expect((yield* rewarded(true)).map((r) => r.reward)).toEqual(placebo.map((r) => r.reward)) // seeded
+    }), 60_000)
+
   it.effect("is deterministic: the same seed gives identical metrics (both reward variants, and evaluation)", () =>
     Effect.gen(function*() {
       const { world } = yield* World.BehaviourWorld
@@ -136,6 +159,7 @@ describe("configs", () => {
     expect(c.sample.k).toBe(1)
     expect(StepAgent.config({ reward: "inverse", ppo: { epochs: 2 } }).ppo.epochs).toBe(2)
     expect(StepAgent.config({ reward: "oracle" }).oracle.batchSize).toBe(64)
+    expect(StepAgent.config({ reward: "oracle" }).oracle.shuffle).toBe(false)
     expect(() => StepAgent.config({ reward: "outcome" })).toThrow()
     expect(() => StepAgent.config({ ppo: { clip: -1 } })).toThrow()
     expect(() => Schema.decodeUnknownSync(Sample.Config)({ k: 0 })).toThrow()
