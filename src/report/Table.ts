@@ -371,37 +371,36 @@ export const markdown = (c: Comparison): string => {
     )
   }
 
-  if (c.differences.length > 0) {
-    out.push(
-      "",
-      "### Paired differences",
-      "",
+  out.push(
+    ...differenceSection(
+      "Paired differences",
       "Success rate, method minus baseline, in points [95% interval]: runs paired by seed, episodes by test task, resampled like the table (seeds, then tasks). An interval containing 0 is \"no difference\".",
-      "",
-      line(["env", "method", "baseline", "success difference", "seeds", "episodes", "verdict"]),
-      line([":--", ":--", ":--", "--:", "--:", "--:", ":--"]),
-      ...c.differences.map((d) =>
-        line([md(d.column), md(d.method), md(d.baseline), differenceText(d), String(d.seeds.length), d.interval === "bootstrap" ? String(d.tasks) : "-", verdictText(d)])
-      )
-    )
-    if (c.differences.some((d) => d.interval === "t")) out.push("", `${dagger} Student's t interval over the per-seed differences of run means: some runs have no per-episode outcomes.`)
-  }
-  if (c.baselineDifferences.length > 0) {
-    out.push(
-      "",
-      "### The baselines against sft",
-      "",
+      c.differences
+    ),
+    ...differenceSection(
+      "The baselines against sft",
       "What the improvement rounds buy without a step reward from demonstrations: each baseline minus sft, paired and resampled as above. A StepAgent variant's gain over sft is read against these.",
-      "",
-      line(["env", "method", "baseline", "success difference", "seeds", "episodes", "verdict"]),
-      line([":--", ":--", ":--", "--:", "--:", "--:", ":--"]),
-      ...c.baselineDifferences.map((d) =>
-        line([md(d.column), md(d.method), md(d.baseline), differenceText(d), String(d.seeds.length), d.interval === "bootstrap" ? String(d.tasks) : "-", verdictText(d)])
-      )
+      c.baselineDifferences
     )
-  }
+  )
   return out.join("\n")
 }
+
+/** A section of paired differences (none when there are none): title, what it shows, one row per difference, a note on t intervals. */
+const differenceSection = (title: string, intro: string, differences: ReadonlyArray<Difference>): ReadonlyArray<string> =>
+  differences.length === 0 ? [] : [
+    "",
+    `### ${title}`,
+    "",
+    intro,
+    "",
+    line(["env", "method", "baseline", "success difference", "seeds", "episodes", "verdict"]),
+    line([":--", ":--", ":--", "--:", "--:", "--:", ":--"]),
+    ...differences.map((d) =>
+      line([md(d.column), md(d.method), md(d.baseline), differenceText(d), String(d.seeds.length), d.interval === "bootstrap" ? String(d.tasks) : "-", verdictText(d)])
+    ),
+    ...(differences.some((d) => d.interval === "t") ? ["", `${dagger} Student's t interval over the per-seed differences of run means: some runs have no per-episode outcomes.`] : [])
+  ]
 
 /** The JSON form: `{ methods, columns, cells, differences, baselineDifferences, bootstrap }` with full-precision numbers (fractions, not percent). */
 export const json = (c: Comparison): string => JSON.stringify(c, null, 2)

@@ -49,6 +49,19 @@ const killWhen = (args: ReadonlyArray<string>, out: string, when: (runDir: strin
     })
   })
 
+/**
+ * A short tiny run (one StepAgent round, SFT checkpointed every step, 2 test episodes) to the end in `whole`, and the
+ * same run in `parts` killed (SIGKILL) after its first checkpoint: the killed run's directory.
+ */
+const wholeAndKilled = (whole: string, parts: string): string => {
+  const short = ["--set", "stages.1.iterations=1", "--set", "stages.2.n=2", "--set", "stages.2.trainEpisodes=0", "--set", "stages.0.checkpointEvery=1"]
+  const w = cli(["run", "pipelines/tiny.ts", "--out", whole, ...short])
+  expect(w.status, w.stderr).toBe(0)
+  const killed = NodeChild.spawnSync(node, [bin, "run", "pipelines/tiny.ts", "--out", parts, ...short], { cwd: root, encoding: "utf8", env: { ...env, STEPAGENT_FAILPOINT: "state.prune@1" } })
+  expect(killed.signal).toBe("SIGKILL")
+  return runDirOf(parts)
+}
+
 describe("stepagent resume", () => {
   it("a run killed at several moments and resumed equals the uninterrupted run", async () => {
     const a = NodePath.join(dir, "a")
@@ -120,16 +133,7 @@ describe("stepagent resume", () => {
   it("a run on one wasm thread resumed on two equals the uninterrupted run (thread counts do not change wasm's numbers)", () => {
     const whole = NodePath.join(dir, "f")
     const parts = NodePath.join(dir, "g")
-    const short = ["--set", "stages.1.iterations=1", "--set", "stages.2.n=2", "--set", "stages.2.trainEpisodes=0", "--set", "stages.0.checkpointEvery=1"]
-    const w = cli(["run", "pipelines/tiny.ts", "--out", whole, ...short])
-    expect(w.status, w.stderr).toBe(0)
-    const killed = NodeChild.spawnSync(node, [bin, "run", "pipelines/tiny.ts", "--out", parts, ...short], {
-      cwd: root,
-      encoding: "utf8",
-      env: { ...env, STEPAGENT_FAILPOINT: "state.prune@1" }
-    })
-    expect(killed.signal).toBe("SIGKILL")
-    const runG = runDirOf(parts)
+    const runG = wholeAndKilled(whole, parts)
     const resumed = cli(["resume", runG, "--threads", "2"])
     expect(resumed.status, resumed.stderr).toBe(0)
     expect(resumed.stderr).toMatch(/2 wasm threads/)
@@ -141,12 +145,7 @@ describe("stepagent resume", () => {
   it("a run whose config predates a field resumes exactly with the field's default; an edited config is refused", () => {
     const whole = NodePath.join(dir, "h")
     const parts = NodePath.join(dir, "i")
-    const short = ["--set", "stages.1.iterations=1", "--set", "stages.2.n=2", "--set", "stages.2.trainEpisodes=0", "--set", "stages.0.checkpointEvery=1"]
-    const w = cli(["run", "pipelines/tiny.ts", "--out", whole, ...short])
-    expect(w.status, w.stderr).toBe(0)
-    const killed = NodeChild.spawnSync(node, [bin, "run", "pipelines/tiny.ts", "--out", parts, ...short], { cwd: root, encoding: "utf8", env: { ...env, STEPAGENT_FAILPOINT: "state.prune@1" } })
-    expect(killed.signal).toBe("SIGKILL")
-    const runI = runDirOf(parts)
+    const runI = wholeAndKilled(whole, parts)
     const configPath = NodePath.join(runI, "config.json")
     const original = NodeFs.readFileSync(configPath, "utf8")
     type Stages = { stages: Array<Record<string, unknown>> }
