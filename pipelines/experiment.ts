@@ -83,6 +83,9 @@ const improvement = (env: Env, method: Method, budget: typeof smokeBudget): Read
   const perIteration = budget.perIteration[env]
   const lr = budget.policyLearningRate
   const ppo = { learningRate: lr, batchSize: 64, minibatchSize: 16, epochs: 2 }
+  // a StepAgent stage of this budget with one reward (and that reward's own settings)
+  const stepagent = (reward: "implicit" | "inverse" | "oracle", settings: { readonly oracle?: { readonly shuffle: boolean } } = {}): ReadonlyArray<Stage> =>
+    [{ stage: "stepagent", reward, ...settings, iterations: budget.iterations, trajectoriesPerIteration: perIteration, poolOffset: budget.trajectories[env], ppo }]
   switch (method) {
     case "sft":
       return []
@@ -101,13 +104,13 @@ const improvement = (env: Env, method: Method, budget: typeof smokeBudget): Read
     case "step-dpo":
       return [{ stage: "stepDpo", iterations: budget.iterations, trajectoriesPerIteration: perIteration, poolOffset: budget.trajectories[env], learningRate: lr }]
     case "stepagent-implicit":
-      return [{ stage: "stepagent", reward: "implicit", iterations: budget.iterations, trajectoriesPerIteration: perIteration, poolOffset: budget.trajectories[env], ppo }]
+      return stepagent("implicit")
     case "stepagent-inverse":
-      return [{ stage: "stepagent", reward: "inverse", iterations: budget.iterations, trajectoriesPerIteration: perIteration, poolOffset: budget.trajectories[env], ppo }]
+      return stepagent("inverse")
     case "stepagent-oracle":
-      return [{ stage: "stepagent", reward: "oracle", iterations: budget.iterations, trajectoriesPerIteration: perIteration, poolOffset: budget.trajectories[env], ppo }]
+      return stepagent("oracle")
     case "stepagent-placebo":
-      return [{ stage: "stepagent", reward: "oracle", oracle: { shuffle: true }, iterations: budget.iterations, trajectoriesPerIteration: perIteration, poolOffset: budget.trajectories[env], ppo }]
+      return stepagent("oracle", { oracle: { shuffle: true } })
   }
 }
 

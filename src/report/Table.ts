@@ -313,7 +313,7 @@ const verdictText = (d: Difference): string =>
  * 2. `### Train split and action accuracy` when some run recorded either: their means `85.0% (n=3)`;
  * 3. `### Paired differences` when a StepAgent variant and a baseline share a column: success in points,
  *    `+7.5 [2.0, 13.0]`, the seeds and episodes paired, and the verdict;
- * 4. `### The baselines against sft` when sft-more, outcome-ppo or step-dpo shares a column with sft: the same columns.
+ * 4. `### The baselines against sft` when one of IMPROVEMENTS shares a column with sft: the same columns.
  */
 export const markdown = (c: Comparison): string => {
   const cellOf = (m: string, col: string) => c.cells.find((x) => x.method === m && x.column === col)

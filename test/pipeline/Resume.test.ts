@@ -1,9 +1,9 @@
 import * as NodeChild from "node:child_process"
-import * as NodeCrypto from "node:crypto"
 import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
+import * as Pipeline from "../../src/pipeline/Pipeline.ts"
 
 /**
  * Kill-and-resume exactness on the tiny pipeline: a run killed with SIGKILL at several moments (mid-unit,
@@ -147,9 +147,8 @@ describe("stepagent resume", () => {
     const parts = NodePath.join(dir, "i")
     const runI = wholeAndKilled(whole, parts)
     const configPath = NodePath.join(runI, "config.json")
-    const original = NodeFs.readFileSync(configPath, "utf8")
     type Stages = { stages: Array<Record<string, unknown>> }
-    const file = JSON.parse(original) as { config: Stages; hash: string }
+    const file = JSON.parse(NodeFs.readFileSync(configPath, "utf8")) as { config: Stages; hash: string }
     // edited after the run started (its hash not updated): refused, and the run is left as it was
     const edited = structuredClone(file)
     edited.config.stages[1]!["entropyCoef"] = 0.5
@@ -162,7 +161,7 @@ describe("stepagent resume", () => {
     const older = structuredClone(file)
     expect(older.config.stages[1]).toHaveProperty("spareExpertPrefix", false)
     delete older.config.stages[1]!["spareExpertPrefix"]
-    older.hash = NodeCrypto.createHash("sha256").update(JSON.stringify(older.config)).digest("hex").slice(0, 16)
+    older.hash = Pipeline.hash(older.config)
     NodeFs.writeFileSync(configPath, JSON.stringify(older))
     const resumed = cli(["resume", runI])
     expect(resumed.status, resumed.stderr).toBe(0)
