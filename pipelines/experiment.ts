@@ -9,7 +9,18 @@ import { define, type Input } from "../src/pipeline/Pipeline.ts"
 export const envs = ["shop", "house", "qa"] as const
 export type Env = typeof envs[number]
 
-export const methods = ["sft", "sft-more", "outcome-ppo", "step-dpo", "stepagent-implicit", "stepagent-inverse", "stepagent-oracle", "stepagent-placebo"] as const
+export const methods = [
+  "sft",
+  "sft-more",
+  "outcome-ppo",
+  "step-dpo",
+  "stepagent-implicit",
+  "stepagent-inverse",
+  "stepagent-oracle",
+  "stepagent-placebo",
+  "stepagent-implicit-lean",
+  "stepagent-inverse-lean"
+] as const
 export type Method = typeof methods[number]
 
 /**
@@ -17,7 +28,9 @@ export type Method = typeof methods[number]
  * reward: 1 where the agent wrote the expert's action) is a diagnostic, the ceiling the learned rewards are read against
  * (docs/paper-table.md): `--methods stepagent-oracle` adds it from the same warm starts. `stepagent-placebo` (the oracle's
  * rewards shuffled within each batch: as many 1s, blind to the actions) is its control: what the rounds buy with no
- * information in the step reward.
+ * information in the step reward. `stepagent-implicit-lean` and `stepagent-inverse-lean` are the two variants with one pass
+ * over each batch in the reward model's updates (4 of 16 pairs, not 16) and in PPO (1 epoch, not 2): what an iteration
+ * costs (issue 11) against what it learns.
  */
 export const paperMethods: ReadonlyArray<Method> = ["sft", "sft-more", "outcome-ppo", "step-dpo", "stepagent-implicit", "stepagent-inverse"]
 
@@ -84,8 +97,26 @@ const improvement = (env: Env, method: Method, budget: typeof smokeBudget): Read
   const lr = budget.policyLearningRate
   const ppo = { learningRate: lr, batchSize: 64, minibatchSize: 16, epochs: 2 }
   // a StepAgent stage of this budget with one reward (and that reward's own settings)
-  const stepagent = (reward: "implicit" | "inverse" | "oracle", settings: { readonly oracle?: { readonly shuffle: boolean } } = {}): ReadonlyArray<Stage> =>
-    [{ stage: "stepagent", reward, ...settings, iterations: budget.iterations, trajectoriesPerIteration: perIteration, poolOffset: budget.trajectories[env], ppo }]
+  const stepagent = (
+    reward: "implicit" | "inverse" | "oracle",
+    settings: {
+      readonly oracle?: { readonly shuffle: boolean }
+      readonly implicit?: { readonly steps: number }
+      readonly inverse?: { readonly steps: number }
+      readonly ppo?: { readonly epochs: number }
+    } = {}
+  ): ReadonlyArray<Stage> =>
+    [{
+      stage: "stepagent",
+      reward,
+      ...settings,
+      iterations: budget.iterations,
+      trajectoriesPerIteration: perIteration,
+      poolOffset: budget.trajectories[env],
+      ppo: { ...ppo, ...settings.ppo }
+    }]
+  // one pass over each batch of 64: 4 reward-model updates of 16 pairs, 1 PPO epoch of 4 minibatches of 16
+  const lean = { steps: 4 }
   switch (method) {
     case "sft":
       return []
@@ -111,6 +142,10 @@ const improvement = (env: Env, method: Method, budget: typeof smokeBudget): Read
       return stepagent("oracle")
     case "stepagent-placebo":
       return stepagent("oracle", { oracle: { shuffle: true } })
+    case "stepagent-implicit-lean":
+      return stepagent("implicit", { implicit: lean, ppo: { epochs: 1 } })
+    case "stepagent-inverse-lean":
+      return stepagent("inverse", { inverse: lean, ppo: { epochs: 1 } })
   }
 }
 

@@ -110,12 +110,14 @@ export interface Comparison {
    * without a step reward from demonstrations, the yardstick a StepAgent variant's own gain over sft is read against.
    */
   readonly baselineDifferences: ReadonlyArray<Difference>
+  /** The pairs asked for by name (`stepagent table --pair A:B`), per column where both have runs: A minus B. */
+  readonly requestedDifferences: ReadonlyArray<Difference>
   /** The bootstrap's settings, to reproduce the intervals. */
   readonly bootstrap: { readonly resamples: number; readonly seed: number; readonly level: number }
 }
 
 /** The StepAgent variants whose claims get a paired difference (the oracle reward's: the ceiling they are read against). */
-export const VARIANTS: ReadonlyArray<string> = ["stepagent-implicit", "stepagent-inverse", "stepagent-oracle"]
+export const VARIANTS: ReadonlyArray<string> = ["stepagent-implicit", "stepagent-inverse", "stepagent-oracle", "stepagent-implicit-lean", "stepagent-inverse-lean"]
 /**
  * The baselines a StepAgent gain must beat (SCIENCE.md), in the table's order; `stepagent-placebo` (the oracle's rewards
  * shuffled, blind to the actions) when it was run: a variant that does not beat it owes nothing to its step reward.
@@ -193,8 +195,33 @@ const pairedRuns = (g: ReadonlyArray<Entry>, value: (o: Outcome) => number, runM
 
 const success = (o: Outcome): number => o.success ? 1 : 0
 
-/** Groups runs by (method, environment, split): means, intervals, and the paired differences. */
-export const compare = (entries: ReadonlyArray<Entry>, options: Bootstrap.Options = {}): Comparison => {
+/** A difference asked for by name: `method` minus `baseline` (`--pair method:baseline`). */
+export interface Pair {
+  readonly method: string
+  readonly baseline: string
+}
+
+/** Parses `A:B` (method A minus method B); a one-line reason when it is not two non-empty, different names. */
+export const parsePair = (text: string): Pair | string => {
+  const parts = text.split(":").map((p) => p.trim())
+  if (parts.length !== 2 || parts[0] === "" || parts[1] === "") return `--pair ${text}: expected METHOD:BASELINE, e.g. stepagent-implicit:sft-more`
+  if (parts[0] === parts[1]) return `--pair ${text}: a method against itself`
+  return { method: parts[0]!, baseline: parts[1]! }
+}
+
+/** The pairs naming a method with no run among the entries, as one line each (empty when every name has runs). */
+export const unknownPairs = (entries: ReadonlyArray<Entry>, pairs: ReadonlyArray<Pair>): ReadonlyArray<string> => {
+  const known = [...new Set(entries.map((e) => e.method))]
+  return pairs.flatMap((p) =>
+    [p.method, p.baseline].filter((m) => !known.includes(m)).map((m) => `--pair ${p.method}:${p.baseline}: no run of method ${m} (methods: ${known.join(", ")})`)
+  )
+}
+
+/**
+ * Groups runs by (method, environment, split): means, intervals, and the paired differences (the variants against the
+ * baselines, the improvements against sft, and any `pairs` asked for by name).
+ */
+export const compare = (entries: ReadonlyArray<Entry>, options: Bootstrap.Options = {}, pairs: ReadonlyArray<Pair> = []): Comparison => {
   const methods: Array<string> = []
   const columns: Array<string> = []
   const groups = new Map<string, Array<Entry>>()
@@ -270,8 +297,9 @@ export const compare = (entries: ReadonlyArray<Entry>, options: Bootstrap.Option
   }
   const differences = columns.flatMap((column) => VARIANTS.flatMap((method) => BASELINES.flatMap((baseline) => paired(method, baseline, column))))
   const baselineDifferences = columns.flatMap((column) => IMPROVEMENTS.flatMap((method) => paired(method, "sft", column)))
+  const requestedDifferences = columns.flatMap((column) => pairs.flatMap((p) => paired(p.method, p.baseline, column)))
   const bootstrap = { resamples: options.resamples ?? Bootstrap.RESAMPLES, seed: options.seed ?? Bootstrap.SEED, level: Bootstrap.LEVEL }
-  return { methods, columns, cells, differences, baselineDifferences, bootstrap }
+  return { methods, columns, cells, differences, baselineDifferences, requestedDifferences, bootstrap }
 }
 
 const md = (text: string): string => text.replace(/\\/g, "\\\\").replace(/\|/g, "\\|").replace(/[\r\n]+/g, " ")
@@ -313,7 +341,8 @@ const verdictText = (d: Difference): string =>
  * 2. `### Train split and action accuracy` when some run recorded either: their means `85.0% (n=3)`;
  * 3. `### Paired differences` when a StepAgent variant and a baseline share a column: success in points,
  *    `+7.5 [2.0, 13.0]`, the seeds and episodes paired, and the verdict;
- * 4. `### The baselines against sft` when one of IMPROVEMENTS shares a column with sft: the same columns.
+ * 4. `### The baselines against sft` when one of IMPROVEMENTS shares a column with sft: the same columns;
+ * 5. `### Asked-for differences` for the pairs named with `--pair`: the same columns.
  */
 export const markdown = (c: Comparison): string => {
   const cellOf = (m: string, col: string) => c.cells.find((x) => x.method === m && x.column === col)
@@ -381,6 +410,11 @@ export const markdown = (c: Comparison): string => {
       "The baselines against sft",
       "What the improvement rounds buy without a step reward from demonstrations: each baseline minus sft, paired and resampled as above. A StepAgent variant's gain over sft is read against these.",
       c.baselineDifferences
+    ),
+    ...differenceSection(
+      "Asked-for differences",
+      "The pairs named with --pair: method minus baseline, paired and resampled as above.",
+      c.requestedDifferences
     )
   )
   return out.join("\n")
@@ -402,5 +436,5 @@ const differenceSection = (title: string, intro: string, differences: ReadonlyAr
     ...(differences.some((d) => d.interval === "t") ? ["", `${dagger} Student's t interval over the per-seed differences of run means: some runs have no per-episode outcomes.`] : [])
   ]
 
-/** The JSON form: `{ methods, columns, cells, differences, baselineDifferences, bootstrap }` with full-precision numbers (fractions, not percent). */
+/** The JSON form: `{ methods, columns, cells, differences, baselineDifferences, requestedDifferences, bootstrap }` with full-precision numbers (fractions, not percent). */
 export const json = (c: Comparison): string => JSON.stringify(c, null, 2)

@@ -120,6 +120,36 @@ describe("Table.compare", () => {
     assert.include(md, "| qa | outcome-ppo | sft | +10.0 [")
     assert.notInclude(Table.markdown(Table.compare([withOutcomes("sft", "qa", 1, [0]), withOutcomes("stepagent-inverse", "qa", 1, [1])])), "### The baselines against sft")
   })
+  it("pairs two methods asked for by name (A minus B), per column, as the other differences", () => {
+    const entries = [
+      withOutcomes("stepagent-implicit", "qa", 1, [0, 1, 2, 3]),
+      withOutcomes("stepagent-implicit", "qa", 2, [0, 1]),
+      withOutcomes("stepagent-implicit-lean", "qa", 1, [0, 1, 2]),
+      withOutcomes("stepagent-implicit-lean", "qa", 2, [0, 1, 2, 3, 4]),
+      withOutcomes("stepagent-implicit-lean", "qa", 3, [0])
+    ]
+    const c = Table.compare(entries, {}, [{ method: "stepagent-implicit-lean", baseline: "stepagent-implicit" }])
+    assert.deepStrictEqual(c.requestedDifferences.map((d) => [d.column, d.method, d.baseline, d.seeds, d.tasks]), [
+      ["qa", "stepagent-implicit-lean", "stepagent-implicit", [1, 2], 20]
+    ])
+    assert.closeTo(c.requestedDifferences[0]!.successRate!, ((0.3 - 0.4) + (0.5 - 0.2)) / 2, 1e-12) // seed 3 has no partner
+    const md = Table.markdown(c)
+    assert.include(md, "### Asked-for differences")
+    assert.include(md, "| qa | stepagent-implicit-lean | stepagent-implicit | +10.0 [")
+    assert.notInclude(Table.markdown(Table.compare(entries)), "### Asked-for differences")
+    assert.deepStrictEqual(Table.unknownPairs(entries, [{ method: "stepagent-implicit", baseline: "sft" }]), [
+      "--pair stepagent-implicit:sft: no run of method sft (methods: stepagent-implicit, stepagent-implicit-lean)"
+    ])
+  })
+
+  it("parses --pair METHOD:BASELINE, with a one-line reason otherwise", () => {
+    assert.deepStrictEqual(Table.parsePair("stepagent-inverse: sft-more"), { method: "stepagent-inverse", baseline: "sft-more" })
+    assert.strictEqual(Table.parsePair("sft"), "--pair sft: expected METHOD:BASELINE, e.g. stepagent-implicit:sft-more")
+    assert.strictEqual(Table.parsePair("a:b:c"), "--pair a:b:c: expected METHOD:BASELINE, e.g. stepagent-implicit:sft-more")
+    assert.strictEqual(Table.parsePair(":sft"), "--pair :sft: expected METHOD:BASELINE, e.g. stepagent-implicit:sft-more")
+    assert.strictEqual(Table.parsePair("sft:sft"), "--pair sft:sft: a method against itself")
+  })
+
   it("averages train success and action accuracy over the runs that recorded them", () => {
     const c = Table.compare([
       { ...entry("sft", "shop", 0.5, 0.2), train: { avgReward: 0.9, successRate: 0.8, episodes: 10 }, actionAccuracy: 0.5 },
@@ -179,7 +209,8 @@ describe("table command", () => {
   it.effect("prints JSON with --json: the existing keys unchanged, intervals and differences added", () =>
     Effect.gen(function*() {
       const c = JSON.parse(yield* run([...runs, "--json"])) as Table.Comparison
-      assert.deepStrictEqual(Object.keys(c), ["methods", "columns", "cells", "differences", "baselineDifferences", "bootstrap"])
+      assert.deepStrictEqual(Object.keys(c), ["methods", "columns", "cells", "differences", "baselineDifferences", "requestedDifferences", "bootstrap"])
+      assert.deepStrictEqual(c.requestedDifferences, []) // none asked for
       assert.deepStrictEqual(c.baselineDifferences, []) // no baseline but sft among these runs
       assert.deepStrictEqual(c.methods, ["sft", "stepagent-implicit"])
       assert.deepStrictEqual(c.columns, ["shop", "house"])
@@ -216,6 +247,17 @@ describe("table command", () => {
       assert.closeTo(d.successRateCi!.lo, -0.15, 1e-12)
       assert.closeTo(d.successRateCi!.hi, 0.35, 1e-12)
       assert.closeTo(d.avgReward!, 0.6 - 0.51075, 1e-12)
+    }))
+
+  it.effect("--pair adds the asked-for difference; an unknown method or a malformed pair fails with one line", () =>
+    Effect.gen(function*() {
+      const md = yield* run([...runs, "--pair", "sft:stepagent-implicit"])
+      assert.include(md, "### Asked-for differences")
+      assert.include(md, "| shop | sft | stepagent-implicit | -10.0 [-35.0, +15.0] | 2 | 40 | no difference |")
+      const message = (args: ReadonlyArray<string>) =>
+        Effect.map(Effect.exit(run(args)), (exit) => Exit.isFailure(exit) ? String((exit.cause.reasons[0] as { error?: { message?: string } }).error?.message) : "succeeded")
+      assert.strictEqual(yield* message([...runs, "--pair", "sft:outcome-ppo"]), "--pair sft:outcome-ppo: no run of method outcome-ppo (methods: sft, stepagent-implicit)")
+      assert.strictEqual(yield* message([...runs, "--pair", "sft"]), "--pair sft: expected METHOD:BASELINE, e.g. stepagent-implicit:sft-more")
     }))
 
   it.effect("fails with one line naming eval/summary.json of a run that was never evaluated", () =>
