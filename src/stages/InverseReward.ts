@@ -61,13 +61,16 @@ export const inverseReward = (config: Config, run: Run.Run) =>
         const n = items.length
         const agent = items.map((a): Packed.Request => ({ trajectory: a.segment.trajectory, step: a.segment.step, action: a.tokens }))
         const all = Array.from({ length: n }, (_, i) => i)
-        // -log D of the batch's expert and agent actions with D's weights of the moment (here, or on a cluster worker)
-        const scored = Effect.map(
-          Scoring.scores(d, tokenizer, "discriminator", requestsOf(agent, all), config.maxTokens),
-          (r): Rewarded.Rewards => ({ expert: r.slice(0, n), agent: r.slice(n) })
-        )
+        // -log D of the batch's expert and agent actions at `rows` with D's weights of the moment (here, or on a cluster worker)
+        const scored = (rows: ReadonlyArray<number>) =>
+          Effect.map(
+            Scoring.scores(d, tokenizer, "discriminator", requestsOf(agent, rows), config.maxTokens),
+            (r): Rewarded.Rewards => ({ expert: r.slice(0, rows.length), agent: r.slice(rows.length) })
+          )
         const m = Math.min(config.minibatchSize, n)
-        const heldOut = yield* scored // before D sees these pairs
+        // before D sees these pairs, at the differing ones only: `reward/auc` counts no other
+        const differing = all.filter((i) => RewardAuc.differs(items[i]!))
+        const heldOut = yield* scored(differing)
         const warm = opt.step === 0 ? config.warmupSteps : 0
         // the training rows: the agent's actions, then synthetic negatives (their own stream: the minibatch draws stay the same)
         const train = [...agent, ...Negatives.requests(Run.rng(run, `${stage}/negatives`, index), items, config.negatives)]
@@ -88,7 +91,7 @@ export const inverseReward = (config: Config, run: Run.Run) =>
           return { ok: true, value: last! }
         })
         if (!trained.ok) return trained
-        return { ok: true, value: { last: trained.value, heldOut, rewards: yield* scored } } as const
+        return { ok: true, value: { last: trained.value, heldOut, rewards: yield* scored(all) } } as const
       }),
     emit: (r, seconds, b) => {
       const record = b.record(b.opt.step, {
@@ -96,7 +99,7 @@ export const inverseReward = (config: Config, run: Run.Run) =>
         "disc/accuracy": r.last.accuracy,
         "disc/expert_prob": r.last.expertProb,
         "disc/agent_prob": r.last.agentProb,
-        ...Rewarded.metrics(r.rewards, r.heldOut, b.items.map(RewardAuc.differs)),
+        ...Rewarded.metrics(r.rewards, r.heldOut, Array.from(r.heldOut.agent, () => true)),
         "grad/norm": r.last.gradNorm,
         "timing/inverse_reward_s": seconds
       })

@@ -8,7 +8,10 @@ import type * as Metrics from "../../src/metrics/Metrics.ts"
 import * as InverseReward from "../../src/stages/InverseReward.ts"
 import * as Models from "../../src/stages/Models.ts"
 import * as Sample from "../../src/stages/Sample.ts"
+import * as RewardAuc from "../../src/stages/RewardAuc.ts"
+import * as Scoring from "../../src/stages/Scoring.ts"
 import * as Segment from "../../src/stages/Segment.ts"
+import { EOA } from "../../src/data/Tokenizer.ts"
 import * as Fixtures from "./Fixtures.ts"
 import * as World from "./World.ts"
 
@@ -40,5 +43,37 @@ layer(World.layerBehaviour)("inverse reward", (it) => {
       expect(disc[disc.length - 1]!.values["loss/disc"]!).toBeLessThan(disc[0]!.values["loss/disc"]!)
       expect(disc[disc.length - 1]!.values["disc/agent_prob"]!).toBeGreaterThan(disc[disc.length - 1]!.values["disc/expert_prob"]!)
       expect(held).toBeGreaterThan(0.8)
+    }))
+
+  it.effect("reward/auc: D's held-out scores of the differing pairs only, before it trains on them, every one counted", () =>
+    Effect.gen(function*() {
+      const { world } = yield* World.BehaviourWorld
+      const segments = world.train.slice(0, 10).flatMap(Segment.all)
+      // the agent wrote the expert's action at every other state, "press 9" at the others
+      const items: Array<Sample.AgentAction> = segments.map((segment, i) => {
+        const tokens = i % 2 === 0 ? Int32Array.from([...world.tokenizer.encode("press 9"), EOA]) : Segment.expertAction(segment)
+        return { segment, sample: 0, tokens, logp: new Float32Array(tokens.length), stopped: true, text: world.tokenizer.decode(tokens) }
+      })
+      const differing = items.flatMap((a, i) => RewardAuc.differs(a) ? [i] : [])
+      const records: Array<Metrics.MetricRecord> = []
+      const config = { ...InverseReward.defaults, batchSize: items.length, minibatchSize: 8, steps: 2, warmupSteps: 0, learningRate: 1e-3 }
+      const expected = yield* Effect.gen(function*() {
+        yield* Models.ensureDiscriminator(11, { dModel: 32, layers: 1 })
+        const d = yield* (yield* Models.Models).get("discriminator")
+        // the same requests the stage scores held out, with D's weights before the batch
+        const requests = [
+          ...differing.map((i) => ({ trajectory: items[i]!.segment.trajectory, step: items[i]!.segment.step })),
+          ...differing.map((i) => ({ trajectory: items[i]!.segment.trajectory, step: items[i]!.segment.step, action: items[i]!.tokens }))
+        ]
+        const r = Scoring.compute(d, "discriminator", requests, config.maxTokens)
+        const k = differing.length
+        yield* Stream.runDrain(Stream.fromIterable(items).pipe(InverseReward.inverseReward(config, { seed: 1, iteration: 0 })))
+        return RewardAuc.auc(r.subarray(0, k), r.subarray(k), differing.map(() => true))
+      }).pipe(Effect.provide(Fixtures.layer(world.tokenizer, Transformer.init(world.config, 4), records)))
+      const [record] = records.filter((r) => r.stage === "inverse_reward")
+      expect(differing.length).toBeGreaterThan(10)
+      expect(differing.length).toBeLessThan(items.length)
+      expect(record!.values["reward/auc_pairs"]).toBe(differing.length)
+      expect(record!.values["reward/auc"]).toBe(expected.auc)
     }))
 })
