@@ -31,10 +31,14 @@ import type { Segment } from "./Segment.ts"
  * One metrics record per optimizer step. A non-finite loss or gradient stops the stage with a
  * StageError naming the metric; that update is not applied.
  */
-export const Config = Schema.Struct({
+/**
+ * The config schema with `epochs` defaulting to `epochs`: 4 here (TRL's `num_ppo_epochs`; outcome PPO), 1 in StepAgent
+ * (`StepAgent.Config`), where one pass measured as good as more (docs/paper-table.md, 2026-12-06, fifteenth session).
+ */
+export const configWith = (epochs: number) => Schema.Struct({
   batchSize: Field.int(64), // one-step episodes per PPO batch: TRL's per-device rollout batch
   minibatchSize: Field.int(16), // episodes per optimizer step: 4 minibatches a batch, as CleanRL
-  epochs: Field.int(4), // passes over each batch: TRL's num_ppo_epochs
+  epochs: Field.int(epochs), // passes over each batch
   clip: Field.positive(0.2), // surrogate clip ε: TRL / CleanRL
   valueClip: Field.positive(0.2), // value clip: TRL's cliprange_value
   gamma: Field.unit(1), // discount over action tokens: TRL's γ = 1 (the KL penalty is per token, the reward at the end)
@@ -57,6 +61,7 @@ export const Config = Schema.Struct({
   // (`--train-threads`), and the numbers do not depend on how many there are (as the SFT stage's `minPasses`)
   minPasses: Field.int(2)
 })
+export const Config = configWith(4) // TRL's num_ppo_epochs
 export type Config = typeof Config.Type
 export const defaults: Config = Schema.decodeUnknownSync(Config)({})
 

@@ -123,11 +123,15 @@ const costOf = async (env: Registry.Name) => {
     }).pipe(Effect.provide(Layer.merge(Models.layer({ tokenizer, models: { policy: { model: Transformer.init(config, 1) } } }), Metrics.layerNone)))
   )
   type Cost = { readonly ratio: number; readonly iterationSeconds: number; readonly sftEpochSeconds: number; readonly phases: Record<string, number>; readonly sampledTokens: number; readonly stoppedFrac: number }
-  const out: { implicit?: Cost; inverse?: Cost; lean?: Cost } = {}
-  // "lean": the implicit variant with one pass over each batch in the reward model's DPO (4 steps of 16) and in PPO
-  // (1 epoch): what an iteration costs per pass, against the defaults' 4 passes each
-  const variants = { implicit: StepAgent.config({ reward: "implicit" }), inverse: StepAgent.config({ reward: "inverse" }), lean: StepAgent.config({ reward: "implicit", implicit: { steps: 4 }, ppo: { epochs: 1 } }) }
-  for (const variant of ["implicit", "inverse", "lean"] as const) {
+  const out: { implicit?: Cost; inverse?: Cost; fourPasses?: Cost } = {}
+  // the defaults are one pass over each batch in the reward model (4 updates of 16) and in PPO (1 epoch); "fourPasses"
+  // is the implicit variant with the defaults before 2026-12-06 (16 DPO updates, 4 PPO epochs): what the passes cost
+  const variants = {
+    implicit: StepAgent.config({ reward: "implicit" }),
+    inverse: StepAgent.config({ reward: "inverse" }),
+    fourPasses: StepAgent.config({ reward: "implicit", implicit: { steps: 16 }, ppo: { epochs: 4 } })
+  }
+  for (const variant of ["implicit", "inverse", "fourPasses"] as const) {
     const reward = variant === "inverse" ? "inverse" : "implicit"
     const records: Array<Metrics.MetricRecord> = []
     const layer = Layer.merge(Models.layer({ tokenizer, models: { policy: { model: Models.copy(novice) } } }), Metrics.layerMemory(records))
@@ -152,7 +156,7 @@ const costOf = async (env: Registry.Name) => {
     }
   }
   Transformer.dispose(novice)
-  return { implicit: out.implicit!, inverse: out.inverse!, lean: out.lean!, trajectories: trajectories.length, segments: steps, meanTokens: round(trajectories.reduce((n, t) => n + t.tokens.length, 0) / trajectories.length) }
+  return { implicit: out.implicit!, inverse: out.inverse!, fourPasses: out.fourPasses!, trajectories: trajectories.length, segments: steps, meanTokens: round(trajectories.reduce((n, t) => n + t.tokens.length, 0) / trajectories.length) }
 }
 
 /** The environments `iterationCost` measures: all three, or the subset STEPAGENT_BENCH_ENVS names. */
@@ -174,16 +178,16 @@ const iterationCost = async (): Promise<unknown> => {
     process.stderr.write(`bench: iterationCost ${env}\n`)
     envs[env] = await costOf(env)
   }
-  const pick = (variant: "implicit" | "inverse" | "lean") => Object.fromEntries(Object.entries(envs).map(([k, v]) => [k, v[variant]]))
+  const pick = (variant: "implicit" | "inverse" | "fourPasses") => Object.fromEntries(Object.entries(envs).map(([k, v]) => [k, v[variant]]))
   const implicit = pick("implicit")
   return {
     backend: Backend.describe(info),
     preset: "small",
     ...implicit,
     inverse: pick("inverse"),
-    lean: pick("lean"),
+    fourPasses: pick("fourPasses"),
     workload: Object.fromEntries(Object.entries(envs).map(([k, v]) => [k, { trajectories: v.trajectories, segments: v.segments, meanTokens: v.meanTokens }])),
-    config: `novice: ${noviceSteps} SFT steps of 8 at lr 2e-3, copied for each variant; lean: implicit with 4 DPO steps and 1 PPO epoch (one pass over each batch); otherwise StepAgent defaults (sample k 1; implicit: 16 DPO steps of 16 pairs; inverse: 16 + 32 warm-up discriminator steps; PPO 4 epochs of minibatches of 16); SFT defaults, 1 epoch`,
+    config: `novice: ${noviceSteps} SFT steps of 8 at lr 2e-3, copied for each variant; StepAgent defaults (sample k 1; implicit: 4 DPO steps of 16 pairs; inverse: 4 + 32 warm-up discriminator steps; PPO 1 epoch of minibatches of 16: one pass over each batch); fourPasses: implicit with the earlier defaults, 16 DPO steps and 4 PPO epochs; SFT defaults, 1 epoch`,
     targets: { ratio: { target: "<= 3", met: Object.values(implicit).every((r) => r!.ratio <= 3) } }
   }
 }
