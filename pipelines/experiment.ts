@@ -115,7 +115,10 @@ const improvement = (env: Env, method: Method, budget: typeof smokeBudget): Read
       poolOffset: budget.trajectories[env],
       ppo: { ...ppo, ...settings.ppo }
     }]
-  // one pass over each batch of 64: 4 reward-model updates of 16 pairs, 1 PPO epoch of 4 minibatches of 16
+  // the table's StepAgent as it was run (2026-12-05 on): 16 reward-model updates a batch of 64 (4 passes) and PPO's 2
+  // epochs, pinned so that its commands reproduce its numbers now that the stage's defaults are one pass of each
+  const passes4 = { steps: 16 }
+  // one pass over each batch of 64: 4 reward-model updates of 16 pairs, 1 PPO epoch of 4 minibatches of 16 (the defaults)
   const lean = { steps: 4 }
   switch (method) {
     case "sft":
@@ -135,9 +138,9 @@ const improvement = (env: Env, method: Method, budget: typeof smokeBudget): Read
     case "step-dpo":
       return [{ stage: "stepDpo", iterations: budget.iterations, trajectoriesPerIteration: perIteration, poolOffset: budget.trajectories[env], learningRate: lr }]
     case "stepagent-implicit":
-      return stepagent("implicit")
+      return stepagent("implicit", { implicit: passes4 })
     case "stepagent-inverse":
-      return stepagent("inverse")
+      return stepagent("inverse", { inverse: passes4 })
     case "stepagent-oracle":
       return stepagent("oracle")
     case "stepagent-placebo":
