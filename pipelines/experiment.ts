@@ -105,16 +105,18 @@ const improvement = (env: Env, method: Method, budget: typeof smokeBudget): Read
       readonly inverse?: { readonly steps: number }
       readonly ppo?: { readonly epochs: number }
     } = {}
-  ): ReadonlyArray<Stage> =>
-    [{
+  ): ReadonlyArray<Stage> => {
+    const { ppo: ppoSettings, ...rewardSettings } = settings
+    return [{
       stage: "stepagent",
       reward,
-      ...settings,
+      ...rewardSettings,
       iterations: budget.iterations,
       trajectoriesPerIteration: perIteration,
       poolOffset: budget.trajectories[env],
-      ppo: { ...ppo, ...settings.ppo }
+      ppo: { ...ppo, ...ppoSettings }
     }]
+  }
   // the table's StepAgent as it was run (2026-12-05 on): 16 reward-model updates a batch of 64 (4 passes) and PPO's 2
   // epochs, pinned so that its commands reproduce its numbers now that the stage's defaults are one pass of each
   const passes4 = { steps: 16 }

@@ -30,10 +30,9 @@ import type { Segment } from "./Segment.ts"
  *      stopping the batch early once a minibatch's approximate KL exceeds `targetKl` (when set).
  * One metrics record per optimizer step. A non-finite loss or gradient stops the stage with a
  * StageError naming the metric; that update is not applied.
- */
-/**
- * The config schema with `epochs` defaulting to `epochs`: 4 here (TRL's `num_ppo_epochs`; outcome PPO), 1 in StepAgent
- * (`StepAgent.Config`), where one pass measured as good as more (docs/paper-table.md, 2026-12-06, fifteenth session).
+ *
+ * `configWith(epochs)` is the config schema with `epochs` defaulting to `epochs`: 4 in `Config` (TRL's `num_ppo_epochs`;
+ * outcome PPO), 1 in StepAgent (`StepAgent.Config`), where one pass measured as good as more (docs/paper-table.md).
  */
 export const configWith = (epochs: number) => Schema.Struct({
   batchSize: Field.int(64), // one-step episodes per PPO batch: TRL's per-device rollout batch
