@@ -86,6 +86,7 @@ interface StepStats {
   readonly approxkl: number
   readonly clipfrac: number
   readonly valueClipfrac: number
+  readonly ptx: number // mean token negative log-likelihood of the expert's actions (0 without ptx)
 }
 
 interface BatchStats {
@@ -107,7 +108,8 @@ export const batch = Effect.fn("Ppo.batch")(function*(
   opt: Optimizer.Optimizer,
   episodes: ReadonlyArray<Episode>,
   config: Config,
-  rng: ReturnType<typeof Run.rng>
+  rng: ReturnType<typeof Run.rng>,
+  ptxCoef = 0
 ) {
   const ctx = policy.config.contextLength
   // every (state, action) pair is packed with the other pairs of its trajectory (`Packed.pack`): one pass per trajectory window
@@ -144,26 +146,34 @@ export const batch = Effect.fn("Ppo.batch")(function*(
     for (let start = 0; start < B && !earlyStop; start += config.minibatchSize) {
       const mb = Array.from(order.subarray(start, Math.min(B, start + config.minibatchSize)))
       const mbTokens = mb.reduce((n, r) => n + old.mask.subarray(r * A, (r + 1) * A).reduce((a, b) => a + b, 0), 0)
-      const passes = Packed.passes(Packed.pack(ctx, mb.map((r) => requests[r]!)), Microbatch.trainingTokens(policy.config, config.maxTokens), config.minPasses)
+      // ptx: the expert's action at each state of the minibatch, a row of the same packed trunks (it is the trunk's own
+      // next action: nearly no extra tokens)
+      const expert = ptxCoef > 0 ? expertRequests(mb.map((r) => requests[r]!)) : []
+      const passes = Packed.passes(Packed.pack(ctx, [...mb.map((r) => requests[r]!), ...expert]), Microbatch.trainingTokens(policy.config, config.maxTokens), config.minPasses)
+      const expertTokens = expert.length === 0 ? 0 : passes.reduce((n, pass) => n + rowTokens(pass.batch, Array.from(pass.requests, (q) => q >= mb.length)), 0)
       const data = passes.map((pass): TrainingPass.Pass => {
         const b = pass.batch
-        const rows = Array.from(pass.requests, (q) => mb[q]!) // the pass's rows as episodes of the batch
+        const rows = Array.from(pass.requests, (q) => q < mb.length ? mb[q]! : undefined) // the pass's rows as episodes of the batch (undefined: an expert row)
         const W = b.width
-        const microTokens = b.mask.reduce((a, c) => a + c, 0)
+        const microTokens = rowTokens(b, rows.map((r) => r !== undefined))
         tokens += b.batch * b.length
         return {
           kind: "ppo",
           pass: {
             batch: b,
-            oldLogp: Microbatch.rows(old.logp, A, rows, W),
-            oldValues: Microbatch.rows(old.values, A, rows, W),
-            advantages: Microbatch.rows(advantages, A, rows, W),
-            returns: Microbatch.rows(gae.returns, A, rows, W),
+            oldLogp: passRows(old.logp, A, rows, W),
+            oldValues: passRows(old.values, A, rows, W),
+            advantages: passRows(advantages, A, rows, W),
+            returns: passRows(gae.returns, A, rows, W),
             clip: config.clip,
             valueClip: config.valueClip,
             vfCoef: config.vfCoef,
             entropyCoef: config.entropyCoef,
-            weight: (microTokens / Math.max(1, mbTokens)) * passes.length // token-weighted: the mean over passes is the minibatch's masked mean
+            weight: (microTokens / Math.max(1, mbTokens)) * passes.length, // token-weighted: the mean over passes is the minibatch's masked mean
+            ...(expert.length === 0 ? {} : {
+              expert: Float32Array.from(rows, (r) => r === undefined ? 1 : 0),
+              ptxScale: ptxCoef * passes.length / Math.max(1, expertTokens) // the optimizer's mean over passes: ptxCoef times the mean token NLL
+            })
           }
         }
       })
@@ -171,7 +181,7 @@ export const batch = Effect.fn("Ppo.batch")(function*(
         policy,
         opt,
         data,
-        6,
+        7,
         (r) => ({
           loss: r.loss,
           gradNorm: r.gradNorm,
@@ -181,7 +191,8 @@ export const batch = Effect.fn("Ppo.batch")(function*(
           entropy: r.sums[2]!,
           approxkl: r.sums[3]!,
           clipfrac: r.sums[4]!,
-          valueClipfrac: r.sums[5]!
+          valueClipfrac: r.sums[5]!,
+          ptx: r.sums[6]! * Math.max(1, mbTokens) / Math.max(1, expertTokens) // summed over passes, then divided by the minibatch's PPO tokens
         }),
         (s) => [["loss/policy", s.policyLoss], ["loss/value", s.valueLoss], ["policy/entropy", s.entropy], ["loss/total", s.loss], ["grad/norm", s.gradNorm]],
         Math.max(1, mbTokens) // the statistics are token-weighted means over the minibatch
@@ -204,14 +215,14 @@ export const batch = Effect.fn("Ppo.batch")(function*(
  * `perf/tokens_per_s`, `timing/ppo_s`, ... The policy (role `policy`) is updated in place. `name` is the stage
  * name in records and errors (`ppo`; the outcome baseline logs as `outcome_ppo`).
  */
-export const ppo = (config: Config, run: Run.Run, name: string = stage) =>
+export const ppo = (config: Config, run: Run.Run, name: string = stage, options: Options = {}) =>
   Batched.train({ span: "Ppo.ppo", stage: name, run, batchSize: config.batchSize }, {
     models: ["policy", "reference"],
     optimizer: ["policy", { learningRate: config.learningRate, clipNorm: config.maxGradNorm }],
     step: ({ items, models, opt, rng }: Batched.Batch<Episode, "policy" | "reference">) => {
       const stepReward = meanReward(items)
       if (!Number.isFinite(stepReward)) return { ok: false, metric: "reward/step_mean", bad: stepReward } // before any update
-      return batch(models.policy, models.reference, opt, items, config, rng)
+      return batch(models.policy, models.reference, opt, items, config, rng, options.ptxCoef ?? 0)
     },
     emit: (r, seconds, b) => {
       const records = r.steps.map((s) =>
@@ -228,6 +239,7 @@ export const ppo = (config: Config, run: Run.Run, name: string = stage) =>
           "grad/norm": s.gradNorm,
           "lr": s.learningRate,
           "policy/early_stop": r.earlyStop ? 1 : 0,
+          ...((options.ptxCoef ?? 0) > 0 ? { "loss/ptx": s.ptx } : {}),
           ...(b.items.some((e) => e.spared !== undefined) ? { "ppo/spared_frac": r.sparedFrac } : {}),
           "perf/tokens_per_s": seconds > 0 ? r.tokens / seconds : 0,
           "perf/padded_tokens": r.tokens, // of the batch's update passes (forward and backward), padding included: what a batch costs
@@ -239,3 +251,40 @@ export const ppo = (config: Config, run: Run.Run, name: string = stage) =>
   })
 
 const meanReward = (episodes: ReadonlyArray<Episode>): number => episodes.reduce((s, e) => s + e.reward, 0) / episodes.length
+
+/**
+ * What a caller adds to PPO beyond its config. `ptxCoef` (StepAgent's; 0: none): each minibatch also trains on the
+ * expert's action at each of its states, ptxCoef times its mean token negative log-likelihood (InstructGPT's PPO-ptx
+ * mix, OpenRLHF's `ptx_coef`, with the demonstrations as the supervised data). Meaningful only where an episode's state
+ * is an expert state whose next action is the expert's (StepAgent's segments), so outcome PPO never sets it.
+ */
+export interface Options {
+  readonly ptxCoef?: number | undefined
+}
+
+/** The distinct states of `agent`'s requests (first appearance first), each as a request for the expert's action there. */
+const expertRequests = (agent: ReadonlyArray<Packed.Request>): Array<Packed.Request> => {
+  const seen = new Map<unknown, Set<number>>()
+  const out: Array<Packed.Request> = []
+  for (const q of agent) {
+    const steps = seen.get(q.trajectory) ?? new Set<number>()
+    seen.set(q.trajectory, steps)
+    if (steps.has(q.step)) continue
+    steps.add(q.step)
+    out.push({ trajectory: q.trajectory, step: q.step })
+  }
+  return out
+}
+
+/** Action tokens of the rows of `b` that `which` picks. */
+const rowTokens = (b: { readonly mask: Float32Array; readonly width: number }, which: ReadonlyArray<boolean>): number =>
+  b.mask.reduce((n, m, k) => n + (which[Math.floor(k / b.width)] === true ? m : 0), 0)
+
+/** (rows, W) from a batch's (B, A) per-token values: each pass row's, 0 on expert rows (undefined) and beyond A. */
+const passRows = (x: Float32Array, A: number, rows: ReadonlyArray<number | undefined>, W: number): Float32Array => {
+  const out = new Float32Array(rows.length * W)
+  rows.forEach((r, i) => {
+    if (r !== undefined) out.set(x.subarray(r * A, r * A + Math.min(A, W)), i * W)
+  })
+  return out
+}

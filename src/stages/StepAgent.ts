@@ -48,6 +48,11 @@ export const Config = Schema.Struct({
   // the first token that differs. Off by default, the paper's update: on qa (one seed, docs/paper-table.md) it gave no
   // consistent gain, and PPO at 1e-4 with the oracle reward lost held-out success with it as without it
   spareExpertPrefix: Schema.Boolean.pipe(Schema.withDecodingDefaultKey(Effect.succeed(false))),
+  // not the paper's: PPO's minibatches also train on the expert's action at each of their states, ptxCoef times its mean
+  // token negative log-likelihood (InstructGPT's PPO-ptx, OpenRLHF's ptx_coef; the demonstrations are the supervised
+  // data, and the expert's action is its state's own next action in the packed trunk, so it costs almost nothing).
+  // 0 = the paper's update, PPO on the step reward alone
+  ptxCoef: Field.nonNegative(0),
   // phase 4 (its entropyCoef applies to the implicit variant); one epoch, one pass over each batch: at the table's budget
   // on qa (seeds 9-11, preregistered, docs/paper-table.md) one pass of PPO and of the reward model reached the held-out
   // success of 2 epochs and 4 reward passes (lean minus default +1.2 [-0.8, +3.5] implicit, +0.3 [-2.8, +3.2] inverse
@@ -91,7 +96,7 @@ export const iteration = (config: Config, run: Run.Run, observers: Observers = {
       reflect, // 3. reflection: a reward for every step
       observers.rewarded === undefined ? (s) => s : Stream.tap(observers.rewarded),
       config.spareExpertPrefix ? Stream.map((r: Rewarded) => ({ ...r, spared: Segment.expertPrefix(r.segment, r.tokens) })) : (s) => s,
-      run.iteration < config.rewardWarmup ? (s) => Stream.drain(s) : Ppo.ppo(ppo, run) // 4. update
+      run.iteration < config.rewardWarmup ? (s) => Stream.drain(s) : Ppo.ppo(ppo, run, Ppo.stage, { ptxCoef: config.ptxCoef }) // 4. update
     )
   }))
 

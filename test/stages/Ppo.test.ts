@@ -106,6 +106,62 @@ layer(worldLayer)("ppo", (it) => {
     }))
 })
 
+layer(worldLayer)("ptx: the expert's action in PPO's minibatches", (it) => {
+  /** Every state of the first trajectories, the agent's action there a wrong one, with varied rewards. */
+  const wrong = (world: World.World): Array<Ppo.Episode> => {
+    const bad = Int32Array.from([...world.tokenizer.encode("press 9"), EOA])
+    return world.train.slice(0, 4).flatMap(Segment.all).map((segment, i) => ({ segment, tokens: bad, reward: (i * 5) % 3 }))
+  }
+  const expertLogp = (p: Transformer.Model, eps: ReadonlyArray<Ppo.Episode>) =>
+    Score.segments(p, eps.map((e) => ({ trajectory: e.segment.trajectory, step: e.segment.step }))).sum
+
+  it.effect("the expert rows stay out of PPO's terms: with a vanishing ptxCoef the statistics are PPO's alone", () =>
+    Effect.gen(function*() {
+      const world = yield* World.SignalsWorld
+      const eps = wrong(world)
+      const config = { ...Ppo.defaults, batchSize: eps.length, minibatchSize: eps.length, epochs: 1 }
+      const run = (ptxCoef: number) =>
+        Effect.gen(function*() {
+          const records: Array<Metrics.MetricRecord> = []
+          yield* Stream.runDrain(Ppo.ppo(config, at, Ppo.stage, { ptxCoef })(Stream.fromIterable(eps))).pipe(Effect.provide(Fixtures.layer(world.tokenizer, World.fresh(world, 3), records)))
+          return records[0]!.values
+        })
+      const without = yield* run(0)
+      const tiny = yield* run(1e-30)
+      expect(without["loss/ptx"]).toBeUndefined()
+      expect(tiny["loss/ptx"]).toBeGreaterThan(0)
+      for (const k of ["loss/policy", "loss/value", "policy/entropy", "policy/approxkl", "objective/kl"]) {
+        expect(Math.abs(tiny[k]! - without[k]!)).toBeLessThan(1e-5)
+      }
+    }))
+
+  it.effect("loss/ptx is the expert actions' mean token negative log-likelihood before the update, and ptx raises their likelihood", () =>
+    Effect.gen(function*() {
+      const world = yield* World.SignalsWorld
+      const eps = wrong(world)
+      const policy = World.fresh(world, 4)
+      const expertTokens = eps.reduce((n, e) => n + Segment.expertAction(e.segment).length, 0)
+      const before = expertLogp(policy, eps)
+      const meanNll = -before.reduce((a, b) => a + b, 0) / expertTokens
+      const config = { ...Ppo.defaults, batchSize: eps.length, minibatchSize: eps.length, epochs: 4, learningRate: 1e-3 }
+      const run = (ptxCoef: number, p: Transformer.Model) =>
+        Effect.gen(function*() {
+          const records: Array<Metrics.MetricRecord> = []
+          const after = yield* Effect.gen(function*() {
+            yield* Stream.runDrain(Ppo.ppo(config, at, Ppo.stage, { ptxCoef })(Stream.fromIterable(eps)))
+            return expertLogp(yield* (yield* Models.Models).get("policy"), eps)
+          }).pipe(Effect.provide(Fixtures.layer(world.tokenizer, p, records)))
+          return { records, after }
+        })
+      const ptx = yield* run(1, Models.copy(policy))
+      const plain = yield* run(0, policy)
+      expect(ptx.records[0]!.values["loss/ptx"]).toBeCloseTo(meanNll, 4)
+      const gain = (r: { readonly after: Float32Array }) => r.after.reduce((a, b) => a + b, 0) - before.reduce((a, b) => a + b, 0)
+      expect(gain(ptx)).toBeGreaterThan(gain(plain) + 0.5 * eps.length)
+      expect(ptx.records[ptx.records.length - 1]!.values["loss/ptx"]!).toBeLessThan(meanNll)
+    }))
+})
+
 layer(worldLayer)("minibatch order", (it) => {
   it.effect("grouped minibatches hold whole trajectories, whose states pack into shared trunks: fewer padded tokens than shuffled", () =>
     Effect.gen(function*() {
