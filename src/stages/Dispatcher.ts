@@ -160,9 +160,10 @@ export const fromSamplesRecord = (r: SamplesRecord): StateSamples => ({
  * A batch of step-reward scoring (StepAgent's reflection): one number per (state, action) request, the states given as
  * (trajectory, step) over the batch's trajectories and each action as its tokens (absent: the expert's own action).
  * `head` says which number: `logp` the model's summed log-probability of the action (the implicit reward's π_φ and
- * π_ref), `discriminator` -log D(s, a) of a discriminator (the inverse reward). Deterministic: no random stream.
+ * π_ref), `tokenLogp` its per-token log-probabilities (π_ref's, which PPO's KL penalty reuses), `discriminator`
+ * -log D(s, a) of a discriminator (the inverse reward). Deterministic: no random stream.
  */
-export const ScoreHead = Schema.Literals(["logp", "discriminator"])
+export const ScoreHead = Schema.Literals(["logp", "tokenLogp", "discriminator"])
 export type ScoreHead = typeof ScoreHead.Type
 
 export const ScoreUnit = Schema.Struct({

@@ -64,7 +64,15 @@ export const implicitReward = (config: Config, run: Run.Run) =>
         // before it sees these pairs (held out)
         const logps = (m: typeof model, p: Preference.Pairs) =>
           Effect.map(Scoring.scores(m, b.tokenizer, "logp", Preference.requests(p), config.maxTokens), (sums) => Preference.ofSums(sums, p.n))
-        const [ref, heldOutLogps] = yield* Effect.all([logps(models.reference, pairs), logps(model, pairs)], { concurrency: 2 })
+        // π_ref's per token (the same sums as "logp"): the agent actions' rows go on to PPO's KL penalty, which then
+        // does not score the reference again
+        const refTokens = Effect.map(
+          Scoring.scores(models.reference, b.tokenizer, "tokenLogp", Preference.requests(pairs), config.maxTokens),
+          (flat) => Scoring.split(flat, Preference.requests(pairs))
+        )
+        const [refSplit, heldOutLogps] = yield* Effect.all([refTokens, logps(model, pairs)], { concurrency: 2 })
+        const ref = Preference.ofSums(refSplit.sums, pairs.n)
+        const refAgent = refSplit.rows.slice(pairs.n) // (N,) rows: the agent actions' per-token log π_ref
         // a pair whose agent action is the expert's states no preference (its DPO gradient is exactly 0): the
         // updates draw their minibatches from the differing pairs only, and a batch where fewer pairs differ takes
         // proportionally fewer updates (as many contrasts seen as drawing from all pairs, without the idle passes)
@@ -79,7 +87,7 @@ export const implicitReward = (config: Config, run: Run.Run) =>
         const trained = yield* Preference.train(model, opt, train, trainRef, config, steps, Preference.minibatches(rng, train, config.minibatchSize))
         if (!trained.ok) return trained
         const rewards = Preference.implicit(yield* logps(model, pairs), ref, config.beta)
-        return { ok: true, value: { stats: trained.value, differs, differing: differing.length, synthetic: synthetic.n, ref, heldOutLogps, rewards } } as const
+        return { ok: true, value: { stats: trained.value, differs, differing: differing.length, synthetic: synthetic.n, ref, refAgent, heldOutLogps, rewards } } as const
       }),
     emit: (r, seconds, b) => {
       const rewards = { expert: r.rewards.chosen, agent: r.rewards.rejected }
@@ -105,7 +113,7 @@ export const implicitReward = (config: Config, run: Run.Run) =>
         ...(referenceAuc.pairs === 0 ? {} : { "reward/auc_reference": referenceAuc.auc, "reward/auc_reward_model": rewardModelAuc.auc }),
         "timing/implicit_reward_s": seconds
       })
-      return { records: [record], out: Rewarded.attach(b.items, rewards) }
+      return { records: [record], out: Rewarded.attach(b.items, rewards, r.refAgent) }
     },
     finite: ["reward/step_mean"]
   })

@@ -19,7 +19,8 @@ import type { Segment } from "./Segment.ts"
  * Phase 4 of StepAgent (update): PPO on one-step episodes. Each element is a state (a segment), an action
  * (its tokens, the response) and a step reward. Per batch, top to bottom:
  *   1. score: per-token log-probs and values under the current policy (the "old" policy of this batch),
- *      per-token log-probs under the frozen reference;
+ *      per-token log-probs under the frozen reference (taken from the episodes when they carry them: `refLogp`, what
+ *      StepAgent's implicit reward scored already);
  *   2. rewards: r_t = -klCoef (log π_old - log π_ref) at every action token, plus the step reward at the
  *      last action token (`Ppo.tokenRewards`); the step rewards optionally whitened over the batch first
  *      (`whitenRewards`), apart from the penalty;
@@ -72,6 +73,9 @@ export interface Episode {
   // leading action tokens never pushed down (a negative advantage there becomes 0): StepAgent's `spareExpertPrefix`
   // sets it to the length of the part that repeats the expert's action; absent, none
   readonly spared?: number
+  // the reference's per-token log-probs of `tokens` at the state, when the caller has them (StepAgent's implicit reward
+  // scored them): when every episode of a batch has them, PPO does not score the reference
+  readonly refLogp?: Float32Array | undefined
 }
 
 export const stage = "ppo"
@@ -114,18 +118,19 @@ export const batch = Effect.fn("Ppo.batch")(function*(
   const ctx = policy.config.contextLength
   // every (state, action) pair is packed with the other pairs of its trajectory (`Packed.pack`): one pass per trajectory window
   const requests = episodes.map((e): Packed.Request => ({ trajectory: e.segment.trajectory, step: e.segment.step, action: e.tokens }))
-  // 1. score: the old policy's per-token log-probs and values, the reference's log-probs
+  // 1. score: the old policy's per-token log-probs and values, the reference's log-probs (given by the reward stage, or scored)
   const old = Score.packed(policy, requests, { maxTokens: config.maxTokens })
-  const ref = Score.packed(reference, requests, { maxTokens: config.maxTokens })
   const B = old.rows
   const A = old.width
+  const given = episodes.every((e) => e.refLogp !== undefined && e.refLogp.length === e.tokens.length)
+  const refLogp = given ? Float32Array.from(episodes.flatMap((e) => padded(e.refLogp!, A))) : Score.packed(reference, requests, { maxTokens: config.maxTokens }).logp // (B*A)
   const mask = old.mask
   // 2. rewards: per-token KL penalty, the step reward at the last action token
   // the step rewards are whitened over the batch on their own, before the KL penalty joins them: whitening the sum
   // would scale the penalty with the rewards' spread, and a reward that is mostly noise would be blown up with it
   const raw = Float32Array.from(episodes, (e) => e.reward)
   const stepRewards = config.whitenRewards ? Whiten.masked(raw, new Float32Array(B).fill(1)) : raw
-  const scored = PpoMath.tokenRewards(old.logp, ref.logp, mask, stepRewards, B, A, config.klCoef)
+  const scored = PpoMath.tokenRewards(old.logp, refLogp, mask, stepRewards, B, A, config.klCoef)
   const kl = scored.kl
   const rewards = scored.rewards
   // 3. advantages: GAE over the action tokens, whitened over the batch
@@ -288,3 +293,6 @@ const passRows = (x: Float32Array, A: number, rows: ReadonlyArray<number | undef
   })
   return out
 }
+
+/** `x` cut or padded with 0 to `width` numbers. */
+const padded = (x: Float32Array, width: number): Array<number> => Array.from({ length: width }, (_, j) => j < x.length ? x[j]! : 0)

@@ -9,6 +9,9 @@ import type { AgentAction } from "./Sample.ts"
 export interface Rewarded extends AgentAction {
   readonly reward: number
   readonly expertReward: number
+  // the reference's per-token log-probs of `tokens` at the state, when the reward stage scored them (the implicit
+  // reward's π_ref): PPO's KL penalty takes them instead of scoring the reference again
+  readonly refLogp?: Float32Array | undefined
 }
 
 /** The step rewards of a batch's agent actions and of the expert's actions at the same states: (N,) each. */
@@ -17,9 +20,9 @@ export interface Rewards {
   readonly agent: Float32Array
 }
 
-/** A batch's actions with their rewards (same order). */
-export const attach = (actions: ReadonlyArray<AgentAction>, r: Rewards): Array<Rewarded> =>
-  actions.map((a, i) => ({ ...a, reward: r.agent[i]!, expertReward: r.expert[i]! }))
+/** A batch's actions with their rewards (same order), and the reference's per-token log-probs of each when given. */
+export const attach = (actions: ReadonlyArray<AgentAction>, r: Rewards, refLogp?: ReadonlyArray<Float32Array>): Array<Rewarded> =>
+  actions.map((a, i) => ({ ...a, reward: r.agent[i]!, expertReward: r.expert[i]!, ...(refLogp === undefined ? {} : { refLogp: refLogp[i]! }) }))
 
 const mean = (x: Float32Array): number => x.reduce((a, b) => a + b, 0) / Math.max(1, x.length)
 

@@ -2,6 +2,7 @@ import { expect, layer } from "@effect/vitest"
 import { Effect, Stream } from "effect"
 import { EOA } from "../../src/data/Tokenizer.ts"
 import type * as Metrics from "../../src/metrics/Metrics.ts"
+import * as Score from "../../src/model/Score.ts"
 import * as ImplicitReward from "../../src/stages/ImplicitReward.ts"
 import * as Models from "../../src/stages/Models.ts"
 import * as Preference from "../../src/stages/Preference.ts"
@@ -82,5 +83,31 @@ layer(World.layerNovice)("implicit reward", (it) => {
       expect(mixed!.step).toBe(Math.ceil(config.steps * differing / segments.length)) // proportionally fewer updates
       expect(mixed!.values["reward/auc_pairs"]).toBe(differing)
       expect(Number.isFinite(mixed!.values["reward/auc_reference"])).toBe(true)
+    }))
+
+  it.effect("each rewarded action carries the reference's per-token log-probs of it (what PPO's KL penalty takes), the reference's own scoring", () =>
+    Effect.gen(function*() {
+      const { world } = yield* World.BehaviourWorld
+      const { novice } = yield* World.Novice
+      const segments = world.train.slice(0, 6).flatMap(Segment.all)
+      const items: Array<Sample.AgentAction> = segments.map((segment, i) => {
+        const tokens = i % 2 === 0 ? Int32Array.from([...world.tokenizer.encode("press 9"), EOA]) : Segment.expertAction(segment)
+        return { segment, sample: 0, tokens, logp: new Float32Array(tokens.length), stopped: true, text: world.tokenizer.decode(tokens) }
+      })
+      const config = { ...ImplicitReward.defaults, batchSize: segments.length, minibatchSize: 8, learningRate: 1e-3 }
+      const { out, expected } = yield* Effect.gen(function*() {
+        yield* Models.ensureReward
+        const ref = yield* (yield* Models.Models).get("reference")
+        const s = Score.packed(ref, items.map((a) => ({ trajectory: a.segment.trajectory, step: a.segment.step, action: a.tokens })))
+        const expected = items.map((a, i) => Array.from(s.logp.subarray(i * s.width, i * s.width + a.tokens.length)))
+        const out = yield* Stream.runCollect(Stream.fromIterable(items).pipe(ImplicitReward.implicitReward(config, { seed: 1, iteration: 0 })))
+        return { out: Array.from(out), expected }
+      }).pipe(Effect.provide(Fixtures.layer(world.tokenizer, Models.copy(novice), [])))
+      expect(out).toHaveLength(items.length)
+      out.forEach((r, i) => {
+        expect(r.refLogp).toBeDefined()
+        expect(r.refLogp!.length).toBe(items[i]!.tokens.length)
+        Array.from(r.refLogp!).forEach((x, j) => expect(Math.abs(x - expected[i]![j]!)).toBeLessThan(1e-5))
+      })
     }))
 })

@@ -3,7 +3,7 @@ import { Effect, Stream } from "effect"
 import * as Tokenized from "../../src/domain/Tokenized.ts"
 import { EOA } from "../../src/data/Tokenizer.ts"
 import * as Score from "../../src/model/Score.ts"
-import type * as Transformer from "../../src/model/Transformer.ts"
+import * as Transformer from "../../src/model/Transformer.ts"
 import type * as Metrics from "../../src/metrics/Metrics.ts"
 import * as Microbatch from "../../src/model/Microbatch.ts"
 import * as Models from "../../src/stages/Models.ts"
@@ -159,6 +159,32 @@ layer(worldLayer)("ptx: the expert's action in PPO's minibatches", (it) => {
       const gain = (r: { readonly after: Float32Array }) => r.after.reduce((a, b) => a + b, 0) - before.reduce((a, b) => a + b, 0)
       expect(gain(ptx)).toBeGreaterThan(gain(plain) + 0.5 * eps.length)
       expect(ptx.records[ptx.records.length - 1]!.values["loss/ptx"]!).toBeLessThan(meanNll)
+    }))
+})
+
+layer(worldLayer)("the reference's log-probs given by the reward stage", (it) => {
+  it.effect("given per-token reference log-probs replace PPO's own scoring of the reference: the same ones change nothing, shifted ones shift the KL", () =>
+    Effect.gen(function*() {
+      const world = yield* World.SignalsWorld
+      const bad = Int32Array.from([...world.tokenizer.encode("press 9"), EOA])
+      const eps: Array<Ppo.Episode> = world.train.slice(0, 4).flatMap(Segment.all).map((segment, i) => ({ segment, tokens: i % 2 === 0 ? bad : Segment.expertAction(segment), reward: i % 3 }))
+      const config = { ...Ppo.defaults, batchSize: eps.length, minibatchSize: 8, epochs: 1, learningRate: 1e-3 }
+      // the reference is the fixture's copy of the policy as it starts: its log-probs, scored as PPO scores them
+      const policy = World.fresh(world, 6)
+      const s = Score.packed(policy, eps.map((e) => ({ trajectory: e.segment.trajectory, step: e.segment.step, action: e.tokens })), { maxTokens: config.maxTokens })
+      const refOf = (shift: number) => eps.map((e, i) => Float32Array.from(s.logp.subarray(i * s.width, i * s.width + e.tokens.length), (x) => x + shift))
+      const run = (given: ReadonlyArray<Float32Array> | undefined) =>
+        ppoRun(config, given === undefined ? eps : eps.map((e, i) => ({ ...e, refLogp: given[i]! })), Models.copy(policy), Fixtures.weights)
+      const own = yield* run(undefined)
+      const same = yield* run(refOf(0))
+      const shifted = yield* run(refOf(0.5))
+      expect(same.records.map((r) => r.values["loss/policy"])).toEqual(own.records.map((r) => r.values["loss/policy"]))
+      expect(Fixtures.sameWeights(same.after, own.after)).toBe(true)
+      // objective/kl is the batch's mean summed (log π_old - log π_ref) an action: 0.5 lower on every token
+      const meanTokens = eps.reduce((n, e) => n + e.tokens.length, 0) / eps.length
+      expect(own.records[0]!.values["objective/kl"]!).toBeCloseTo(0, 5)
+      expect(shifted.records[0]!.values["objective/kl"]!).toBeCloseTo(-0.5 * meanTokens, 4)
+      Transformer.dispose(policy)
     }))
 })
 
