@@ -46,10 +46,12 @@ const balanced = (order: ReadonlyArray<number>, lengths: ReadonlyArray<number>, 
   return groups.map((g) => g.units)
 }
 
-/** Rows `rows` of a (R, A) row-major array, re-padded to width `width` (<= A). */
-export const rows = (x: Float32Array, A: number, rows: ReadonlyArray<number>, width: number): Float32Array => {
+/** Rows `rows` of a (R, A) row-major array, re-padded to width `width` with 0 (past A, and on an undefined row). */
+export const rows = (x: Float32Array, A: number, rows: ReadonlyArray<number | undefined>, width: number): Float32Array => {
   const out = new Float32Array(rows.length * width)
-  rows.forEach((r, i) => out.set(x.subarray(r * A, r * A + width), i * width))
+  rows.forEach((r, i) => {
+    if (r !== undefined) out.set(x.subarray(r * A, r * A + Math.min(A, width)), i * width)
+  })
   return out
 }
 

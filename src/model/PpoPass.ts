@@ -30,13 +30,14 @@ export interface Pass {
 /** The rows of the pass PPO trains on (all but the expert rows), 1 on each: (R,). */
 const agentRows = (pass: Pass): Float32Array => Float32Array.from({ length: pass.batch.rows }, (_, r) => 1 - (pass.expert?.[r] ?? 0))
 
-/** Action tokens of the pass's PPO rows (its mask's sum without the expert rows): the weight of its statistics. */
-export const tokens = (pass: Pass): number => {
-  const A = pass.batch.width
-  return pass.expert === undefined
-    ? pass.batch.mask.reduce((a, c) => a + c, 0)
-    : pass.batch.mask.reduce((a, c, k) => a + c * (1 - pass.expert![Math.floor(k / A)]!), 0)
-}
+/** Action tokens of a batch's PPO rows (its mask's sum without the rows `expert` marks, when given). */
+export const agentTokens = (b: ActionBatch.ActionBatch, expert?: Float32Array): number =>
+  expert === undefined
+    ? b.mask.reduce((a, c) => a + c, 0)
+    : b.mask.reduce((a, c, k) => a + c * (1 - expert[Math.floor(k / b.width)]!), 0)
+
+/** Action tokens of the pass's PPO rows: the weight of its statistics. */
+export const tokens = (pass: Pass): number => agentTokens(pass.batch, pass.expert)
 
 /**
  * The pass's loss (clipped surrogate + vfCoef * clipped value loss - entropyCoef * entropy, over the PPO rows; plus

@@ -66,9 +66,10 @@ export const implicitReward = (config: Config, run: Run.Run) =>
           Effect.map(Scoring.scores(m, b.tokenizer, "logp", Preference.requests(p), config.maxTokens), (sums) => Preference.ofSums(sums, p.n))
         // π_ref's per token (the same sums as "logp"): the agent actions' rows go on to PPO's KL penalty, which then
         // does not score the reference again
+        const pairRequests = Preference.requests(pairs)
         const refTokens = Effect.map(
-          Scoring.scores(models.reference, b.tokenizer, "tokenLogp", Preference.requests(pairs), config.maxTokens),
-          (flat) => Scoring.split(flat, Preference.requests(pairs))
+          Scoring.scores(models.reference, b.tokenizer, "tokenLogp", pairRequests, config.maxTokens),
+          (flat) => Scoring.split(flat, pairRequests)
         )
         const [refSplit, heldOutLogps] = yield* Effect.all([refTokens, logps(model, pairs)], { concurrency: 2 })
         const ref = Preference.ofSums(refSplit.sums, pairs.n)

@@ -5,6 +5,7 @@ import * as Whiten from "../math/Whiten.ts"
 import type * as Guard from "../model/Guard.ts"
 import type * as Optimizer from "../model/Optimizer.ts"
 import * as Packed from "../model/Packed.ts"
+import * as PpoPass from "../model/PpoPass.ts"
 import * as Score from "../model/Score.ts"
 import type * as Transformer from "../model/Transformer.ts"
 import * as Batched from "./Batched.ts"
@@ -123,7 +124,8 @@ export const batch = Effect.fn("Ppo.batch")(function*(
   const B = old.rows
   const A = old.width
   const given = episodes.every((e) => e.refLogp !== undefined && e.refLogp.length === e.tokens.length)
-  const refLogp = given ? Float32Array.from(episodes.flatMap((e) => padded(e.refLogp!, A))) : Score.packed(reference, requests, { maxTokens: config.maxTokens }).logp // (B*A)
+  const refLogp = given ? new Float32Array(B * A) : Score.packed(reference, requests, { maxTokens: config.maxTokens }).logp // (B*A)
+  if (given) episodes.forEach((e, i) => refLogp.set(e.refLogp!.subarray(0, A), i * A))
   const mask = old.mask
   // 2. rewards: per-token KL penalty, the step reward at the last action token
   // the step rewards are whitened over the batch on their own, before the KL penalty joins them: whitening the sum
@@ -155,28 +157,30 @@ export const batch = Effect.fn("Ppo.batch")(function*(
       // next action: nearly no extra tokens)
       const expert = ptxCoef > 0 ? expertRequests(mb.map((r) => requests[r]!)) : []
       const passes = Packed.passes(Packed.pack(ctx, [...mb.map((r) => requests[r]!), ...expert]), Microbatch.trainingTokens(policy.config, config.maxTokens), config.minPasses)
-      const expertTokens = expert.length === 0 ? 0 : passes.reduce((n, pass) => n + rowTokens(pass.batch, Array.from(pass.requests, (q) => q >= mb.length)), 0)
-      const data = passes.map((pass): TrainingPass.Pass => {
+      // (R,) per pass: 1 on its expert rows (none without ptx)
+      const expertRows = passes.map((pass) => expert.length === 0 ? undefined : Float32Array.from(pass.requests, (q) => q >= mb.length ? 1 : 0))
+      const expertTokens = expert.length === 0 ? 0 : passes.reduce((n, pass, p) => n + PpoPass.agentTokens(pass.batch) - PpoPass.agentTokens(pass.batch, expertRows[p]), 0)
+      const data = passes.map((pass, p): TrainingPass.Pass => {
         const b = pass.batch
         const rows = Array.from(pass.requests, (q) => q < mb.length ? mb[q]! : undefined) // the pass's rows as episodes of the batch (undefined: an expert row)
         const W = b.width
-        const microTokens = rowTokens(b, rows.map((r) => r !== undefined))
+        const microTokens = PpoPass.agentTokens(b, expertRows[p])
         tokens += b.batch * b.length
         return {
           kind: "ppo",
           pass: {
             batch: b,
-            oldLogp: passRows(old.logp, A, rows, W),
-            oldValues: passRows(old.values, A, rows, W),
-            advantages: passRows(advantages, A, rows, W),
-            returns: passRows(gae.returns, A, rows, W),
+            oldLogp: Microbatch.rows(old.logp, A, rows, W),
+            oldValues: Microbatch.rows(old.values, A, rows, W),
+            advantages: Microbatch.rows(advantages, A, rows, W),
+            returns: Microbatch.rows(gae.returns, A, rows, W),
             clip: config.clip,
             valueClip: config.valueClip,
             vfCoef: config.vfCoef,
             entropyCoef: config.entropyCoef,
             weight: (microTokens / Math.max(1, mbTokens)) * passes.length, // token-weighted: the mean over passes is the minibatch's masked mean
-            ...(expert.length === 0 ? {} : {
-              expert: Float32Array.from(rows, (r) => r === undefined ? 1 : 0),
+            ...(expertRows[p] === undefined ? {} : {
+              expert: expertRows[p],
               ptxScale: ptxCoef * passes.length / Math.max(1, expertTokens) // the optimizer's mean over passes: ptxCoef times the mean token NLL
             })
           }
@@ -280,19 +284,3 @@ const expertRequests = (agent: ReadonlyArray<Packed.Request>): Array<Packed.Requ
   }
   return out
 }
-
-/** Action tokens of the rows of `b` that `which` picks. */
-const rowTokens = (b: { readonly mask: Float32Array; readonly width: number }, which: ReadonlyArray<boolean>): number =>
-  b.mask.reduce((n, m, k) => n + (which[Math.floor(k / b.width)] === true ? m : 0), 0)
-
-/** (rows, W) from a batch's (B, A) per-token values: each pass row's, 0 on expert rows (undefined) and beyond A. */
-const passRows = (x: Float32Array, A: number, rows: ReadonlyArray<number | undefined>, W: number): Float32Array => {
-  const out = new Float32Array(rows.length * W)
-  rows.forEach((r, i) => {
-    if (r !== undefined) out.set(x.subarray(r * A, r * A + Math.min(A, W)), i * W)
-  })
-  return out
-}
-
-/** `x` cut or padded with 0 to `width` numbers. */
-const padded = (x: Float32Array, width: number): Array<number> => Array.from({ length: width }, (_, j) => j < x.length ? x[j]! : 0)
