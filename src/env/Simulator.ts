@@ -16,6 +16,13 @@ export interface Simulator {
   readonly expert: (taskId: string) => ReadonlyArray<string>
   /** Optional short templated thoughts for the expert's actions (same length as `expert`). */
   readonly expertThoughts?: (taskId: string) => ReadonlyArray<string>
+  /**
+   * Optional: the expert's next action after `actions` (any actions, an agent's mistakes included) replayed from
+   * `start(taskId)`, judged on what those actions showed; undefined when the episode is over or the expert has no
+   * next action. From no actions it gives `expert(taskId)` one by one. DAgger-style relabelling needs it
+   * (src/env/Relabel.ts).
+   */
+  readonly expertAfter?: (taskId: string, actions: ReadonlyArray<string>) => string | undefined
 }
 
 /** One running episode. Invalid or malformed actions never throw: they get the environment's usual answer. */

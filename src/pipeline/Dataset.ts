@@ -21,10 +21,13 @@ export const trajectories = (p: Pipeline.Pipeline): Stream.Stream<Trajectory, Pi
   const all = p.data.generate === undefined ? files : Stream.concat(files, generated(p, p.data.generate))
   const limited = p.data.limit === undefined ? all : Stream.take(all, p.data.limit)
   return limited.pipe(
-    Stream.map((t) => p.render.instruction === "drop" ? { ...t, instruction: "" } : t),
+    Stream.map((t) => asSeen(p, t)),
     Stream.mapError((e) => new PipelineError({ reason: "MissingDataset", message: e.message }))
   )
 }
+
+/** A trajectory as the pipeline's model sees it: the instruction dropped when the pipeline says so. */
+export const asSeen = (p: Pipeline.Pipeline, t: Trajectory): Trajectory => p.render.instruction === "drop" ? { ...t, instruction: "" } : t
 
 /** Expert trajectories generated in-process: trajectory k is train task floor(k / S) of world seeds[k % S]. */
 const generated = (p: Pipeline.Pipeline, g: Generate) =>

@@ -42,6 +42,8 @@ const runUnit = (ctx: Unit.Context, u: Unit.Unit) => {
       return Training.stepDpo(ctx, u, e)
     case "outcomePpo":
       return Training.outcomePpo(ctx, u, e)
+    case "dagger":
+      return Training.dagger(ctx, u, e)
     case "evaluate":
       return Evaluation.unit(ctx, u, e)
   }

@@ -1,4 +1,5 @@
 import { Effect, Schema } from "effect"
+import * as Dagger from "../stages/Dagger.ts"
 import * as Evaluate from "../stages/Evaluate.ts"
 import * as Field from "../stages/Field.ts"
 import * as OutcomePpo from "../stages/OutcomePpo.ts"
@@ -48,6 +49,17 @@ export const StepDpoEntry = Schema.Struct({
   ...StepDpo.Config.fields
 })
 
+export const DaggerEntry = Schema.Struct({
+  stage: Schema.Literal("dagger"),
+  iterations: Field.int(2), // rounds: each rolls out the policy as the previous round left it
+  episodesPerIteration: Field.int(256), // training tasks rolled out per round (up to `cuts` relabelled trajectories each)
+  // the first train task rolled out (then the next ones, cycling): the long SFT recipes keep train:0-99 unseen for the
+  // evaluate stage's train episodes, their data starting at train task 100
+  taskOffset: Field.int(100, 0),
+  expertOffset: Field.int(100, 0), // where the expert demonstrations mixed in start in the data (the same reason)
+  ...Dagger.Config.fields
+})
+
 export const EvaluateEntry = Schema.Struct({
   stage: Schema.Literal("evaluate"),
   split: Schema.Literals(["train", "test"]).pipe(Schema.withDecodingDefaultKey(Effect.succeed("test" as const))), // held-out tasks
@@ -66,10 +78,10 @@ export const EvaluateEntry = Schema.Struct({
   ...Evaluate.Config.fields
 })
 
-export const StageEntry = Schema.Union([SftEntry, StepAgentEntry, OutcomePpoEntry, StepDpoEntry, EvaluateEntry])
+export const StageEntry = Schema.Union([SftEntry, StepAgentEntry, OutcomePpoEntry, StepDpoEntry, DaggerEntry, EvaluateEntry])
 export type StageEntry = typeof StageEntry.Type
 
-export const kinds = ["sft", "stepagent", "outcomePpo", "stepDpo", "evaluate"] as const
+export const kinds = ["sft", "stepagent", "outcomePpo", "stepDpo", "dagger", "evaluate"] as const
 
 /** How many units an entry runs. */
 export const repetitions = (e: StageEntry): number => {
@@ -79,6 +91,7 @@ export const repetitions = (e: StageEntry): number => {
     case "stepagent":
     case "outcomePpo":
     case "stepDpo":
+    case "dagger":
       return e.iterations
     case "evaluate":
       return 1

@@ -1,6 +1,7 @@
 import { Effect, Stream } from "effect"
 import * as Render from "../data/Render.ts"
 import * as Failpoint from "../fault/Failpoint.ts"
+import * as Dagger from "../stages/Dagger.ts"
 import * as Models from "../stages/Models.ts"
 import * as OutcomePpo from "../stages/OutcomePpo.ts"
 import * as Run from "../stages/Run.ts"
@@ -78,4 +79,31 @@ export const outcomePpo = (ctx: Unit.Context, u: Unit.Unit, e: typeof StageEntry
     const first = u.iteration * e.episodesPerIteration
     const tasks = Array.from({ length: e.episodesPerIteration }, (_, i) => `train:${(first + i) % size}`)
     yield* Stream.fromIterable(tasks).pipe(OutcomePpo.outcomePpo(e, Unit.run(ctx.pipeline, u)), Stream.runDrain)
+  })
+
+/**
+ * A DAgger round: the next `episodesPerIteration` train tasks from `taskOffset` (cycling) rolled out by the policy and
+ * relabelled by the expert, mixed with `expertRatio` times as many expert trajectories of the data from `expertOffset` (a
+ * window per round, cycling), shuffled, and trained on by SFT for `epochs` passes. The learning rate's schedule spans every
+ * round at their largest size (every rollout cut `cuts` times), so a round that relabels fewer ends its share early.
+ */
+export const dagger = (ctx: Unit.Context, u: Unit.Unit, e: typeof StageEntry.DaggerEntry.Type) =>
+  Effect.gen(function*() {
+    const p = ctx.pipeline
+    const run = Unit.run(p, u)
+    const size = ctx.simulator.size("train")
+    const first = e.taskOffset + u.iteration * e.episodesPerIteration
+    const tasks = Array.from({ length: e.episodesPerIteration }, (_, i) => `train:${(first + i) % size}`)
+    const relabelled = yield* Stream.fromIterable(tasks).pipe(Dagger.relabelled(e, run, ctx.simulator), Stream.runCollect)
+    const most = Dagger.roundSize(e, e.episodesPerIteration) - e.episodesPerIteration * e.cuts // expert trajectories a round at most
+    const expertCount = Math.min(ctx.total, Math.round(relabelled.length * e.expertRatio))
+    const range = [Math.min(e.expertOffset, ctx.total - 1), ctx.total] as const
+    const expert = expertCount === 0 ? [] : yield* Dataset.window(p, ctx.tokenizer, range, u.iteration * most, expertCount).pipe(Stream.runCollect)
+    const round = [...relabelled.map((t) => Render.render(ctx.tokenizer, Dataset.asSeen(p, t))), ...expert]
+    const totalSteps = e.iterations * e.epochs * Math.ceil(Dagger.roundSize(e, e.episodesPerIteration) / e.sft.batchSize)
+    const epochs = Array.from({ length: e.epochs }, (_, k) => {
+      const order = Run.permutation(Run.rng(run, "dagger/shuffle", k), round.length)
+      return Array.from(order, (i) => round[i]!)
+    })
+    yield* Stream.fromIterable(epochs.flat()).pipe(Sft.sft(e.sft, run, { totalSteps }), Stream.runDrain)
   })

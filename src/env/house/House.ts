@@ -7,6 +7,7 @@ import type { Split } from "../../domain/TaskId.ts"
 import * as TaskId from "../../domain/TaskId.ts"
 import type { SimEpisode, Simulator } from "../Simulator.ts"
 import * as Expert from "./Expert.ts"
+import * as Replan from "./Replan.ts"
 import * as Task from "./Task.ts"
 import { World } from "./World.ts"
 
@@ -89,6 +90,15 @@ export const make = (options?: { readonly seed?: number }): Simulator => {
       }
     },
     expert: (taskId) => solved(taskId).plan.actions,
-    expertThoughts: (taskId) => solved(taskId).plan.thoughts
+    expertThoughts: (taskId) => solved(taskId).plan.thoughts,
+    expertAfter: (taskId, actions) => {
+      const world = new World(solved(taskId).spec, maxSteps)
+      const memory = new Replan.Memory()
+      for (const a of actions) {
+        world.step(a)
+        memory.observe(world)
+      }
+      return Replan.next(world, memory)
+    }
   }
 }

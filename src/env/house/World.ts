@@ -80,6 +80,11 @@ export class World {
     return this.accessible(r) ? this.contents[r] : []
   }
 
+  /** Whether item `o` has been cleaned / heated / cooled (heating undoes cooling and the reverse). */
+  treated(o: number, verb: "clean" | "heat" | "cool"): boolean {
+    return (verb === "clean" ? this.clean : verb === "heat" ? this.hot : this.cool)[o] === 1
+  }
+
   /** Receptacle index an item is in/on; -2 when held. */
   where(item: number): number {
     return this.itemAt[item]
