@@ -201,24 +201,23 @@ export const longSft = (env: "house" | "shop", epochs = 8): Input => {
 }
 
 /**
- * House after a behaviour-cloning warm start (`init`, a checkpoint of house-sft-2400.ts): four DAgger rounds
- * (`dagger`: 256 train tasks rolled out greedily a round, up to 2 relabelled trajectories each, as many expert
+ * House after a behaviour-cloning warm start (house-sft-2400.ts's SFT, or its checkpoint as `init`): four DAgger
+ * rounds (`dagger`: 256 train tasks rolled out greedily a round, up to 2 relabelled trajectories each, as many expert
  * trajectories mixed in, one pass) or, as its control, plain SFT on as many expert trajectories (`control`: 4,096 of
  * the same data, one pass): 512 optimizer steps of 8 each, the same rate (5e-4, a quarter of the warm start's peak,
  * warmed up over 20 steps and decayed to a tenth), so that a difference is the relabelled states, not more training.
  */
-export const houseDagger = (variant: "dagger" | "control", init: string, seed = 1): Input => {
+export const houseDagger = (variant: "dagger" | "control", init?: string, seed = 1): Input => {
   const sft = { learningRate: 5e-4, warmupSteps: 20 }
+  const warm = longSft("house", 4)
   return define({
+    ...warm,
     name: `house-${variant === "dagger" ? "dagger" : "dagger-control"}`,
     method: variant === "dagger" ? "dagger" : "sft-more-dagger",
     seed,
-    env: { name: "house" },
-    data: { generate: { n: 4_900, seeds: [0], recoveries: 0.2 } },
-    tokenizer: { vocab: 1024 },
-    model: { preset: "small" },
-    init: { checkpoint: init },
+    ...(init === undefined ? {} : { init: { checkpoint: init } }),
     stages: [
+      ...(init === undefined ? warm.stages.filter((e) => e.stage === "sft") : []),
       variant === "dagger"
         ? { stage: "dagger", iterations: 4, episodesPerIteration: 256, cuts: 2, expertRatio: 1, sft }
         : { stage: "sft", epochs: 1, offset: 100, trajectories: 4_096, ...sft },
