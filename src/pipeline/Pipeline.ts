@@ -179,6 +179,14 @@ export const checkDatasets = (file: string, p: Pipeline): Effect.Effect<void, Pi
       }
     }
     for (const [i, stage] of p.stages.entries()) {
+      if (stage.stage !== "dagger") continue
+      // the expert replays the agent's actions on the built-in world and acts from where they led
+      if (p.env.url !== undefined) return yield* invalid(file, `stages[${i}]: dagger needs the built-in environment (env.url is set)`)
+      if (Registry.make(p.env.name, p.env.seed).expertAfter === undefined) {
+        return yield* invalid(file, `stages[${i}]: dagger needs an expert that acts from any state; ${p.env.name}'s acts only from the start (house's can)`)
+      }
+    }
+    for (const [i, stage] of p.stages.entries()) {
       if (stage.stage !== "evaluate" || stage.validation === undefined) continue
       const at = `stages[${i}].validation.world`
       if (p.env.url !== undefined) return yield* invalid(file, `${at}: a validation world needs the built-in environment (env.url is set)`)

@@ -95,12 +95,12 @@ export const dagger = (ctx: Unit.Context, u: Unit.Unit, e: typeof StageEntry.Dag
     const first = e.taskOffset + u.iteration * e.episodesPerIteration
     const tasks = Array.from({ length: e.episodesPerIteration }, (_, i) => `train:${(first + i) % size}`)
     const relabelled = yield* Stream.fromIterable(tasks).pipe(Dagger.relabelled(e, run, ctx.simulator), Stream.runCollect)
-    const most = Dagger.roundSize(e, e.episodesPerIteration) - e.episodesPerIteration * e.cuts // expert trajectories a round at most
+    const most = Dagger.roundSize(e, e.episodesPerIteration)
     const expertCount = Math.min(ctx.total, Math.round(relabelled.length * e.expertRatio))
     const range = [Math.min(e.expertOffset, ctx.total - 1), ctx.total] as const
-    const expert = expertCount === 0 ? [] : yield* Dataset.window(p, ctx.tokenizer, range, u.iteration * most, expertCount).pipe(Stream.runCollect)
+    const expert = expertCount === 0 ? [] : yield* Dataset.window(p, ctx.tokenizer, range, u.iteration * most.expert, expertCount).pipe(Stream.runCollect)
     const round = [...relabelled.map((t) => Render.render(ctx.tokenizer, Dataset.asSeen(p, t))), ...expert]
-    const totalSteps = e.iterations * e.epochs * Math.ceil(Dagger.roundSize(e, e.episodesPerIteration) / e.sft.batchSize)
+    const totalSteps = e.iterations * e.epochs * Math.ceil((most.relabelled + most.expert) / e.sft.batchSize)
     const epochs = Array.from({ length: e.epochs }, (_, k) => {
       const order = Run.permutation(Run.rng(run, "dagger/shuffle", k), round.length)
       return Array.from(order, (i) => round[i]!)

@@ -80,8 +80,8 @@ export const relabelled = (config: Config, run: Run.Run, sim: Simulator) =>
     )
   )
 
-/** The most trajectories one round trains on (every rollout cut `cuts` times, and the expert's share): its schedule's length. */
-export const roundSize = (config: Config, episodes: number): number => {
+/** The most trajectories one round trains on: every rollout cut `cuts` times, and the expert's share of that. */
+export const roundSize = (config: Config, episodes: number): { readonly relabelled: number; readonly expert: number } => {
   const relabelled = episodes * config.cuts
-  return relabelled + Math.round(relabelled * config.expertRatio)
+  return { relabelled, expert: Math.round(relabelled * config.expertRatio) }
 }

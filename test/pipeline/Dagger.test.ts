@@ -39,11 +39,12 @@ describe("dagger stage (in a run)", () => {
       assert.deepInclude(state, { completed: 4, units: 4 })
     }).pipe(Effect.provide(services)), 120_000)
 
-  it.effect("refuses an environment whose expert cannot act from any state, in one line", () =>
+  it.effect("refuses an environment whose expert cannot act from any state, or a remote one, in one line before any work", () =>
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
       const out = yield* fs.makeTempDirectoryScoped({ prefix: "dagger-" })
-      const error = yield* Effect.flip(Start.start(pipeline, { out, sets: ["env.name=qa", "tokenizer.vocab=300"] }))
-      assert.include(String(error.message), "stage dagger: the qa expert cannot act from any state (only house's can)")
+      const error = yield* Effect.flip(Start.start(pipeline, { out, sets: ["env.name=qa"] }))
+      assert.strictEqual(error.message, `${pipeline}: stages[1]: dagger needs an expert that acts from any state; qa's acts only from the start (house's can)`)
+      assert.deepStrictEqual(yield* fs.readDirectory(out), []) // no run directory: refused before any work
     }).pipe(Effect.provide(services)), 120_000)
 })
