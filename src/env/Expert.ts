@@ -16,31 +16,49 @@ export const trajectory = (
   taskId: string,
   options: { readonly thoughts: boolean; readonly seed: number; readonly recoveries?: number; readonly recoveryKinds?: ReadonlyArray<Recovery.Kind> | undefined }
 ): Trajectory => {
-  const run = sim.start(taskId)
   const expert = sim.expert(taskId)
   const thoughts = options.thoughts ? sim.expertThoughts?.(taskId) : undefined
   const rate = options.recoveries ?? 0
   const planned = rate > 0
     ? Recovery.plan(sim, taskId, expert, rate, Rng.make(Hash.parts(options.seed, "recoveries", taskId)), options.recoveryKinds)
     : expert.map((action) => ({ action, mistake: false }))
+  let k = 0 // the expert action planned next
+  const turns = planned.map(({ action, mistake }): Turn => {
+    const thought = mistake ? undefined : thoughts?.[k++]
+    return { action, target: !mistake, ...(thought === undefined ? {} : { thought }) }
+  })
+  return replayed(sim, taskId, turns, { id: `${sim.name}-${options.seed}-${taskId}`, source: `generated:${sim.name}` })
+}
+
+/** One turn to replay: the action, whether it is a target of imitation, its thought when it has one. */
+export interface Turn {
+  readonly action: string
+  readonly target: boolean
+  readonly thought?: string
+}
+
+/**
+ * The trajectory of `turns` played from a fresh episode of `taskId` (until the episode ends): every observation is what
+ * the environment answered. Turns that are no target are flagged `loss: false` (`turnLoss`, AgentGym's flags: prompt and
+ * observations null, acknowledgement false, actions true but for those); without such turns there are no flags.
+ */
+export const replayed = (sim: Simulator, taskId: string, turns: ReadonlyArray<Turn>, meta: { readonly id: string; readonly source: string }): Trajectory => {
+  const run = sim.start(taskId)
   const steps: Array<Step> = []
   let observation = run.episode.observation
   let reward = 0
   let done = false
-  let k = 0 // the expert action planned next
-  for (let i = 0; i < planned.length && !done; i++) {
-    const { action, mistake } = planned[i]!
-    const thought = mistake ? undefined : thoughts?.[k]
-    if (!mistake) k++
+  for (let i = 0; i < turns.length && !done; i++) {
+    const { action, thought } = turns[i]!
     steps.push(thought === undefined ? { observation, action } : { observation, thought, action })
     const r = run.step(action)
     observation = r.observation
     reward = r.reward
     done = r.done
   }
-  const mistakes = planned.slice(0, steps.length).map((p) => p.mistake)
+  const targets = turns.slice(0, steps.length).map((t) => t.target)
   return {
-    id: `${sim.name}-${options.seed}-${taskId}`,
+    id: meta.id,
     env: sim.name,
     taskId,
     instruction: run.episode.instruction,
@@ -49,8 +67,7 @@ export const trajectory = (
     finalObservation: observation,
     reward,
     success: done && reward >= 1,
-    source: `generated:${sim.name}`,
-    // AgentGym's flags: prompt and observations null, acknowledgement false, actions true but for the mistakes
-    ...(mistakes.includes(true) ? { turnLoss: [null, false, ...mistakes.flatMap((m) => [null, !m]), null] } : {})
+    source: meta.source,
+    ...(targets.includes(false) ? { turnLoss: [null, false, ...targets.flatMap((m) => [null, m]), null] } : {})
   }
 }

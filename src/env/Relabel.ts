@@ -1,5 +1,5 @@
-import type { Step } from "../domain/Step.ts"
 import type { Trajectory } from "../domain/Trajectory.ts"
+import * as Expert from "./Expert.ts"
 import type { Simulator } from "./Simulator.ts"
 
 /**
@@ -44,43 +44,17 @@ export const relabel = (sim: Simulator, taskId: string, actions: ReadonlyArray<s
   const after = sim.expertAfter
   if (after === undefined) throw new Error(`${sim.name}: the expert cannot act from any state (no expertAfter)`)
   const labelled = labels(sim, taskId, actions)
+  const maxSteps = sim.start(taskId).episode.maxSteps
   return cuts(actions, labelled, options.cuts).map((cut) => {
-    const run = sim.start(taskId)
-    const steps: Array<Step> = []
-    const trained: Array<boolean> = []
-    const taken: Array<string> = []
-    let observation = run.episode.observation
-    let reward = 0
-    let done = false
-    const take = (action: string, target: boolean) => {
-      steps.push({ observation, action })
-      trained.push(target)
-      taken.push(action)
-      const r = run.step(action)
-      observation = r.observation
-      reward = r.reward
-      done = r.done
-    }
-    for (let t = 0; t < cut && !done; t++) take(actions[t]!, actions[t]!.trim() === labelled[t])
-    while (!done && taken.length < run.episode.maxSteps) {
+    const taken = actions.slice(0, cut)
+    const turns: Array<Expert.Turn> = taken.map((action, t) => ({ action, target: action.trim() === labelled[t] }))
+    while (taken.length < maxSteps) {
       const next = after(taskId, taken)
       if (next === undefined) break
-      take(next, true)
+      taken.push(next)
+      turns.push({ action: next, target: true })
     }
-    return {
-      id: `${options.id}-cut${cut}`,
-      env: sim.name,
-      taskId,
-      instruction: run.episode.instruction,
-      ack: "OK",
-      steps,
-      finalObservation: observation,
-      reward,
-      success: done && reward >= 1,
-      source: `relabelled:${sim.name}`,
-      // AgentGym's flags, as expert data with recoveries: prompt and observations null, acknowledgement false, the
-      // agent's actions that disagree with the expert false (context), every other action true
-      turnLoss: [null, false, ...trained.flatMap((m) => [null, m]), null]
-    }
+    // the agent's actions that disagree with the expert are context (`loss: false`), every other action a target
+    return Expert.replayed(sim, taskId, turns, { id: `${options.id}-cut${cut}`, source: `relabelled:${sim.name}` })
   })
 }
