@@ -5,7 +5,7 @@ import * as Relabel from "../env/Relabel.ts"
 import type { Simulator } from "../env/Simulator.ts"
 import { Metrics, type MetricsError } from "../metrics/Metrics.ts"
 import * as Batched from "./Batched.ts"
-import * as Dispatch from "./Dispatcher.ts"
+import type * as Dispatch from "./Dispatcher.ts"
 import * as Evaluate from "./Evaluate.ts"
 import * as Field from "./Field.ts"
 import type { Models } from "./Models.ts"
@@ -58,8 +58,7 @@ export const relabelled = (config: Config, run: Run.Run, sim: Simulator) =>
           return yield* Effect.fail(new StageError({ reason: "BadConfig", stage, step: 0, message: `stage dagger: the ${sim.name} expert cannot act from any state (only house's can)` }))
         }
         const metrics = yield* Metrics
-        const actor = yield* Evaluate.actor({ policy: "model", maxTokens: config.maxTokens, temperature: config.temperature }, {}, stage)
-        const [duration, rollouts] = yield* Effect.timed(Dispatch.wave(actor, ids, config.maxSteps, Run.streamSeed(run, stage, wave), false))
+        const [duration, rollouts] = yield* Evaluate.policyWave(config, stage, ids, config.maxSteps, Run.streamSeed(run, stage, wave), false)
         const out = rollouts.flatMap((e) =>
           Relabel.relabel(sim, e.taskId, e.trajectory.steps.map((s) => s.action), { cuts: config.cuts, id: `dagger-${run.iteration}-${e.taskId}` })
         )

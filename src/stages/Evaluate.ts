@@ -102,6 +102,21 @@ export const actor = (config: Pick<Config, "policy" | "maxTokens" | "temperature
     }
   })
 
+/**
+ * One wave of training tasks played by the current policy (`maxTokens`, `temperature`), through the dispatcher when
+ * there is one: the episodes (with their tokens when `tokens`) and how long the wave took. The training stages that
+ * roll the policy out (outcome PPO, DAgger) use it.
+ */
+export const policyWave = (
+  config: Pick<Config, "maxTokens" | "temperature">,
+  stageName: string,
+  ids: ReadonlyArray<string>,
+  maxSteps: number | null,
+  seed: number,
+  tokens: boolean
+) =>
+  Effect.flatMap(actor({ policy: "model", ...config }, {}, stageName), (a) => Effect.timed(Dispatch.wave(a, ids, maxSteps, seed, tokens)))
+
 /** Task ids -> one record per episode (in task order); the summary metrics are logged when the tasks end. */
 export const evaluate = (config: Config, run: Run.Run, options: Options = {}) =>
 <E, R>(taskIds: Stream.Stream<string, E, R>): Stream.Stream<Episode, E | StageError | MetricsError | DispatchError, R | Env | Metrics> =>

@@ -7,7 +7,7 @@ import * as Evaluate from "./Evaluate.ts"
 import * as Field from "./Field.ts"
 import { Models } from "./Models.ts"
 import * as Ppo from "./Ppo.ts"
-import * as Dispatch from "./Dispatcher.ts"
+import type * as Dispatch from "./Dispatcher.ts"
 import type * as Rollout from "./Rollout.ts"
 import * as Run from "./Run.ts"
 import type { StageError } from "./StageError.ts"
@@ -56,8 +56,7 @@ export const outcomePpo = (config: Config, run: Run.Run) =>
     Batched.each("OutcomePpo.outcomePpo", config.parallel, (ids: ReadonlyArray<string>, wave: number) =>
       Effect.gen(function*() {
         const metrics = yield* Metrics
-        const actor = yield* Evaluate.actor({ policy: "model", maxTokens: config.maxTokens, temperature: config.temperature }, {}, stage)
-        const [duration, rollouts] = yield* Effect.timed(Dispatch.wave(actor, ids, config.maxSteps, Run.streamSeed(run, stage, wave), true))
+        const [duration, rollouts] = yield* Evaluate.policyWave(config, stage, ids, config.maxSteps, Run.streamSeed(run, stage, wave), true)
         const s = Evaluate.summary(rollouts)
         yield* metrics.log({
           stage,
