@@ -84,8 +84,9 @@ export const outcomePpo = (ctx: Unit.Context, u: Unit.Unit, e: typeof StageEntry
 /**
  * A DAgger round: the next `episodesPerIteration` train tasks from `taskOffset` (cycling) rolled out by the policy and
  * relabelled by the expert, mixed with `expertRatio` times as many expert trajectories of the data from `expertOffset` (a
- * window per round, cycling), shuffled, and trained on by SFT for `epochs` passes. The learning rate's schedule spans every
- * round at their largest size (every rollout cut `cuts` times), so a round that relabels fewer ends its share early.
+ * window per round, cycling), shuffled, and trained on by SFT for `epochs` passes. A round's trajectories are held in
+ * memory: at most (1 + expertRatio) x cuts x episodesPerIteration of them (1,024 on house's pipelines). The learning
+ * rate's schedule spans every round at their largest size, so a round that relabels fewer ends its share early.
  */
 export const dagger = (ctx: Unit.Context, u: Unit.Unit, e: typeof StageEntry.DaggerEntry.Type) =>
   Effect.gen(function*() {

@@ -39,12 +39,6 @@ export const defaults: Config = Schema.decodeUnknownSync(Config)({})
 
 export const stage = "dagger"
 
-/** Counts of one round's relabelling, for the log. */
-export interface Counts {
-  readonly rollouts: number
-  readonly relabelled: number
-}
-
 /**
  * Training task ids -> the round's relabelled trajectories (rolled out `parallel` at a time, greedy by default); logs
  * `rollout/*` and `dagger/relabelled` per wave.
