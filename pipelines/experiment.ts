@@ -225,3 +225,20 @@ export const houseDagger = (variant: "dagger" | "control", init?: string, seed =
     ]
   })
 }
+
+/**
+ * Four more DAgger rounds from a house DAgger run's checkpoint (`init`, required: the rounds 1-4 of houseDagger), the
+ * same recipe (512 steps at 5e-4, warmed up over 20 and decayed to a tenth) on the next train tasks and the next expert
+ * window, so that rounds 5-8 neither roll out rounds 1-4's tasks again nor mix in their expert demonstrations:
+ * rollouts from train:1,124 (100 + 4 x 256), expert data from 2,148 (100 + 4 x 512 a round). The evaluate stage's train
+ * episodes (train:0-99) stay unseen.
+ */
+export const houseDaggerMore = (init: string, seed = 1): Input => {
+  const base = houseDagger("dagger", init, seed)
+  return define({
+    ...base,
+    name: "house-dagger-more",
+    method: "dagger-8",
+    stages: base.stages.map((e) => e.stage === "dagger" ? { ...e, taskOffset: 100 + 4 * 256, expertOffset: 100 + 4 * 512 } : e)
+  })
+}
