@@ -183,7 +183,7 @@ export const checkDatasets = (file: string, p: Pipeline): Effect.Effect<void, Pi
       // the expert replays the agent's actions on the built-in world and acts from where they led
       if (p.env.url !== undefined) return yield* invalid(file, `stages[${i}]: dagger needs the built-in environment (env.url is set)`)
       if (Registry.make(p.env.name, p.env.seed).expertAfter === undefined) {
-        return yield* invalid(file, `stages[${i}]: dagger needs an expert that acts from any state; ${p.env.name}'s acts only from the start (house's can)`)
+        return yield* invalid(file, `stages[${i}]: dagger needs an expert that acts from any state; ${p.env.name}'s acts only from the start (house's and shop's can)`)
       }
     }
     for (const [i, stage] of p.stages.entries()) {

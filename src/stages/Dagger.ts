@@ -18,7 +18,7 @@ import { StageError } from "./StageError.ts"
  * the states it reached (src/env/Relabel.ts: the agent's actions up to each of its first mistakes off the expert's
  * path, then the expert's from there), and the policy is trained by SFT on those trajectories mixed with expert
  * demonstrations. Behaviour cloning alone shows no state after a mistake; these rounds show the policy its own.
- * Needs an environment whose expert acts from any state (`Simulator.expertAfter`: house).
+ * Needs an environment whose expert acts from any state (`Simulator.expertAfter`: house, shop).
  */
 export const Config = Schema.Struct({
   parallel: Field.int(32), // episodes in flight: one batched sampling call spans them all (more than PPO's 16: no update between waves)
@@ -49,7 +49,7 @@ export const relabelled = (config: Config, run: Run.Run, sim: Simulator) =>
     Batched.each("Dagger.relabelled", config.parallel, (ids: ReadonlyArray<string>, wave: number) =>
       Effect.gen(function*() {
         if (sim.expertAfter === undefined) {
-          return yield* Effect.fail(new StageError({ reason: "BadConfig", stage, step: 0, message: `stage dagger: the ${sim.name} expert cannot act from any state (only house's can)` }))
+          return yield* Effect.fail(new StageError({ reason: "BadConfig", stage, step: 0, message: `stage dagger: the ${sim.name} expert cannot act from any state (only house's and shop's can)` }))
         }
         const metrics = yield* Metrics
         const [duration, rollouts] = yield* Evaluate.policyWave(config, stage, ids, config.maxSteps, Run.streamSeed(run, stage, wave), false)

@@ -4,8 +4,10 @@ import { actionTrained } from "../../src/domain/Trajectory.ts"
 import * as House from "../../src/env/house/House.ts"
 import * as Qa from "../../src/env/qa/Qa.ts"
 import * as Relabel from "../../src/env/Relabel.ts"
+import * as Shop from "../../src/env/shop/Shop.ts"
 
 const sim = House.make()
+const shop = Shop.make({ expert: "explore" })
 
 /** An agent that follows the expert but for `wrong` (state index -> its action there), as a policy that errs. */
 const erring = (taskId: string, wrong: ReadonlyMap<number, string>, steps: number): Array<string> => {
@@ -56,6 +58,25 @@ describe("DAgger relabelling (Relabel)", () => {
         expect(t.success).toBe(true) // the house expert finishes from these states
         expect(t.source).toBe("relabelled:house")
       })
+    }
+  )
+
+  test.prop([fc.nat({ max: 4999 }), fc.array(fc.tuple(fc.nat({ max: 6 }), fc.constantFrom("click[< Prev]", "click[Back to Search]", "click[Next >]", "click[Description]", "search[socks]", "click[Buy Now]")), { minLength: 1, maxLength: 3 })], { numRuns: 60 })(
+    "shop: the relabelled trajectories replay to a purchase of reward 1, unless the agent's steps left too few",
+    (index, mistakes) => {
+      const id = `train:${index}`
+      const wrong = new Map(mistakes)
+      const actions: Array<string> = []
+      for (let t = 0; t < Shop.maxSteps; t++) {
+        const a = wrong.get(t) ?? shop.expertAfter!(id, actions)
+        if (a === undefined) break
+        actions.push(a)
+      }
+      for (const t of Relabel.relabel(shop, id, actions, { cuts: 2, id: "s" })) {
+        expect(t.source).toBe("relabelled:shop")
+        expect(t.success || t.steps.length === Shop.maxSteps).toBe(true)
+        if (t.success) expect(t.steps.at(-1)!.action).toBe("click[Buy Now]")
+      }
     }
   )
 

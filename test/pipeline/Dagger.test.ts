@@ -44,7 +44,7 @@ describe("dagger stage (in a run)", () => {
       const fs = yield* FileSystem.FileSystem
       const out = yield* fs.makeTempDirectoryScoped({ prefix: "dagger-" })
       const error = yield* Effect.flip(Start.start(pipeline, { out, sets: ["env.name=qa"] }))
-      assert.strictEqual(error.message, `${pipeline}: stages[1]: dagger needs an expert that acts from any state; qa's acts only from the start (house's can)`)
+      assert.strictEqual(error.message, `${pipeline}: stages[1]: dagger needs an expert that acts from any state; qa's acts only from the start (house's and shop's can)`)
       assert.deepStrictEqual(yield* fs.readDirectory(out), []) // no run directory: refused before any work
     }).pipe(Effect.provide(services)), 120_000)
 })

@@ -12,7 +12,8 @@ import type { World } from "./World.ts"
 /** The search page's one valid action, as a template. */
 export const searchTemplate = "search[<keywords>]"
 
-type Where =
+/** Which page an episode is on, with what led there. */
+export type Where =
   | { readonly _tag: "search" }
   | { readonly _tag: "results"; readonly results: Results; readonly page: number }
   | { readonly _tag: "item"; readonly results: Results; readonly page: number; readonly product: Product }
@@ -20,6 +21,20 @@ type Where =
   | { readonly _tag: "done" }
 
 const searchPage: Where = { _tag: "search" }
+
+/** What an episode has reached, for an expert that acts from any state (src/env/shop/Replan.ts). */
+export interface View {
+  readonly where: Where
+  /** Option group -> the value selected on the current product (cleared when a product is clicked). */
+  readonly chosen: ReadonlyMap<string, string>
+  /** The episode has ended: bought, or out of steps. */
+  readonly over: boolean
+}
+
+/** A running episode with a view of its page. */
+export interface Session extends SimEpisode {
+  readonly view: () => View
+}
 
 /**
  * One episode of the simulated browser (WebShop's SimBrowser + SimServer for one session).
@@ -29,7 +44,7 @@ const searchPage: Where = { _tag: "search" }
  * ends the episode with WebShop's score; reaching `maxSteps` ends it with reward 0. Steps after
  * the end repeat the last answer.
  */
-export const start = (world: World, taskId: string, goal: Goal, instruction: string, maxSteps: number): SimEpisode => {
+export const start = (world: World, taskId: string, goal: Goal, instruction: string, maxSteps: number): Session => {
   const products = world.catalogue().products
   const first = Page.search(goal.text)
   let where: Where = searchPage
@@ -131,6 +146,7 @@ export const start = (world: World, taskId: string, goal: Goal, instruction: str
   const episode: Episode = { taskId, instruction, observation: first, maxSteps }
   return {
     episode,
+    view: () => ({ where, chosen, over: last !== undefined }),
     step: (text) => {
       if (last !== undefined) return last
       steps++

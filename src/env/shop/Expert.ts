@@ -25,14 +25,20 @@ const selection = (product: Product, goal: Goal): ReadonlyArray<string> | undefi
   return out.length === goal.options.length ? out : undefined
 }
 
+/** The option values to click on a product so that buying it scores 1; undefined when no selection does. */
+export const satisfying = (product: Product, goal: Goal): ReadonlyArray<string> | undefined => {
+  const picks = selection(product, goal)
+  return picks !== undefined && Reward.score(product, picks, goal).reward === 1 ? picks : undefined
+}
+
 /** The first result (by rank) that scores 1 with the wanted options selected, and its rank. */
 const firstMatch = (world: World, q: string, goal: Goal): { readonly rank: number; readonly product: Product; readonly picks: ReadonlyArray<string> } | undefined => {
   const products = world.catalogue().products
   const ids = world.search.run(q).ids
   for (let rank = 0; rank < ids.length; rank++) {
     const product = products[ids[rank]!]!
-    const picks = selection(product, goal)
-    if (picks !== undefined && Reward.score(product, picks, goal).reward === 1) return { rank, product, picks }
+    const picks = satisfying(product, goal)
+    if (picks !== undefined) return { rank, product, picks }
   }
   return undefined
 }
@@ -85,7 +91,10 @@ export type Style = typeof styles[number]
  * misses an attribute the instruction asks for (its bullet points say so, not its pages' first lines) is passed over
  * too, so the plan ends with reward 1. When the exploration would not fit in `maxSteps` actions, the direct plan.
  */
-export const planExplore = (world: World, goal: Goal, maxSteps: number): Plan => {
+export const planExplore = (world: World, goal: Goal, maxSteps: number): Plan => explored(world, goal, maxSteps) ?? plan(world, goal)
+
+/** The exploring expert's plan, undefined when it would not fit in `maxSteps` actions (planExplore then takes the direct one). */
+export const explored = (world: World, goal: Goal, maxSteps: number): Plan | undefined => {
   const direct = plan(world, goal)
   const q = direct.actions[0]!.slice("search[".length, -1)
   const products = world.catalogue().products
@@ -103,8 +112,8 @@ export const planExplore = (world: World, goal: Goal, maxSteps: number): Plan =>
       if (product.price > goal.priceUpper) continue
       actions.push(`click[${product.asin}]`)
       thoughts.push(`I think ${product.asin} may be the ${type.noun} I need and costs $${product.price.toFixed(2)}, under the price limit, so I should look at it.`)
-      const picks = selection(product, goal)
-      if (picks !== undefined && Reward.score(product, picks, goal).reward === 1) {
+      const picks = satisfying(product, goal)
+      if (picks !== undefined) {
         for (const v of picks) {
           const group = product.options.find((o) => o.values.includes(v))!.name
           actions.push(`click[${v}]`)
@@ -112,12 +121,12 @@ export const planExplore = (world: World, goal: Goal, maxSteps: number): Plan =>
         }
         actions.push("click[Buy Now]")
         thoughts.push("I think the product now meets every requirement, so I should click on 'Buy Now'.")
-        return actions.length <= maxSteps ? { actions, thoughts } : direct
+        return actions.length <= maxSteps ? { actions, thoughts } : undefined
       }
       actions.push("click[< Prev]")
       thoughts.push(`I think ${product.asin} does not offer everything I need, so I should go back to the results.`)
-      if (actions.length >= maxSteps) return direct
+      if (actions.length >= maxSteps) return undefined
     }
   }
-  return direct
+  return undefined
 }

@@ -3,6 +3,7 @@ import type { Simulator } from "../Simulator.ts"
 import * as Browser from "./Browser.ts"
 import * as Expert from "./Expert.ts"
 import * as Goal from "./Goal.ts"
+import * as Replan from "./Replan.ts"
 import * as World from "./World.ts"
 
 /** Step limit: the expert needs at most 10 (search, 4 x Next >, product, 3 options, Buy Now); ETO allows WebShop 10, 15 leaves room to explore. */
@@ -53,12 +54,34 @@ export const make = (options?: { readonly seed?: number; readonly expert?: Exper
     }
     return p
   }
+  const tasks = new Map<string, Replan.Task>()
+  const task = (taskId: string): Replan.Task => {
+    let t = tasks.get(taskId)
+    if (t === undefined) {
+      const goal = goalOf(world, taskId)
+      const direct = Expert.plan(world, goal)
+      const explores = explore && Expert.explored(world, goal, maxSteps) !== undefined
+      t = { goal, query: direct.actions[0]!.slice("search[".length, -1), explores }
+      tasks.set(taskId, t)
+    }
+    return t
+  }
   return {
     name: "shop",
     instruction,
     size: (split) => Goal.sizes[split],
     start: (taskId) => Browser.start(world, taskId, goalOf(world, taskId), instruction, maxSteps),
     expert: (taskId) => plan(taskId).actions,
-    expertThoughts: (taskId) => plan(taskId).thoughts
+    expertThoughts: (taskId) => plan(taskId).thoughts,
+    expertAfter: (taskId, actions) => {
+      const t = task(taskId)
+      const episode = Browser.start(world, taskId, t.goal, instruction, maxSteps)
+      const looked: Replan.Looked = new Set()
+      for (const a of actions) {
+        episode.step(a)
+        Replan.observe(looked, episode.view())
+      }
+      return Replan.next(world, t, episode.view(), looked)
+    }
   }
 }
