@@ -242,3 +242,31 @@ export const houseDaggerMore = (init: string, seed = 1): Input => {
     stages: base.stages.map((e) => e.stage === "dagger" ? { ...e, taskOffset: 100 + 4 * 256, expertOffset: 100 + 4 * 512 } : e)
   })
 }
+
+/**
+ * Shop after the exploring expert's behaviour cloning (pipelines/shop-explore-sft.ts's recipe at 4 passes, 2,400 steps:
+ * test 20.5% in its one measured run, docs/paper-table.md; or its checkpoint as `init`), then houseDagger's design on
+ * shop: four DAgger rounds (256 train tasks from train:100 rolled out greedily a round for up to the 15 steps shop
+ * allows, up to 2 relabelled trajectories each, as many expert trajectories mixed in) or, as the control, plain SFT
+ * on 4,096 expert trajectories; 512 steps of 8 at 5e-4 either way (warm-up 20, decay to a tenth).
+ */
+export const shopDagger = (variant: "dagger" | "control", init?: string, seed = 1): Input => {
+  const sft = { learningRate: 5e-4, warmupSteps: 20 }
+  const warm = longSft("shop", 4)
+  return define({
+    ...warm,
+    name: `shop-${variant === "dagger" ? "dagger" : "dagger-control"}`,
+    method: variant === "dagger" ? "dagger" : "sft-more-dagger",
+    seed,
+    env: { name: "shop", expert: "explore" },
+    model: { preset: "small", overrides: { contextLength: 1024 } }, // shop-explore-sft.ts's reason: `< Prev` needs the page just left
+    ...(init === undefined ? {} : { init: { checkpoint: init } }),
+    stages: [
+      ...(init === undefined ? warm.stages.filter((e) => e.stage === "sft") : []),
+      variant === "dagger"
+        ? { stage: "dagger", iterations: 4, episodesPerIteration: 256, maxSteps: 15, cuts: 2, expertRatio: 1, sft }
+        : { stage: "sft", epochs: 1, offset: 100, trajectories: 4_096, ...sft },
+      { stage: "evaluate", n: 200, trainEpisodes: 100 }
+    ]
+  })
+}

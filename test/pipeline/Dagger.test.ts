@@ -39,6 +39,17 @@ describe("dagger stage (in a run)", () => {
       assert.deepInclude(state, { completed: 4, units: 4 })
     }).pipe(Effect.provide(services)), 120_000)
 
+  it.effect("runs on shop, whose expert (direct or exploring) acts from any state too", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const out = yield* fs.makeTempDirectoryScoped({ prefix: "dagger-" })
+      const runDir = yield* Start.start(pipeline, { out, sets: ["env.name=shop", "env.expert=explore"] })
+      const records = (yield* fs.readFileString(NodePath.join(runDir, RunDir.METRICS))).trim().split("\n").map((l) => JSON.parse(l) as Record)
+      const rounds = records.filter((r) => r.stage === "dagger")
+      assert.deepStrictEqual(rounds.map((r) => r.iteration), [0, 1])
+      for (const r of rounds) assert.isTrue(r["dagger/relabelled"]! > 0 && r["dagger/relabelled"]! <= 12, JSON.stringify(r))
+    }).pipe(Effect.provide(services)), 120_000)
+
   it.effect("refuses an environment whose expert cannot act from any state, or a remote one, in one line before any work", () =>
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
