@@ -201,30 +201,34 @@ export const longSft = (env: "house" | "shop", epochs = 8): Input => {
 }
 
 /**
- * House after a behaviour-cloning warm start (house-sft-2400.ts's SFT, or its checkpoint as `init`): four DAgger
- * rounds (`dagger`: 256 train tasks rolled out greedily a round, up to 2 relabelled trajectories each, as many expert
- * trajectories mixed in, one pass) or, as its control, plain SFT on as many expert trajectories (`control`: 4,096 of
- * the same data, one pass): 512 optimizer steps of 8 each, the same rate (5e-4, a quarter of the warm start's peak,
- * warmed up over 20 steps and decayed to a tenth), so that a difference is the relabelled states, not more training.
+ * The DAgger design after a behaviour-cloning warm start (`warm`'s SFT, or its checkpoint as `init`): four DAgger
+ * rounds (`dagger`: 256 train tasks from train:100 rolled out greedily a round, up to 2 relabelled trajectories each,
+ * as many expert trajectories mixed in, one pass) or, as its control, plain SFT on as many expert trajectories
+ * (`control`: 4,096 of the same data, one pass): 512 optimizer steps of 8 each, the same rate (5e-4, a quarter of the
+ * warm start's peak, warmed up over 20 steps and decayed to a tenth), so that a difference is the relabelled states,
+ * not more training. `rollout` adds to the dagger stage's fields.
  */
-export const houseDagger = (variant: "dagger" | "control", init?: string, seed = 1): Input => {
+const daggerDesign = (warm: Input, variant: "dagger" | "control", init: string | undefined, seed: number, rollout: { readonly maxSteps?: number } = {}): Input => {
   const sft = { learningRate: 5e-4, warmupSteps: 20 }
-  const warm = longSft("house", 4)
   return define({
     ...warm,
-    name: `house-${variant === "dagger" ? "dagger" : "dagger-control"}`,
+    name: `${warm.env.name}-${variant === "dagger" ? "dagger" : "dagger-control"}`,
     method: variant === "dagger" ? "dagger" : "sft-more-dagger",
     seed,
     ...(init === undefined ? {} : { init: { checkpoint: init } }),
     stages: [
       ...(init === undefined ? warm.stages.filter((e) => e.stage === "sft") : []),
       variant === "dagger"
-        ? { stage: "dagger", iterations: 4, episodesPerIteration: 256, cuts: 2, expertRatio: 1, sft }
+        ? { stage: "dagger", iterations: 4, episodesPerIteration: 256, ...rollout, cuts: 2, expertRatio: 1, sft }
         : { stage: "sft", epochs: 1, offset: 100, trajectories: 4_096, ...sft },
       { stage: "evaluate", n: 200, trainEpisodes: 100 }
     ]
   })
 }
+
+/** House after house-sft-2400.ts's behaviour cloning: daggerDesign. */
+export const houseDagger = (variant: "dagger" | "control", init?: string, seed = 1): Input =>
+  daggerDesign(longSft("house", 4), variant, init, seed)
 
 /**
  * Four more DAgger rounds from a house DAgger run's checkpoint (`init`, required: the rounds 1-4 of houseDagger), the
@@ -244,29 +248,9 @@ export const houseDaggerMore = (init: string, seed = 1): Input => {
 }
 
 /**
- * Shop after the exploring expert's behaviour cloning (pipelines/shop-explore-sft.ts's recipe at 4 passes, 2,400 steps:
- * test 20.5% in its one measured run, docs/paper-table.md; or its checkpoint as `init`), then houseDagger's design on
- * shop: four DAgger rounds (256 train tasks from train:100 rolled out greedily a round for up to the 15 steps shop
- * allows, up to 2 relabelled trajectories each, as many expert trajectories mixed in) or, as the control, plain SFT
- * on 4,096 expert trajectories; 512 steps of 8 at 5e-4 either way (warm-up 20, decay to a tenth).
+ * Shop after the exploring expert's behaviour cloning (pipelines/shop-explore-sft.ts's recipe at 4 passes, 2,400 steps,
+ * context 1,024: test 20.5% in its one measured run, docs/paper-table.md), then daggerDesign, its rollouts lasting up
+ * to the 15 steps shop allows.
  */
-export const shopDagger = (variant: "dagger" | "control", init?: string, seed = 1): Input => {
-  const sft = { learningRate: 5e-4, warmupSteps: 20 }
-  const warm = longSft("shop", 4)
-  return define({
-    ...warm,
-    name: `shop-${variant === "dagger" ? "dagger" : "dagger-control"}`,
-    method: variant === "dagger" ? "dagger" : "sft-more-dagger",
-    seed,
-    env: { name: "shop", expert: "explore" },
-    model: { preset: "small", overrides: { contextLength: 1024 } }, // shop-explore-sft.ts's reason: `< Prev` needs the page just left
-    ...(init === undefined ? {} : { init: { checkpoint: init } }),
-    stages: [
-      ...(init === undefined ? warm.stages.filter((e) => e.stage === "sft") : []),
-      variant === "dagger"
-        ? { stage: "dagger", iterations: 4, episodesPerIteration: 256, maxSteps: 15, cuts: 2, expertRatio: 1, sft }
-        : { stage: "sft", epochs: 1, offset: 100, trajectories: 4_096, ...sft },
-      { stage: "evaluate", n: 200, trainEpisodes: 100 }
-    ]
-  })
-}
+export const shopDagger = (variant: "dagger" | "control", init?: string, seed = 1): Input =>
+  daggerDesign({ ...longSft("shop", 4), env: { name: "shop", expert: "explore" }, model: { preset: "small", overrides: { contextLength: 1024 } } }, variant, init, seed, { maxSteps: 15 })
