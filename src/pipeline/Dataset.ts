@@ -92,6 +92,17 @@ export const window = (p: Pipeline.Pipeline, tok: Tokenizer, range: readonly [nu
   )
 }
 
+/**
+ * The first `n` trajectories the run trains on, as the model sees them: from where its first SFT stage starts (its
+ * `offset`), or a DAgger stage's expert data (`expertOffset`) when no SFT stage comes first, else the data's start.
+ * For the evaluate stage's action accuracy at trained states.
+ */
+export const trainedOn = (p: Pipeline.Pipeline, n: number): Stream.Stream<Trajectory, PipelineError> => {
+  const first = p.stages.find((e) => e.stage === "sft" || e.stage === "dagger")
+  const lo = first === undefined ? 0 : first.stage === "sft" ? first.offset : first.stage === "dagger" ? first.expertOffset : 0
+  return trajectories(p).pipe(Stream.drop(lo), Stream.take(n))
+}
+
 /** Trajectories held in a shuffle buffer: at least every SFT set the shipped pipelines use, so each epoch is a full permutation. */
 export const shuffleBuffer = 20_000
 

@@ -7,6 +7,7 @@ import * as Metrics from "../metrics/Metrics.ts"
 import * as RunDir from "../report/RunDir.ts"
 import * as ActionAccuracy from "../stages/ActionAccuracy.ts"
 import * as Evaluate from "../stages/Evaluate.ts"
+import * as Dataset from "./Dataset.ts"
 import * as Environment from "./Environment.ts"
 import { PipelineError } from "./PipelineError.ts"
 import * as RunFiles from "./RunFiles.ts"
@@ -53,7 +54,18 @@ export const unit = (ctx: Unit.Context, u: Unit.Unit, e: typeof StageEntry.Evalu
       actionAccuracy = yield* ActionAccuracy.actionAccuracy(Environment.heldOutExperts(p, sim, e.actionAccuracyTasks))
       yield* metrics.log({ stage: "evaluate", iteration: run.iteration, step: actionAccuracy.states, values: { "eval/action_accuracy": actionAccuracy.accuracy, "eval/action_states": actionAccuracy.states } })
     }
-    yield* outputs(ctx, e, Array.from(episodes), { ...(train === undefined ? {} : { train }), ...(validation === undefined ? {} : { validation }), ...(actionAccuracy === undefined ? {} : { actionAccuracy }) })
+    let trainActionAccuracy: ActionAccuracy.Result | undefined
+    if (sim !== undefined && e.policy === "model" && e.trainActionAccuracyTasks > 0) {
+      const trained = yield* Stream.runCollect(Dataset.trainedOn(p, e.trainActionAccuracyTasks))
+      trainActionAccuracy = yield* ActionAccuracy.actionAccuracy(Array.from(trained))
+      yield* metrics.log({ stage: "evaluate", iteration: run.iteration, step: trainActionAccuracy.states, values: { "eval/train_action_accuracy": trainActionAccuracy.accuracy, "eval/train_action_states": trainActionAccuracy.states } })
+    }
+    yield* outputs(ctx, e, Array.from(episodes), {
+      ...(train === undefined ? {} : { train }),
+      ...(validation === undefined ? {} : { validation }),
+      ...(actionAccuracy === undefined ? {} : { actionAccuracy }),
+      ...(trainActionAccuracy === undefined ? {} : { trainActionAccuracy })
+    })
   })
 
 /** eval/episodes.arrows (every episode's transcript) and eval/summary.json. */
@@ -65,6 +77,7 @@ const outputs = (
     readonly train?: ReadonlyArray<Evaluate.Episode>
     readonly validation?: { readonly world: number; readonly episodes: ReadonlyArray<Evaluate.Episode> }
     readonly actionAccuracy?: ActionAccuracy.Result
+    readonly trainActionAccuracy?: ActionAccuracy.Result
   }
 ) =>
   Effect.gen(function*() {
@@ -89,7 +102,8 @@ const outputs = (
       outcomes: episodes.map((e) => ({ task: e.taskId, reward: e.reward, success: e.success })),
       ...(extra.train === undefined ? {} : { train: splitSummary(extra.train) }),
       ...(extra.validation === undefined ? {} : { validation: { world: extra.validation.world, ...splitSummary(extra.validation.episodes) } }),
-      ...(extra.actionAccuracy === undefined ? {} : { actionAccuracy: extra.actionAccuracy.accuracy, actionAccuracyStates: extra.actionAccuracy.states })
+      ...(extra.actionAccuracy === undefined ? {} : { actionAccuracy: extra.actionAccuracy.accuracy, actionAccuracyStates: extra.actionAccuracy.states }),
+      ...(extra.trainActionAccuracy === undefined ? {} : { trainActionAccuracy: extra.trainActionAccuracy.accuracy, trainActionAccuracyStates: extra.trainActionAccuracy.states })
     }
     yield* RunFiles.writeJson(NodePath.join(ctx.runDir, RunDir.SUMMARY), RunDir.EvalSummary, summary)
     return summary
@@ -110,6 +124,7 @@ export const line = (s: RunDir.EvalSummary): string =>
     ...(s.train === undefined ? [] : [`train success ${pct(s.train.successRate)}`]),
     ...(s.validation === undefined ? [] : [`validation success ${pct(s.validation.successRate)} (world ${s.validation.world})`]),
     ...(s.actionAccuracy === undefined ? [] : [`action accuracy ${pct(s.actionAccuracy)}`]),
+    ...(s.trainActionAccuracy === undefined ? [] : [`action accuracy at trained states ${pct(s.trainActionAccuracy)}`]),
     ...errorPart("", s.terminations),
     ...errorPart("train: ", s.train?.terminations)
   ].join("; ")

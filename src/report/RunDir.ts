@@ -69,7 +69,9 @@ export const EvalSummary = Schema.Struct({
   train: Schema.optionalKey(Schema.Struct(splitFields)), // the train-split check
   validation: Schema.optionalKey(Schema.Struct({ world: Schema.Finite, ...splitFields })), // train tasks of an unseen world
   actionAccuracy: Schema.optionalKey(Schema.Finite), // greedy exact match at held-out expert states
-  actionAccuracyStates: Schema.optionalKey(Schema.Finite)
+  actionAccuracyStates: Schema.optionalKey(Schema.Finite),
+  trainActionAccuracy: Schema.optionalKey(Schema.Finite), // the same at the expert states of trajectories the run trained on
+  trainActionAccuracyStates: Schema.optionalKey(Schema.Finite)
 })
 export type EvalSummary = typeof EvalSummary.Type
 

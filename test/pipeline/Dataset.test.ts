@@ -33,3 +33,26 @@ describe("Dataset.count", () => {
       }), 60_000)
   }
 })
+
+describe("Dataset.trainedOn", () => {
+  const decodeStages = (stages: ReadonlyArray<unknown>) =>
+    Pipeline.decode("test.ts", {
+      name: "trained",
+      method: "sft",
+      env: { name: "house" },
+      data: { generate: { n: 20, seeds: [0] } },
+      tokenizer: { vocab: 300 },
+      model: { preset: "tiny" },
+      stages
+    })
+  const taskIds = (p: Pipeline.Pipeline, n: number) => Effect.map(Stream.runCollect(Dataset.trainedOn(p, n)), (ts) => Array.from(ts, (t) => t.taskId))
+  it.effect("starts where the first SFT stage does, else a DAgger stage's expert data, else the data's start", () =>
+    Effect.gen(function*() {
+      const train = (i: number) => `train:${i}`
+      assert.deepStrictEqual(yield* taskIds(yield* decodeStages([{ stage: "sft", epochs: 1, offset: 5 }, { stage: "sft", epochs: 1, offset: 9 }]), 3), [5, 6, 7].map(train))
+      assert.deepStrictEqual(yield* taskIds(yield* decodeStages([{ stage: "dagger", expertOffset: 12 }, { stage: "evaluate" }]), 2), [12, 13].map(train))
+      assert.deepStrictEqual(yield* taskIds(yield* decodeStages([{ stage: "evaluate" }]), 2), [0, 1].map(train))
+      // no more than the data holds
+      assert.deepStrictEqual(yield* taskIds(yield* decodeStages([{ stage: "sft", epochs: 1, offset: 18 }]), 5), [18, 19].map(train))
+    }), 60_000)
+})

@@ -26,7 +26,8 @@ const sets = [
   "stages.2.n=4",
   "stages.2.parallel=4",
   "stages.2.trainEpisodes=2",
-  "stages.2.actionAccuracyTasks=2"
+  "stages.2.actionAccuracyTasks=2",
+  "stages.2.trainActionAccuracyTasks=3"
 ]
 
 /** A scalar event as tags and values: -0 read as 0 (JSON writes it so), NaN for null (a non-finite value). */
@@ -98,7 +99,7 @@ describe("Runner in-process", () => {
       assert.strictEqual(runDir, NodePath.join(out, "tiny__1__19700101T000000Z"))
       const lines = yield* TestConsole.logLines
       assert.strictEqual(lines[0], runDir)
-      assert.match(String(lines[1]), /^eval: test success \d+\.\d% of 4 episodes \(avg reward \d\.\d{3}\); train success \d+\.\d%; action accuracy \d+\.\d%$/)
+      assert.match(String(lines[1]), /^eval: test success \d+\.\d% of 4 episodes \(avg reward \d\.\d{3}\); train success \d+\.\d%; action accuracy \d+\.\d%; action accuracy at trained states \d+\.\d%$/)
       assert.strictEqual(lines.at(-1), `report: ${at("report.html")}`)
 
       const config = yield* json(RunDir.CONFIG, RunDir.RunConfig)
@@ -137,6 +138,8 @@ describe("Runner in-process", () => {
       assert.strictEqual(summary.outcomes?.length, 4)
       assert.strictEqual(summary.train?.episodes, 2)
       assert.isTrue((summary.actionAccuracyStates ?? 0) > 0)
+      // at the expert states of the 3 trajectories the SFT stage trained on first (qa: 3-5 actions each)
+      assert.isTrue((summary.trainActionAccuracyStates ?? 0) >= 6 && (summary.trainActionAccuracyStates ?? 0) <= 15, String(summary.trainActionAccuracyStates))
       assert.isTrue(yield* fs.exists(at("eval/episodes.arrows")))
       assert.isTrue(yield* fs.exists(at("report.html")))
 
