@@ -41,6 +41,7 @@ export interface Entry {
   readonly train?: { readonly avgReward: number; readonly successRate: number; readonly episodes: number } | undefined
   readonly validation?: { readonly successRate: number } | undefined
   readonly actionAccuracy?: number | undefined
+  readonly trainActionAccuracy?: number | undefined
 }
 
 /** The runs of one (method, environment, split). */
@@ -76,6 +77,9 @@ export interface Cell {
   /** Mean action accuracy (greedy exact match at held-out expert states) over the `actionAccuracyRuns` runs that recorded it. */
   readonly actionAccuracy: number | null
   readonly actionAccuracyRuns: number
+  /** The same at the expert states of trajectories the run trained on (`eval/train_action_accuracy`), over the runs that recorded it. */
+  readonly trainActionAccuracy: number | null
+  readonly trainActionAccuracyRuns: number
 }
 
 /** A paired difference, method minus baseline, in one column (fractions: 0.05 is 5 points of success). */
@@ -172,7 +176,8 @@ export const entry = Effect.fn("Table.entry")(function*(dir: string) {
     outcomes: s.outcomes,
     train: s.train,
     validation: s.validation,
-    actionAccuracy: s.actionAccuracy
+    actionAccuracy: s.actionAccuracy,
+    trainActionAccuracy: s.trainActionAccuracy
   } satisfies Entry
 })
 
@@ -246,6 +251,7 @@ export const compare = (entries: ReadonlyArray<Entry>, options: Bootstrap.Option
       const rate = Bootstrap.mean(g.map((x) => ({ mean: x.successRate, values: x.outcomes?.map(success) })), options)
       const trained = g.flatMap((x) => x.train === undefined ? [] : [x.train])
       const accuracies = g.flatMap((x) => x.actionAccuracy === undefined ? [] : [x.actionAccuracy])
+      const fitted = g.flatMap((x) => x.trainActionAccuracy === undefined ? [] : [x.trainActionAccuracy])
       const validated = g.flatMap((x) => x.validation === undefined ? [] : [x.validation.successRate])
       cells.push({
         method,
@@ -269,7 +275,9 @@ export const compare = (entries: ReadonlyArray<Entry>, options: Bootstrap.Option
         validationSuccessRate: validated.length === 0 ? null : mean(validated),
         validationRuns: validated.length,
         actionAccuracy: accuracies.length === 0 ? null : mean(accuracies),
-        actionAccuracyRuns: accuracies.length
+        actionAccuracyRuns: accuracies.length,
+        trainActionAccuracy: fitted.length === 0 ? null : mean(fitted),
+        trainActionAccuracyRuns: fitted.length
       })
     }
   }
@@ -368,19 +376,21 @@ export const markdown = (c: Comparison): string => {
   const hasTrain = c.cells.some((x) => x.trainRuns > 0)
   const hasValidation = c.cells.some((x) => x.validationRuns > 0)
   const hasAccuracy = c.cells.some((x) => x.actionAccuracyRuns > 0)
-  if (hasTrain || hasValidation || hasAccuracy) {
+  const hasFit = c.cells.some((x) => x.trainActionAccuracyRuns > 0)
+  if (hasTrain || hasValidation || hasAccuracy || hasFit) {
     const parts = (col: string) => [
       ...(hasTrain ? [`${md(col)} train success`] : []),
       ...(hasValidation ? [`${md(col)} validation success`] : []),
-      ...(hasAccuracy ? [`${md(col)} action accuracy`] : [])
+      ...(hasAccuracy ? [`${md(col)} action accuracy`] : []),
+      ...(hasFit ? [`${md(col)} at trained states`] : [])
     ]
-    const width = (hasTrain ? 1 : 0) + (hasValidation ? 1 : 0) + (hasAccuracy ? 1 : 0)
+    const width = (hasTrain ? 1 : 0) + (hasValidation ? 1 : 0) + (hasAccuracy ? 1 : 0) + (hasFit ? 1 : 0)
     const mean = (x: number | null, n: number) => x === null ? "-" : `${pct(x)}% (n=${n})`
     out.push(
       "",
       "### Train split and action accuracy",
       "",
-      `Train success: the success rate on training tasks (the model can fit them); ${hasValidation ? "validation success: on the train tasks of a world the data was not generated from (for choosing hyper-parameters without the test split); " : ""}action accuracy: the greedy action's exact match at held-out expert states. Means over the runs that recorded them (n).`,
+      `Train success: the success rate on training tasks (the model can fit them); ${hasValidation ? "validation success: on the train tasks of a world the data was not generated from (for choosing hyper-parameters without the test split); " : ""}action accuracy: the greedy action's exact match at held-out expert states${hasFit ? "; at trained states: the same at the expert states of trajectories the run trained on (the two alike: the model cannot fit; trained far above held-out: it memorises)" : ""}. Means over the runs that recorded them (n).`,
       "",
       line(["method", ...c.columns.flatMap(parts)]),
       line([":--", ...c.columns.flatMap(() => Array.from({ length: width }, () => "--:"))]),
@@ -392,7 +402,8 @@ export const markdown = (c: Comparison): string => {
             return [
               ...(hasTrain ? [cell === undefined ? "-" : mean(cell.trainSuccessRate, cell.trainRuns)] : []),
               ...(hasValidation ? [cell === undefined ? "-" : mean(cell.validationSuccessRate, cell.validationRuns)] : []),
-              ...(hasAccuracy ? [cell === undefined ? "-" : mean(cell.actionAccuracy, cell.actionAccuracyRuns)] : [])
+              ...(hasAccuracy ? [cell === undefined ? "-" : mean(cell.actionAccuracy, cell.actionAccuracyRuns)] : []),
+              ...(hasFit ? [cell === undefined ? "-" : mean(cell.trainActionAccuracy, cell.trainActionAccuracyRuns)] : [])
             ]
           })
         ])

@@ -160,6 +160,14 @@ describe("Table.compare", () => {
     assert.deepStrictEqual([cell.trainRuns, cell.actionAccuracyRuns, cell.actionAccuracy], [2, 1, 0.5])
     assert.closeTo(cell.trainSuccessRate!, 0.7, 1e-12)
     assert.include(Table.markdown(c), "| sft | 70.0% (n=2) | 50.0% (n=1) |")
+    // the action accuracy at trained states: its own column when a run recorded it
+    const f = Table.compare([
+      { ...entry("sft", "house", 0.5, 0.2), actionAccuracy: 0.7, trainActionAccuracy: 0.66 },
+      { ...entry("sft", "house", 0.5, 0.2), actionAccuracy: 0.6, trainActionAccuracy: 0.7 }
+    ])
+    assert.deepStrictEqual([f.cells[0]!.trainActionAccuracyRuns, Math.round(1e9 * f.cells[0]!.trainActionAccuracy!) / 1e9], [2, 0.68])
+    assert.include(Table.markdown(f), "| sft | 65.0% (n=2) | 68.0% (n=2) |")
+    assert.include(Table.markdown(f), "house at trained states")
     const v = Table.compare([
       { ...entry("sft", "qa", 0.5, 0.2), validation: { successRate: 0.3 } },
       { ...entry("sft", "qa", 0.5, 0.2), validation: { successRate: 0.1 } }
@@ -234,7 +242,8 @@ describe("table command", () => {
         {
           method: "stepagent-implicit", env: "shop", split: "test", column: "shop", runs: 2, avgReward: 0.6, successRate: 0.375, avgRewardStd: 0.017678, successRateStd: 0.035355, episodes: 40, dirs: 2,
           seeds: [1, 2], interval: "bootstrap", avgRewardCi: { lo: 0.5, hi: 0.703 }, successRateCi: { lo: 0.225, hi: 0.525 },
-          trainSuccessRate: 0.75, trainAvgReward: 0.825, trainRuns: 2, validationSuccessRate: null, validationRuns: 0, actionAccuracy: 0.66, actionAccuracyRuns: 1
+          trainSuccessRate: 0.75, trainAvgReward: 0.825, trainRuns: 2, validationSuccessRate: null, validationRuns: 0, actionAccuracy: 0.66, actionAccuracyRuns: 1,
+          trainActionAccuracy: null, trainActionAccuracyRuns: 0
         }
       )
       // sft-house has no config.method (the pipeline name without "house") and an old summary: no outcomes, no interval.
