@@ -17,7 +17,7 @@ for d in /work/runs/dagger8/house-dagger-more__*; do
 done
 earlier="/work/runs/dagger/house-dagger__* /work/runs/dagger/house-dagger-control__*"
 cd /work/main
-pairs="--pair dagger-8:dagger --pair dagger-8:sft-more-dagger"
+pairs="--pair dagger-8:dagger" # the preregistered reading (the control had half the steps: no fair pair)
 node bin/stepagent.ts table $pairs $earlier $dirs > $out/table.md
 node bin/stepagent.ts table --json $pairs $earlier $dirs > $out/table.json
 for d in $dirs; do echo "$(basename $d) $(node $scripts/house-fail.ts $d/eval/episodes.arrows) $(node $scripts/house-recover.ts $d/eval/episodes.arrows)"; done > $out/failures.txt
