@@ -4,12 +4,14 @@ import * as ActionAccuracy from "../stages/ActionAccuracy.ts"
 import * as Evaluate from "../stages/Evaluate.ts"
 import * as Models from "../stages/Models.ts"
 import type * as Run from "../stages/Run.ts"
+import * as Dataset from "./Dataset.ts"
 import * as Environment from "./Environment.ts"
 import type * as Unit from "./Unit.ts"
 
 /**
- * One point of the SFT learning curves (`curveEvery`): held-out and train success, held-out action accuracy, at the
- * current optimizer step, logged as curve/* (not eval/*). Built-in environments only.
+ * One point of the SFT learning curves (`curveEvery`): held-out and train success, held-out action accuracy and the
+ * same at trained states (the first `n` trajectories the run trains on), at the current optimizer step, logged as
+ * curve/* (not eval/*). Built-in environments only.
  */
 export const point = (ctx: Unit.Context, run: Run.Run, n: number) =>
   Effect.gen(function*() {
@@ -24,6 +26,7 @@ export const point = (ctx: Unit.Context, run: Run.Run, n: number) =>
     const test = yield* episodes("test")
     const train = yield* episodes("train")
     const accuracy = yield* ActionAccuracy.actionAccuracy(Environment.heldOutExperts(p, ctx.simulator, n))
+    const fitted = yield* ActionAccuracy.actionAccuracy(Array.from(yield* Stream.runCollect(Dataset.trainedOn(p, n))))
     const step = (yield* models.entries)["policy"]?.optimizer?.step ?? 0
     yield* metrics.log({
       stage: "sft_curve",
@@ -32,7 +35,8 @@ export const point = (ctx: Unit.Context, run: Run.Run, n: number) =>
       values: {
         "curve/success_rate": Evaluate.summary(Array.from(test)).successRate,
         "curve/train_success_rate": Evaluate.summary(Array.from(train)).successRate,
-        "curve/action_accuracy": accuracy.accuracy
+        "curve/action_accuracy": accuracy.accuracy,
+        "curve/train_action_accuracy": fitted.accuracy
       }
     })
   })

@@ -98,7 +98,7 @@ describe("pipeline config errors", () => {
     const curve = metrics.filter((m) => m["stage"] as unknown === "sft_curve")
     expect(curve).toHaveLength(1)
     expect(curve[0]!["step"]).toBe(1)
-    for (const k of ["curve/success_rate", "curve/train_success_rate", "curve/action_accuracy"]) expect(curve[0]![k]).toBeGreaterThanOrEqual(0)
+    for (const k of ["curve/success_rate", "curve/train_success_rate", "curve/action_accuracy", "curve/train_action_accuracy"]) expect(curve[0]![k]).toBeGreaterThanOrEqual(0)
     expect(summary.actionAccuracy).toBeGreaterThanOrEqual(0)
     expect(r.stdout).toMatch(/\neval: test success 0\.0% of 1 episodes .*; validation success \d+\.\d% \(world 9\); action accuracy /)
   }, 120_000)
