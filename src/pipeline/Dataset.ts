@@ -7,6 +7,7 @@ import * as Expert from "../env/Expert.ts"
 import * as Registry from "../env/Registry.ts"
 import type * as Pipeline from "./Pipeline.ts"
 import { PipelineError } from "./PipelineError.ts"
+import type * as StageEntry from "./StageEntry.ts"
 
 /**
  * A pipeline's expert data, always streamed (one Arrow record batch, one shuffle buffer at most in memory, whatever
@@ -98,8 +99,8 @@ export const window = (p: Pipeline.Pipeline, tok: Tokenizer, range: readonly [nu
  * For the evaluate stage's action accuracy at trained states.
  */
 export const trainedOn = (p: Pipeline.Pipeline, n: number): Stream.Stream<Trajectory, PipelineError> => {
-  const first = p.stages.find((e) => e.stage === "sft" || e.stage === "dagger")
-  const lo = first === undefined ? 0 : first.stage === "sft" ? first.offset : first.stage === "dagger" ? first.expertOffset : 0
+  const first = p.stages.find((e): e is typeof StageEntry.SftEntry.Type | typeof StageEntry.DaggerEntry.Type => e.stage === "sft" || e.stage === "dagger")
+  const lo = first === undefined ? 0 : first.stage === "sft" ? first.offset : first.expertOffset
   return trajectories(p).pipe(Stream.drop(lo), Stream.take(n))
 }
 

@@ -44,28 +44,21 @@ export const make = (options?: { readonly seed?: number; readonly expert?: Exper
   // Seed 0: the world the shipped data and the docs describe.
   const world = World.make(options?.seed ?? 0)
   const explore = options?.expert === "explore"
-  const plans = new Map<string, Expert.Plan>()
-  const plan = (taskId: string): Expert.Plan => {
-    let p = plans.get(taskId)
+  // per task, planned once: the expert's plan (Expert.planExplore's when exploring) and what its replanning knows
+  const planned = new Map<string, { readonly plan: Expert.Plan; readonly task: Replan.Task }>()
+  const of = (taskId: string) => {
+    let p = planned.get(taskId)
     if (p === undefined) {
       const goal = goalOf(world, taskId)
-      p = explore ? Expert.planExplore(world, goal, maxSteps) : Expert.plan(world, goal)
-      plans.set(taskId, p)
+      const explored = explore ? Expert.explored(world, goal, maxSteps) : undefined
+      const plan = explored ?? Expert.plan(world, goal)
+      // both experts search with the direct plan's words: the plan's first action
+      p = { plan, task: { goal, query: plan.actions[0]!.slice("search[".length, -1), explores: explored !== undefined } }
+      planned.set(taskId, p)
     }
     return p
   }
-  const tasks = new Map<string, Replan.Task>()
-  const task = (taskId: string): Replan.Task => {
-    let t = tasks.get(taskId)
-    if (t === undefined) {
-      const goal = goalOf(world, taskId)
-      const direct = Expert.plan(world, goal)
-      const explores = explore && Expert.explored(world, goal, maxSteps) !== undefined
-      t = { goal, query: direct.actions[0]!.slice("search[".length, -1), explores }
-      tasks.set(taskId, t)
-    }
-    return t
-  }
+  const plan = (taskId: string): Expert.Plan => of(taskId).plan
   return {
     name: "shop",
     instruction,
@@ -74,7 +67,7 @@ export const make = (options?: { readonly seed?: number; readonly expert?: Exper
     expert: (taskId) => plan(taskId).actions,
     expertThoughts: (taskId) => plan(taskId).thoughts,
     expertAfter: (taskId, actions) => {
-      const t = task(taskId)
+      const t = of(taskId).task
       const episode = Browser.start(world, taskId, t.goal, instruction, maxSteps)
       const looked: Replan.Looked = new Set()
       for (const a of actions) {
