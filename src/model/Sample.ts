@@ -60,6 +60,9 @@ export interface Samples {
   readonly lengths: Int32Array // (R,) tokens sampled, the stop token included
   readonly stopped: Uint8Array // (R,) 1 when the row ended with the stop token (0: cut by maxTokens or the context)
   readonly logp: Float32Array // (R*W) log pi(token) under the unfiltered policy at temperature 1, 0 after the end
+  // (R*W) the value head at the position predicting each token (the state's last token for the first), 0 after the end:
+  // with `logp`, what PPO's old policy would score for the sampled action (`Score.packed`), taken here for free
+  readonly values: Float32Array
 }
 
 /**
@@ -132,14 +135,19 @@ const makeState = (m: Transformer.Model, prefixes: ReadonlyArray<ReadonlyArray<I
     tokens: new Int32Array(R * W).fill(PAD),
     lengths: new Int32Array(R),
     stopped: new Uint8Array(R),
-    logp: new Float32Array(R * W)
+    logp: new Float32Array(R * W),
+    values: new Float32Array(R * W)
   }
   // the most tokens row r may sample: its action must end inside the context
   const limit = prompts.map((p) => Math.min(W, m.config.contextLength - p.length))
-  /** Draws for the rows in `live` (original indices, increasing) at step t from logits (live.length, V); returns the rows still live. */
-  const advance = (live: ReadonlyArray<number>, logits: Float32Array, V: number, t: number, rng: Rngs): Array<number> => {
+  /**
+   * Draws for the rows in `live` (original indices, increasing) at step t from logits (live.length, V), the values of
+   * their positions beside (live.length,); returns the rows still live.
+   */
+  const advance = (live: ReadonlyArray<number>, logits: Float32Array, values: Float32Array, V: number, t: number, rng: Rngs): Array<number> => {
     const next: Array<number> = []
     live.forEach((r, i) => {
+      out.values[r * W + t] = values[i]!
       const u = o.temperature === 0 ? 0 : Rng.uniform(rowRng(rng, r))
       const tok = choose(logits, i * V, V, o, u)
       out.tokens[r * W + t] = tok
@@ -246,6 +254,7 @@ export const sample = (
         keys: [...f.keys],
         values: [...f.values],
         logits: Transformer.logits(m, h),
+        value: Transformer.value(m, h),
         copy: copy === undefined || at === undefined ? undefined : { query: at.query, gate: at.gate, keys: Copy.project(copy, f.hidden).key }
       }
     })
@@ -291,15 +300,17 @@ export const sample = (
     let prefix = prefixFor(lay)
     let recent: Transformer.RecentCache | undefined = undefined
     let logits: tf.Tensor = hold(base.logits)
+    let values: tf.Tensor = hold(base.value)
     let logitRow = (r: number): number => r // the row of `logits` holding original row r
     // 2. decode: one position per slot per step
     let live: Array<number> = live0
     for (let t = 0; t < o.maxTokens; t++) {
       const data = logits.dataSync() as Float32Array
+      const valueData = values.dataSync() as Float32Array
       const liveData = new Float32Array(live.length * V)
       live.forEach((r, i) => liveData.set(data.subarray(logitRow(r) * V, (logitRow(r) + 1) * V), i * V))
       mixRows(live, liveData, t)
-      live = advance(live, liveData, V, t, rng)
+      live = advance(live, liveData, Float32Array.from(live, (r) => valueData[logitRow(r)]!), V, t, rng)
       if (live.length === 0) break
       if (live.length * 2 <= layRows) {
         // drop finished rows: a new layout over the live ones, recent caches moved to their new slots
@@ -330,7 +341,7 @@ export const sample = (
       const step = tf.tidy(() => {
         const d = Transformer.decode(m, tf.tensor1d(feed, "int32"), tf.tensor1d(pos, "int32"), p, prev)
         const at = copy === undefined ? undefined : Copy.project(copy, d.hidden)
-        return { keys: [...d.recent.keys], values: [...d.recent.values], logits: Transformer.logits(m, d.hidden), copy: at }
+        return { keys: [...d.recent.keys], values: [...d.recent.values], logits: Transformer.logits(m, d.hidden), value: Transformer.value(m, d.hidden), copy: at }
       })
       if (step.copy !== undefined) {
         // the fed token's position: its key joins the candidates after this step's choice; its query and gate choose next
@@ -345,9 +356,10 @@ export const sample = (
         })
         for (const x of [step.copy.query, step.copy.key, step.copy.gate]) x.dispose()
       }
-      release([logits, ...(prev === undefined ? [] : [...prev.keys, ...prev.values])])
+      release([logits, values, ...(prev === undefined ? [] : [...prev.keys, ...prev.values])])
       recent = { keys: step.keys.map(hold), values: step.values.map(hold) }
       logits = hold(step.logits)
+      values = hold(step.value)
       const slotOf = lay.slotOf
       logitRow = (r) => slotOf.get(r)!
     }
@@ -396,11 +408,11 @@ export const sampleUncached = (
     const outs = tf.tidy(() => {
       const f = Transformer.forward(m, tf.tensor2d(tokens, [live.length, T], "int32"))
       const h = tf.gather(f.hidden, tf.tensor1d(lastPos, "int32"))
-      if (copy === undefined) return [Transformer.logits(m, h)]
+      if (copy === undefined) return [Transformer.logits(m, h), Transformer.value(m, h)]
       const at = Copy.project(copy, h)
-      return [Transformer.logits(m, h), at.query, at.gate, Copy.project(copy, f.hidden).key]
+      return [Transformer.logits(m, h), Transformer.value(m, h), at.query, at.gate, Copy.project(copy, f.hidden).key]
     })
-    const [data, query, gate, keys] = outs.map((x) => x.dataSync() as Float32Array)
+    const [data, value, query, gate, keys] = outs.map((x) => x.dataSync() as Float32Array)
     for (const x of outs) x.dispose()
     if (copy !== undefined) {
       const K = Transformer.copyWidth(m.config)
@@ -410,7 +422,7 @@ export const sampleUncached = (
         Copy.mix(data!, i * V, V, query!, i * K, gate![i]!, p, (j) => [keys!, (i * T + j) * K], (j) => tokens[i * T + j]!, K, match)
       })
     }
-    live = advance(live, data!, V, t, rng)
+    live = advance(live, data!, value!, V, t, rng)
   }
   return out
 }
@@ -470,11 +482,12 @@ export const states = (
   const parts = calls.map((c) => statesAtOnce(m, c, k, rng, o))
   const R = requests.length * k
   const W = o.maxTokens
-  const out = { rows: R, width: W, tokens: new Int32Array(R * W), lengths: new Int32Array(R), stopped: new Uint8Array(R), logp: new Float32Array(R * W), truncatedTokens: 0, truncatedTurns: 0 }
+  const out = { rows: R, width: W, tokens: new Int32Array(R * W), lengths: new Int32Array(R), stopped: new Uint8Array(R), logp: new Float32Array(R * W), values: new Float32Array(R * W), truncatedTokens: 0, truncatedTurns: 0 }
   let r = 0
   for (const p of parts) {
     out.tokens.set(p.tokens, r * W)
     out.logp.set(p.logp, r * W)
+    out.values.set(p.values, r * W)
     out.lengths.set(p.lengths, r)
     out.stopped.set(p.stopped, r)
     out.truncatedTokens += p.truncatedTokens

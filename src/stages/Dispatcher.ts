@@ -100,7 +100,7 @@ export const SampleUnit = Schema.Struct({
 })
 export type SampleUnit = typeof SampleUnit.Type
 
-/** `ModelSample.states`' result as it crosses processes (float32 log-probs survive JSON exactly). */
+/** `ModelSample.states`' result as it crosses processes (float32 log-probs and values survive JSON exactly). */
 export const SamplesRecord = Schema.Struct({
   rows: Schema.Int,
   width: Schema.Int,
@@ -108,6 +108,7 @@ export const SamplesRecord = Schema.Struct({
   lengths: Schema.Array(Schema.Int),
   stopped: Schema.Array(Schema.Int),
   logp: Schema.Array(Schema.Number),
+  values: Schema.Array(Schema.Number),
   truncatedTokens: Schema.Int,
   truncatedTurns: Schema.Int
 })
@@ -148,12 +149,12 @@ export const fromSampleUnit = (u: SampleUnit): Array<ModelSample.StateRequest> =
 
 export const toSamplesRecord = (s: StateSamples): SamplesRecord => ({
   rows: s.rows, width: s.width, tokens: Array.from(s.tokens), lengths: Array.from(s.lengths), stopped: Array.from(s.stopped), logp: Array.from(s.logp),
-  truncatedTokens: s.truncatedTokens, truncatedTurns: s.truncatedTurns
+  values: Array.from(s.values), truncatedTokens: s.truncatedTokens, truncatedTurns: s.truncatedTurns
 })
 
 export const fromSamplesRecord = (r: SamplesRecord): StateSamples => ({
   rows: r.rows, width: r.width, tokens: Int32Array.from(r.tokens), lengths: Int32Array.from(r.lengths), stopped: Uint8Array.from(r.stopped),
-  logp: Float32Array.from(r.logp), truncatedTokens: r.truncatedTokens, truncatedTurns: r.truncatedTurns
+  logp: Float32Array.from(r.logp), values: Float32Array.from(r.values), truncatedTokens: r.truncatedTokens, truncatedTurns: r.truncatedTurns
 })
 
 /**

@@ -19,7 +19,8 @@ import type { Segment } from "./Segment.ts"
 /**
  * Phase 4 of StepAgent (update): PPO on one-step episodes. Each element is a state (a segment), an action
  * (its tokens, the response) and a step reward. Per batch, top to bottom:
- *   1. score: per-token log-probs and values under the current policy (the "old" policy of this batch),
+ *   1. score: per-token log-probs and values under the current policy (the "old" policy of this batch; taken from
+ *      the episodes when they carry what the policy gave when it sampled them: `logp`, `values`, StepAgent's sampling),
  *      per-token log-probs under the frozen reference (taken from the episodes when they carry them: `refLogp`, what
  *      StepAgent's implicit reward scored already);
  *   2. rewards: r_t = -klCoef (log π_old - log π_ref) at every action token, plus the step reward at the
@@ -77,6 +78,13 @@ export interface Episode {
   // the reference's per-token log-probs of `tokens` at the state, when the caller has them (StepAgent's implicit reward
   // scored them): when every episode of a batch has them, PPO does not score the reference
   readonly refLogp?: Float32Array | undefined
+  // the policy's per-token log-probs (temperature 1) and values of `tokens` at the state when it sampled them (StepAgent's
+  // sampling stage gives both): when every episode of a batch has them, they are the batch's old policy and PPO does not
+  // score it again. They are the behaviour policy's, which PPO's ratio is defined against; when the stages' batches
+  // align (StepAgent's defaults: 64 states, k = 1, 64 episodes) it is also the policy the batch starts from, since the
+  // reward stages train other models and a batch is sampled after the previous batch's update
+  readonly logp?: Float32Array | undefined
+  readonly values?: Float32Array | undefined
 }
 
 export const stage = "ppo"
@@ -119,8 +127,9 @@ export const batch = Effect.fn("Ppo.batch")(function*(
   const ctx = policy.config.contextLength
   // every (state, action) pair is packed with the other pairs of its trajectory (`Packed.pack`): one pass per trajectory window
   const requests = episodes.map((e): Packed.Request => ({ trajectory: e.segment.trajectory, step: e.segment.step, action: e.tokens }))
-  // 1. score: the old policy's per-token log-probs and values, the reference's log-probs (given by the reward stage, or scored)
-  const old = Score.packed(policy, requests, { maxTokens: config.maxTokens })
+  // 1. score: the old policy's per-token log-probs and values (given by the sampling stage, or scored), the reference's
+  // log-probs (given by the reward stage, or scored)
+  const old = sampled(episodes) ?? Score.packed(policy, requests, { maxTokens: config.maxTokens })
   const B = old.rows
   const A = old.width
   const given = episodes.every((e) => e.refLogp !== undefined && e.refLogp.length === e.tokens.length)
@@ -258,6 +267,27 @@ export const ppo = (config: Config, run: Run.Run, name: string = stage, options:
       return { records, out: [] }
     }
   })
+
+/**
+ * The old policy's scores as the sampling stage recorded them, laid out as `Score.packed` lays them out (row r =
+ * episode r, A = the longest action), when every episode carries both its log-probs and its values; else undefined.
+ * A sampled action always fits its state's context (the sampler stops at it), so packing scores every token too.
+ */
+export const sampled = (episodes: ReadonlyArray<Episode>): Pick<Score.Scores, "rows" | "width" | "logp" | "values" | "mask"> | undefined => {
+  const given = (x: Float32Array | undefined, e: Episode) => x !== undefined && x.length === e.tokens.length
+  if (episodes.length === 0 || !episodes.every((e) => given(e.logp, e) && given(e.values, e))) return undefined
+  const R = episodes.length
+  const A = Math.max(1, ...episodes.map((e) => e.tokens.length))
+  const logp = new Float32Array(R * A)
+  const values = new Float32Array(R * A)
+  const mask = new Float32Array(R * A)
+  episodes.forEach((e, r) => {
+    logp.set(e.logp!, r * A)
+    values.set(e.values!, r * A)
+    mask.fill(1, r * A, r * A + e.tokens.length)
+  })
+  return { rows: R, width: A, logp, values, mask }
+}
 
 const meanReward = (episodes: ReadonlyArray<Episode>): number => episodes.reduce((s, e) => s + e.reward, 0) / episodes.length
 

@@ -34,6 +34,7 @@ export interface AgentAction {
   readonly sample: number // j in 0..k-1
   readonly tokens: Int32Array // the sampled tokens, ending with <|eoa|> when `stopped`
   readonly logp: Float32Array // per-token log π_θ(token | state, earlier tokens) at sampling time (temperature 1)
+  readonly values: Float32Array // per-token value head at sampling time, at the position predicting each token
   readonly stopped: boolean // false: cut by maxTokens or the context
   readonly text: string // the decoded action (specials dropped)
 }
@@ -69,6 +70,7 @@ export const sample = (config: Config, run: Run.Run) =>
             sample: r % config.k,
             tokens: row,
             logp: s.logp.slice(r * s.width, r * s.width + n),
+            values: s.values.slice(r * s.width, r * s.width + n),
             stopped: s.stopped[r] === 1,
             text: models.tokenizer.decode(row)
           })

@@ -30,6 +30,34 @@ const separate = (reqs: ReadonlyArray<Sample.StateRequest>, k: number, maxTokens
 const rowsOf = (s: Sample.Samples): Array<Array<number>> =>
   Array.from({ length: s.rows }, (_, r) => Array.from(s.tokens.subarray(r * s.width, r * s.width + s.lengths[r]!)))
 
+
+/**
+ * The sampled rows' per-token log-probs and values against the packed scoring of the same actions at the same states
+ * (what PPO's old policy would be): PPO takes them from sampling (`Ppo.sampled`).
+ */
+const expectScoredAsPacked = (model: Transformer.Model, reqs: ReadonlyArray<Sample.StateRequest>, k: number, s: Sample.Samples): void => {
+  const packed = Score.packed(model, Array.from({ length: s.rows }, (_, r) => ({
+    ...reqs[Math.floor(r / k)]!,
+    action: s.tokens.slice(r * s.width, r * s.width + s.lengths[r]!)
+  })))
+  let tokens = 0
+  for (let r = 0; r < s.rows; r++) {
+    for (let j = 0; j < s.width; j++) {
+      const at = r * packed.width + j
+      if (j < s.lengths[r]!) {
+        tokens++
+        expect(packed.mask[at]).toBe(1)
+        expect(Math.abs(s.logp[r * s.width + j]! - packed.logp[at]!)).toBeLessThan(1e-4)
+        expect(Math.abs(s.values[r * s.width + j]! - packed.values[at]!)).toBeLessThan(1e-4)
+      } else {
+        expect(s.values[r * s.width + j]).toBe(0)
+        if (j < packed.width) expect(packed.mask[at]).toBe(0)
+      }
+    }
+  }
+  expect(tokens).toBeGreaterThan(s.rows)
+}
+
 describe("Sample", () => {
   const trajs = [Fixtures.trajectory(30, 3), Fixtures.trajectory(31, 2)]
   const cases: ReadonlyArray<Sample.Options> = [
@@ -105,6 +133,20 @@ describe("Sample", () => {
     expect(Array.from(s.stopped).every((x) => x === 1)).toBe(true)
     expect(rowsOf(s).every((r) => r[0] === EOA)).toBe(true)
     Transformer.dispose(e)
+  })
+  it("gives each sampled token's log-prob and value as packed scoring does, on whole and truncated states, k = 2", () => {
+    for (const contextLength of [128, 40]) {
+      const c = Transformer.init(Fixtures.tinyConfig({ contextLength }), 12)
+      const reqs = requests([Fixtures.trajectory(50, 4), Fixtures.trajectory(51, 3)])
+      expect(reqs.some((q) => Context.state(q.trajectory, q.step, contextLength).truncatedTurns > 0)).toBe(contextLength === 40)
+      const s = Sample.states(c, reqs, 2, Rng.make(8), { maxTokens: 8, temperature: 1 })
+      expectScoredAsPacked(c, reqs, 2, s)
+      const sep = separate(reqs, 2, 8)
+      const prefixes = reqs.map((r) => Context.state(r.trajectory, r.step, contextLength).parts)
+      const uncached = Sample.sampleUncached(c, prefixes, sep.prompts.map((p, i) => ({ ...p, length: Context.lengthOf(prefixes[Math.floor(i / 2)]!) })), Rng.make(8), { maxTokens: Math.min(8, Context.actionReserve(contextLength)) })
+      for (let i = 0; i < s.values.length; i++) expect(Math.abs(s.values[i]! - uncached.values[i]!)).toBeLessThan(1e-4)
+      Transformer.dispose(c)
+    }
   })
   it("stops a row at the context's end", () => {
     const small = Transformer.init(Fixtures.tinyConfig({ contextLength: 24 }), 9)
@@ -197,6 +239,12 @@ describe("Sample with the copy head", () => {
       }
     })
     expect(copied / total).toBeGreaterThan(0.6)
+    Transformer.dispose(c)
+  })
+  it("gives each sampled token's log-prob and value as packed scoring does (the copy head's share included)", () => {
+    const c = copyModel(13)
+    const reqs = requests(trajs)
+    expectScoredAsPacked(c, reqs, 2, Sample.states(c, reqs, 2, Rng.make(6), { maxTokens: 8, temperature: 1 }))
     Transformer.dispose(c)
   })
   it("one pass per trajectory equals per-segment scoring", () => {

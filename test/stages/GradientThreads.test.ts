@@ -76,7 +76,7 @@ layer(World.layerSignals({ train: 24, heldOut: 1 }), { timeout: 120_000 })("SFT 
       // a state is the next trajectory's expert action there
       const segments = world.train.slice(0, 8).flatMap((trajectory) => [0, 1].map((step) => ({ trajectory, step })))
       const episodes = segments.map((segment, i): Ppo.Episode => ({ segment, tokens: Segment.expertAction(segment), reward: (i * 7) % 5 - 2 }))
-      const wrong = segments.map((segment, i) => ({ segment, sample: 0, tokens: Segment.expertAction(segments[(i + 2) % segments.length]!), logp: new Float32Array(0), stopped: true, text: "" }))
+      const wrong = segments.map((segment, i) => ({ segment, sample: 0, tokens: Segment.expertAction(segments[(i + 2) % segments.length]!), logp: new Float32Array(0), values: new Float32Array(0), stopped: true, text: "" }))
       const update = (threads: Layer.Layer<GradientThreads.GradientThreads>) =>
         Effect.gen(function*() {
           const policy = Transformer.init(config, 6)

@@ -27,7 +27,7 @@ layer(World.layerNovice)("implicit reward", (it) => {
       const agent = (segs: ReadonlyArray<Segment.Segment>): Array<Sample.AgentAction> =>
         segs.map((segment, i) => {
           const tokens = randomAction(segment, i)
-          return { segment, sample: 0, tokens, logp: new Float32Array(tokens.length), stopped: true, text: world.tokenizer.decode(tokens) }
+          return { segment, sample: 0, tokens, logp: new Float32Array(tokens.length), values: new Float32Array(tokens.length), stopped: true, text: world.tokenizer.decode(tokens) }
         })
       const records: Array<Metrics.MetricRecord> = []
       const config = { ...ImplicitReward.defaults, batchSize: 64, steps: 8, minibatchSize: 64, learningRate: 1e-3 }
@@ -59,7 +59,7 @@ layer(World.layerNovice)("implicit reward", (it) => {
         segments.map((segment, i) => {
           const expert = Segment.expertAction(segment)
           const tokens = differ(i) ? Int32Array.from([...world.tokenizer.encode("press 9"), EOA]) : expert
-          return { segment, sample: 0, tokens, logp: new Float32Array(tokens.length), stopped: true, text: world.tokenizer.decode(tokens) }
+          return { segment, sample: 0, tokens, logp: new Float32Array(tokens.length), values: new Float32Array(tokens.length), stopped: true, text: world.tokenizer.decode(tokens) }
         })
       const records: Array<Metrics.MetricRecord> = []
       const config = { ...ImplicitReward.defaults, batchSize: segments.length, steps: 4, minibatchSize: 8, learningRate: 1e-3 }
@@ -92,7 +92,7 @@ layer(World.layerNovice)("implicit reward", (it) => {
       const segments = world.train.slice(0, 6).flatMap(Segment.all)
       const items: Array<Sample.AgentAction> = segments.map((segment, i) => {
         const tokens = i % 2 === 0 ? Int32Array.from([...world.tokenizer.encode("press 9"), EOA]) : Segment.expertAction(segment)
-        return { segment, sample: 0, tokens, logp: new Float32Array(tokens.length), stopped: true, text: world.tokenizer.decode(tokens) }
+        return { segment, sample: 0, tokens, logp: new Float32Array(tokens.length), values: new Float32Array(tokens.length), stopped: true, text: world.tokenizer.decode(tokens) }
       })
       const config = { ...ImplicitReward.defaults, batchSize: segments.length, minibatchSize: 8, learningRate: 1e-3 }
       const { out, expected } = yield* Effect.gen(function*() {

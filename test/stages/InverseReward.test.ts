@@ -52,7 +52,7 @@ layer(World.layerBehaviour)("inverse reward", (it) => {
       // the agent wrote the expert's action at every other state, "press 9" at the others
       const items: Array<Sample.AgentAction> = segments.map((segment, i) => {
         const tokens = i % 2 === 0 ? Int32Array.from([...world.tokenizer.encode("press 9"), EOA]) : Segment.expertAction(segment)
-        return { segment, sample: 0, tokens, logp: new Float32Array(tokens.length), stopped: true, text: world.tokenizer.decode(tokens) }
+        return { segment, sample: 0, tokens, logp: new Float32Array(tokens.length), values: new Float32Array(tokens.length), stopped: true, text: world.tokenizer.decode(tokens) }
       })
       const differing = items.flatMap((a, i) => RewardAuc.differs(a) ? [i] : [])
       const records: Array<Metrics.MetricRecord> = []

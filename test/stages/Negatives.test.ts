@@ -82,7 +82,7 @@ describe("Negatives", () => {
     const t = trajectory([[10, 11, 12], [13, 14], [15, 16, 17]], [[100, 101], [102], [103, 104]])
     const segments = Segment.all(t)
     const actions = segments.flatMap((segment) =>
-      [0, 1].map((sample): Sample.AgentAction => ({ segment, sample, tokens: Segment.expertAction(segment), logp: new Float32Array(0), stopped: true, text: "" }))
+      [0, 1].map((sample): Sample.AgentAction => ({ segment, sample, tokens: Segment.expertAction(segment), logp: new Float32Array(0), values: new Float32Array(0), stopped: true, text: "" }))
     )
     const r = Negatives.requests(Rng.make(5), actions, 2)
     assert.deepStrictEqual(r.map((q) => q.step), [0, 0, 1, 1, 2, 2]) // two k-samples of a state share its negatives
@@ -95,7 +95,7 @@ it.layer(World.layerSignals({ train: 12, heldOut: 0 }))("reward models trained o
   const copying = (segments: ReadonlyArray<Segment.Segment>) =>
     segments.map((segment): Sample.AgentAction => {
       const tokens = Segment.expertAction(segment)
-      return { segment, sample: 0, tokens, logp: new Float32Array(tokens.length), stopped: true, text: "" }
+      return { segment, sample: 0, tokens, logp: new Float32Array(tokens.length), values: new Float32Array(tokens.length), stopped: true, text: "" }
     })
 
   it.effect("implicit: π_φ moves on the synthetic pairs alone; the agent's rewards, auc and PPO's items are the agent's", () =>

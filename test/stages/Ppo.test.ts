@@ -186,6 +186,41 @@ layer(worldLayer)("the reference's log-probs given by the reward stage", (it) =>
       expect(shifted.records[0]!.values["objective/kl"]!).toBeCloseTo(-0.5 * meanTokens, 4)
       Transformer.dispose(policy)
     }))
+
+  it.effect("given the sampled policy's per-token log-probs and values, PPO does not score its old policy: the same ones change nothing, shifted ones move the ratio and the KL", () =>
+    Effect.gen(function*() {
+      const world = yield* World.SignalsWorld
+      const bad = Int32Array.from([...world.tokenizer.encode("press 9"), EOA])
+      const eps: Array<Ppo.Episode> = world.train.slice(0, 4).flatMap(Segment.all).map((segment, i) => ({ segment, tokens: i % 2 === 0 ? bad : Segment.expertAction(segment), reward: i % 3 }))
+      const config = { ...Ppo.defaults, batchSize: eps.length, minibatchSize: eps.length, epochs: 1, learningRate: 1e-3 }
+      const policy = World.fresh(world, 7)
+      const s = Score.packed(policy, eps.map((e) => ({ trajectory: e.segment.trajectory, step: e.segment.step, action: e.tokens })), { maxTokens: config.maxTokens })
+      const rowsOf = (x: Float32Array, shift: number) => eps.map((e, i) => Float32Array.from(x.subarray(i * s.width, i * s.width + e.tokens.length), (v) => v + shift))
+      const run = (logpShift: number | undefined, valueShift = 0, drop = -1) =>
+        ppoRun(config, logpShift === undefined ? eps : eps.map((e, i) => ({
+          ...e,
+          logp: rowsOf(s.logp, logpShift)[i]!,
+          ...(i === drop ? {} : { values: rowsOf(s.values, valueShift)[i]! })
+        })), Models.copy(policy), Fixtures.weights)
+      const own = yield* run(undefined)
+      const same = yield* run(0)
+      expect(same.records.map((r) => r.values)).toEqual(own.records.map((r) => r.values))
+      expect(Fixtures.sameWeights(same.after, own.after)).toBe(true)
+      // one episode without its values: PPO scores the old policy itself, as without any
+      const partial = yield* run(0.5, 0, 3)
+      expect(partial.records.map((r) => r.values)).toEqual(own.records.map((r) => r.values))
+      // log-probs 0.5 higher than the policy's: objective/kl (old minus reference) 0.5 higher a token, the ratio below 1
+      const meanTokens = eps.reduce((n, e) => n + e.tokens.length, 0) / eps.length
+      const shifted = yield* run(0.5)
+      expect(shifted.records[0]!.values["objective/kl"]! - own.records[0]!.values["objective/kl"]!).toBeCloseTo(0.5 * meanTokens, 4)
+      expect(shifted.records[0]!.values["policy/approxkl"]!).toBeGreaterThan(0.1)
+      expect(shifted.records[0]!.values["policy/clipfrac"]!).toBeGreaterThan(0.2) // ratio e^-0.5: clipped where the advantage is negative
+      // values 1 higher: the returns and the value loss move, the weights with them
+      const valued = yield* run(0, 1)
+      expect(valued.records[0]!.values["loss/value"]).not.toBeCloseTo(own.records[0]!.values["loss/value"]!, 3)
+      expect(Fixtures.sameWeights(valued.after, own.after)).toBe(false)
+      Transformer.dispose(policy)
+    }))
 })
 
 layer(worldLayer)("minibatch order", (it) => {
