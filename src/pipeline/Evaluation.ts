@@ -103,7 +103,9 @@ const outputs = (
       ...(extra.train === undefined ? {} : { train: splitSummary(extra.train) }),
       ...(extra.validation === undefined ? {} : { validation: { world: extra.validation.world, ...splitSummary(extra.validation.episodes) } }),
       ...(extra.actionAccuracy === undefined ? {} : { actionAccuracy: extra.actionAccuracy.accuracy, actionAccuracyStates: extra.actionAccuracy.states }),
-      ...(extra.trainActionAccuracy === undefined ? {} : { trainActionAccuracy: extra.trainActionAccuracy.accuracy, trainActionAccuracyStates: extra.trainActionAccuracy.states })
+      ...(extra.trainActionAccuracy === undefined ? {} : { trainActionAccuracy: extra.trainActionAccuracy.accuracy, trainActionAccuracyStates: extra.trainActionAccuracy.states }),
+      ...(extra.actionAccuracy === undefined ? {} : { actionAccuracyByKind: ActionAccuracy.kinds(extra.actionAccuracy) }),
+      ...(extra.trainActionAccuracy === undefined ? {} : { trainActionAccuracyByKind: ActionAccuracy.kinds(extra.trainActionAccuracy) })
     }
     yield* RunFiles.writeJson(NodePath.join(ctx.runDir, RunDir.SUMMARY), RunDir.EvalSummary, summary)
     return summary

@@ -52,6 +52,9 @@ export type RunConfig = typeof RunConfig.Type
 /** Episodes per termination (`done`, `max_steps`, `error:<reason>`): they add up to the episodes. */
 const Terminations = Schema.Record(Schema.String, Schema.Int)
 
+/** Action accuracy per kind of expert action: `{ "go": { "states": 271, "accuracy": 0.22 }, ... }`. */
+const AccuracyByKind = Schema.Record(Schema.String, Schema.Struct({ states: Schema.Finite, accuracy: Schema.Finite }))
+
 /** One split's episodes as eval/summary.json gives them (the train-split check's, a validation world's). */
 const splitFields = { avgReward: Schema.Finite, successRate: Schema.Finite, episodes: Schema.Finite, terminations: Schema.optionalKey(Terminations) }
 
@@ -71,7 +74,10 @@ export const EvalSummary = Schema.Struct({
   actionAccuracy: Schema.optionalKey(Schema.Finite), // greedy exact match at held-out expert states
   actionAccuracyStates: Schema.optionalKey(Schema.Finite),
   trainActionAccuracy: Schema.optionalKey(Schema.Finite), // the same at the expert states of trajectories the run trained on
-  trainActionAccuracyStates: Schema.optionalKey(Schema.Finite)
+  trainActionAccuracyStates: Schema.optionalKey(Schema.Finite),
+  // both split by the kind of the expert's action (its first word: `go`, `take`; `search`, `click`), most states first
+  actionAccuracyByKind: Schema.optionalKey(AccuracyByKind),
+  trainActionAccuracyByKind: Schema.optionalKey(AccuracyByKind)
 })
 export type EvalSummary = typeof EvalSummary.Type
 

@@ -20,6 +20,23 @@ export interface Result {
   readonly states: number
   readonly matched: number
   readonly accuracy: number
+  // the same split by the kind of the expert's action (`kindOf`: house's `go`, `take`, `open`; shop's `search`, `click`;
+  // qa's `search`, `lookup`, `finish`): which decisions the policy gets wrong, not only how many
+  readonly byKind: Readonly<Record<string, Kind>>
+}
+
+export interface Kind {
+  readonly states: number
+  readonly matched: number
+}
+
+/**
+ * The kind of an action: its first word, up to a space or a bracket (`go to drawer 3` -> `go`, `click[Buy Now]` ->
+ * `click`), lower-cased; `(empty)` for an empty action.
+ */
+export const kindOf = (action: string): string => {
+  const m = /^[^\s[]+/.exec(action.trim())
+  return m === null ? "(empty)" : m[0].toLowerCase()
 }
 
 /**
@@ -54,12 +71,25 @@ export const actionAccuracy = Effect.fn("ActionAccuracy.actionAccuracy")(functio
       ? Effect.sync(() => ModelSample.states(policy, chunk, 1, Rng.make(0), options))
       : remote(toSampleUnit(chunk, { k: 1, ...options, seed: 0 }), { model: policy, tokenizer: tok }), { concurrency })
   let matched = 0
+  const byKind: Record<string, { states: number; matched: number }> = {}
   chunks.forEach((chunk, c) => {
     const s = sampled[c]!
     chunk.forEach((r, k) => {
       const text = tok.decode(s.tokens.subarray(k * s.width, k * s.width + s.lengths[k]!))
-      if (parseAssistantTurn(text).action.trim() === r.expert) matched++
+      const right = parseAssistantTurn(text).action.trim() === r.expert
+      if (right) matched++
+      const kind = (byKind[kindOf(r.expert)] ??= { states: 0, matched: 0 })
+      kind.states++
+      if (right) kind.matched++
     })
   })
-  return { states: requests.length, matched, accuracy: requests.length === 0 ? 0 : matched / requests.length } satisfies Result
+  return { states: requests.length, matched, accuracy: requests.length === 0 ? 0 : matched / requests.length, byKind: sorted(byKind) } satisfies Result
 })
+
+/** Kinds with the most states first (ties by name): the summary's order. */
+const sorted = (byKind: Record<string, Kind>): Record<string, Kind> =>
+  Object.fromEntries(Object.entries(byKind).sort(([a, x], [b, y]) => y.states - x.states || (a < b ? -1 : a > b ? 1 : 0)))
+
+/** A result's kinds as eval/summary.json gives them: states and accuracy of each. */
+export const kinds = (r: Result): Record<string, { readonly states: number; readonly accuracy: number }> =>
+  Object.fromEntries(Object.entries(r.byKind).map(([k, v]) => [k, { states: v.states, accuracy: v.states === 0 ? 0 : v.matched / v.states }]))

@@ -140,6 +140,18 @@ describe("Runner in-process", () => {
       assert.isTrue((summary.actionAccuracyStates ?? 0) > 0)
       // at the expert states of the 3 trajectories the SFT stage trained on first (qa: 3-5 actions each)
       assert.isTrue((summary.trainActionAccuracyStates ?? 0) >= 6 && (summary.trainActionAccuracyStates ?? 0) <= 15, String(summary.trainActionAccuracyStates))
+      // both split by the expert action's kind (qa: search, lookup, finish): the kinds' states add up, their accuracies
+      // weigh up to the whole, most states first
+      for (const [byKind, states, accuracy] of [
+        [summary.actionAccuracyByKind, summary.actionAccuracyStates, summary.actionAccuracy],
+        [summary.trainActionAccuracyByKind, summary.trainActionAccuracyStates, summary.trainActionAccuracy]
+      ] as const) {
+        const kinds = Object.entries(byKind ?? {})
+        assert.isTrue(kinds.length >= 2 && kinds.every(([k]) => ["search", "lookup", "finish"].includes(k)), JSON.stringify(byKind))
+        assert.strictEqual(kinds.reduce((n, [, v]) => n + v.states, 0), states)
+        assert.closeTo(kinds.reduce((n, [, v]) => n + v.states * v.accuracy, 0) / states!, accuracy!, 1e-9)
+        assert.deepStrictEqual(kinds.map(([, v]) => v.states), kinds.map(([, v]) => v.states).sort((a, b) => b - a))
+      }
       assert.isTrue(yield* fs.exists(at("eval/episodes.arrows")))
       assert.isTrue(yield* fs.exists(at("report.html")))
 
