@@ -180,6 +180,25 @@ export const experiment = (env: Env, method: Method, options: { readonly init?: 
 }
 
 /**
+ * `small` widened to dModel 192 (~2.3M parameters, ~1.5x the cost a step): house's preregistered capacity probe
+ * (docs/paper-table.md, nineteenth session) found `small` short of capacity for the house search (action accuracy at
+ * trained states 66.4 -> 81.2%, test 8.0 -> 24.0% at the same 2,400 steps), so house's and shop's warm starts use it.
+ */
+export const wide = { preset: "small", overrides: { dModel: 192 } } as const satisfies Input["model"]
+
+/** longSft at dModel 192 (`wide`): its own method row (`sft-2400-wide` at 4 epochs), checkpointed every 100 steps. */
+export const wideSft = (env: "house" | "shop", epochs = 4): Input => {
+  const base = longSft(env, epochs)
+  return {
+    ...base,
+    name: `${base.name}-wide`,
+    method: `${base.method}-wide`,
+    model: { ...wide, overrides: { ...base.model?.overrides, ...wide.overrides } },
+    stages: base.stages.map((e) => e.stage === "sft" ? { ...e, checkpointEvery: 100 } : e)
+  }
+}
+
+/**
  * A long SFT probe of house or shop (pipelines/house-sft-long.ts, shop-sft-long.ts): `small`, 8 passes over the 4,800
  * expert trajectories of seed 0's train tasks 100-4,899 (5,000 train tasks a world; other worlds may hold seed 0's test
  * tasks) with recoveries at 0.2, 4,800 steps of 8 at lr 2e-3 decaying over them, checkpointed every 300 steps so that
@@ -227,8 +246,8 @@ const daggerDesign = (warm: Input, variant: "dagger" | "control", init: string |
 }
 
 /** House after house-sft-2400.ts's behaviour cloning: daggerDesign. */
-export const houseDagger = (variant: "dagger" | "control", init?: string, seed = 1): Input =>
-  daggerDesign(longSft("house", 4), variant, init, seed)
+export const houseDagger = (variant: "dagger" | "control", init?: string, seed = 1, warm: Input = longSft("house", 4)): Input =>
+  daggerDesign(warm, variant, init, seed)
 
 /**
  * Four more DAgger rounds from a house DAgger run's checkpoint (`init`, required: the rounds 1-4 of houseDagger), the
