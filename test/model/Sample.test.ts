@@ -18,9 +18,9 @@ beforeAll(async () => {
 const requests = (trajs: ReadonlyArray<Tokenized.TokenizedTrajectory>): Array<Sample.StateRequest> =>
   trajs.flatMap((t) => Array.from({ length: Tokenized.stepCount(t) }, (_, step) => ({ trajectory: t, step })))
 
-/** Every request as its own prefix (no sharing), for the reference sampler. */
-const separate = (reqs: ReadonlyArray<Sample.StateRequest>, k: number, maxTokens: number) => {
-  const states = reqs.map((r) => Context.state(r.trajectory, r.step, m.config.contextLength))
+/** Every request as its own prefix (no sharing), for the reference sampler; states at `contextLength` (the fixture model's by default). */
+const separate = (reqs: ReadonlyArray<Sample.StateRequest>, k: number, contextLength = m.config.contextLength) => {
+  const states = reqs.map((r) => Context.state(r.trajectory, r.step, contextLength))
   return {
     prefixes: states.map((s) => s.parts),
     prompts: states.flatMap((s, i) => Array.from({ length: k }, () => ({ prefix: i, length: s.length })))
@@ -70,7 +70,7 @@ describe("Sample", () => {
     it(`cached sampling yields exactly the tokens of uncached sampling (${JSON.stringify(o)})`, () => {
       const reqs = requests(trajs)
       const shared = Sample.states(m, reqs, 2, Rng.make(42), o)
-      const sep = separate(reqs, 2, o.maxTokens!)
+      const sep = separate(reqs, 2)
       const cachedSeparate = Sample.sample(m, sep.prefixes, sep.prompts, Rng.make(42), o)
       const uncached = Sample.sampleUncached(m, sep.prefixes, sep.prompts, Rng.make(42), o)
       expect(rowsOf(shared)).toEqual(rowsOf(uncached))
@@ -141,9 +141,8 @@ describe("Sample", () => {
       expect(reqs.some((q) => Context.state(q.trajectory, q.step, contextLength).truncatedTurns > 0)).toBe(contextLength === 40)
       const s = Sample.states(c, reqs, 2, Rng.make(8), { maxTokens: 8, temperature: 1 })
       expectScoredAsPacked(c, reqs, 2, s)
-      const sep = separate(reqs, 2, 8)
-      const prefixes = reqs.map((r) => Context.state(r.trajectory, r.step, contextLength).parts)
-      const uncached = Sample.sampleUncached(c, prefixes, sep.prompts.map((p, i) => ({ ...p, length: Context.lengthOf(prefixes[Math.floor(i / 2)]!) })), Rng.make(8), { maxTokens: Math.min(8, Context.actionReserve(contextLength)) })
+      const sep = separate(reqs, 2, contextLength)
+      const uncached = Sample.sampleUncached(c, sep.prefixes, sep.prompts, Rng.make(8), { maxTokens: Math.min(8, Context.actionReserve(contextLength)) })
       for (let i = 0; i < s.values.length; i++) expect(Math.abs(s.values[i]! - uncached.values[i]!)).toBeLessThan(1e-4)
       Transformer.dispose(c)
     }
@@ -175,7 +174,7 @@ describe("Sample", () => {
   it("with a generator per request, a request's rows are what it gets alone, whatever shares the batch", () => {
     // the policy server's batching: request A (2 rows, one generator), B (1 row), C (3 rows), sampled together and apart
     const reqs = requests(trajs)
-    const sep = separate(reqs, 1, 10)
+    const sep = separate(reqs, 1)
     const prefixes = sep.prefixes.slice(0, 3)
     const rowsPer = [2, 1, 3]
     const o = { maxTokens: 10, temperature: 1.2, stop: -1 }
@@ -215,7 +214,7 @@ describe("Sample with the copy head", () => {
     const reqs = requests(trajs)
     const o = { maxTokens: 8, temperature: 1 }
     const shared = Sample.states(c, reqs, 2, Rng.make(5), o)
-    const sep = separate(reqs, 2, 8)
+    const sep = separate(reqs, 2)
     const uncached = Sample.sampleUncached(c, sep.prefixes, sep.prompts, Rng.make(5), o)
     expect(rowsOf(shared)).toEqual(rowsOf(uncached))
     for (let i = 0; i < shared.logp.length; i++) expect(Math.abs(shared.logp[i]! - uncached.logp[i]!)).toBeLessThan(1e-4)
