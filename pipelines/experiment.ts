@@ -37,20 +37,35 @@ export const paperMethods: ReadonlyArray<Method> = ["sft", "sft-more", "outcome-
 /** The shared budget, each with its reason (measurements: docs/paper-table.md). */
 export const budget = {
   preset: "small" as "small" | "tiny", // ~1.1M parameters with the copy head: minutes per run on 2 cpu cores
-  // qa: `small` widened to dModel 192 (~2.3M parameters): +6.5 points of validation success at 750 steps (docs/paper-table.md)
-  modelOverrides: { qa: { dModel: 192 } } as Record<string, { readonly dModel: number } | undefined>,
-  // expert trajectories of the SFT warm start (the first N of the data); the rest of the data is the held-out pool that
-  // every improvement method draws from (StepAgent's inspection states, step DPO's pairs, sft-more's extra data).
+  // `small` widened to dModel 192 (~2.3M parameters). qa: +6.5 points of validation success at 750 steps; house: the
+  // preregistered capacity probe (2,400 SFT steps, seed 1): action accuracy at trained states 66.4 -> 81.2%, test 8.0 ->
+  // 24.0% (docs/paper-table.md)
+  modelOverrides: { qa: { dModel: 192 }, house: { dModel: 192 } } as Record<string, { readonly dModel: number } | undefined>,
+  // expert trajectories of the SFT warm start (N of the data from `sftOffset`); the data after them is the held-out pool
+  // that every improvement method draws from (StepAgent's inspection states, step DPO's pairs, sft-more's extra data,
+  // outcome PPO's tasks where `outcomeOnPool`).
   // qa: 24,000 seen once (3,000 steps of 8, ~26 min alone). Measured (docs/paper-table.md): 6 epochs over 2,000 from 4
   // worlds memorise facts (validation 30.5%, train 77%, seed 1); 12,000 from 24 worlds once, the same 1,500 steps:
-  // validation 41.5%; 24,000 from 48 worlds once, 3,000 steps: 56.5% (held-out 53.8% over 3 seeds against 41.0%)
-  trajectories: { shop: 400, house: 200, qa: 24_000 },
+  // validation 41.5%; 24,000 from 48 worlds once, 3,000 steps: 56.5% (held-out 53.8% over 3 seeds against 41.0%).
+  // house: house-sft-2400.ts's recipe (4,800 trajectories with recoveries, 4 passes, 2,400 steps at 2e-3): 200
+  // trajectories for 3 passes gave 0-5% test success; the long recipe on the wide model 24.0% (seed 1). House has 5,000
+  // train tasks a world, so its pool is the last 100 (the table's 4 rounds of 16 use 64)
+  trajectories: { shop: 400, house: 4_800, qa: 24_000 },
+  // where the SFT data starts: house leaves train:0-99 out, so the evaluate stage's train episodes are tasks no run
+  // trained on (qa and shop: 0, the earlier tables' SFT, their train episodes then tasks the SFT saw)
+  sftOffset: { shop: 0, house: 100, qa: 0 } as Record<string, number>,
+  // recovery turns in the generated expert data (docs/data-format.md): house-sft-2400.ts's, whose data they are
+  recoveries: { house: 0.2 } as Record<string, number | undefined>,
+  // outcome PPO rolls out the pool's tasks (those StepAgent sees as expert trajectories) rather than train:0..: on house
+  // the latter are the evaluate stage's unseen train tasks. qa and shop keep their earlier tables' tasks
+  outcomeOnPool: { house: true } as Record<string, boolean | undefined>,
+  checkpointEvery: { house: 100 } as Record<string, number | undefined>, // house's SFT is ~100 min: a checkpoint every ~4 min (else 500)
   // qa's data is generated from many worlds (seed 0, the evaluation world, and 47 others; never 4, the validation world):
   // a model that sees few worlds memorises their facts (train success far above held-out); shop and house split per
   // seed, so they use seed 0 only
   worlds: { shop: [0], house: [0], qa: [0, 1, 2, 3, ...Array.from({ length: 44 }, (_, i) => 5 + i)] } as Record<string, ReadonlyArray<number>>,
-  sftEpochs: { shop: 3, house: 3, qa: 1 } as Record<string, number>, // qa: one pass over fresh data; shop, house: 3 (not re-measured)
-  sftLearningRate: { shop: 1e-3, house: 1e-3, qa: 2e-3 } as Record<string, number>, // qa: 2e-3 on validation (+2 points over 1e-3; 4e-3 no better)
+  sftEpochs: { shop: 3, house: 4, qa: 1 } as Record<string, number>, // qa: one pass over fresh data; shop: 3 (not re-measured); house: house-sft-2400.ts's
+  sftLearningRate: { shop: 1e-3, house: 2e-3, qa: 2e-3 } as Record<string, number>, // qa: 2e-3 on validation (+2 points over 1e-3; 4e-3 no better); house: house-sft-2400.ts's
   iterations: 4, // improvement rounds after SFT, for every method
   perIteration: { shop: 32, house: 16, qa: 32 }, // expert trajectories (or episodes) per round, from the pool
   sftMoreEpochs: 3, // sft-more: passes over the pool trajectories the improvement rounds use (a StepAgent round costs far more)
@@ -76,6 +91,10 @@ export const smokeBudget: typeof budget = {
   preset: "tiny", // seconds per run
   modelOverrides: {},
   trajectories: { shop: 24, house: 24, qa: 48 },
+  sftOffset: { shop: 0, house: 0, qa: 0 },
+  recoveries: {},
+  outcomeOnPool: {},
+  checkpointEvery: {},
   worlds: { shop: [0], house: [0], qa: [0] },
   sftEpochs: { shop: 1, house: 1, qa: 1 },
   iterations: 1,
@@ -92,8 +111,12 @@ const budgetOf = (b: Budget | undefined): typeof budget => b === "smoke" ? smoke
 
 type Stage = Input["stages"][number]
 
+/** Where the held-out pool starts in the data: after the SFT warm start's trajectories. */
+const poolOffset = (env: Env, budget: typeof smokeBudget): number => budget.sftOffset[env]! + budget.trajectories[env]
+
 const improvement = (env: Env, method: Method, budget: typeof smokeBudget): ReadonlyArray<Stage> => {
   const perIteration = budget.perIteration[env]
+  const pool = poolOffset(env, budget)
   const lr = budget.policyLearningRate
   const ppo = { learningRate: lr, batchSize: 64, minibatchSize: 16, epochs: 2 }
   // a StepAgent stage of this budget with one reward (and that reward's own settings)
@@ -113,7 +136,7 @@ const improvement = (env: Env, method: Method, budget: typeof smokeBudget): Read
       ...rewardSettings,
       iterations: budget.iterations,
       trajectoriesPerIteration: perIteration,
-      poolOffset: budget.trajectories[env],
+      poolOffset: pool,
       ppo: { ...ppo, ...ppoSettings }
     }]
   }
@@ -130,15 +153,15 @@ const improvement = (env: Env, method: Method, budget: typeof smokeBudget): Read
       return [{
         stage: "sft",
         epochs: budget.sftMoreEpochs,
-        offset: budget.trajectories[env],
+        offset: pool,
         trajectories: budget.iterations * perIteration,
         learningRate: budget.sftMoreLearningRate,
         warmupSteps: 0
       }]
     case "outcome-ppo":
-      return [{ stage: "outcomePpo", iterations: budget.iterations, episodesPerIteration: perIteration, ppo }]
+      return [{ stage: "outcomePpo", iterations: budget.iterations, episodesPerIteration: perIteration, ...(budget.outcomeOnPool[env] === true ? { taskOffset: pool } : {}), ppo }]
     case "step-dpo":
-      return [{ stage: "stepDpo", iterations: budget.iterations, trajectoriesPerIteration: perIteration, poolOffset: budget.trajectories[env], learningRate: lr }]
+      return [{ stage: "stepDpo", iterations: budget.iterations, trajectoriesPerIteration: perIteration, poolOffset: pool, learningRate: lr }]
     case "stepagent-implicit":
       return stepagent("implicit", { implicit: passes4 })
     case "stepagent-inverse":
@@ -165,14 +188,29 @@ export const experiment = (env: Env, method: Method, options: { readonly init?: 
     method,
     seed: options.seed ?? 1,
     env: { name: env },
-    data: { generate: { n: budget.trajectories[env] + budget.iterations * budget.perIteration[env], seeds: [...budget.worlds[env]!] } },
+    data: {
+      generate: {
+        n: poolOffset(env, budget) + budget.iterations * budget.perIteration[env],
+        seeds: [...budget.worlds[env]!],
+        ...(budget.recoveries[env] === undefined ? {} : { recoveries: budget.recoveries[env] })
+      }
+    },
     tokenizer: { vocab: 1024 },
     model: { preset: budget.preset, ...(budget.modelOverrides[env] === undefined ? {} : { overrides: budget.modelOverrides[env] }) },
     ...(options.init === undefined ? {} : { init: { checkpoint: options.init } }),
     stages: [
-      // checkpointed every 500 steps: qa's 3,000-step warm start (~25 min) then continues across sessions with
-      // `stepagent resume` (the parts train exactly as the whole epoch, docs/pipelines.md); shorter SFTs are one part
-      ...(options.init === undefined ? [{ stage: "sft" as const, epochs: budget.sftEpochs[env]!, learningRate: budget.sftLearningRate[env]!, trajectories: budget.trajectories[env], checkpointEvery: 500 }] : []),
+      // checkpointed every 500 steps (house: 100): qa's 3,000-step warm start (~25 min) and house's 2,400 (~100 min) then
+      // continue across sessions with `stepagent resume` (the parts train exactly as the whole epoch, docs/pipelines.md)
+      ...(options.init === undefined
+        ? [{
+          stage: "sft" as const,
+          epochs: budget.sftEpochs[env]!,
+          learningRate: budget.sftLearningRate[env]!,
+          ...(budget.sftOffset[env] === 0 ? {} : { offset: budget.sftOffset[env] }),
+          trajectories: budget.trajectories[env],
+          checkpointEvery: budget.checkpointEvery[env] ?? 500
+        }]
+        : []),
       ...improvement(env, method, budget),
       { stage: "evaluate", n: budget.evalEpisodes, trainEpisodes: budget.trainEpisodes, ...(budget.validation[env] === undefined ? {} : { validation: budget.validation[env] }) }
     ]
@@ -211,6 +249,7 @@ export const longSft = (env: "house" | "shop", epochs = 8): Input => {
     ...experiment(env, "sft"),
     name: `${env}-sft-${tag}`,
     method: `sft-${tag}`, // its own row in `stepagent table`
+    model: { preset: "small" }, // the probes' model (house's table budget has since moved to dModel 192: wideSft)
     data: { generate: { n: 4_900, seeds: [0], recoveries: 0.2 } },
     stages: [
       { stage: "sft", epochs, offset: 100, trajectories: 4_800, learningRate: 2e-3, checkpointEvery: 300 },

@@ -7,6 +7,7 @@
  *                                     six by default; stepagent-oracle, the diagnostic ceiling, and
  *                                     stepagent-placebo, its shuffled control, when named)
  *                                     [--seeds 1,2,3] [--budget paper|smoke] [--cluster URL] [--dry-run]
+ *                                     [--warm ENV:SEED=RUN_DIR ...]
  *
  * `--budget smoke` runs the same table at a toy scale (experiment.ts's smokeBudget: minutes in all; its numbers mean
  * nothing) to check a machine or a cluster end to end. `--cluster postgres://USER@HOST:PORT/DB` hands every run to a
@@ -18,6 +19,12 @@
  * of the other methods (`init`), which then get the same budget (experiment.ts); it runs whenever one of them
  * needs it, even when --methods leaves sft out. Seeds go outermost, so the first seed's whole table is done
  * before the second seed starts.
+ *
+ * `--warm ENV:SEED=RUN_DIR` (repeatable) takes an evaluated run made elsewhere as that pair's SFT instead of running
+ * one (house's ~100-minute SFT, e.g. pipelines/house-sft-2400-wide.ts's run of the seed): it must have trained exactly
+ * as experiment.ts's sft of that environment and seed (every field but the name, the method and the data's count, which
+ * need only cover the SFT's trajectories), else a one-line reason names the first field that differs. Its checkpoint is
+ * the other methods' warm start and its evaluation the table's sft cell (`stepagent table --as RUN_DIR=sft`).
  *
  * Resumable, so it can be run in parts (`--envs qa --seeds 1`, later `--envs house,shop --seeds 1,2,3`):
  * - a run is recognised in `--out` by its config.json: the resolved pipeline holds every field of
@@ -41,7 +48,7 @@ import * as NodePath from "node:path"
 import * as CommandDispatch from "../src/cluster/CommandDispatch.ts"
 import { type Budget, type Env, envs, experiment, type Method, methods, paperMethods } from "./experiment.ts"
 
-const usage = "usage: npx node pipelines/paper-table.ts [--out DIR] [--envs shop,house,qa] [--methods sft,sft-more,...] [--seeds 1,2,3] [--budget paper|smoke] [--cluster postgres://USER@HOST:PORT/DB] [--dry-run]"
+const usage = "usage: npx node pipelines/paper-table.ts [--out DIR] [--envs shop,house,qa] [--methods sft,sft-more,...] [--seeds 1,2,3] [--budget paper|smoke] [--cluster postgres://USER@HOST:PORT/DB] [--warm ENV:SEED=RUN_DIR ...] [--dry-run]"
 
 const fail = (message: string): never => {
   process.stderr.write(`paper-table: ${message}\n${usage}\n`)
@@ -53,7 +60,7 @@ if (args.includes("--help") || args.includes("-h")) {
   process.stdout.write(`${usage}\n`)
   process.exit(0)
 }
-const known = new Set(["--out", "--envs", "--methods", "--seeds", "--seed", "--budget", "--cluster"])
+const known = new Set(["--out", "--envs", "--methods", "--seeds", "--seed", "--budget", "--cluster", "--warm"])
 for (let i = 0; i < args.length; i++) {
   const a = args[i]!
   if (a === "--dry-run") continue
@@ -146,13 +153,26 @@ const scan = (): ReadonlyArray<Found> => {
   return found.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.dir.localeCompare(b.dir))
 }
 
-/** True when every field of `wanted` (a JSON value) is in `actual` with the same value. */
-const contains = (actual: unknown, wanted: unknown): boolean => {
-  if (typeof wanted !== "object" || wanted === null) return actual === wanted
-  if (typeof actual !== "object" || actual === null) return false
-  if (Array.isArray(wanted)) return Array.isArray(actual) && actual.length === wanted.length && wanted.every((w, i) => contains(actual[i], w))
-  return Object.entries(wanted).every(([k, w]) => contains((actual as Record<string, unknown>)[k], w))
+/** The first field of `wanted` (a JSON value) that `actual` lacks or holds another value of, as a path; undefined when none. */
+const difference = (actual: unknown, wanted: unknown, at = ""): string | undefined => {
+  if (typeof wanted !== "object" || wanted === null) return actual === wanted ? undefined : at
+  if (typeof actual !== "object" || actual === null) return at
+  if (Array.isArray(wanted)) {
+    if (!Array.isArray(actual) || actual.length !== wanted.length) return at
+    for (const [i, w] of wanted.entries()) {
+      const d = difference(actual[i], w, `${at}[${i}]`)
+      if (d !== undefined) return d
+    }
+    return undefined
+  }
+  for (const [k, w] of Object.entries(wanted)) {
+    const d = difference((actual as Record<string, unknown>)[k], w, at === "" ? k : `${at}.${k}`)
+    if (d !== undefined) return d
+  }
+  return undefined
 }
+/** True when every field of `wanted` (a JSON value) is in `actual` with the same value. */
+const contains = (actual: unknown, wanted: unknown): boolean => difference(actual, wanted) === undefined
 
 const optionsOf = (seed: number, init: string | undefined) => ({ seed, ...(init === undefined ? {} : { init }), ...(budget === "smoke" ? { budget } : {}) })
 
@@ -167,6 +187,36 @@ const lookup = (env: Env, method: Method, seed: number, init: string | undefined
 const warmStart = (sftDir: string): string | undefined => {
   const latest = NodePath.join(sftDir, "checkpoints/LATEST")
   return NodeFs.existsSync(latest) ? NodePath.join(sftDir, "checkpoints", NodeFs.readFileSync(latest, "utf8").trim()) : undefined
+}
+
+// ---- --warm ENV:SEED=RUN_DIR: SFT runs made elsewhere, checked to have trained as the table's sft would.
+
+const key = (env: Env, seed: number) => JSON.stringify([env, seed])
+const adopted = new Map<string, string>()
+for (const [i, a] of args.entries()) {
+  if (a !== "--warm") continue
+  const text = args[i + 1]!
+  const m = /^([^:=]+):([^=]+)=(.+)$/.exec(text)
+  if (m === null) fail(`--warm ${text}: expected ENV:SEED=RUN_DIR, e.g. house:1=runs/house-sft-2400-wide__1__20261207T034827Z`)
+  const env = m![1]!.trim() as Env
+  const seed = Number(m![2]!.trim())
+  const dir = NodePath.resolve(m![3]!.trim())
+  if (!envs.includes(env)) fail(`--warm ${text}: unknown environment ${JSON.stringify(env)} (one of ${envs.join(", ")})`)
+  if (!Number.isInteger(seed) || seed <= 0) fail(`--warm ${text}: ${JSON.stringify(m![2])} is not a positive integer seed`)
+  const configPath = NodePath.join(dir, "config.json")
+  if (!NodeFs.existsSync(configPath)) fail(`--warm ${text}: ${dir} is not a run directory (no config.json)`)
+  if (!NodeFs.existsSync(NodePath.join(dir, "eval/summary.json"))) fail(`--warm ${text}: ${dir} has no evaluation yet (finish it: stepagent resume ${dir})`)
+  if (warmStart(dir) === undefined) fail(`--warm ${text}: ${dir} has no checkpoints/LATEST`)
+  const actual = (JSON.parse(NodeFs.readFileSync(configPath, "utf8")) as { readonly config?: { readonly data?: { readonly generate?: { readonly n?: unknown } } } }).config
+  const { data, method: _method, name: _name, ...rest } = JSON.parse(JSON.stringify(experiment(env, "sft", optionsOf(seed, undefined)))) as ReturnType<typeof experiment>
+  const { n: _n, ...generate } = data.generate ?? { n: 0 }
+  const sftStage = rest.stages[0] as { readonly offset?: number; readonly trajectories?: number }
+  const needed = (sftStage.offset ?? 0) + (sftStage.trajectories ?? 0)
+  const differs = difference(actual, rest) ?? difference(actual?.data?.generate, generate, "data.generate")
+  if (differs !== undefined) fail(`--warm ${text}: ${dir} did not train as experiment.ts's ${env} sft of seed ${seed}: ${differs} differs`)
+  const n = actual?.data?.generate?.n
+  if (typeof n !== "number" || n < needed) fail(`--warm ${text}: ${dir} generated ${String(n)} trajectories; the sft trains on the first ${needed}`)
+  adopted.set(key(env, seed), dir)
 }
 
 /** A pipeline script for one experiment, written into --out so that the run records it. */
@@ -324,7 +374,9 @@ const runOne = async (env: Env, method: Method, seed: number, init: string | und
 /** One (environment, seed): its SFT, then the other methods from its warm start (at once on a cluster). */
 const chain = async (env: Env, seed: number): Promise<void> => {
   if (stopping) return
-  const sft = await runOne(env, "sft", seed, undefined)
+  const given = adopted.get(key(env, seed))
+  if (given !== undefined) process.stderr.write(`paper-table: ${label(env, "sft", seed)}: ${given} (--warm)\n`)
+  const sft = given ?? await runOne(env, "sft", seed, undefined)
   const warm = sft === undefined ? undefined : warmStart(sft)
   const others = chosenMethods.filter((m) => m !== "sft")
   if (warm === undefined) {
@@ -361,17 +413,17 @@ if (commands !== undefined) {
 
 // ---- The table of every complete run in --out.
 
-const allSeeds = [...new Set([...seeds, ...scan().flatMap((f) => {
+const allSeeds = [...new Set([...seeds, ...[...adopted.keys()].map((k) => (JSON.parse(k) as [Env, number])[1]), ...scan().flatMap((f) => {
   const s = typeof f.config === "object" && f.config !== null && "seed" in f.config ? f.config.seed : undefined
   return typeof s === "number" ? [s] : []
 })])].sort((a, b) => a - b)
 const complete = new Map<string, string>()
 for (const seed of allSeeds) {
   for (const env of envs) {
-    const sft = lookup(env, "sft", seed, undefined).complete
+    const sft = adopted.get(key(env, seed)) ?? lookup(env, "sft", seed, undefined).complete?.dir
     if (sft === undefined) continue
-    complete.set(JSON.stringify(["sft", env, seed]), sft.dir)
-    const warm = warmStart(sft.dir)
+    complete.set(JSON.stringify(["sft", env, seed]), sft)
+    const warm = warmStart(sft)
     for (const method of methods.filter((m) => m !== "sft")) {
       const run = warm === undefined ? undefined : lookup(env, method, seed, warm).complete
       if (run !== undefined) complete.set(JSON.stringify([method, env, seed]), run.dir)
@@ -385,7 +437,8 @@ if (dirs.length === 0) {
   process.stdout.write(`no complete run in ${out} yet\n`)
 } else {
   const table = async (json: boolean) => {
-    const r = await local(["table", ...dirs, ...(json ? ["--json"] : [])], false)
+    const as = [...adopted.values()].filter((d) => dirs.includes(d)).flatMap((d) => ["--as", `${d}=sft`])
+    const r = await local(["table", ...dirs, ...as, ...(json ? ["--json"] : [])], false)
     if (r.code !== 0) failures.push(`stepagent table failed (exit ${r.code ?? r.signal})`)
     return r.stdout
   }

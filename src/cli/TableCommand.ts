@@ -1,4 +1,4 @@
-import { Console, Effect } from "effect"
+import { Console, Effect, Path } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as Table from "../report/Table.ts"
 import * as UserError from "./UserError.ts"
@@ -8,7 +8,8 @@ import * as UserError from "./UserError.ts"
  * and success rate on the evaluation split) of evaluated runs, as Markdown or JSON. Runs of the same
  * method and environment (seeds) make a cell: mean, 95% interval (bootstrap over seeds, then episodes)
  * and count; then the train-split success and action accuracy, and the paired differences of each
- * StepAgent variant against each baseline, and of any pair asked for with `--pair A:B` (A minus B). The rules
+ * StepAgent variant against each baseline, and of any pair asked for with `--pair A:B` (A minus B). `--as DIR=METHOD`
+ * counts a run as another method's (a warm start run under its own name as the table's `sft`). The rules
  * are in src/report/Table.ts and Bootstrap.ts.
  */
 export const command = Command.make("table", {
@@ -20,14 +21,23 @@ export const command = Command.make("table", {
   pair: Flag.String("pair").pipe(
     Flag.withDescription("also the paired difference METHOD:BASELINE (METHOD minus BASELINE), e.g. stepagent-implicit-lean:stepagent-implicit (repeatable)"),
     Flag.atLeast(0)
+  ),
+  as: Flag.String("as").pipe(
+    Flag.withDescription("count the run in RUN_DIR as METHOD's, e.g. a warm start run under its own name as the table's sft: RUN_DIR=sft (repeatable)"),
+    Flag.atLeast(0)
   )
-}, ({ json, pair, runDirs }) =>
+}, ({ as, json, pair, runDirs }) =>
   Effect.gen(function*() {
     const parsed = pair.map(Table.parsePair)
     const bad = parsed.find((p): p is string => typeof p === "string")
     if (bad !== undefined) return yield* UserError.fail(bad)
     const pairs = parsed.filter((p): p is Table.Pair => typeof p !== "string")
-    const entries = yield* Effect.forEach(runDirs, (d) => Table.entry(d))
+    const relabels = as.map(Table.parseAs)
+    const badAs = relabels.find((a): a is string => typeof a === "string")
+    if (badAs !== undefined) return yield* UserError.fail(badAs)
+    const path = yield* Path.Path
+    const entries = Table.relabel(yield* Effect.forEach(runDirs, (d) => Table.entry(d)), relabels.filter((a): a is Table.As => typeof a !== "string"), (d) => path.resolve(d))
+    if (typeof entries === "string") return yield* UserError.fail(entries)
     const unknown = Table.unknownPairs(entries, pairs)
     if (unknown.length > 0) return yield* UserError.fail(unknown[0]!)
     const comparison = Table.compare(entries, {}, pairs)

@@ -38,6 +38,9 @@ export const OutcomePpoEntry = Schema.Struct({
   stage: Schema.Literal("outcomePpo"),
   iterations: Field.int(4), // the same number of rounds as StepAgent, for a like-for-like budget
   episodesPerIteration: Field.int(64), // training tasks rolled out per round
+  // the first round's first train task (the rounds follow on, cycling): 0, the tasks from the start; a pipeline that
+  // leaves train:0-99 out of its SFT for the evaluate stage's train episodes rolls out others (experiment.ts's house)
+  taskOffset: Field.int(0, 0),
   ...OutcomePpo.Config.fields
 })
 

@@ -71,13 +71,18 @@ export const stepDpo = (ctx: Unit.Context, u: Unit.Unit, e: typeof StageEntry.St
     )
   })
 
-/** An outcome-PPO iteration: the next `episodesPerIteration` train tasks (cycling) rolled out and trained on. */
+/** Round `iteration`'s `count` train tasks: from `offset`, after the earlier rounds' (cycling over the split's `size`). */
+export const roundTasks = (offset: number, iteration: number, count: number, size: number): Array<string> => {
+  const first = offset + iteration * count
+  return Array.from({ length: count }, (_, i) => `train:${(first + i) % size}`)
+}
+
+/** An outcome-PPO iteration: the next `episodesPerIteration` train tasks from `taskOffset` (cycling) rolled out and trained on. */
 export const outcomePpo = (ctx: Unit.Context, u: Unit.Unit, e: typeof StageEntry.OutcomePpoEntry.Type) =>
   Effect.gen(function*() {
     yield* Models.ensureReference // π_ref for PPO's KL penalty: the policy when the stage starts
     const size = ctx.simulator.size("train") // the built-in world's, also beside an AgentGym server (which may not say)
-    const first = u.iteration * e.episodesPerIteration
-    const tasks = Array.from({ length: e.episodesPerIteration }, (_, i) => `train:${(first + i) % size}`)
+    const tasks = roundTasks(e.taskOffset, u.iteration, e.episodesPerIteration, size)
     yield* Stream.fromIterable(tasks).pipe(OutcomePpo.outcomePpo(e, Unit.run(ctx.pipeline, u)), Stream.runDrain)
   })
 
@@ -93,8 +98,7 @@ export const dagger = (ctx: Unit.Context, u: Unit.Unit, e: typeof StageEntry.Dag
     const p = ctx.pipeline
     const run = Unit.run(p, u)
     const size = ctx.simulator.size("train")
-    const first = e.taskOffset + u.iteration * e.episodesPerIteration
-    const tasks = Array.from({ length: e.episodesPerIteration }, (_, i) => `train:${(first + i) % size}`)
+    const tasks = roundTasks(e.taskOffset, u.iteration, e.episodesPerIteration, size)
     const relabelled = yield* Stream.fromIterable(tasks).pipe(Dagger.relabelled(e, run, ctx.simulator), Stream.runCollect)
     const most = Dagger.roundSize(e, e.episodesPerIteration)
     const expertCount = Math.min(ctx.total, Math.round(relabelled.length * e.expertRatio))

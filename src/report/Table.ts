@@ -214,6 +214,29 @@ export const parsePair = (text: string): Pair | string => {
   return { method: parts[0]!, baseline: parts[1]! }
 }
 
+/** A run counted as another method's (`--as DIR=METHOD`): a warm start run under its own name that is a table's `sft`. */
+export interface As {
+  readonly dir: string
+  readonly method: string
+}
+
+export const parseAs = (text: string): As | string => {
+  const at = text.lastIndexOf("=")
+  const dir = at < 0 ? "" : text.slice(0, at).trim()
+  const method = at < 0 ? "" : text.slice(at + 1).trim()
+  return dir === "" || method === "" ? `--as ${text}: expected RUN_DIR=METHOD, e.g. runs/house-sft-2400-wide__1__20261207T034827Z=sft` : { dir, method }
+}
+
+/** The entries with each `--as` applied (directories compared resolved), or the first `--as` that names no entry's directory. */
+export const relabel = (entries: ReadonlyArray<Entry>, as: ReadonlyArray<As>, resolve: (dir: string) => string): ReadonlyArray<Entry> | string => {
+  const missing = as.find((a) => !entries.some((e) => resolve(e.dir) === resolve(a.dir)))
+  if (missing !== undefined) return `--as ${missing.dir}=${missing.method}: ${missing.dir} is not one of the run directories given`
+  return entries.map((e) => {
+    const a = as.find((x) => resolve(x.dir) === resolve(e.dir))
+    return a === undefined ? e : { ...e, method: a.method }
+  })
+}
+
 /** The pairs naming a method with no run among the entries, as one line each (empty when every name has runs). */
 export const unknownPairs = (entries: ReadonlyArray<Entry>, pairs: ReadonlyArray<Pair>): ReadonlyArray<string> => {
   const known = [...new Set(entries.map((e) => e.method))]

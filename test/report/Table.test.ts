@@ -150,6 +150,25 @@ describe("Table.compare", () => {
     assert.strictEqual(Table.parsePair("sft:sft"), "--pair sft:sft: a method against itself")
   })
 
+  it("counts a run as another method's with --as RUN_DIR=METHOD, with a one-line reason otherwise", () => {
+    assert.deepStrictEqual(Table.parseAs("runs/a=b=sft"), { dir: "runs/a=b", method: "sft" })
+    assert.strictEqual(Table.parseAs("runs/a"), "--as runs/a: expected RUN_DIR=METHOD, e.g. runs/house-sft-2400-wide__1__20261207T034827Z=sft")
+    assert.strictEqual(Table.parseAs("runs/a="), "--as runs/a=: expected RUN_DIR=METHOD, e.g. runs/house-sft-2400-wide__1__20261207T034827Z=sft")
+    const entries = [entry("sft-2400-wide", "house", 0.2, 0.2), entry("stepagent-implicit", "house", 0.3, 0.3)]
+    const relabelled = Table.relabel(entries, [{ dir: `./${entries[0]!.dir}`, method: "sft" }], (d) => path.resolve(d))
+    assert.deepStrictEqual(typeof relabelled === "string" ? relabelled : relabelled.map((e) => e.method), ["sft", "stepagent-implicit"])
+    assert.strictEqual(Table.relabel(entries, [{ dir: "runs/other", method: "sft" }], (d) => path.resolve(d)), "--as runs/other=sft: runs/other is not one of the run directories given")
+  })
+
+  it.effect("--as makes a warm start run the table's sft row (the paired differences against sft with it)", () =>
+    Effect.gen(function*() {
+      const md = yield* run([runs[0]!, runs[1]!, "--as", `${runs[0]}=sft-elsewhere`])
+      assert.include(md, "| sft-elsewhere |")
+      assert.notInclude(md, "| sft |")
+      const error = yield* Effect.exit(run([runs[0]!, "--as", "nowhere=sft"]))
+      assert.isTrue(Exit.isFailure(error))
+    }))
+
   it("averages train success and action accuracy over the runs that recorded them", () => {
     const c = Table.compare([
       { ...entry("sft", "shop", 0.5, 0.2), train: { avgReward: 0.9, successRate: 0.8, episodes: 10 }, actionAccuracy: 0.5 },
