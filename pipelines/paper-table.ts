@@ -196,13 +196,12 @@ const adopted = new Map<string, string>()
 for (const [i, a] of args.entries()) {
   if (a !== "--warm") continue
   const text = args[i + 1]!
-  const m = /^([^:=]+):([^=]+)=(.+)$/.exec(text)
-  if (m === null) fail(`--warm ${text}: expected ENV:SEED=RUN_DIR, e.g. house:1=runs/house-sft-2400-wide__1__20261207T034827Z`)
-  const env = m![1]!.trim() as Env
-  const seed = Number(m![2]!.trim())
-  const dir = NodePath.resolve(m![3]!.trim())
+  const m = /^([^:=]+):([^=]+)=(.+)$/.exec(text) ?? fail(`--warm ${text}: expected ENV:SEED=RUN_DIR, e.g. house:1=runs/house-sft-2400-wide__1__20261207T034827Z`)
+  const env = m[1]!.trim() as Env
+  const seed = Number(m[2]!.trim())
+  const dir = NodePath.resolve(m[3]!.trim())
   if (!envs.includes(env)) fail(`--warm ${text}: unknown environment ${JSON.stringify(env)} (one of ${envs.join(", ")})`)
-  if (!Number.isInteger(seed) || seed <= 0) fail(`--warm ${text}: ${JSON.stringify(m![2])} is not a positive integer seed`)
+  if (!Number.isInteger(seed) || seed <= 0) fail(`--warm ${text}: ${JSON.stringify(m[2])} is not a positive integer seed`)
   const configPath = NodePath.join(dir, "config.json")
   if (!NodeFs.existsSync(configPath)) fail(`--warm ${text}: ${dir} is not a run directory (no config.json)`)
   if (!NodeFs.existsSync(NodePath.join(dir, "eval/summary.json"))) fail(`--warm ${text}: ${dir} has no evaluation yet (finish it: stepagent resume ${dir})`)
