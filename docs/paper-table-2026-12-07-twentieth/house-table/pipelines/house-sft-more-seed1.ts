@@ -1,0 +1,3 @@
+import { experiment } from "/work/wt-exp4/pipelines/experiment.ts"
+
+export default experiment("house", "sft-more", {"seed":1,"init":"/work/runs/wide/house-sft-2400-wide__1__20261207T034827Z/checkpoints/unit-0025"})
