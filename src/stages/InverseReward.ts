@@ -39,7 +39,13 @@ export const Config = Schema.Struct({
   maxTokens: Field.int(8192), // padded tokens per scoring pass when rewarding
   // synthetic negatives per expert state (Negatives.ts), pushed towards D = 1 beside the agent's actions, never
   // rewarded or fed to PPO; the updates grow with the training set (as many passes over it): 0 = the paper's
-  negatives: Field.int(0, 0)
+  negatives: Field.int(0, 0),
+  // which agent actions D trains on: "all" (GAIL's: every agent action against the expert's at its state) or
+  // "differing" (only where the agent's action differs from the expert's, with proportionally fewer updates, as the
+  // implicit reward's DPO): an agent action equal to the expert's is labelled both ways and only pulls D to 1/2 there.
+  // "all" by default, the paper's; on house (docs/paper-table.md) ~80% of a batch's actions are the expert's and D
+  // trained on all stayed near chance (held-out `reward/auc` 0.515)
+  trainOn: Schema.Literals(["all", "differing"]).pipe(Schema.withDecodingDefaultKey(Effect.succeed("all" as const)))
 })
 export type Config = typeof Config.Type
 export const defaults: Config = Schema.decodeUnknownSync(Config)({})
@@ -75,34 +81,40 @@ export const inverseReward = (config: Config, run: Run.Run) =>
         const heldOut = yield* scored(differing)
         const warm = opt.step === 0 ? config.warmupSteps : 0
         // the training rows: the agent's actions, then synthetic negatives (their own stream: the minibatch draws stay the same)
-        const train = [...agent, ...Negatives.requests(Run.rng(run, `${stage}/negatives`, index), items, config.negatives)]
+        const own = config.trainOn === "all" ? agent : differing.map((i) => agent[i]!)
+        const train = [...own, ...Negatives.requests(Run.rng(run, `${stage}/negatives`, index), items, config.negatives)]
         const steps = Math.ceil(config.steps * train.length / n)
-        const trained = yield* Effect.sync((): Guard.Checked<Discriminator.TrainStats> => {
+        // none when nothing is left to train on (every agent action the expert's, trainOn "differing", no negatives)
+        const trained = yield* Effect.sync((): Guard.Checked<Discriminator.TrainStats | undefined> => {
           let last: Discriminator.TrainStats | undefined
-          for (let s = 0; s < steps + warm; s++) {
+          for (let s = 0; s < (train.length === 0 ? 0 : steps + warm); s++) {
             const rows = Array.from(Run.groupedPermutation(rng, train.map((a) => a.trajectory)).subarray(0, m)).sort((a, b) => a - b) // whole trajectories: packed passes share trunks
+            // requests 0..k-1 are the experts' actions, k..2k-1 the agents' (k < m when fewer rows are left to train on)
+            const k = rows.length
             const passes = Packed.passes(Packed.pack(d.config.contextLength, requestsOf(train, rows)), Microbatch.trainingTokens(d.config, config.maxTokens)).map((p) => ({
               batch: p.batch,
-              agent: Int32Array.from(p.requests.keys()).filter((j) => p.requests[j]! >= m),
-              expert: Int32Array.from(p.requests.keys()).filter((j) => p.requests[j]! < m)
+              agent: Int32Array.from(p.requests.keys()).filter((j) => p.requests[j]! >= k),
+              expert: Int32Array.from(p.requests.keys()).filter((j) => p.requests[j]! < k)
             }))
             const outcome = Guard.update(opt, () => Discriminator.train(d, opt, passes), (t) => [["loss/disc", t.loss], ["grad/norm", t.gradNorm]])
             if (!outcome.ok) return outcome
             last = outcome.value
           }
-          return { ok: true, value: last! }
+          return { ok: true, value: last }
         })
         if (!trained.ok) return trained
         return { ok: true, value: { last: trained.value, heldOut, rewards: yield* scored(all) } } as const
       }),
     emit: (r, seconds, b) => {
       const record = b.record(b.opt.step, {
-        "loss/disc": r.last.loss,
-        "disc/accuracy": r.last.accuracy,
-        "disc/expert_prob": r.last.expertProb,
-        "disc/agent_prob": r.last.agentProb,
+        ...(r.last === undefined ? {} : {
+          "loss/disc": r.last.loss,
+          "disc/accuracy": r.last.accuracy,
+          "disc/expert_prob": r.last.expertProb,
+          "disc/agent_prob": r.last.agentProb,
+          "grad/norm": r.last.gradNorm
+        }),
         ...Rewarded.metrics(r.rewards, r.heldOut, Array.from(r.heldOut.agent, () => true)),
-        "grad/norm": r.last.gradNorm,
         "timing/inverse_reward_s": seconds
       })
       return { records: [record], out: Rewarded.attach(b.items, r.rewards) }

@@ -76,4 +76,57 @@ layer(World.layerBehaviour)("inverse reward", (it) => {
       expect(record!.values["reward/auc_pairs"]).toBe(differing.length)
       expect(record!.values["reward/auc"]).toBe(expected.auc)
     }))
+
+  it.effect("trainOn \"differing\": D trains on the differing pairs only, with proportionally fewer updates, and learns them", () =>
+    Effect.gen(function*() {
+      const { world } = yield* World.BehaviourWorld
+      const segments = world.train.slice(0, 24).flatMap(Segment.all)
+      // the agent writes "press 9" at every third state, the expert's action at the others
+      const items: Array<Sample.AgentAction> = segments.map((segment, i) => {
+        const tokens = i % 3 === 0 ? Int32Array.from([...world.tokenizer.encode("press 9"), EOA]) : Segment.expertAction(segment)
+        return { segment, sample: 0, tokens, logp: new Float32Array(tokens.length), values: new Float32Array(tokens.length), stopped: true, text: world.tokenizer.decode(tokens) }
+      })
+      const batch = 24
+      const run = (trainOn: "all" | "differing", minibatchSize: number) => {
+        const records: Array<Metrics.MetricRecord> = []
+        const config = { ...InverseReward.defaults, batchSize: batch, minibatchSize, steps: 6, warmupSteps: 0, learningRate: 3e-3, trainOn }
+        return Effect.gen(function*() {
+          yield* Models.ensureDiscriminator(11, { dModel: 32, layers: 1 })
+          yield* Stream.runDrain(Stream.fromIterable(items).pipe(InverseReward.inverseReward(config, { seed: 1, iteration: 0 })))
+          return records.filter((r) => r.stage === "inverse_reward")
+        }).pipe(Effect.provide(Fixtures.layer(world.tokenizer, Transformer.init(world.config, 4), records)))
+      }
+      const all = yield* run("all", 8)
+      // a third of each batch differs: 6 * 8 / 24 = 2 updates a batch instead of 6 (the record's step counts them)
+      const differing = yield* run("differing", 8)
+      const perBatch = (rs: ReadonlyArray<Metrics.MetricRecord>) => rs.map((r, i) => r.step - (i === 0 ? 0 : rs[i - 1]!.step))
+      expect(perBatch(all).slice(0, 3)).toEqual([6, 6, 6])
+      expect(perBatch(differing).slice(0, 3)).toEqual([2, 2, 2])
+      // minibatches larger than the differing pairs of a batch (8): every differing pair in each, labelled right
+      const wide = yield* run("differing", 32)
+      const last = wide[wide.length - 1]!.values
+      expect(last["disc/agent_prob"]!).toBeGreaterThan(last["disc/expert_prob"]! + 0.1)
+      expect(last["disc/accuracy"]!).toBeGreaterThan(0.8)
+    }))
+
+  it.effect("trainOn \"differing\" with no differing action: no update, the batch still rewarded", () =>
+    Effect.gen(function*() {
+      const { world } = yield* World.BehaviourWorld
+      const segments = world.train.slice(0, 6).flatMap(Segment.all)
+      const items: Array<Sample.AgentAction> = segments.map((segment) => {
+        const tokens = Segment.expertAction(segment)
+        return { segment, sample: 0, tokens, logp: new Float32Array(tokens.length), values: new Float32Array(tokens.length), stopped: true, text: world.tokenizer.decode(tokens) }
+      })
+      const records: Array<Metrics.MetricRecord> = []
+      const config = { ...InverseReward.defaults, batchSize: items.length, trainOn: "differing" as const }
+      const rewarded = yield* Effect.gen(function*() {
+        yield* Models.ensureDiscriminator(11, { dModel: 32, layers: 1 })
+        return yield* Stream.runCollect(Stream.fromIterable(items).pipe(InverseReward.inverseReward(config, { seed: 1, iteration: 0 })))
+      }).pipe(Effect.provide(Fixtures.layer(world.tokenizer, Transformer.init(world.config, 4), records)))
+      const [record] = records.filter((r) => r.stage === "inverse_reward")
+      expect(rewarded.length).toBe(items.length)
+      expect(record!.step).toBe(0)
+      expect(record!.values["loss/disc"]).toBeUndefined()
+      expect(Number.isFinite(record!.values["reward/step_mean"]!)).toBe(true)
+    }))
 })
