@@ -61,7 +61,10 @@ export const EpisodeRecord = Schema.Struct({
   success: Schema.Boolean,
   steps: Schema.Int,
   termination: Schema.String,
-  tokenized: Schema.optionalKey(TrajectoryTokens)
+  tokenized: Schema.optionalKey(TrajectoryTokens),
+  // with the tokens: per step, the sampled action's log-probs and values (float32 survive JSON exactly)
+  logp: Schema.optionalKey(Schema.Array(Schema.Array(Schema.Number))),
+  values: Schema.optionalKey(Schema.Array(Schema.Array(Schema.Number)))
 })
 export type EpisodeRecord = typeof EpisodeRecord.Type
 
@@ -72,7 +75,8 @@ export const toRecord = (e: Rollout.Episode, tokens = false): EpisodeRecord => (
   success: e.success,
   steps: e.steps,
   termination: e.termination,
-  ...(tokens && e.tokenized !== undefined ? { tokenized: toTokens(e.tokenized) } : {})
+  ...(tokens && e.tokenized !== undefined ? { tokenized: toTokens(e.tokenized) } : {}),
+  ...(tokens && e.sampled !== undefined ? { logp: e.sampled.logp.map((x) => Array.from(x)), values: e.sampled.values.map((x) => Array.from(x)) } : {})
 })
 
 export const fromRecord = (r: EpisodeRecord): Rollout.Episode => ({
@@ -82,7 +86,8 @@ export const fromRecord = (r: EpisodeRecord): Rollout.Episode => ({
   success: r.success,
   steps: r.steps,
   termination: r.termination as Rollout.Termination,
-  tokenized: r.tokenized === undefined ? undefined : fromTokens(r.tokenized)
+  tokenized: r.tokenized === undefined ? undefined : fromTokens(r.tokenized),
+  ...(r.logp === undefined || r.values === undefined ? {} : { sampled: { logp: r.logp.map((x) => Float32Array.from(x)), values: r.values.map((x) => Float32Array.from(x)) } })
 })
 
 /**

@@ -38,14 +38,19 @@ export const defaults: Config = Schema.decodeUnknownSync(Config)({})
 
 export const stage = "outcome_ppo"
 
-/** The one-step episodes of a rollout: every step's action, rewarded with the episode's outcome. */
+/**
+ * The one-step episodes of a rollout: every step's action, rewarded with the episode's outcome, with the log-probs and
+ * values the policy gave it when it sampled it (PPO's old policy: the behaviour policy's, as StepAgent's) when the
+ * rollout kept them.
+ */
 export const episodes = (e: Rollout.Episode): Array<Ppo.Episode> => {
   const t = e.tokenized
   if (t === undefined) return []
   return Array.from({ length: Tokenized.stepCount(t) }, (_, step) => ({
     segment: { trajectory: t, step },
     tokens: t.tokens.subarray(Tokenized.actStart(t, step), Tokenized.actEnd(t, step)),
-    reward: e.reward
+    reward: e.reward,
+    ...(e.sampled === undefined ? {} : { logp: e.sampled.logp[step], values: e.sampled.values[step] })
   }))
 }
 

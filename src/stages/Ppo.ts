@@ -20,7 +20,8 @@ import type { Segment } from "./Segment.ts"
  * Phase 4 of StepAgent (update): PPO on one-step episodes. Each element is a state (a segment), an action
  * (its tokens, the response) and a step reward. Per batch, top to bottom:
  *   1. score: per-token log-probs and values under the current policy (the "old" policy of this batch; taken from
- *      the episodes when they carry what the policy gave when it sampled them: `logp`, `values`, StepAgent's sampling),
+ *      the episodes when they carry what the policy gave when it sampled them: `logp`, `values`, StepAgent's sampling
+ *      and outcome PPO's rollouts),
  *      per-token log-probs under the frozen reference (taken from the episodes when they carry them: `refLogp`, what
  *      StepAgent's implicit reward scored already);
  *   2. rewards: r_t = -klCoef (log π_old - log π_ref) at every action token, plus the step reward at the
@@ -79,8 +80,8 @@ export interface Episode {
   // scored them): when every episode of a batch has them, PPO does not score the reference
   readonly refLogp?: Float32Array | undefined
   // the policy's per-token log-probs (temperature 1) and values of `tokens` at the state when it sampled them (StepAgent's
-  // sampling stage gives both): when every episode of a batch has them, they are the batch's old policy and PPO does not
-  // score it again. They are the behaviour policy's, which PPO's ratio is defined against; when the stages' batches
+  // sampling stage and outcome PPO's rollouts give both): when every episode of a batch has them, they are the batch's old
+  // policy and PPO does not score it again. They are the behaviour policy's, which PPO's ratio is defined against; when the stages' batches
   // align (StepAgent's defaults: 64 states, k = 1, 64 episodes) it is also the policy the batch starts from, since the
   // reward stages train other models and a batch is sampled after the previous batch's update
   readonly logp?: Float32Array | undefined

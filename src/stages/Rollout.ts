@@ -36,6 +36,12 @@ export interface Episode {
   readonly termination: Termination
   /** For the model actor: the tokens the policy saw and sampled (its actions exactly as sampled), for PPO on rollouts. */
   readonly tokenized: Tokenized.TokenizedTrajectory | undefined
+  /**
+   * For the model actor, per step: the policy's per-token log-probs (temperature 1) and values of the action it sampled,
+   * as the sampler gave them (`ModelSample.Samples`): PPO's old policy for these steps, so outcome PPO does not score
+   * them again
+   */
+  readonly sampled?: { readonly logp: ReadonlyArray<Float32Array>; readonly values: ReadonlyArray<Float32Array> } | undefined
 }
 
 interface Live {
@@ -47,6 +53,8 @@ interface Live {
   readonly steps: Array<Step>
   readonly parts: Array<Int32Array> // prelude, then observation turn / action tokens per step
   readonly spans: Array<number>
+  readonly logp: Array<Float32Array> // per step, the sampled action's per-token log-probs (model actor)
+  readonly values: Array<Float32Array> // per step, the value head at the positions predicting them (model actor)
   reward: number
   termination: Termination | undefined
 }
@@ -110,6 +118,8 @@ export const run = Effect.fn("Rollout.run")(function*(actor: Actor, taskIds: Rea
       steps: [],
       parts: actor.kind === "model" ? [Render.encodePrelude(actor.tokenizer, episode.instruction)] : [],
       spans: [],
+      logp: [],
+      values: [],
       reward: 0,
       termination: undefined
     }
@@ -122,6 +132,8 @@ export const run = Effect.fn("Rollout.run")(function*(actor: Actor, taskIds: Rea
       // 1. the actions of every live episode, chosen together
       let texts: Array<string>
       let sampled: Array<Int32Array> = []
+      let sampledLogp: Array<Float32Array> = []
+      let sampledValues: Array<Float32Array> = []
       let obsTurns: Array<Int32Array> = []
       if (actor.kind === "model") {
         const ctx = actor.model.config.contextLength
@@ -138,6 +150,8 @@ export const run = Effect.fn("Rollout.run")(function*(actor: Actor, taskIds: Rea
           })
         })
         sampled = live.map((_, r) => s.tokens.slice(r * s.width, r * s.width + s.lengths[r]!))
+        sampledLogp = live.map((_, r) => s.logp.slice(r * s.width, r * s.width + s.lengths[r]!))
+        sampledValues = live.map((_, r) => s.values.slice(r * s.width, r * s.width + s.lengths[r]!))
         texts = sampled.map((t) => actor.tokenizer.decode(t))
       } else if (actor.kind === "expert") {
         texts = live.map((l) => actor.actions(l.taskId)[l.steps.length] ?? "")
@@ -162,6 +176,8 @@ export const run = Effect.fn("Rollout.run")(function*(actor: Actor, taskIds: Rea
           const at = l.parts.reduce((n, x) => n + x.length, 0)
           const obs = obsTurns[i]!
           l.parts.push(obs, sampled[i]!)
+          l.logp.push(sampledLogp[i]!)
+          l.values.push(sampledValues[i]!)
           l.spans.push(at, at + obs.length, at + obs.length, at + obs.length + sampled[i]!.length)
         }
         const r = results[i]
@@ -203,7 +219,8 @@ export const run = Effect.fn("Rollout.run")(function*(actor: Actor, taskIds: Rea
       termination: x.termination ?? "max_steps",
       tokenized: actor.kind === "model"
         ? { id: trajectory.id, env: env.name, taskId: x.taskId, reward: trajectory.reward, success: trajectory.success, tokens: concat(x.parts), spans: Int32Array.from(x.spans) }
-        : undefined
+        : undefined,
+      ...(actor.kind === "model" ? { sampled: { logp: x.logp, values: x.values } } : {})
     }
   })
 })

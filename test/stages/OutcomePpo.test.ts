@@ -2,10 +2,14 @@ import { expect, layer } from "@effect/vitest"
 import { Effect, Layer, Stream } from "effect"
 import * as Tokenized from "../../src/domain/Tokenized.ts"
 import * as Builtin from "../../src/env/Builtin.ts"
+import * as Rng from "../../src/model/Rng.ts"
+import * as Score from "../../src/model/Score.ts"
 import * as Transformer from "../../src/model/Transformer.ts"
 import type * as Metrics from "../../src/metrics/Metrics.ts"
+import * as Dispatcher from "../../src/stages/Dispatcher.ts"
 import * as OutcomePpo from "../../src/stages/OutcomePpo.ts"
-import type * as Rollout from "../../src/stages/Rollout.ts"
+import * as Ppo from "../../src/stages/Ppo.ts"
+import * as Rollout from "../../src/stages/Rollout.ts"
 import * as Fixtures from "./Fixtures.ts"
 import * as Signals from "./Signals.ts"
 import * as World from "./World.ts"
@@ -32,6 +36,33 @@ layer(World.layerSignals({ train: 24, heldOut: 4 }))("outcome PPO", (it) => {
         expect(Array.from(e.tokens)).toEqual(Array.from(t.tokens.subarray(Tokenized.actStart(t, i), Tokenized.actEnd(t, i))))
       })
       expect(OutcomePpo.episodes({ ...rollout, tokenized: undefined })).toEqual([])
+    }))
+
+  it.effect("keeps what the policy gave each sampled action (log-probs, values): PPO's packed scoring of the same steps, to 1e-4, across processes exactly", () =>
+    Effect.gen(function*() {
+      const world = yield* World.SignalsWorld
+      const model = Transformer.init(world.config, 2)
+      const actor: Rollout.Actor = { kind: "model", model, tokenizer: world.tokenizer, maxTokens: 8, temperature: 1 }
+      const rollouts = yield* Rollout.run(actor, Array.from({ length: 6 }, (_, i) => `train:${i}`), Rng.make(3), null).pipe(Effect.provide(Builtin.layer(Signals.make())))
+      const eps = rollouts.flatMap(OutcomePpo.episodes)
+      expect(eps.length).toBeGreaterThan(6)
+      const packed = Score.packed(model, eps.map((e) => ({ trajectory: e.segment.trajectory, step: e.segment.step, action: e.tokens })))
+      let tokens = 0
+      eps.forEach((e, r) => {
+        expect(e.logp).toHaveLength(e.tokens.length)
+        expect(e.values).toHaveLength(e.tokens.length)
+        for (let j = 0; j < e.tokens.length; j++) {
+          tokens++
+          expect(Math.abs(e.logp![j]! - packed.logp[r * packed.width + j]!)).toBeLessThan(1e-4)
+          expect(Math.abs(e.values![j]! - packed.values[r * packed.width + j]!)).toBeLessThan(1e-4)
+        }
+      })
+      expect(tokens).toBeGreaterThan(eps.length)
+      expect(Ppo.sampled(eps)).toBeDefined() // PPO takes them as its old policy
+      // across processes (a wave on a worker) with the tokens, exactly; without them (evaluation), not at all
+      const back = rollouts.map((e) => Dispatcher.fromRecord(Dispatcher.toRecord(e, true)))
+      expect(back.flatMap(OutcomePpo.episodes).map((e) => [Array.from(e.logp!), Array.from(e.values!)])).toEqual(eps.map((e) => [Array.from(e.logp!), Array.from(e.values!)]))
+      expect(rollouts.map((e) => Dispatcher.toRecord(e)).every((r) => r.logp === undefined && r.values === undefined)).toBe(true)
     }))
 
   it.effect("rolls the policy out on training tasks and runs PPO on the steps, logging rollout and PPO metrics", () =>
