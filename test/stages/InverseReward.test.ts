@@ -15,6 +15,10 @@ import { EOA } from "../../src/data/Tokenizer.ts"
 import * as Fixtures from "./Fixtures.ts"
 import * as World from "./World.ts"
 
+/** An agent action written by hand at `segment` (`text` decoded with `tokenizer`). */
+const action = (segment: Segment.Segment, tokens: Int32Array, tokenizer: { readonly decode: (t: Int32Array) => string }): Sample.AgentAction =>
+  ({ segment, sample: 0, tokens, logp: new Float32Array(tokens.length), values: new Float32Array(tokens.length), stopped: true, text: tokenizer.decode(tokens) })
+
 /** On the behaviour world (World.behaviour: the signals environment, tiny model, seeded). */
 layer(World.layerBehaviour)("inverse reward", (it) => {
   it.effect("the discriminator's accuracy rises above chance on expert vs untrained-policy pairs, on held-out states too", () =>
@@ -50,10 +54,9 @@ layer(World.layerBehaviour)("inverse reward", (it) => {
       const { world } = yield* World.BehaviourWorld
       const segments = world.train.slice(0, 10).flatMap(Segment.all)
       // the agent wrote the expert's action at every other state, "press 9" at the others
-      const items: Array<Sample.AgentAction> = segments.map((segment, i) => {
-        const tokens = i % 2 === 0 ? Int32Array.from([...world.tokenizer.encode("press 9"), EOA]) : Segment.expertAction(segment)
-        return { segment, sample: 0, tokens, logp: new Float32Array(tokens.length), values: new Float32Array(tokens.length), stopped: true, text: world.tokenizer.decode(tokens) }
-      })
+      const items = segments.map((segment, i) =>
+        action(segment, i % 2 === 0 ? Int32Array.from([...world.tokenizer.encode("press 9"), EOA]) : Segment.expertAction(segment), world.tokenizer)
+      )
       const differing = items.flatMap((a, i) => RewardAuc.differs(a) ? [i] : [])
       const records: Array<Metrics.MetricRecord> = []
       const config = { ...InverseReward.defaults, batchSize: items.length, minibatchSize: 8, steps: 2, warmupSteps: 0, learningRate: 1e-3 }
@@ -82,10 +85,9 @@ layer(World.layerBehaviour)("inverse reward", (it) => {
       const { world } = yield* World.BehaviourWorld
       const segments = world.train.slice(0, 24).flatMap(Segment.all)
       // the agent writes "press 9" at every third state, the expert's action at the others
-      const items: Array<Sample.AgentAction> = segments.map((segment, i) => {
-        const tokens = i % 3 === 0 ? Int32Array.from([...world.tokenizer.encode("press 9"), EOA]) : Segment.expertAction(segment)
-        return { segment, sample: 0, tokens, logp: new Float32Array(tokens.length), values: new Float32Array(tokens.length), stopped: true, text: world.tokenizer.decode(tokens) }
-      })
+      const items = segments.map((segment, i) =>
+        action(segment, i % 3 === 0 ? Int32Array.from([...world.tokenizer.encode("press 9"), EOA]) : Segment.expertAction(segment), world.tokenizer)
+      )
       const batch = 24
       const run = (trainOn: "all" | "differing", minibatchSize: number) => {
         const records: Array<Metrics.MetricRecord> = []
@@ -113,10 +115,7 @@ layer(World.layerBehaviour)("inverse reward", (it) => {
     Effect.gen(function*() {
       const { world } = yield* World.BehaviourWorld
       const segments = world.train.slice(0, 6).flatMap(Segment.all)
-      const items: Array<Sample.AgentAction> = segments.map((segment) => {
-        const tokens = Segment.expertAction(segment)
-        return { segment, sample: 0, tokens, logp: new Float32Array(tokens.length), values: new Float32Array(tokens.length), stopped: true, text: world.tokenizer.decode(tokens) }
-      })
+      const items = segments.map((segment) => action(segment, Segment.expertAction(segment), world.tokenizer))
       const records: Array<Metrics.MetricRecord> = []
       const config = { ...InverseReward.defaults, batchSize: items.length, trainOn: "differing" as const }
       const rewarded = yield* Effect.gen(function*() {
