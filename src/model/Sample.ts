@@ -65,6 +65,12 @@ export interface Samples {
   readonly values: Float32Array
 }
 
+/** Row r of a sampling, cut to its length: the sampled tokens with their log-probs and values (copies). */
+export const row = (s: Samples, r: number): { readonly tokens: Int32Array; readonly logp: Float32Array; readonly values: Float32Array } => {
+  const [from, to] = [r * s.width, r * s.width + s.lengths[r]!]
+  return { tokens: s.tokens.slice(from, to), logp: s.logp.slice(from, to), values: s.values.slice(from, to) }
+}
+
 /**
  * Picks a token from one row of logits given a uniform draw `u` in [0, 1).
  * Candidates: all tokens in index order, or (with top-k/top-p) the best ones by logit (ties by index).

@@ -115,8 +115,8 @@ export const sampleJobs = (model: Transformer.Model, jobs: ReadonlyArray<Pick<Jo
   let r = 0
   return jobs.map((j) =>
     Array.from({ length: j.n }, () => {
-      const n = s.lengths[r]!
-      const row = { tokens: s.tokens.slice(r * s.width, r * s.width + n), logp: s.logp.slice(r * s.width, r * s.width + n), stopped: s.stopped[r] === 1 }
+      const { tokens, logp } = Sample.row(s, r)
+      const row = { tokens, logp, stopped: s.stopped[r] === 1 }
       r++
       return row
     })

@@ -131,9 +131,7 @@ export const run = Effect.fn("Rollout.run")(function*(actor: Actor, taskIds: Rea
     while (live.length > 0) {
       // 1. the actions of every live episode, chosen together
       let texts: Array<string>
-      let sampled: Array<Int32Array> = []
-      let sampledLogp: Array<Float32Array> = []
-      let sampledValues: Array<Float32Array> = []
+      let sampled: Array<ReturnType<typeof ModelSample.row>> = []
       let obsTurns: Array<Int32Array> = []
       if (actor.kind === "model") {
         const ctx = actor.model.config.contextLength
@@ -149,10 +147,8 @@ export const run = Effect.fn("Rollout.run")(function*(actor: Actor, taskIds: Rea
             stop: EOA
           })
         })
-        sampled = live.map((_, r) => s.tokens.slice(r * s.width, r * s.width + s.lengths[r]!))
-        sampledLogp = live.map((_, r) => s.logp.slice(r * s.width, r * s.width + s.lengths[r]!))
-        sampledValues = live.map((_, r) => s.values.slice(r * s.width, r * s.width + s.lengths[r]!))
-        texts = sampled.map((t) => actor.tokenizer.decode(t))
+        sampled = live.map((_, r) => ModelSample.row(s, r))
+        texts = sampled.map((a) => actor.tokenizer.decode(a.tokens))
       } else if (actor.kind === "expert") {
         texts = live.map((l) => actor.actions(l.taskId)[l.steps.length] ?? "")
       } else {
@@ -175,10 +171,11 @@ export const run = Effect.fn("Rollout.run")(function*(actor: Actor, taskIds: Rea
         if (actor.kind === "model") {
           const at = l.parts.reduce((n, x) => n + x.length, 0)
           const obs = obsTurns[i]!
-          l.parts.push(obs, sampled[i]!)
-          l.logp.push(sampledLogp[i]!)
-          l.values.push(sampledValues[i]!)
-          l.spans.push(at, at + obs.length, at + obs.length, at + obs.length + sampled[i]!.length)
+          const a = sampled[i]!
+          l.parts.push(obs, a.tokens)
+          l.logp.push(a.logp)
+          l.values.push(a.values)
+          l.spans.push(at, at + obs.length, at + obs.length, at + obs.length + a.tokens.length)
         }
         const r = results[i]
         if (r === undefined) l.termination = "error:ExpertExhausted"

@@ -61,18 +61,15 @@ export const sample = (config: Config, run: Run.Run) =>
         let tokens = 0
         let stopped = 0
         for (let r = 0; r < s.rows; r++) {
-          const n = s.lengths[r]!
-          const row = s.tokens.slice(r * s.width, r * s.width + n)
-          tokens += n
+          const row = ModelSample.row(s, r)
+          tokens += row.tokens.length
           stopped += s.stopped[r]!
           out.push({
             segment: segs[Math.floor(r / config.k)]!,
             sample: r % config.k,
-            tokens: row,
-            logp: s.logp.slice(r * s.width, r * s.width + n),
-            values: s.values.slice(r * s.width, r * s.width + n),
+            ...row,
             stopped: s.stopped[r] === 1,
-            text: models.tokenizer.decode(row)
+            text: models.tokenizer.decode(row.tokens)
           })
         }
         yield* metrics.log({
