@@ -127,11 +127,11 @@ const logSoftmaxAt = (logits: Float32Array, offset: number, V: number, token: nu
 }
 
 /** Bookkeeping shared by the cached and the uncached samplers: draws, stops and outputs per original row. */
-const makeState = (m: Transformer.Model, prefixes: ReadonlyArray<ReadonlyArray<Int32Array>>, prompts: ReadonlyArray<Prompt>, o: Resolved) => {
+const makeState = (m: Transformer.Model, prefixLengths: ReadonlyArray<number>, prompts: ReadonlyArray<Prompt>, o: Resolved) => {
   const R = prompts.length
   const W = o.maxTokens
   prompts.forEach((p) => {
-    const n = Context.lengthOf(prefixes[p.prefix] ?? [])
+    const n = prefixLengths[p.prefix] ?? 0
     if (p.length < 1 || p.length > n) throw new Error(`Sample: prompt length ${p.length} outside prefix ${p.prefix} of ${n} tokens`)
     if (p.length >= m.config.contextLength) throw new Error(`Sample: prompt of ${p.length} tokens leaves no room in the context (${m.config.contextLength})`)
   })
@@ -227,13 +227,70 @@ export const sample = (
   rng: Rngs,
   options: Options = {}
 ): Samples => {
+  const { length: Tp, tokens: prefixTokens } = padPrefixes(prefixes)
+  // 1. prefill: one forward pass over the distinct prefixes; logits at each row's last state token
+  return decodeFrom(m, { tokens: prefixTokens, length: Tp, lengths: prefixes.map(Context.lengthOf) }, prompts, rng, options, () => {
+    const copy = m.weights.copy
+    const base = tf.tidy(() => {
+      const f = Transformer.forward(m, tf.tensor2d(prefixTokens, [prefixes.length, Tp], "int32"))
+      const lastPos = tf.tensor1d(prompts.map((p) => p.prefix * Tp + p.length - 1), "int32")
+      const h = tf.gather(f.hidden, lastPos)
+      const at = copy === undefined ? undefined : Copy.project(copy, h)
+      return {
+        keys: [...f.keys],
+        values: [...f.values],
+        logits: Transformer.logits(m, h),
+        value: Transformer.value(m, h),
+        copy: copy === undefined || at === undefined ? undefined : { query: at.query, gate: at.gate, keys: Copy.project(copy, f.hidden).key }
+      }
+    })
+    const c = base.copy
+    const host = c === undefined ? undefined : { prefixKeys: c.keys.dataSync() as Float32Array, query: c.query.dataSync() as Float32Array, gate: c.gate.dataSync() as Float32Array }
+    if (c !== undefined) for (const x of [c.keys, c.query, c.gate]) x.dispose()
+    return { keys: base.keys, values: base.values, logits: base.logits, value: base.value, copy: host }
+  })
+}
+
+/**
+ * What a prefill leaves for decoding (`sample`'s own, or `StateCache.sample`'s continuing one): the keys and values
+ * of every prefix position, the logits and value at each row's last state token, the copy head's host arrays.
+ */
+export interface Prefilled {
+  readonly keys: ReadonlyArray<tf.Tensor4D> // per layer (P, H, D, Tp), prefixes right-padded to Tp
+  readonly values: ReadonlyArray<tf.Tensor4D> // per layer (P, H, Tp, D)
+  readonly logits: tf.Tensor // (R, V) at each row's last state token
+  readonly value: tf.Tensor // (R,) the value head there
+  // host: the copy head's keys at every prefix position (P*Tp, K), each row's query (R*K) and gate logit (R,)
+  readonly copy: { readonly prefixKeys: Float32Array; readonly query: Float32Array; readonly gate: Float32Array } | undefined
+}
+
+/** The prefixes' tokens right-padded to (P, Tp), and each prefix's own length. */
+export interface Prefixes {
+  readonly tokens: Int32Array // (P*Tp)
+  readonly length: number // Tp
+  readonly lengths: ReadonlyArray<number> // (P,)
+}
+
+/**
+ * Decoding, one position per live row per step, from a prefill of `prefixes` that `prefill` computes (called inside:
+ * every tensor it returns is disposed by the end, whatever happens).
+ */
+export const decodeFrom = (
+  m: Transformer.Model,
+  prefixes: Prefixes,
+  prompts: ReadonlyArray<Prompt>,
+  rng: Rngs,
+  options: Options,
+  prefill: () => Prefilled
+): Samples => {
   const o = resolve(options)
   checkRngs(rng, prompts.length)
-  const { advance, out } = makeState(m, prefixes, prompts, o)
+  const { advance, out } = makeState(m, prefixes.lengths, prompts, o)
   if (prompts.length === 0) return out
   const V = m.config.vocabSize
-  const { length: Tp, tokens: prefixTokens } = padPrefixes(prefixes)
-  const prefixFlat = prefixes.map((_, p) => prefixTokens.subarray(p * Tp, (p + 1) * Tp))
+  const { length: Tp, tokens: prefixTokens } = prefixes
+  const P = prefixes.lengths.length
+  const prefixFlat = prefixes.lengths.map((_, p) => prefixTokens.subarray(p * Tp, (p + 1) * Tp))
   const live0 = prompts.map((_, r) => r)
   const held = new Set<tf.Tensor>()
   const hold = <T extends tf.Tensor>(t: T): T => {
@@ -248,31 +305,15 @@ export const sample = (
     }
   }
   try {
-    // 1. prefill: one forward pass over the distinct prefixes; logits at each row's last state token
     const copy = m.weights.copy
     const K = Transformer.copyWidth(m.config)
-    const base = tf.tidy(() => {
-      const f = Transformer.forward(m, tf.tensor2d(prefixTokens, [prefixes.length, Tp], "int32"))
-      const lastPos = tf.tensor1d(prompts.map((p) => p.prefix * Tp + p.length - 1), "int32")
-      const h = tf.gather(f.hidden, lastPos)
-      const at = copy === undefined ? undefined : Copy.project(copy, h)
-      return {
-        keys: [...f.keys],
-        values: [...f.values],
-        logits: Transformer.logits(m, h),
-        value: Transformer.value(m, h),
-        copy: copy === undefined || at === undefined ? undefined : { query: at.query, gate: at.gate, keys: Copy.project(copy, f.hidden).key }
-      }
-    })
+    const base = prefill()
+    hold(base.logits)
+    hold(base.value)
     const baseSet = new Set<tf.Tensor>([...base.keys, ...base.values].map(hold))
     // the copy head on the host: the prefixes' keys (P*Tp, K), and per row the query and gate of its current position
     // and the keys of the positions it generated (all but the newest are candidates)
-    const copyHost = base.copy === undefined ? undefined : (() => {
-      const c = base.copy
-      const host = { prefixKeys: c.keys.dataSync() as Float32Array, query: c.query.dataSync() as Float32Array, gate: c.gate.dataSync() as Float32Array, match: copy?.match?.dataSync() as Float32Array | undefined }
-      for (const x of [c.keys, c.query, c.gate]) x.dispose()
-      return host
-    })()
+    const copyHost = base.copy === undefined ? undefined : { ...base.copy, match: copy?.match?.dataSync() as Float32Array | undefined }
     const rowQuery = prompts.map((_, r) => copyHost?.query.subarray(r * K, (r + 1) * K) ?? new Float32Array(0))
     const rowGate = prompts.map((_, r) => copyHost?.gate[r] ?? 0)
     const rowKeys: Array<Array<Float32Array>> = prompts.map(() => [])
@@ -293,7 +334,7 @@ export const sample = (
       const maskData = new Float32Array(Pv * G * Tp).fill(-1e9)
       lay.slotRow.forEach((r, s) => maskData.fill(0, s * Tp, s * Tp + (r < 0 ? 1 : prompts[r]!.length)))
       const mask = hold(tf.tensor4d(maskData, [Pv, 1, G, Tp]))
-      const identity = Pv === prefixes.length && lay.groupPrefix.every((p, i) => p === i)
+      const identity = Pv === P && lay.groupPrefix.every((p, i) => p === i)
       if (identity) return { keys: base.keys, values: base.values, mask }
       const picked = tf.tidy(() => {
         const idx = tf.tensor1d(lay.groupPrefix, "int32")
@@ -305,8 +346,8 @@ export const sample = (
     let layRows = live0.length
     let prefix = prefixFor(lay)
     let recent: Transformer.RecentCache | undefined = undefined
-    let logits: tf.Tensor = hold(base.logits)
-    let values: tf.Tensor = hold(base.value)
+    let logits: tf.Tensor = base.logits
+    let values: tf.Tensor = base.value
     let logitRow = (r: number): number => r // the row of `logits` holding original row r
     // 2. decode: one position per slot per step
     let live: Array<number> = live0
@@ -388,7 +429,7 @@ export const sampleUncached = (
 ): Samples => {
   const o = resolve(options)
   checkRngs(rng, prompts.length)
-  const { advance, out } = makeState(m, prefixes, prompts, o)
+  const { advance, out } = makeState(m, prefixes.map(Context.lengthOf), prompts, o)
   const V = m.config.vocabSize
   const flat = prefixes.map((parts) => {
     const a = new Int32Array(Context.lengthOf(parts))

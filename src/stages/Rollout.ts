@@ -8,12 +8,14 @@ import { Env, type EnvSession } from "../env/Env.ts"
 import * as Context from "../model/Context.ts"
 import * as Rng from "../model/Rng.ts"
 import * as ModelSample from "../model/Sample.ts"
+import * as StateCache from "../model/StateCache.ts"
 import type * as Transformer from "../model/Transformer.ts"
 
 /**
  * Episodes in an environment, many in flight at once: every live episode holds its own `Env` session;
  * at each turn the policy's actions for all live episodes are chosen together (for the model, one
- * batched, KV-cached sampling call over all their states), then all the environment steps run
+ * batched, KV-cached sampling call over all their states, each episode's keys and values kept from its last
+ * turn so that only its new tokens run: `StateCache`), then all the environment steps run
  * concurrently. An episode ends when the environment says done, at its step limit, or when its session
  * fails (`error:<EnvError reason>`): that episode is recorded with the reason and the others go on.
  * The model's text is parsed with `parseAssistantTurn`; its action part goes to the environment.
@@ -55,6 +57,7 @@ interface Live {
   readonly spans: Array<number>
   readonly logp: Array<Float32Array> // per step, the sampled action's per-token log-probs (model actor)
   readonly values: Array<Float32Array> // per step, the value head at the positions predicting them (model actor)
+  cache: StateCache.Entry | undefined // the keys and values of the state the policy last sampled from (model actor)
   reward: number
   termination: Termination | undefined
 }
@@ -120,6 +123,7 @@ export const run = Effect.fn("Rollout.run")(function*(actor: Actor, taskIds: Rea
       spans: [],
       logp: [],
       values: [],
+      cache: undefined,
       reward: 0,
       termination: undefined
     }
@@ -136,16 +140,19 @@ export const run = Effect.fn("Rollout.run")(function*(actor: Actor, taskIds: Rea
       if (actor.kind === "model") {
         const ctx = actor.model.config.contextLength
         obsTurns = live.map((l) => Render.encodeObservationTurn(actor.tokenizer, l.observation))
+        // the states continue the ones sampled from last turn: only their new tokens run (`StateCache`)
         const s = yield* Effect.sync(() => {
-          const states = live.map((l, i) => {
+          const rows = live.map((l, i) => {
             const t = current(l, obsTurns[i]!, env.name)
-            return Context.state(t, (t.spans.length / 4) - 1, ctx)
+            return { state: concat(Context.state(t, (t.spans.length / 4) - 1, ctx).parts), cache: l.cache }
           })
-          return ModelSample.sample(actor.model, states.map((st) => st.parts), states.map((st, i) => ({ prefix: i, length: st.length })), rng, {
+          const r = StateCache.sample(actor.model, rows, rng, {
             maxTokens: Math.min(actor.maxTokens, Context.actionReserve(ctx)),
             temperature: actor.temperature,
             stop: EOA
           })
+          live.forEach((l, i) => (l.cache = r.caches[i]))
+          return r.samples
         })
         sampled = live.map((_, r) => ModelSample.row(s, r))
         texts = sampled.map((a) => actor.tokenizer.decode(a.tokens))
@@ -188,6 +195,7 @@ export const run = Effect.fn("Rollout.run")(function*(actor: Actor, taskIds: Rea
           } else if (l.steps.length >= l.maxSteps) l.termination = "max_steps"
         }
       })
+      for (const l of live) if (l.termination !== undefined) l.cache = undefined
       live = live.filter((l) => l.termination === undefined)
     }
   })
