@@ -18,14 +18,16 @@ import * as Transformer from "./Transformer.ts"
  */
 export interface Entry {
   readonly tokens: Int32Array // (n,) the state the row last sampled from
-  readonly keys: ReadonlyArray<Float32Array> // per layer (n, C)
-  readonly values: ReadonlyArray<Float32Array> // per layer (n, C)
-  readonly copyKeys: Float32Array | undefined // (n, K) the copy head's keys at those positions, when the model has one
+  readonly keys: ReadonlyArray<Float32Array> // per layer (contextLength, C): the first n positions are the state's
+  readonly values: ReadonlyArray<Float32Array> // per layer (contextLength, C)
+  readonly copyKeys: Float32Array | undefined // (contextLength, K) the copy head's keys, when the model has one
 }
 
 export interface Row {
   readonly state: Int32Array // the state's tokens (at least one)
-  readonly cache: Entry | undefined // what the row's previous call left
+  // what the row's previous call left: the call takes it over (its buffers are written in place and returned in the
+  // row's new entry), so an entry is passed once
+  readonly cache: Entry | undefined
 }
 
 export interface Result {
@@ -45,64 +47,73 @@ const shared = (a: Int32Array, b: Int32Array): number => {
 /** Rows continue `rows[r].state`; the same options and draws as `ModelSample.sample`. */
 export const sample = (m: Transformer.Model, rows: ReadonlyArray<Row>, rng: ModelSample.Rngs, options: ModelSample.Options = {}): Result => {
   const c = m.config
-  const C = c.dModel
   const K = Transformer.copyWidth(c)
   const B = rows.length
+  const given = rows.flatMap((r) => r.cache === undefined ? [] : [r.cache])
+  if (new Set(given).size !== given.length) throw new Error("StateCache: one entry passed for two rows")
   // row b reads its first `reused[b]` positions from its cache and runs the rest (at least its last token, whose
   // hidden state gives the first logits)
   const reused = rows.map((r) => r.cache === undefined ? 0 : Math.min(shared(r.cache.tokens, r.state), r.state.length - 1))
   const fresh = rows.map((r, b) => r.state.length - reused[b]!)
   const Tp = Math.max(1, ...rows.map((r) => r.state.length))
+  // the decoder's prefixes are the rows in pass order (its prompts stay in row order: the draws are per row)
+  const passes = groups(fresh)
+  const order = passes.flat()
+  const placeOf = inverse(order)
   const prefixTokens = new Int32Array(B * Tp).fill(PAD)
-  rows.forEach((r, b) => prefixTokens.set(r.state, b * Tp))
-  const caches = new Array<Entry>(B)
-  const samples = ModelSample.decodeFrom(m, { tokens: prefixTokens, length: Tp, lengths: rows.map((r) => r.state.length) }, rows.map((r, b) => ({ prefix: b, length: r.state.length })), rng, options, () => {
+  order.forEach((b, p) => prefixTokens.set(rows[b]!.state, p * Tp))
+  const caches = rows.map((r) => r.cache ?? blank(c))
+  const prompts = rows.map((r, b) => ({ prefix: placeOf[b]!, length: r.state.length }))
+  const samples = ModelSample.decodeFrom(m, { tokens: prefixTokens, length: Tp, lengths: order.map((b) => rows[b]!.state.length) }, prompts, rng, options, () => {
     const temporaries: Array<tf.Tensor> = []
+    const kept = new Set<tf.Tensor>()
     try {
-      const passes = groups(fresh).map((g) => {
-        const x = extendRows(m, g.map((b) => rows[b]!), g.map((b) => reused[b]!))
-        temporaries.push(x.logits, x.value, ...(x.copy === undefined ? [] : [x.copy.query, x.copy.gate]))
-        g.forEach((b, i) => (caches[b] = entry(rows[b]!, reused[b]!, x, i, C, K)))
-        return { rows: g, ...x }
+      const done = passes.map((g) => {
+        const x = extendRows(m, g.map((b) => rows[b]!.state), g.map((b) => reused[b]!), g.map((b) => caches[b]!), Tp)
+        temporaries.push(x.logits, x.value, ...x.keys, ...x.values, ...(x.copy === undefined ? [] : [x.copy.query, x.copy.gate]))
+        return x
       })
-      // the decoder's prefix caches: every row's whole state, right-padded to Tp
-      const keys = Array.from({ length: c.layers }, () => new Float32Array(B * Tp * C))
-      const values = Array.from({ length: c.layers }, () => new Float32Array(B * Tp * C))
       const prefixKeys = m.weights.copy === undefined ? undefined : new Float32Array(B * Tp * K)
-      caches.forEach((e, b) => {
-        for (let l = 0; l < c.layers; l++) {
-          keys[l]!.set(e.keys[l]!, b * Tp * C)
-          values[l]!.set(e.values[l]!, b * Tp * C)
-        }
-        if (prefixKeys !== undefined) prefixKeys.set(e.copyKeys!, b * Tp * K)
-      })
-      const heads = keys.map((k, l) => tf.tidy(() => Transformer.toHeads(c, tf.tensor2d(k, [B * Tp, C]), tf.tensor2d(values[l]!, [B * Tp, C]), B, Tp)))
-      // the passes' logits, values and copy queries back in row order
-      const order = tf.tensor1d(inverse(passes.flatMap((p) => p.rows)), "int32")
-      temporaries.push(order)
-      const pick = (ts: ReadonlyArray<tf.Tensor>): tf.Tensor => tf.tidy(() => tf.gather(ts.length === 1 ? ts[0]! : tf.concat([...ts], 0), order))
+      if (prefixKeys !== undefined) order.forEach((b, p) => prefixKeys.set(caches[b]!.copyKeys!.subarray(0, rows[b]!.state.length * K), p * Tp * K))
+      // per layer, the passes' keys and values one after another (the prefixes' order); logits and values in row order
+      const index = tf.tensor1d(placeOf, "int32")
+      temporaries.push(index)
+      const joined = <T extends tf.Tensor>(ts: ReadonlyArray<T>): T => ts.length === 1 ? ts[0]! : tf.concat([...ts], 0)
+      const keep = <T extends tf.Tensor>(t: T): T => {
+        kept.add(t)
+        return t
+      }
+      const picked = (ts: ReadonlyArray<tf.Tensor>): tf.Tensor => tf.tidy(() => tf.gather(joined(ts), index))
       const host = (ts: ReadonlyArray<tf.Tensor>): Float32Array => {
-        const t = pick(ts)
+        const t = picked(ts)
         const d = t.dataSync() as Float32Array
         t.dispose()
         return d
       }
-      const copies = passes.flatMap((p) => p.copy === undefined ? [] : [p.copy])
+      const copies = done.flatMap((x) => x.copy === undefined ? [] : [x.copy])
       return {
-        keys: heads.map((h) => h.keys),
-        values: heads.map((h) => h.values),
-        logits: pick(passes.map((p) => p.logits)),
-        value: pick(passes.map((p) => p.value)),
+        keys: Array.from({ length: c.layers }, (_, l) => keep(joined(done.map((x) => x.keys[l]!)))),
+        values: Array.from({ length: c.layers }, (_, l) => keep(joined(done.map((x) => x.values[l]!)))),
+        logits: picked(done.map((x) => x.logits)),
+        value: picked(done.map((x) => x.value)),
         copy: prefixKeys === undefined || copies.length === 0
           ? undefined
           : { prefixKeys, query: host(copies.map((x) => x.query)), gate: host(copies.map((x) => x.gate)) }
       }
     } finally {
-      for (const t of temporaries) t.dispose()
+      for (const t of temporaries) if (!kept.has(t)) t.dispose()
     }
   })
-  return { samples, caches, computed: fresh.reduce((a, f) => a + f, 0) }
+  return { samples, caches: caches.map((e, b) => ({ ...e, tokens: rows[b]!.state.slice() })), computed: fresh.reduce((a, f) => a + f, 0) }
 }
+
+/** A new row's buffers, for a whole context. */
+const blank = (c: Transformer.Config): Entry => ({
+  tokens: new Int32Array(0),
+  keys: Array.from({ length: c.layers }, () => new Float32Array(c.contextLength * c.dModel)),
+  values: Array.from({ length: c.layers }, () => new Float32Array(c.contextLength * c.dModel)),
+  copyKeys: c.copyHead === true ? new Float32Array(c.contextLength * Transformer.copyWidth(c)) : undefined
+})
 
 /** The permutation that undoes `order` (order[i] = the row at place i). */
 const inverse = (order: ReadonlyArray<number>): Int32Array => {
@@ -135,54 +146,48 @@ export const groups = (fresh: ReadonlyArray<number>): ReadonlyArray<ReadonlyArra
   return out
 }
 
-interface Pass {
-  readonly width: number // N: the pass's rows padded to N new positions
-  readonly keys: ReadonlyArray<Float32Array> // per layer (B*N, C), host
-  readonly values: ReadonlyArray<Float32Array> // per layer (B*N, C), host
-  readonly copyKeys: Float32Array | undefined // (B*N, K), host
-  readonly logits: tf.Tensor2D // (B, V) at each row's last state token
-  readonly value: tf.Tensor1D // (B,)
-  readonly copy: { readonly query: tf.Tensor2D; readonly gate: tf.Tensor1D } | undefined // (B, K), (B,)
-}
-
-/** One pass of `Transformer.extend` over some rows. */
-const extendRows = (m: Transformer.Model, rows: ReadonlyArray<Row>, reused: ReadonlyArray<number>): Pass => {
+/**
+ * One pass of `Transformer.extend` over some rows, each padded to the pass's longest new part (N) and to Tp positions:
+ * their keys and values at every position (for the decoder), the logits and values at their last state tokens; the
+ * new positions' keys and values are written into the rows' entries (`into`) after their cached ones.
+ */
+const extendRows = (m: Transformer.Model, states: ReadonlyArray<Int32Array>, reused: ReadonlyArray<number>, into: ReadonlyArray<Entry>, Tp: number) => {
   const c = m.config
   const C = c.dModel
-  const B = rows.length
+  const K = Transformer.copyWidth(c)
+  const B = states.length
   const copy = m.weights.copy
-  const fresh = rows.map((r, b) => r.state.length - reused[b]!)
-  const Lp = Math.max(0, ...reused)
+  const fresh = states.map((s, b) => s.length - reused[b]!)
   const N = Math.max(1, ...fresh)
-  // the new tokens (B, N) at their positions, the cached ones (B, Lp) padded, and the mask over [cached | new]
+  const cached = reused.some((L) => L > 0)
+  // the new tokens (B, N) at their positions; where each of the B*Tp positions comes from in [past | new]; the mask
   const tokens = new Int32Array(B * N).fill(PAD)
   const positions = new Int32Array(B * N)
-  const mask = new Float32Array(B * N * (Lp + N)).fill(-1e9)
-  const pastKeys = Array.from({ length: Lp === 0 ? 0 : c.layers }, () => new Float32Array(B * Lp * C))
-  const pastValues = Array.from({ length: Lp === 0 ? 0 : c.layers }, () => new Float32Array(B * Lp * C))
-  rows.forEach((r, b) => {
+  const place = new Int32Array(B * Tp)
+  const mask = new Float32Array(B * N * Tp).fill(-1e9)
+  const pastKeys = Array.from({ length: cached ? c.layers : 0 }, () => new Float32Array(B * Tp * C))
+  const pastValues = Array.from({ length: cached ? c.layers : 0 }, () => new Float32Array(B * Tp * C))
+  const newAt = cached ? B * Tp : 0 // where the new positions start in [past | new]
+  states.forEach((s, b) => {
     const L = reused[b]!
-    tokens.set(r.state.subarray(L), b * N)
-    for (let i = 0; i < fresh[b]!; i++) positions[b * N + i] = L + i
-    for (let i = 0; i < N; i++) {
-      const row = (b * N + i) * (Lp + N)
-      mask.fill(0, row, row + L) // the cached positions
-      mask.fill(0, row + Lp, row + Lp + i + 1) // the new ones, causally (padding rows see themselves only)
-    }
+    const F = fresh[b]!
+    tokens.set(s.subarray(L), b * N)
+    for (let i = 0; i < F; i++) positions[b * N + i] = L + i
+    for (let p = 0; p < Tp; p++) place[b * Tp + p] = p < L ? b * Tp + p : p < L + F ? newAt + b * N + p - L : newAt + b * N // padding: any row
+    for (let i = 0; i < N; i++) mask.fill(0, (b * N + i) * Tp, (b * N + i) * Tp + Math.min(L + i, Tp - 1) + 1) // causal over the row's positions
     for (let l = 0; l < pastKeys.length && L > 0; l++) {
-      pastKeys[l]!.set(r.cache!.keys[l]!.subarray(0, L * C), b * Lp * C)
-      pastValues[l]!.set(r.cache!.values[l]!.subarray(0, L * C), b * Lp * C)
+      pastKeys[l]!.set(into[b]!.keys[l]!.subarray(0, L * C), b * Tp * C)
+      pastValues[l]!.set(into[b]!.values[l]!.subarray(0, L * C), b * Tp * C)
     }
   })
   const ext = tf.tidy(() => {
-    const past = Lp === 0 ? undefined : {
-      keys: pastKeys.map((k) => tf.tensor2d(k, [B * Lp, C])),
-      values: pastValues.map((v) => tf.tensor2d(v, [B * Lp, C]))
-    }
-    const f = Transformer.extend(m, tf.tensor2d(tokens, [B, N], "int32"), tf.tensor1d(positions, "int32"), past, tf.tensor4d(mask, [B, 1, N, Lp + N]))
-    const h = tf.gather(f.hidden, tf.tensor1d(rows.map((_, b) => b * N + fresh[b]! - 1), "int32")) // (B, C) at each state's last token
+    const past = cached ? { keys: pastKeys.map((k) => tf.tensor2d(k, [B * Tp, C])), values: pastValues.map((v) => tf.tensor2d(v, [B * Tp, C])) } : undefined
+    const f = Transformer.extend(m, tf.tensor2d(tokens, [B, N], "int32"), tf.tensor1d(positions, "int32"), past, tf.tensor1d(place, "int32"), tf.tensor4d(mask, [B, 1, N, Tp]))
+    const h = tf.gather(f.hidden, tf.tensor1d(states.map((_, b) => b * N + fresh[b]! - 1), "int32")) // (B, C) at each state's last token
     const at = copy === undefined ? undefined : Copy.project(copy, h)
     return {
+      newKeys: [...f.newKeys],
+      newValues: [...f.newValues],
       keys: [...f.keys],
       values: [...f.values],
       logits: Transformer.logits(m, h),
@@ -190,36 +195,20 @@ const extendRows = (m: Transformer.Model, rows: ReadonlyArray<Row>, reused: Read
       copy: copy === undefined || at === undefined ? undefined : { query: at.query, gate: at.gate, keys: Copy.project(copy, f.hidden).key }
     }
   })
-  const host = (t: tf.Tensor): Float32Array => {
-    const d = t.dataSync() as Float32Array
+  // the new positions into the rows' entries, after their cached ones
+  const write = (t: tf.Tensor, target: (e: Entry) => Float32Array, w: number): void => {
+    const d = t.dataSync() as Float32Array // (B*N, w)
     t.dispose()
-    return d
+    states.forEach((_, b) => target(into[b]!).set(d.subarray(b * N * w, (b * N + fresh[b]!) * w), reused[b]! * w))
   }
+  ext.newKeys.forEach((t, l) => write(t, (e) => e.keys[l]!, C))
+  ext.newValues.forEach((t, l) => write(t, (e) => e.values[l]!, C))
+  if (ext.copy !== undefined) write(ext.copy.keys, (e) => e.copyKeys!, K)
   return {
-    width: N,
-    keys: ext.keys.map(host),
-    values: ext.values.map(host),
-    copyKeys: ext.copy === undefined ? undefined : host(ext.copy.keys),
-    logits: ext.logits,
-    value: ext.value,
-    copy: ext.copy === undefined ? undefined : { query: ext.copy.query as tf.Tensor2D, gate: ext.copy.gate as tf.Tensor1D }
-  }
-}
-
-/** Row i of a pass as its next cache: its cached positions (from its old entry), then its new ones. */
-const entry = (r: Row, L: number, pass: Pass, i: number, C: number, K: number): Entry => {
-  const n = r.state.length
-  const from = i * pass.width
-  const join = (old: Float32Array | undefined, fresh: Float32Array, w: number): Float32Array => {
-    const out = new Float32Array(n * w)
-    if (L > 0) out.set(old!.subarray(0, L * w))
-    out.set(fresh.subarray(from * w, (from + n - L) * w), L * w)
-    return out
-  }
-  return {
-    tokens: r.state.slice(),
-    keys: pass.keys.map((k, l) => join(r.cache?.keys[l], k, C)),
-    values: pass.values.map((v, l) => join(r.cache?.values[l], v, C)),
-    copyKeys: pass.copyKeys === undefined ? undefined : join(r.cache?.copyKeys, pass.copyKeys, K)
+    keys: ext.keys, // per layer (B, H, D, Tp)
+    values: ext.values, // per layer (B, H, Tp, D)
+    logits: ext.logits, // (B, V)
+    value: ext.value, // (B,)
+    copy: ext.copy === undefined ? undefined : { query: ext.copy.query, gate: ext.copy.gate } // (B, K), (B,)
   }
 }

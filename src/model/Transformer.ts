@@ -427,57 +427,54 @@ export const decode = (
   return { hidden, recent: { keys, values } }
 }
 
-/**
- * Keys and values of positions computed by an earlier call, per row, position-major as the projections give them
- * (`StateCache` keeps them so on the host: a row's positions are one contiguous block); padding past a row's own.
- */
-export interface Past {
-  readonly keys: ReadonlyArray<tf.Tensor2D> // per layer (B*Lp, C)
-  readonly values: ReadonlyArray<tf.Tensor2D> // per layer (B*Lp, C)
-}
-
-/** The new positions of `extend`: hidden states and, per layer, keys and values position-major. */
+/** What `extend` gives: the new positions' hidden states, keys and values, and every position's keys and values. */
 export interface Extended {
-  readonly hidden: tf.Tensor2D // (B*N, C) after the final LayerNorm
-  readonly keys: ReadonlyArray<tf.Tensor2D> // per layer (B*N, C)
-  readonly values: ReadonlyArray<tf.Tensor2D> // per layer (B*N, C)
+  readonly hidden: tf.Tensor2D // (B*N, C) the new positions, after the final LayerNorm
+  readonly newKeys: ReadonlyArray<tf.Tensor2D> // per layer (B*N, C), position-major
+  readonly newValues: ReadonlyArray<tf.Tensor2D> // per layer (B*N, C)
+  readonly keys: ReadonlyArray<tf.Tensor4D> // per layer (B, H, D, T): the cached positions and the new ones in place
+  readonly values: ReadonlyArray<tf.Tensor4D> // per layer (B, H, T, D)
 }
 
 /**
- * The forward pass over new tokens that continue cached positions (inference only): row b's N tokens sit at
- * `positions` (B*N,) and attend to the past positions `mask` allows and to each other; `mask` (B, 1, N, Lp + N) is
- * additive over [past | new]. Without a past (Lp = 0) it is `forward` with the inference LayerNorm and GELU. Call
- * inside tf.tidy.
+ * The forward pass over new tokens that continue cached positions (inference only). Row b's N new tokens sit at
+ * `positions` (B*N,); the sequences it attends over are T positions per row, gathered per layer by `place` (B*T,) from
+ * [past (B*T, C) | new (B*N, C)] (without a past, from the new alone): a row's cached positions from its past, then
+ * its new ones. `mask` (B, 1, N, T) is additive: 0 where a new token may look. Call inside tf.tidy.
  */
-export const extend = (m: Model, tokens: tf.Tensor2D, positions: tf.Tensor1D, past: Past | undefined, mask: tf.Tensor4D): Extended => {
+export const extend = (
+  m: Model,
+  tokens: tf.Tensor2D,
+  positions: tf.Tensor1D,
+  past: { readonly keys: ReadonlyArray<tf.Tensor2D>; readonly values: ReadonlyArray<tf.Tensor2D> } | undefined,
+  place: tf.Tensor1D,
+  mask: tf.Tensor4D
+): Extended => {
   const c = m.config
   const w = m.weights
   const [B, N] = tokens.shape
+  const T = mask.shape[3]
   const H = c.heads
-  const Lp = past === undefined ? 0 : past.keys[0]!.shape[0] / B
   const scale = 1 / Math.sqrt(c.dModel / H)
   const norm = LayerNorm.layerNormInference
   let x = tf.add<tf.Tensor2D>(tf.reshape(tf.gather(w.tokenEmbedding, tokens), [B * N, c.dModel]), tf.gather(w.positionEmbedding, positions)) // (B*N, C)
-  const keys: Array<tf.Tensor2D> = []
-  const values: Array<tf.Tensor2D> = []
+  const out = { newKeys: [] as Array<tf.Tensor2D>, newValues: [] as Array<tf.Tensor2D>, keys: [] as Array<tf.Tensor4D>, values: [] as Array<tf.Tensor4D> }
   w.blocks.forEach((blk, l) => {
     const h = norm(x, blk.ln1Gain as tf.Tensor1D, blk.ln1Bias as tf.Tensor1D, c.layerNormEps) // (B*N, C)
     const q = splitHeads(tf.mul(linear(h, blk.wq, blk.bq), scale), B, N, H) // (B, H, N, D), pre-scaled
     const k = linear(h, blk.wk, blk.bk) // (B*N, C)
     const v = linear(h, blk.wv, blk.bv) // (B*N, C)
-    const kAll = past === undefined ? splitHeadsT(k, B, N, H) : tf.concat<tf.Tensor4D>([splitHeadsT(past.keys[l]!, B, Lp, H), splitHeadsT(k, B, N, H)], 3) // (B, H, D, Lp + N)
-    const vAll = past === undefined ? splitHeads(v, B, N, H) : tf.concat<tf.Tensor4D>([splitHeads(past.values[l]!, B, Lp, H), splitHeads(v, B, N, H)], 2) // (B, H, Lp + N, D)
-    const y = tf.matMul(tf.softmax<tf.Tensor4D>(tf.add(tf.matMul(q, kAll), mask)), vAll) as tf.Tensor4D // (B, H, N, D)
+    const all = (fresh: tf.Tensor2D, old: tf.Tensor2D | undefined): tf.Tensor2D => tf.gather(old === undefined ? fresh : tf.concat([old, fresh], 0), place) // (B*T, C)
+    const kT = splitHeadsT(all(k, past?.keys[l]), B, T, H) // (B, H, D, T)
+    const vs = splitHeads(all(v, past?.values[l]), B, T, H) // (B, H, T, D)
+    const y = tf.matMul(tf.softmax<tf.Tensor4D>(tf.add(tf.matMul(q, kT), mask)), vs) as tf.Tensor4D // (B, H, N, D)
     x = tf.add<tf.Tensor2D>(x, linear(mergeHeads(y, c.dModel), blk.wo, blk.bo))
     const h2 = norm(x, blk.ln2Gain as tf.Tensor1D, blk.ln2Bias as tf.Tensor1D, c.layerNormEps)
     x = tf.add<tf.Tensor2D>(x, linear(Gelu.geluInference(linear(h2, blk.w1, blk.b1)), blk.w2, blk.b2))
-    keys.push(k)
-    values.push(v)
+    out.newKeys.push(k)
+    out.newValues.push(v)
+    out.keys.push(kT)
+    out.values.push(vs)
   })
-  const hidden = norm(x, w.lnfGain as tf.Tensor1D, w.lnfBias as tf.Tensor1D, c.layerNormEps)
-  return { hidden, keys, values }
+  return { hidden: norm(x, w.lnfGain as tf.Tensor1D, w.lnfBias as tf.Tensor1D, c.layerNormEps), ...out }
 }
-
-/** Position-major keys and values (B*T, C) in the layout attention reads: keys (B, H, D, T), values (B, H, T, D). */
-export const toHeads = (c: Config, keys: tf.Tensor2D, values: tf.Tensor2D, B: number, T: number): { readonly keys: tf.Tensor4D; readonly values: tf.Tensor4D } =>
-  ({ keys: splitHeadsT(keys, B, T, c.heads), values: splitHeads(values, B, T, c.heads) })

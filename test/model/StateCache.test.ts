@@ -57,7 +57,7 @@ const turns = (m: Transformer.Model, trajs: ReadonlyArray<Tokenized.TokenizedTra
       news += tokens.length - Math.min(shared, tokens.length - 1)
       const e = got.caches[i]!
       expect(Array.from(e.tokens)).toEqual(Array.from(tokens))
-      expect(e.keys.map((k) => k.length)).toEqual(e.keys.map(() => tokens.length * m.config.dModel))
+      expect(e.keys.map((k) => k.length)).toEqual(e.keys.map(() => m.config.contextLength * m.config.dModel))
       caches.set(live[i]![1], e)
     })
     expect(got.computed).toBe(news)
@@ -106,9 +106,10 @@ describe("StateCache", () => {
     expect(again.computed).toBe(1)
     expect(rowsOf(again.samples)).toEqual(rowsOf(first.samples))
     const other = flat(Context.state(Fixtures.trajectory(8, 2), 1, m.config.contextLength).parts)
-    const fresh = StateCache.sample(m, [{ state: other, cache: first.caches[0] }], Rng.make(1), { maxTokens: 4 })
+    const fresh = StateCache.sample(m, [{ state: other, cache: again.caches[0] }], Rng.make(1), { maxTokens: 4 })
     expect(fresh.computed).toBe(other.length - (other[0] === state[0] ? 1 : 0) - (other[0] === state[0] && other[1] === state[1] ? 1 : 0))
     expect(StateCache.sample(m, [], Rng.make(1)).caches).toEqual([])
+    expect(() => StateCache.sample(m, [{ state, cache: fresh.caches[0] }, { state: other, cache: fresh.caches[0] }], Rng.make(1))).toThrow("one entry passed for two rows")
   })
 
   it("leaves no tensors behind", () => {
