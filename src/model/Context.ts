@@ -38,6 +38,17 @@ export const actionReserve = (contextLength: number): number =>
 /** The tokens of a sequence held as parts (views concatenated): states, windows, packed sequences, prefixes. */
 export const lengthOf = (parts: ReadonlyArray<Int32Array>): number => parts.reduce((n, p) => n + p.length, 0)
 
+/** The tokens of a sequence held as parts, in one array (a copy). */
+export const flatten = (parts: ReadonlyArray<Int32Array>): Int32Array => {
+  const out = new Int32Array(lengthOf(parts))
+  let o = 0
+  for (const p of parts) {
+    out.set(p, o)
+    o += p.length
+  }
+  return out
+}
+
 const gap = Int32Array.of(GAP)
 const act = Int32Array.of(ACT)
 

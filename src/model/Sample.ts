@@ -431,15 +431,7 @@ export const sampleUncached = (
   checkRngs(rng, prompts.length)
   const { advance, out } = makeState(m, prefixes.map(Context.lengthOf), prompts, o)
   const V = m.config.vocabSize
-  const flat = prefixes.map((parts) => {
-    const a = new Int32Array(Context.lengthOf(parts))
-    let k = 0
-    for (const p of parts) {
-      a.set(p, k)
-      k += p.length
-    }
-    return a
-  })
+  const flat = prefixes.map(Context.flatten)
   let live = prompts.map((_, r) => r)
   for (let t = 0; t < o.maxTokens && live.length > 0; t++) {
     const T = Math.max(...live.map((r) => prompts[r]!.length + t))

@@ -62,19 +62,9 @@ interface Live {
   termination: Termination | undefined
 }
 
-const concat = (parts: ReadonlyArray<Int32Array>): Int32Array => {
-  const out = new Int32Array(Context.lengthOf(parts))
-  let o = 0
-  for (const p of parts) {
-    out.set(p, o)
-    o += p.length
-  }
-  return out
-}
-
 /** The episode so far as a tokenized trajectory whose last step is the current state (its action empty). */
 const current = (l: Live, obsTurn: Int32Array, env: string): Tokenized.TokenizedTrajectory => {
-  const tokens = concat([...l.parts, obsTurn])
+  const tokens = Context.flatten([...l.parts, obsTurn])
   const spans = [...l.spans, tokens.length - obsTurn.length, tokens.length, tokens.length, tokens.length]
   return { id: `rollout-${env}-${l.taskId}`, env, taskId: l.taskId, reward: l.reward, success: l.reward >= 1, tokens, spans: Int32Array.from(spans) }
 }
@@ -144,7 +134,7 @@ export const run = Effect.fn("Rollout.run")(function*(actor: Actor, taskIds: Rea
         const s = yield* Effect.sync(() => {
           const rows = live.map((l, i) => {
             const t = current(l, obsTurns[i]!, env.name)
-            return { state: concat(Context.state(t, (t.spans.length / 4) - 1, ctx).parts), cache: l.cache }
+            return { state: Context.flatten(Context.state(t, (t.spans.length / 4) - 1, ctx).parts), cache: l.cache }
           })
           const r = StateCache.sample(actor.model, rows, rng, {
             maxTokens: Math.min(actor.maxTokens, Context.actionReserve(ctx)),
@@ -223,7 +213,7 @@ export const run = Effect.fn("Rollout.run")(function*(actor: Actor, taskIds: Rea
       steps: x.steps.length,
       termination: x.termination ?? "max_steps",
       tokenized: actor.kind === "model"
-        ? { id: trajectory.id, env: env.name, taskId: x.taskId, reward: trajectory.reward, success: trajectory.success, tokens: concat(x.parts), spans: Int32Array.from(x.spans) }
+        ? { id: trajectory.id, env: env.name, taskId: x.taskId, reward: trajectory.reward, success: trajectory.success, tokens: Context.flatten(x.parts), spans: Int32Array.from(x.spans) }
         : undefined,
       ...(actor.kind === "model" ? { sampled: { logp: x.logp, values: x.values } } : {})
     }

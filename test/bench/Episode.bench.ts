@@ -20,16 +20,6 @@ import * as Fixtures from "../model/Fixtures.ts"
 const median = (xs: ReadonlyArray<number>): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 const round = (x: number, digits = 3): number => Number(x.toPrecision(digits))
 
-const flat = (parts: ReadonlyArray<Int32Array>): Int32Array => {
-  const out = new Int32Array(Context.lengthOf(parts))
-  let o = 0
-  for (const p of parts) {
-    out.set(p, o)
-    o += p.length
-  }
-  return out
-}
-
 const episodeSampling = async (): Promise<unknown> => {
   const info = await Effect.runPromise(TfjsInit.initialise({}, {}))
   const config = Preset.config("small")
@@ -49,7 +39,7 @@ const episodeSampling = async (): Promise<unknown> => {
     let caches: ReadonlyArray<StateCache.Entry | undefined> = episodes.map(() => undefined)
     computed = 0
     for (const turn of states) {
-      const r = StateCache.sample(m, turn.map((st, i) => ({ state: flat(st.parts), cache: caches[i] })), Rng.make(1), options)
+      const r = StateCache.sample(m, turn.map((st, i) => ({ state: Context.flatten(st.parts), cache: caches[i] })), Rng.make(1), options)
       caches = r.caches
       computed += r.computed
     }

@@ -13,16 +13,6 @@ beforeAll(async () => {
   await Fixtures.cpu()
 })
 
-const flat = (parts: ReadonlyArray<Int32Array>): Int32Array => {
-  const out = new Int32Array(Context.lengthOf(parts))
-  let o = 0
-  for (const p of parts) {
-    out.set(p, o)
-    o += p.length
-  }
-  return out
-}
-
 const rowsOf = (s: Sample.Samples): Array<Array<number>> =>
   Array.from({ length: s.rows }, (_, r) => Array.from(s.tokens.subarray(r * s.width, r * s.width + s.lengths[r]!)))
 
@@ -40,7 +30,7 @@ const turns = (m: Transformer.Model, trajs: ReadonlyArray<Tokenized.TokenizedTra
     const live = trajs.map((t, i) => [t, i] as const).filter(([t]) => Tokenized.stepCount(t) > s)
     const states = live.map(([t]) => Context.state(t, s, ctx))
     const expected = Sample.sample(m, states.map((st) => st.parts), states.map((st, i) => ({ prefix: i, length: st.length })), Rng.make(seed + s), options)
-    const got = StateCache.sample(m, states.map((st, i) => ({ state: flat(st.parts), cache: caches.get(live[i]![1]) })), Rng.make(seed + s), options)
+    const got = StateCache.sample(m, states.map((st, i) => ({ state: Context.flatten(st.parts), cache: caches.get(live[i]![1]) })), Rng.make(seed + s), options)
     expect(rowsOf(got.samples)).toEqual(rowsOf(expected))
     expect(Array.from(got.samples.stopped)).toEqual(Array.from(expected.stopped))
     for (let j = 0; j < expected.logp.length; j++) {
@@ -50,7 +40,7 @@ const turns = (m: Transformer.Model, trajs: ReadonlyArray<Tokenized.TokenizedTra
     // every cache covers its row's state, and only the tokens past what the last state shared ran
     let news = 0
     states.forEach((st, i) => {
-      const tokens = flat(st.parts)
+      const tokens = Context.flatten(st.parts)
       const before = caches.get(live[i]![1])
       let shared = 0
       while (before !== undefined && shared < Math.min(before.tokens.length, tokens.length) && before.tokens[shared] === tokens[shared]) shared++
@@ -100,12 +90,12 @@ describe("StateCache", () => {
 
   it("runs a row's last token when its state is what the cache holds, and the whole state when the cache is another's", () => {
     const t = Fixtures.trajectory(7, 3)
-    const state = flat(Context.state(t, 2, m.config.contextLength).parts)
+    const state = Context.flatten(Context.state(t, 2, m.config.contextLength).parts)
     const first = StateCache.sample(m, [{ state, cache: undefined }], Rng.make(1), { maxTokens: 4 })
     const again = StateCache.sample(m, [{ state, cache: first.caches[0] }], Rng.make(1), { maxTokens: 4 })
     expect(again.computed).toBe(1)
     expect(rowsOf(again.samples)).toEqual(rowsOf(first.samples))
-    const other = flat(Context.state(Fixtures.trajectory(8, 2), 1, m.config.contextLength).parts)
+    const other = Context.flatten(Context.state(Fixtures.trajectory(8, 2), 1, m.config.contextLength).parts)
     const fresh = StateCache.sample(m, [{ state: other, cache: again.caches[0] }], Rng.make(1), { maxTokens: 4 })
     expect(fresh.computed).toBe(other.length - (other[0] === state[0] ? 1 : 0) - (other[0] === state[0] && other[1] === state[1] ? 1 : 0))
     expect(StateCache.sample(m, [], Rng.make(1)).caches).toEqual([])
