@@ -173,7 +173,7 @@ const extendRows = (m: Transformer.Model, states: ReadonlyArray<Int32Array>, reu
     const F = fresh[b]!
     tokens.set(s.subarray(L), b * N)
     for (let i = 0; i < F; i++) positions[b * N + i] = L + i
-    for (let p = 0; p < Tp; p++) place[b * Tp + p] = p < L ? b * Tp + p : p < L + F ? newAt + b * N + p - L : newAt + b * N // padding: any row
+    for (let p = 0; p < Tp; p++) place[b * Tp + p] = p < L ? b * Tp + p : p < L + F ? newAt + b * N + p - L : newAt + b * N // padding: row b's first new position, never attended to
     for (let i = 0; i < N; i++) mask.fill(0, (b * N + i) * Tp, (b * N + i) * Tp + Math.min(L + i, Tp - 1) + 1) // causal over the row's positions
     for (let l = 0; l < pastKeys.length && L > 0; l++) {
       pastKeys[l]!.set(into[b]!.keys[l]!.subarray(0, L * C), b * Tp * C)

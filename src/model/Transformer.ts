@@ -233,6 +233,12 @@ const mlp = (c: Config, blk: Block, x: tf.Tensor2D): tf.Tensor2D => {
   return linear(Gelu.gelu(linear(h, blk.w1, blk.b1)), blk.w2, blk.b2) // (N, F) -> (N, C)
 }
 
+/** The same block MLP without the custom-gradient bookkeeping, for inference (decoding, `extend`). */
+const mlpInference = (c: Config, blk: Block, x: tf.Tensor2D): tf.Tensor2D => {
+  const h = LayerNorm.layerNormInference(x, blk.ln2Gain as tf.Tensor1D, blk.ln2Bias as tf.Tensor1D, c.layerNormEps) // (N, C)
+  return linear(Gelu.geluInference(linear(h, blk.w1, blk.b1)), blk.w2, blk.b2) // (N, F) -> (N, C)
+}
+
 /**
  * Rows s..e-1 of the additive causal mask over e positions, (e - s, e): 0 on and below the diagonal, -1e9 above. Built
  * in JS (bandPart is slow on wasm); a bounded cache of the arrays, never of tensors.
@@ -418,8 +424,7 @@ export const decode = (
     const yRecent = tf.sum(tf.mul(tf.reshape(eRecent, [S, H, -1, 1]), v), 2, true) // (S, H, 1, D)
     const y = tf.div(tf.add(yPrefix, yRecent), z) // (S, H, 1, D)
     x = tf.add<tf.Tensor2D>(x, linear(tf.reshape(y, [S, c.dModel]), blk.wo, blk.bo))
-    const h2 = norm(x, blk.ln2Gain as tf.Tensor1D, blk.ln2Bias as tf.Tensor1D, c.layerNormEps)
-    x = tf.add<tf.Tensor2D>(x, linear(Gelu.geluInference(linear(h2, blk.w1, blk.b1)), blk.w2, blk.b2))
+    x = tf.add<tf.Tensor2D>(x, mlpInference(c, blk, x))
     keys.push(k)
     values.push(v)
   })
@@ -469,8 +474,7 @@ export const extend = (
     const vs = splitHeads(all(v, past?.values[l]), B, T, H) // (B, H, T, D)
     const y = tf.matMul(tf.softmax<tf.Tensor4D>(tf.add(tf.matMul(q, kT), mask)), vs) as tf.Tensor4D // (B, H, N, D)
     x = tf.add<tf.Tensor2D>(x, linear(mergeHeads(y, c.dModel), blk.wo, blk.bo))
-    const h2 = norm(x, blk.ln2Gain as tf.Tensor1D, blk.ln2Bias as tf.Tensor1D, c.layerNormEps)
-    x = tf.add<tf.Tensor2D>(x, linear(Gelu.geluInference(linear(h2, blk.w1, blk.b1)), blk.w2, blk.b2))
+    x = tf.add<tf.Tensor2D>(x, mlpInference(c, blk, x))
     out.newKeys.push(k)
     out.newValues.push(v)
     out.keys.push(kT)
