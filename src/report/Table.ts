@@ -62,6 +62,8 @@ export interface Cell {
   readonly dirs: ReadonlyArray<string>
   /** The runs' seeds, in the order of `dirs` (null: the run records none). */
   readonly seeds: ReadonlyArray<number | null>
+  /** Each run's success rate, in the order of `dirs`: how far the seeds spread (a mean can hide one seed's lead). */
+  readonly successRates: ReadonlyArray<number>
   /** How the intervals were obtained (Bootstrap.ts): "bootstrap", "t" (some run has no outcomes), "none" (one such run). */
   readonly interval: Bootstrap.IntervalKind
   /** 95% intervals of `avgReward` and `successRate` (fractions, like the means); null when `interval` is "none". */
@@ -289,6 +291,7 @@ export const compare = (entries: ReadonlyArray<Entry>, options: Bootstrap.Option
         episodes: g.reduce((a, x) => a + x.episodes, 0),
         dirs: g.map((x) => x.dir),
         seeds: g.map((x) => x.seed ?? null),
+        successRates: rates,
         interval: rate.interval,
         avgRewardCi: reward.ci,
         successRateCi: rate.ci,
@@ -364,12 +367,13 @@ const verdictText = (d: Difference): string =>
   d.seeds.length === 0 ? "no common seed" : d.verdict ?? "no interval (one seed without outcomes)"
 
 /**
- * The Markdown report, up to three parts:
+ * The Markdown report, in parts:
  * 1. the table: one row per method, two columns per environment, `0.600 [0.581, 0.619]` (average reward, 3
  *    decimals) and `42.0% [35.1, 48.9] (n=3)` (success rate in percent; n the runs, seeds); `†` marks a
  *    t interval from run means (runs without outcomes), no brackets when there is no interval, `-` when a
  *    method has no run there; a legend below;
- * 2. `### Train split and action accuracy` when some run recorded either: their means `85.0% (n=3)`;
+ * 2. `### Success by seed` when some cell has two runs or more: `1: 24.0, 2: 18.5`, and `### Train split and action
+ *    accuracy` when some run recorded either: their means `85.0% (n=3)`;
  * 3. `### Paired differences` when a StepAgent variant and a baseline share a column: success in points,
  *    `+7.5 [2.0, 13.0]`, the seeds and episodes paired, and the verdict;
  * 4. `### The baselines against sft` when one of IMPROVEMENTS shares a column with sft: the same columns;
@@ -394,7 +398,7 @@ export const markdown = (c: Comparison): string => {
     ...(kinds.has("t") ? [`${dagger} Student's t interval from the run means: some runs have no per-episode outcomes.`] : []),
     ...(kinds.has("none") ? ["No interval: a single run without per-episode outcomes."] : [])
   ]
-  const out = [line(head), line(align), ...rows.map(line), ...legend]
+  const out = [line(head), line(align), ...rows.map(line), ...legend, ...bySeed(c, cellOf)]
 
   const hasTrain = c.cells.some((x) => x.trainRuns > 0)
   const hasValidation = c.cells.some((x) => x.validationRuns > 0)
@@ -453,6 +457,27 @@ export const markdown = (c: Comparison): string => {
   )
   return out.join("\n")
 }
+
+/** `1: 24.0, 2: 18.5`: a cell's success rate per run in percent, by seed (runs without a seed last, as `?`). */
+export const seedText = (cell: Pick<Cell, "seeds" | "successRates">): string =>
+  cell.seeds
+    .map((seed, i) => ({ seed, rate: cell.successRates[i]! }))
+    .sort((a, b) => (a.seed ?? Infinity) - (b.seed ?? Infinity))
+    .map((r) => `${r.seed ?? "?"}: ${pct(r.rate)}`)
+    .join(", ")
+
+/** `### Success by seed` when some cell has two runs or more: each cell's runs, `seed: success`, so a mean's spread shows. */
+const bySeed = (c: Comparison, cellOf: (m: string, col: string) => Cell | undefined): ReadonlyArray<string> =>
+  !c.cells.some((x) => x.runs > 1) ? [] : [
+    "",
+    "### Success by seed",
+    "",
+    "Each run's test success in percent, by seed (the table's means pool them).",
+    "",
+    line(["method", ...c.columns.map((col) => `${md(col)} success by seed`)]),
+    line([":--", ...c.columns.map(() => "--:")]),
+    ...c.methods.map((m) => line([md(m), ...c.columns.map((col) => { const cell = cellOf(m, col); return cell === undefined ? "-" : seedText(cell) })]))
+  ]
 
 /** A section of paired differences (none when there are none): title, what it shows, one row per difference, a note on t intervals. */
 const differenceSection = (title: string, intro: string, differences: ReadonlyArray<Difference>): ReadonlyArray<string> =>

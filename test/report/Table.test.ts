@@ -62,6 +62,20 @@ describe("Table.compare", () => {
     assert.strictEqual(cell.episodes, 20)
     assert.strictEqual(c.cells.find((x) => x.method === "ppo")!.avgRewardStd, null)
   })
+  it("lists each cell's runs by seed (sorted, runs without a seed last) when some cell has two runs or more", () => {
+    const c = Table.compare([
+      { ...entry("sft", "house", 0.2, 0.185), seed: 2 },
+      { ...entry("sft", "house", 0.2, 0.24), seed: 1 },
+      entry("sft", "house", 0.2, 0.3),
+      { ...entry("ppo", "house", 0.2, 0.2), seed: 1 }
+    ])
+    assert.deepStrictEqual(c.cells[0]!.successRates, [0.185, 0.24, 0.3])
+    const md = Table.markdown(c)
+    assert.include(md, "| sft | 1: 24.0, 2: 18.5, ?: 30.0 |")
+    assert.include(md, "| ppo | 1: 20.0 |")
+    // one run a cell: the table's own column says it all
+    assert.notInclude(Table.markdown(Table.compare([entry("sft", "house", 0.2, 0.2)])), "### Success by seed")
+  })
   it("keeps splits apart: a split other than test gets its own column", () => {
     const c = Table.compare([entry("sft", "shop", 0.5, 0.25), entry("sft", "shop", 0.9, 0.9, "valid")])
     assert.deepStrictEqual(c.columns, ["shop", "shop (valid)"])
@@ -213,6 +227,15 @@ describe("table command", () => {
           "Intervals: hierarchical percentile bootstrap, 2000 resamples of the seeds, then of the episodes within each seed (seed 2411).",
           "No interval: a single run without per-episode outcomes.",
           "",
+          "### Success by seed",
+          "",
+          "Each run's test success in percent, by seed (the table's means pool them).",
+          "",
+          "| method | shop success by seed | house success by seed |",
+          "| :-- | --: | --: |",
+          "| sft | 1: 30.0, 2: 25.0 | 1: 25.0 |",
+          "| stepagent-implicit | 1: 40.0, 2: 35.0 | - |",
+          "",
           "### Train split and action accuracy",
           "",
           "Train success: the success rate on training tasks (the model can fit them); action accuracy: the greedy action's exact match at held-out expert states. Means over the runs that recorded them (n).",
@@ -260,7 +283,7 @@ describe("table command", () => {
         },
         {
           method: "stepagent-implicit", env: "shop", split: "test", column: "shop", runs: 2, avgReward: 0.6, successRate: 0.375, avgRewardStd: 0.017678, successRateStd: 0.035355, episodes: 40, dirs: 2,
-          seeds: [1, 2], interval: "bootstrap", avgRewardCi: { lo: 0.5, hi: 0.703 }, successRateCi: { lo: 0.225, hi: 0.525 },
+          seeds: [1, 2], successRates: [0.4, 0.35], interval: "bootstrap", avgRewardCi: { lo: 0.5, hi: 0.703 }, successRateCi: { lo: 0.225, hi: 0.525 },
           trainSuccessRate: 0.75, trainAvgReward: 0.825, trainRuns: 2, validationSuccessRate: null, validationRuns: 0, actionAccuracy: 0.66, actionAccuracyRuns: 1,
           trainActionAccuracy: null, trainActionAccuracyRuns: 0
         }
