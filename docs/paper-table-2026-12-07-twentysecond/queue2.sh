@@ -26,6 +26,11 @@ table() {
   echo "$(date +%T) table seeds $seeds"
   (cd /work/wt-exp4 && node pipelines/paper-table.ts --out /work/runs/htable --envs house --methods sft,sft-more,outcome-ppo,step-dpo,stepagent-implicit,stepagent-inverse,stepagent-oracle,stepagent-placebo --seeds $seeds "${warm[@]}" >> /work/runs/htable/queue-table.log 2>&1) || { echo "$(date +%T) table stopped"; exit 1; }
 }
+# 0. the wide house SFT without the copy head (preregistered, twenty-second session; da5f0a9 as the wide run's seed 1).
+# Its reading decides what comes next: if house's warm start moves to it, stop here and rewrite this queue
+job /work/wt-exp2 /work/runs/widenocopy house-sft-2400-wide-nocopy 1 /work/runs/widenocopy/pipelines/house-sft-2400-wide-nocopy.ts
+echo "$(date +%T) read the wide model without the copy head before going on (docs/paper-table.md, twenty-second session)"
+exit 0
 # 1. the house table: seeds 1-2 complete (again: skipped when done), the wide SFT's seed 3, then its table runs
 table
 job /work/wt-exp3 /work/runs/wide2 house-sft-2400-wide 3 /work/runs/wide2/pipelines/house-sft-2400-wide.ts
