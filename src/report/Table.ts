@@ -459,7 +459,7 @@ export const markdown = (c: Comparison): string => {
 }
 
 /** `1: 24.0, 2: 18.5`: a cell's success rate per run in percent, by seed (runs without a seed last, as `?`). */
-export const seedText = (cell: Pick<Cell, "seeds" | "successRates">): string =>
+const seedText = (cell: Pick<Cell, "seeds" | "successRates">): string =>
   cell.seeds
     .map((seed, i) => ({ seed, rate: cell.successRates[i]! }))
     .sort((a, b) => (a.seed ?? Infinity) - (b.seed ?? Infinity))
@@ -472,7 +472,7 @@ const bySeed = (c: Comparison, cellOf: (m: string, col: string) => Cell | undefi
     "",
     "### Success by seed",
     "",
-    "Each run's test success in percent, by seed (the table's means pool them).",
+    "Each run's success in percent, by seed (the table's means pool them).",
     "",
     line(["method", ...c.columns.map((col) => `${md(col)} success by seed`)]),
     line([":--", ...c.columns.map(() => "--:")]),

@@ -229,7 +229,7 @@ describe("table command", () => {
           "",
           "### Success by seed",
           "",
-          "Each run's test success in percent, by seed (the table's means pool them).",
+          "Each run's success in percent, by seed (the table's means pool them).",
           "",
           "| method | shop success by seed | house success by seed |",
           "| :-- | --: | --: |",
