@@ -1,7 +1,9 @@
 import { Context, Deferred, Effect, Layer } from "effect"
 import { Worker } from "node:worker_threads"
+import type * as ActionBatch from "../model/ActionBatch.ts"
 import type * as BackendOptions from "../model/backend/BackendOptions.ts"
 import type * as GradientStep from "../model/GradientStep.ts"
+import type * as ScorePasses from "../model/ScorePasses.ts"
 import type * as TrainingPass from "../model/TrainingPass.ts"
 import type * as Transformer from "../model/Transformer.ts"
 import type * as GradientThread from "./GradientThread.ts"
@@ -36,6 +38,20 @@ export class GradientThreads extends Context.Service<GradientThreads, {
     weights: ReadonlyArray<Float32Array>,
     passes: ReadonlyArray<TrainingPass.Pass>
   ) => Effect.Effect<Effect.Effect<ReadonlyArray<GradientStep.Computed>, StageError>, StageError>
+  /**
+   * Posts scoring passes (`ScorePasses`) to helper `helper` with a model's weights (in `Transformer.named` order, with
+   * their names) and returns the effect that waits for their numbers, one array per batch in order
+   * (`ScorePasses.passScores`): the scorings of frozen models (reference, reward model, discriminator) share the
+   * threads as training passes do.
+   */
+  readonly score: (
+    helper: number,
+    config: Transformer.Config,
+    names: ReadonlyArray<string>,
+    weights: ReadonlyArray<Float32Array>,
+    head: ScorePasses.Head,
+    batches: ReadonlyArray<ActionBatch.ActionBatch>
+  ) => Effect.Effect<Effect.Effect<ReadonlyArray<Float32Array>, StageError>, StageError>
 }>()("stepagent/GradientThreads") {}
 
 const failed = (message: string) => new StageError({ reason: "ThreadFailed", stage: "gradient-threads", step: 0, message: `gradient thread: ${message}` })
@@ -43,8 +59,11 @@ const failed = (message: string) => new StageError({ reason: "ThreadFailed", sta
 interface Helper {
   readonly worker: Worker
   readonly ready: Deferred.Deferred<void, StageError>
-  readonly pending: Map<number, Deferred.Deferred<ReadonlyArray<GradientStep.Computed>, StageError>>
+  readonly pending: Map<number, Deferred.Deferred<Answer, StageError>>
 }
+
+/** A helper's answer to a request: a training request's gradients or a scoring request's numbers. */
+type Answer = Extract<GradientThread.Reply, { readonly _tag: "done" | "scored" }>
 
 /**
  * `threads` compute threads for training passes; the helpers' backends are `backend` on one thread each (the
@@ -76,11 +95,12 @@ export const layer = (threads: number, backend: BackendOptions.Options): Layer.L
             case "fatal":
               return die(r.message)
             case "done":
+            case "scored":
             case "failed": {
               const d = helper.pending.get(r.id)
               if (d === undefined) return
               helper.pending.delete(r.id)
-              return Deferred.doneUnsafe(d, r._tag === "done" ? Effect.succeed(r.results) : Effect.fail(failed(r.message)))
+              return Deferred.doneUnsafe(d, r._tag === "failed" ? Effect.fail(failed(r.message)) : Effect.succeed(r))
             }
           }
         })
@@ -89,22 +109,28 @@ export const layer = (threads: number, backend: BackendOptions.Options): Layer.L
         helpers.set(index, helper)
         return helper
       }
+      /** Posts a request to helper `index` (started on first use) and returns the effect that waits for its reply. */
+      const post = (index: number, request: (id: number) => GradientThread.Request) =>
+        Effect.gen(function*() {
+          if (index < 1 || index >= threads) return yield* Effect.fail(failed(`no helper ${index} (threads ${threads})`))
+          if (dead.has(index)) return yield* Effect.fail(failed(`helper ${index} failed earlier`))
+          const helper = helpers.get(index) ?? start(index)
+          yield* Deferred.await(helper.ready)
+          const id = next++
+          const result = Deferred.makeUnsafe<Answer, StageError>()
+          helper.pending.set(id, result)
+          helper.worker.postMessage(request(id))
+          return Deferred.await(result)
+        })
       return {
         threads,
         live: () => Array.from({ length: threads - 1 }, (_, i) => i + 1).filter((i) => !dead.has(i)),
         submit: (index, config, names, weights, passes) =>
-          Effect.gen(function*() {
-            if (index < 1 || index >= threads) return yield* Effect.fail(failed(`no helper ${index} (threads ${threads})`))
-            if (dead.has(index)) return yield* Effect.fail(failed(`helper ${index} failed earlier`))
-            const helper = helpers.get(index) ?? start(index)
-            yield* Deferred.await(helper.ready)
-            const id = next++
-            const result = Deferred.makeUnsafe<ReadonlyArray<GradientStep.Computed>, StageError>()
-            helper.pending.set(id, result)
-            const request: GradientThread.Request = { id, config, names, weights, passes }
-            helper.worker.postMessage(request)
-            return Deferred.await(result)
-          })
+          Effect.map(post(index, (id) => ({ _tag: "train", id, config, names, weights, passes })), Effect.flatMap((a) =>
+            a._tag === "done" ? Effect.succeed(a.results) : Effect.fail(failed("a training request answered with scores")))),
+        score: (index, config, names, weights, head, batches) =>
+          Effect.map(post(index, (id) => ({ _tag: "score", id, config, names, weights, head, batches })), Effect.flatMap((a) =>
+            a._tag === "scored" ? Effect.succeed(a.scores) : Effect.fail(failed("a scoring request answered with gradients"))))
       }
     })
   )
@@ -113,7 +139,8 @@ export const layer = (threads: number, backend: BackendOptions.Options): Layer.L
 export const serial: Layer.Layer<GradientThreads> = Layer.succeed(GradientThreads, {
   threads: 1,
   live: () => [],
-  submit: () => Effect.fail(failed("no helper threads"))
+  submit: () => Effect.fail(failed("no helper threads")),
+  score: () => Effect.fail(failed("no helper threads"))
 })
 
 /**

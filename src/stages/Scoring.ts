@@ -1,43 +1,36 @@
 import { Effect, Option } from "effect"
 import type { Tokenizer } from "../data/Tokenizer.ts"
-import * as Discriminator from "../model/Discriminator.ts"
-import * as Packed from "../model/Packed.ts"
-import * as Score from "../model/Score.ts"
-import type * as Transformer from "../model/Transformer.ts"
+import * as HostArray from "../model/HostArray.ts"
+import type * as Packed from "../model/Packed.ts"
+import * as ScorePasses from "../model/ScorePasses.ts"
+import * as Transformer from "../model/Transformer.ts"
 import { type DispatchError, Dispatcher, type ScoreHead, toScoreUnit } from "./Dispatcher.ts"
+import * as GradientThreads from "./GradientThreads.ts"
+import type { StageError } from "./StageError.ts"
 
 /**
  * Step-reward scoring (StepAgent's reflection): one number per (state, action) request under a frozen model, either
- * in this process or, when a `Dispatcher` is present (`--cluster`), on a worker that fetches exactly these weights.
- * Both compute `compute` on the same requests, so both give the same numbers:
+ * in this process (its passes, `ScorePasses`, shared with the training threads' helpers when there are any: `GradientThreads`) or,
+ * when a `Dispatcher` takes scoring units (`--cluster`), on a worker that fetches exactly these weights. All compute
+ * the same packed passes (`ScorePasses.plan`) with the same code (`ScorePasses.passScores`), so all give the same numbers:
  *   logp            log π(a|s), the action's summed token log-probabilities (prefix-packed, `Score.packed`)
  *   tokenLogp       each token's log π, the requests' actions one after another (`actionLength` numbers each; a token
  *                   the context cut is 0): `split` gives the rows and the same sums as `logp`, to the bit
  *   discriminator   -log D(s, a), the inverse reward of a discriminator (its value head is D's logit)
- * in packed passes of at most `maxTokens` padded tokens. The tensors live inside `compute`; only arrays leave it.
+ * in packed passes of at most `maxTokens` padded tokens. The tensors live inside `ScorePasses.passScores`; only arrays leave it.
  */
+
+/** The numbers of `requests` under `m` in this process, every pass on this thread. */
 export const compute = (m: Transformer.Model, head: ScoreHead, requests: ReadonlyArray<Packed.Request>, maxTokens: number): Float32Array => {
-  if (head === "logp") return Score.packed(m, requests, { maxTokens }).sum
-  if (head === "tokenLogp") {
-    const s = Score.packed(m, requests, { maxTokens })
-    const out = new Float32Array(requests.reduce((n, q) => n + actionLength(q), 0))
-    let at = 0
-    requests.forEach((q, r) => {
-      const n = actionLength(q)
-      out.set(s.logp.subarray(r * s.width, r * s.width + Math.min(n, s.width)), at)
-      at += n
-    })
-    return out
-  }
-  const out = new Float32Array(requests.length)
-  for (const pass of Packed.passes(Packed.pack(m.config.contextLength, requests), maxTokens)) {
-    const r = Discriminator.rewards(m, pass.batch)
-    pass.requests.forEach((q, j) => out[q] = r[j]!)
-  }
-  return out
+  const passes = ScorePasses.plan(m.config.contextLength, requests, maxTokens)
+  return ScorePasses.assemble(head, requests, passes, passes.map((p) => ScorePasses.passScores(m, head, p.batch)))
 }
 
-/** The numbers of `requests` under `model` (`compute`), here or on a cluster worker. */
+/**
+ * The numbers of `requests` under `model` (`compute`): on a cluster worker when the `Dispatcher` takes scoring units,
+ * else here, the passes shared with the live helpers of `GradientThreads` (the learner computes its own meanwhile; a
+ * helper that fails leaves its passes to the learner), else all on this thread.
+ */
 export const scores = (
   model: Transformer.Model,
   tokenizer: Tokenizer,
@@ -47,13 +40,56 @@ export const scores = (
 ): Effect.Effect<Float32Array, DispatchError> =>
   Effect.flatMap(Effect.serviceOption(Dispatcher), (dispatcher) => {
     const remote = Option.isSome(dispatcher) ? dispatcher.value.scores : undefined
-    return remote === undefined || requests.length === 0
-      ? Effect.sync(() => compute(model, head, requests, maxTokens))
-      : remote(toScoreUnit(requests, head, maxTokens), { model, tokenizer })
+    if (requests.length === 0) return Effect.sync(() => new Float32Array(0))
+    if (remote !== undefined) return remote(toScoreUnit(requests, head, maxTokens), { model, tokenizer })
+    return Effect.flatMap(Effect.serviceOption(GradientThreads.GradientThreads), (threads) =>
+      Option.isSome(threads) && threads.value.threads > 1 && threads.value.live().length > 0
+        ? shared(threads.value, model, head, requests, maxTokens)
+        : Effect.sync(() => compute(model, head, requests, maxTokens)))
   })
 
+/** `compute`'s passes shared between this thread and the helpers (`GradientThreads.assign`, by padded tokens). */
+const shared = (
+  threads: GradientThreads.GradientThreads["Service"],
+  model: Transformer.Model,
+  head: ScoreHead,
+  requests: ReadonlyArray<Packed.Request>,
+  maxTokens: number
+): Effect.Effect<Float32Array> =>
+  Effect.gen(function*() {
+    const passes = ScorePasses.plan(model.config.contextLength, requests, maxTokens)
+    const helpers = threads.live()
+    const owner = GradientThreads.assign(passes.map((p) => p.batch.batch * p.batch.length), threads.threads, helpers)
+    const results = new Array<Float32Array | undefined>(passes.length)
+    const local = (which: ReadonlyArray<number>) =>
+      Effect.sync(() => {
+        for (const k of which) results[k] = ScorePasses.passScores(model, head, passes[k]!.batch)
+      })
+    const fallback = (mine: ReadonlyArray<number>) => (e: StageError) =>
+      Effect.logWarning(`${e.message}: its passes go to the other threads from now on`).pipe(Effect.andThen(local(mine)))
+    const named = owner.some((o) => o > 0) ? Transformer.named(model.weights) : []
+    const weights = yield* Effect.sync(() => named.map(([, v]) => HostArray.read(v)))
+    const waits: Array<Effect.Effect<void>> = []
+    for (const h of helpers) {
+      const mine = passes.flatMap((_, k) => owner[k] === h ? [k] : [])
+      if (mine.length === 0) continue
+      const wait = yield* Effect.result(threads.score(h, model.config, named.map(([n]) => n), weights, head, mine.map((k) => passes[k]!.batch)))
+      if (wait._tag === "Failure") {
+        waits.push(fallback(mine)(wait.failure))
+        continue
+      }
+      waits.push(wait.success.pipe(
+        Effect.map((rs) => mine.forEach((k, j) => results[k] = rs[j])),
+        Effect.catch(fallback(mine))
+      ))
+    }
+    yield* local(passes.flatMap((_, k) => owner[k] === 0 ? [k] : []))
+    for (const wait of waits) yield* wait
+    return ScorePasses.assemble(head, requests, passes, results.map((r) => r!))
+  }).pipe(Effect.withSpan("Scoring.shared"))
+
 /** Tokens of a request's action: its own, or the expert's at its step. */
-export const actionLength = (q: Packed.Request): number => q.action?.length ?? Score.expertAction(q.trajectory, q.step).length
+export const actionLength = ScorePasses.actionLength
 
 /**
  * A `tokenLogp` result as per-request rows (views) and their sums, summed as `Score` sums a row (in order, in double

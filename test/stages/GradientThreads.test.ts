@@ -2,6 +2,8 @@ import { expect, layer } from "@effect/vitest"
 import { fc, test } from "@fast-check/vitest"
 import { Effect, Layer, Stream } from "effect"
 import { describe } from "vitest"
+import { EOA } from "../../src/data/Tokenizer.ts"
+import * as Discriminator from "../../src/model/Discriminator.ts"
 import * as Microbatch from "../../src/model/Microbatch.ts"
 import * as Optimizer from "../../src/model/Optimizer.ts"
 import * as Transformer from "../../src/model/Transformer.ts"
@@ -11,14 +13,16 @@ import * as Models from "../../src/stages/Models.ts"
 import * as Ppo from "../../src/stages/Ppo.ts"
 import * as Preference from "../../src/stages/Preference.ts"
 import * as Run from "../../src/stages/Run.ts"
+import * as Scoring from "../../src/stages/Scoring.ts"
 import * as Segment from "../../src/stages/Segment.ts"
 import * as Sft from "../../src/stages/Sft.ts"
+import { StageError } from "../../src/stages/StageError.ts"
 import * as Fixtures from "./Fixtures.ts"
 import * as World from "./World.ts"
 
 /** The real helper threads, counting the passes they were given (a shared step that gave them none would prove nothing). */
 const counted = (threads: number) => {
-  const posted = { passes: 0 }
+  const posted = { passes: 0, scored: 0 }
   const counting = Layer.effect(
     GradientThreads.GradientThreads,
     Effect.gen(function*() {
@@ -29,6 +33,10 @@ const counted = (threads: number) => {
         submit: (helper, config, names, weights, passes) => {
           posted.passes += passes.length
           return real.submit(helper, config, names, weights, passes)
+        },
+        score: (helper, config, names, weights, head, batches) => {
+          posted.scored += batches.length
+          return real.score(helper, config, names, weights, head, batches)
         }
       } satisfies GradientThreads.GradientThreads["Service"]
     })
@@ -100,6 +108,46 @@ layer(World.layerSignals({ train: 24, heldOut: 1 }), { timeout: 120_000 })("SFT 
       expect(shared.dpo).toEqual(one.dpo)
       expect(Fixtures.sameWeights(shared.weights, one.weights)).toBe(true)
       expect(Fixtures.sameWeights(one.weights, Fixtures.weights(Transformer.init(config, 6)))).toBe(false)
+    }))
+
+  it.effect("scorings (logp, tokenLogp, discriminator) give the same numbers to the bit on 1 and 2 threads; a helper that fails leaves its passes to the learner", () =>
+    Effect.gen(function*() {
+      const world = yield* World.SignalsWorld
+      const policy = Transformer.init({ ...world.config, copyHead: true, copyMatch: true }, 5)
+      const discriminator = Discriminator.init(Discriminator.config(world.config), 9)
+      // every state of 8 trajectories: the expert's action and another of its own length
+      const wrong = Int32Array.from([...world.tokenizer.encode("press 9 now"), EOA])
+      const requests = world.train.slice(0, 8).flatMap(Segment.all).flatMap((s) => [
+        { trajectory: s.trajectory, step: s.step },
+        { trajectory: s.trajectory, step: s.step, action: wrong }
+      ])
+      const all = (threads: Layer.Layer<GradientThreads.GradientThreads>) =>
+        Effect.all([
+          Scoring.scores(policy, world.tokenizer, "logp", requests, 8192),
+          Scoring.scores(policy, world.tokenizer, "tokenLogp", requests, 8192),
+          Scoring.scores(discriminator, world.tokenizer, "discriminator", requests, 8192)
+        ], { concurrency: 3 }).pipe(Effect.provide(threads))
+      const one = yield* all(GradientThreads.serial)
+      const two = counted(2)
+      const shared = yield* all(two.counting)
+      expect(two.posted.scored).toBeGreaterThanOrEqual(3) // each scoring gave the helper at least one of its passes
+      expect(shared).toEqual(one)
+      expect(one[0].length).toBe(requests.length)
+      expect(one[2].length).toBe(requests.length)
+      expect(Array.from(one[0]).every(Number.isFinite) && Array.from(one[2]).every(Number.isFinite)).toBe(true)
+      // the same numbers as the plain in-process computation (what a cluster worker runs)
+      expect(one[1]).toEqual(Scoring.compute(policy, "tokenLogp", requests, 8192))
+      // a helper whose scoring fails: its passes are computed here, with the same numbers
+      const failing = Layer.effect(
+        GradientThreads.GradientThreads,
+        Effect.map(GradientThreads.GradientThreads, (real) => ({
+          ...real,
+          score: () => Effect.fail(new StageError({ reason: "ThreadFailed", stage: "gradient-threads", step: 0, message: "gradient thread: exited (70)" }))
+        }))
+      ).pipe(Layer.provide(GradientThreads.layer(2, { backend: "wasm", matmul: "xnnpack", threads: 1 })))
+      expect(yield* all(failing)).toEqual(one)
+      Transformer.dispose(policy)
+      Transformer.dispose(discriminator)
     }))
 
   it.effect("a helper given weights that are not its model's fails the step with one line (ThreadFailed)", () =>
