@@ -2,12 +2,25 @@
  * Splits the units of one optimizer step into micro-batches of at most `maxTokens` padded tokens
  * (count x longest sequence), for gradient accumulation: a unit is one sequence, or the chosen and
  * rejected sequences of one DPO pair (kept together). Longest first, so each micro-batch pads little.
- * A unit larger than the budget goes alone. With `minPasses`, a step that fits in fewer passes is split into that many
- * (as many as it has units, at most), balanced by padded tokens: passes for threads to share (`GradientThreads`), a
- * plan that does not depend on how many threads there are. Pure.
+ * A unit larger than the budget goes alone. With `minPasses` above 1 the passes are for threads to share
+ * (`GradientThreads`): as many as the budget needs, rounded up to a multiple of `minPasses` (at most one unit each),
+ * the units dealt between them balanced by padded tokens, so that two threads get equal work whether the budget cuts
+ * the step or not (filling passes to the budget left a step of 22 sequences as passes of 16 and 6); a plan that does
+ * not depend on how many threads there are. Pure.
  */
 export const plan = (lengths: ReadonlyArray<number>, maxTokens: number, sequencesPerUnit = 1, minPasses = 1): Array<Array<number>> => {
   const order = lengths.map((_, i) => i).sort((a, b) => lengths[b]! - lengths[a]! || a - b)
+  const filled = fill(order, lengths, maxTokens, sequencesPerUnit)
+  if (minPasses <= 1 || lengths.length <= 1) return filled
+  const fits = (g: ReadonlyArray<number>) => g.length <= 1 || g.length * sequencesPerUnit * Math.max(...g.map((i) => lengths[i]!)) <= maxTokens
+  for (let k = Math.ceil(filled.length / minPasses) * minPasses; ; k += minPasses) {
+    const groups = balanced(order, lengths, Math.min(k, lengths.length))
+    if (k >= lengths.length || groups.every(fits)) return groups
+  }
+}
+
+/** Units (longest first) filled into passes of at most `maxTokens` padded tokens, each pass to the budget. */
+const fill = (order: ReadonlyArray<number>, lengths: ReadonlyArray<number>, maxTokens: number, sequencesPerUnit: number): Array<Array<number>> => {
   const out: Array<Array<number>> = []
   let current: Array<number> = []
   let longest = 0
@@ -22,7 +35,7 @@ export const plan = (lengths: ReadonlyArray<number>, maxTokens: number, sequence
     longest = Math.max(longest, lengths[i]!)
   }
   if (current.length > 0) out.push(current)
-  return out.length >= Math.min(minPasses, lengths.length) ? out : balanced(order, lengths, Math.min(minPasses, lengths.length))
+  return out
 }
 
 /** Units (longest first) dealt into `k` groups, each to the group whose padded tokens grow least (ties: the first). */

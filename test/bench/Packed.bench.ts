@@ -8,11 +8,14 @@
  *   trajectories (implicit variant; the inverse variant's ratios under `inverse`): the first iteration (`ratio`, with
  *   what a run pays once: the inverse variant's 32 warm-up discriminator steps) and the second (`steady`, what every
  *   later iteration costs); an SFT epoch's seconds are the median of three around each variant's iterations (one moved by
- *   up to 1.3x between the variants of one run). Target: <= 3. ~60 min on 2 cores;
+ *   up to 1.3x between the variants of one run), on a run's training threads (`trainThreads`: every core, one-thread
+ *   backends, as `stepagent run`'s default on wasm; STEPAGENT_BENCH_TRAIN_THREADS=1 for one learner on the backend's
+ *   own threads). Target: <= 3. ~60 min on 2 cores;
  *   `STEPAGENT_BENCH_ENVS=qa` (a comma-separated subset of qa, house, shop) measures only those, in minutes.
  */
 import * as tf from "@tensorflow/tfjs"
-import { Effect, Layer, Stream } from "effect"
+import { Effect, Layer, ManagedRuntime, Stream } from "effect"
+import * as os from "node:os"
 import * as Bpe from "../../src/data/Bpe.ts"
 import * as Render from "../../src/data/Render.ts"
 import * as Tokenized from "../../src/domain/Tokenized.ts"
@@ -29,6 +32,7 @@ import * as Preset from "../../src/model/Preset.ts"
 import * as Score from "../../src/model/Score.ts"
 import * as Transformer from "../../src/model/Transformer.ts"
 import * as Metrics from "../../src/metrics/Metrics.ts"
+import * as GradientThreads from "../../src/stages/GradientThreads.ts"
 import * as Models from "../../src/stages/Models.ts"
 import * as Sft from "../../src/stages/Sft.ts"
 import * as StepAgent from "../../src/stages/StepAgent.ts"
@@ -110,7 +114,10 @@ const perEnv = { qa: 21, house: 6, shop: 10 } as const
  */
 const noviceSteps = 200
 
-const costOf = async (env: Registry.Name) => {
+/** Runs an effect of the benchmark with the training threads' service of a run (`GradientThreads`, kept between calls). */
+type Runner = <A, E>(effect: Effect.Effect<A, E, GradientThreads.GradientThreads>) => Promise<A>
+
+const costOf = async (env: Registry.Name, run: Runner) => {
   const sim = Registry.make(env, 0)
   const raw = Array.from({ length: perEnv[env] + 200 }, (_, i) => Expert.trajectory(sim, `train:${i}`, { thoughts: false, seed: 0 }))
   const tokenizer = await Effect.runPromise(Bpe.train(raw.flatMap(Render.texts), { vocabSize: 1024 }))
@@ -119,7 +126,7 @@ const costOf = async (env: Registry.Name) => {
   const warmup = raw.slice(perEnv[env]).map((t) => Render.render(tokenizer, t))
   const steps = trajectories.reduce((n, t) => n + Tokenized.stepCount(t), 0)
   // trained inside its Models layer, which disposes its models when it closes: the novice is a copy taken before that
-  const novice = await Effect.runPromise(
+  const novice = await run(
     Effect.gen(function*() {
       yield* Stream.runDrain(Stream.fromIterable(Array.from({ length: 8 * noviceSteps }, (_, i) => warmup[i % warmup.length]!)).pipe(Sft.sft({ ...Sft.defaults, learningRate: 2e-3 }, { seed: 1, iteration: 0 })))
       return Models.copy(yield* (yield* Models.Models).get("policy"))
@@ -138,7 +145,7 @@ const costOf = async (env: Registry.Name) => {
   // one SFT epoch on a throwaway copy of the novice (its layer disposes the copy): the denominator is the median of three
   // epochs around each variant's iteration, since one epoch's time moved by up to 1.3x between the variants of one run
   const sftEpoch = () =>
-    Effect.runPromise(Effect.gen(function*() {
+    run(Effect.gen(function*() {
       const t0 = performance.now()
       yield* Stream.runDrain(Stream.fromIterable(trajectories).pipe(Sft.sft(Sft.defaults, { seed: 2, iteration: 0 })))
       return (performance.now() - t0) / 1000
@@ -150,7 +157,7 @@ const costOf = async (env: Registry.Name) => {
     // the first iteration pays once for what a run pays once (the models' copies, the discriminator's warm-up steps);
     // the second is what every later one costs
     const before = await sftEpoch()
-    const [own, iteration, second] = await Effect.runPromise(Effect.gen(function*() {
+    const [own, iteration, second] = await run(Effect.gen(function*() {
       const t0 = performance.now()
       yield* Stream.runDrain(Stream.fromIterable(trajectories).pipe(Sft.sft(Sft.defaults, { seed: 2, iteration: 0 })))
       const t1 = performance.now()
@@ -190,18 +197,38 @@ const benchEnvs = (): ReadonlyArray<Registry.Name & keyof typeof perEnv> => {
   return all.filter((e) => names.includes(e))
 }
 
+/**
+ * The training threads `iterationCost` runs on: STEPAGENT_BENCH_TRAIN_THREADS, else every core, as `stepagent run`
+ * defaults to on wasm (each thread a one-thread backend; SFT's, DPO's and PPO's passes and the scorings shared). 1: one
+ * learner on the backend's own threads (XNNPACK's or OpenBLAS's), the figures before 2026-12-07's twenty-third session.
+ */
+const benchTrainThreads = (): number => {
+  const asked = process.env["STEPAGENT_BENCH_TRAIN_THREADS"]
+  if (asked === undefined || asked.trim() === "") return os.availableParallelism()
+  const n = Number(asked)
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new Error(`STEPAGENT_BENCH_TRAIN_THREADS ${asked}: expected a whole number of threads from 1 to 64`)
+  return n
+}
+
 const iterationCost = async (): Promise<unknown> => {
   const chosen = benchEnvs()
-  const info = await Effect.runPromise(TfjsInit.initialise({}, {}))
+  const asked = benchTrainThreads()
+  const info = await Effect.runPromise(TfjsInit.initialise(asked > 1 ? { backend: "wasm", threads: 1 } : {}, {}))
+  // a backend started earlier in this process (packedSpeedup's, on its own threads) cannot take helpers beside it
+  const trainThreads = info.name === "wasm" && (info.threads.blas > 0 ? info.threads.blas : info.threads.wasm) === 1 ? asked : 1
+  if (trainThreads !== asked) process.stderr.write(`bench: iterationCost on 1 training thread (the backend was started on ${Backend.describe(info)})\n`)
+  const runtime = ManagedRuntime.make(trainThreads > 1 ? GradientThreads.layer(trainThreads, { backend: "wasm", matmul: info.matmul, threads: 1 }) : GradientThreads.serial)
   const envs: Record<string, Awaited<ReturnType<typeof costOf>>> = {}
   for (const env of chosen) {
     process.stderr.write(`bench: iterationCost ${env}\n`)
-    envs[env] = await costOf(env)
+    envs[env] = await costOf(env, (effect) => runtime.runPromise(effect))
   }
+  await runtime.dispose()
   const pick = (variant: "implicit" | "inverse" | "fourPasses") => Object.fromEntries(Object.entries(envs).map(([k, v]) => [k, v[variant]]))
   const implicit = pick("implicit")
   return {
     backend: Backend.describe(info),
+    trainThreads,
     preset: "small",
     ...implicit,
     inverse: pick("inverse"),

@@ -1,7 +1,7 @@
 import { expect, layer } from "@effect/vitest"
 import { fc, test } from "@fast-check/vitest"
 import { Effect, Layer, Stream } from "effect"
-import { describe } from "vitest"
+import { describe, it } from "vitest"
 import { EOA } from "../../src/data/Tokenizer.ts"
 import * as Discriminator from "../../src/model/Discriminator.ts"
 import * as Microbatch from "../../src/model/Microbatch.ts"
@@ -166,19 +166,32 @@ layer(World.layerSignals({ train: 24, heldOut: 1 }), { timeout: 120_000 })("SFT 
 
 describe("Microbatch.plan with minPasses", () => {
   test.prop([fc.array(fc.integer({ min: 1, max: 500 }), { minLength: 1, maxLength: 40 }), fc.integer({ min: 64, max: 4096 }), fc.integer({ min: 1, max: 6 })])(
-    "puts every unit in exactly one pass, makes at least min(minPasses, units) passes, and changes nothing when the budget already does",
+    "puts every unit in exactly one pass, within the budget (a larger unit alone), in a multiple of minPasses (or one a unit), balanced",
     (lengths, maxTokens, minPasses) => {
       const plain = Microbatch.plan(lengths, maxTokens)
       const out = Microbatch.plan(lengths, maxTokens, 1, minPasses)
       expect(out.flat().sort((a, b) => a - b)).toEqual(lengths.map((_, i) => i))
       expect(out.every((p) => p.length > 0)).toBe(true)
-      expect(out.length).toBeGreaterThanOrEqual(Math.min(minPasses, lengths.length))
-      if (plain.length >= Math.min(minPasses, lengths.length)) expect(out).toEqual(plain)
-      // a split pass holds no more padded tokens than the single pass it replaces
       const padded = (p: ReadonlyArray<number>) => p.length * Math.max(...p.map((i) => lengths[i]!))
+      for (const p of out) if (p.length > 1) expect(padded(p)).toBeLessThanOrEqual(maxTokens)
+      if (minPasses === 1) {
+        expect(out).toEqual(plain)
+        return
+      }
+      expect(out.length).toBeGreaterThanOrEqual(Math.min(minPasses, lengths.length))
+      expect(out.length).toBeGreaterThanOrEqual(plain.length)
+      if (out.length < lengths.length) expect(out.length % minPasses).toBe(0)
+      // a split pass holds no more padded tokens than the single pass it replaces
       if (plain.length === 1) for (const p of out) expect(padded(p)).toBeLessThanOrEqual(padded(plain[0]!))
     }
   )
+
+  it("deals a step the budget cuts into equal halves, not a full pass and a remainder", () => {
+    // 22 packed sequences of 486 and fewer tokens against 8,192 (qa's implicit reward scoring): 16 + 6 when filled
+    const lengths = Array.from({ length: 22 }, (_, i) => i < 16 ? 486 : 404)
+    expect(Microbatch.plan(lengths, 8192).map((p) => p.length)).toEqual([16, 6])
+    expect(Microbatch.plan(lengths, 8192, 1, 2).map((p) => p.length)).toEqual([11, 11])
+  })
 })
 
 describe("GradientThreads.assign", () => {
