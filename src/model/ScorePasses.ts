@@ -1,4 +1,3 @@
-import * as Tokenized from "../domain/Tokenized.ts"
 import type * as ActionBatch from "./ActionBatch.ts"
 import * as Discriminator from "./Discriminator.ts"
 import * as Packed from "./Packed.ts"
@@ -57,4 +56,4 @@ export const assemble = (head: Head, requests: ReadonlyArray<Packed.Request>, pa
 }
 
 /** Tokens of a request's action: its own, or the expert's at its step. */
-export const actionLength = (q: Packed.Request): number => q.action?.length ?? (Tokenized.actEnd(q.trajectory, q.step) - Tokenized.actStart(q.trajectory, q.step))
+export const actionLength = (q: Packed.Request): number => q.action?.length ?? Score.expertAction(q.trajectory, q.step).length
