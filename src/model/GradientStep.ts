@@ -14,6 +14,9 @@ export type Pass = (capture: (statistics: tf.Tensor) => void) => tf.Scalar
 
 export interface Result extends Optimizer.StepResult {
   readonly sums: ReadonlyArray<number> // (width) the captured statistics summed over the passes
+  // each pass's captured vector, in pass order: a pass may capture more than the `width` summed values (a DPO pass's
+  // per-pair log-probs follow its sums), read by the caller that planned it
+  readonly captured: ReadonlyArray<Float32Array>
 }
 
 export const take = (opt: Optimizer.Optimizer, passes: ReadonlyArray<Pass>, width: number, per = 1): Result => {
@@ -22,13 +25,19 @@ export const take = (opt: Optimizer.Optimizer, passes: ReadonlyArray<Pass>, widt
     captured.push(tf.keep(t))
   }
   const step = Optimizer.minimize(opt, passes.map((pass) => () => pass(capture)))
-  const sums = new Array<number>(width).fill(0)
-  for (const t of captured) {
-    const v = t.dataSync()
-    for (let i = 0; i < width; i++) sums[i] = sums[i]! + v[i]! / per
+  const vectors = captured.map((t) => {
+    const v = HostArray.read(t)
     t.dispose()
-  }
-  return { ...step, sums }
+    return v
+  })
+  return { ...step, sums: summed(vectors, width, per), captured: vectors }
+}
+
+/** The first `width` values of the passes' vectors summed in pass order, each divided by `per` first. */
+const summed = (vectors: ReadonlyArray<Float32Array>, width: number, per: number): Array<number> => {
+  const sums = new Array<number>(width).fill(0)
+  for (const v of vectors) for (let i = 0; i < width; i++) sums[i] = sums[i]! + v[i]! / per
+  return sums
 }
 
 /** `take`, its statistics read by `stats`, the update undone when a value `checked` names is not finite. */
@@ -76,7 +85,5 @@ export const compute = (variables: ReadonlyArray<tf.Variable>, pass: Pass): Comp
  */
 export const takeComputed = (opt: Optimizer.Optimizer, passes: ReadonlyArray<Computed>, width: number, per = 1): Result => {
   const step = Optimizer.applyArrays(opt, passes)
-  const sums = new Array<number>(width).fill(0)
-  for (const c of passes) for (let i = 0; i < width; i++) sums[i] = sums[i]! + c.statistics[i]! / per
-  return { ...step, sums }
+  return { ...step, sums: summed(passes.map((c) => c.statistics), width, per), captured: passes.map((c) => c.statistics) }
 }

@@ -17,9 +17,11 @@ import type { AgentAction } from "./Sample.ts"
  * π_ref (role `reference`, the SFT policy standing in for the expert's likelihood, see DESIGN.md):
  *   L = -E[log σ(β log π_φ(a_e|s)/π_ref(a_e|s) - β log π_φ(a|s)/π_ref(a|s))]
  * then every agent action is emitted with its step reward r(s, a) = β (log π_φ(a|s) - log π_ref(a|s)),
- * and the expert's action's reward at the same state (for metrics). Before π_φ trains on a batch, its rewards
- * there are held-out: `reward/auc` is how often they rank the expert's action above an agent action that
- * differs from it (ties count half; 0.5 = no information), the signal check of ../shared/SCIENCE.md.
+ * and the expert's action's reward at the same state (for metrics). Held out: a pair's reward before π_φ trains on it
+ * (from the forward pass of the first update that takes it, which has trained on the batch's earlier minibatches of
+ * other trajectories: progressive validation, no scoring pass of its own); `reward/auc` is how often those rank the
+ * expert's action above an agent action that differs from it (ties count half; 0.5 = no information), over the
+ * differing pairs some update took (`reward/auc_pairs`), the signal check of ../shared/SCIENCE.md.
  */
 export const Config = Schema.Struct({
   beta: Field.positive(0.1), // DPO's β: TRL's default, the paper's step-DPO setting
@@ -60,8 +62,7 @@ export const implicitReward = (config: Config, run: Run.Run) =>
         const differs = items.map((a) => RewardAuc.differs(a))
         const differing = differs.flatMap((d, i) => d ? [i] : [])
         const pairs = Preference.pairs(model.config.contextLength, items)
-        // the scoring of frozen weights (here, or on cluster workers: `Scoring.scores`): π_ref's log-probs, and π_φ's
-        // before it sees these pairs (held out)
+        // the scoring of frozen weights (here, or on cluster workers: `Scoring.scores`)
         const logps = (m: typeof model, p: Preference.Pairs) =>
           Effect.map(Scoring.scores(m, b.tokenizer, "logp", Preference.requests(p), config.maxTokens), (sums) => Preference.ofSums(sums, p.n))
         // π_ref's per token (the same sums as "logp"): the agent actions' rows go on to PPO's KL penalty, which then
@@ -71,7 +72,7 @@ export const implicitReward = (config: Config, run: Run.Run) =>
           Scoring.scores(models.reference, b.tokenizer, "tokenLogp", pairRequests, config.maxTokens),
           (flat) => Scoring.split(flat, pairRequests)
         )
-        const [refSplit, heldOutLogps] = yield* Effect.all([refTokens, logps(model, pairs)], { concurrency: 2 })
+        const refSplit = yield* refTokens
         const ref = Preference.ofSums(refSplit.sums, pairs.n)
         const refAgent = refSplit.rows.slice(pairs.n) // (N,) rows: the agent actions' per-token log π_ref
         // a pair whose agent action is the expert's states no preference (its DPO gradient is exactly 0): the
@@ -87,16 +88,25 @@ export const implicitReward = (config: Config, run: Run.Run) =>
         const steps = Math.ceil(config.steps * train.n / Math.max(1, pairs.n))
         const trained = yield* Preference.train(model, opt, train, trainRef, config, steps, Preference.minibatches(rng, train, config.minibatchSize))
         if (!trained.ok) return trained
+        // π_φ's held-out log-probs: each differing pair's from the forward pass of the first update that took it, before
+        // that update (no scoring of its own); a pair no update drew (the rest of a minibatch order) has none
+        const seen = Preference.firstSeen(train.n, trained.value)
+        const heldOutLogps = { chosen: new Float32Array(pairs.n).fill(Number.NaN), rejected: new Float32Array(pairs.n).fill(Number.NaN) }
+        differing.forEach((i, j) => {
+          heldOutLogps.chosen[i] = seen.chosen[j]!
+          heldOutLogps.rejected[i] = seen.rejected[j]!
+        })
+        const heldOut = differs.map((d, i) => d && !Number.isNaN(heldOutLogps.chosen[i]!))
         const rewards = Preference.implicit(yield* logps(model, pairs), ref, config.beta)
-        return { ok: true, value: { stats: trained.value, differs, differing: differing.length, synthetic: synthetic.n, ref, refAgent, heldOutLogps, rewards } } as const
+        return { ok: true, value: { stats: trained.value, differs, heldOut, differing: differing.length, synthetic: synthetic.n, ref, refAgent, heldOutLogps, rewards } } as const
       }),
     emit: (r, seconds, b) => {
       const rewards = { expert: r.rewards.chosen, agent: r.rewards.rejected }
       const heldOut = Preference.implicit(r.heldOutLogps, r.ref, config.beta)
       // what the reward adds to what the policies already know: the same held-out pairs ranked by the reference's
       // likelihood (the SFT policy's own preference) and by π_φ's likelihood, without the ratio
-      const referenceAuc = RewardAuc.auc(r.ref.chosen, r.ref.rejected, r.differs)
-      const rewardModelAuc = RewardAuc.auc(r.heldOutLogps.chosen, r.heldOutLogps.rejected, r.differs)
+      const referenceAuc = RewardAuc.auc(r.ref.chosen, r.ref.rejected, r.heldOut)
+      const rewardModelAuc = RewardAuc.auc(r.heldOutLogps.chosen, r.heldOutLogps.rejected, r.heldOut)
       const last = r.stats[r.stats.length - 1] // none when the agent wrote the expert's action at every state of the batch
       const record = b.record(b.opt.step, {
         ...(last === undefined ? {} : {
@@ -110,7 +120,7 @@ export const implicitReward = (config: Config, run: Run.Run) =>
         }),
         "dpo/pairs": r.differing,
         ...(config.negatives === 0 ? {} : { "dpo/synthetic_pairs": r.synthetic }),
-        ...Rewarded.metrics(rewards, { expert: heldOut.chosen, agent: heldOut.rejected }, r.differs),
+        ...Rewarded.metrics(rewards, { expert: heldOut.chosen, agent: heldOut.rejected }, r.heldOut),
         ...(referenceAuc.pairs === 0 ? {} : { "reward/auc_reference": referenceAuc.auc, "reward/auc_reward_model": rewardModelAuc.auc }),
         "timing/implicit_reward_s": seconds
       })

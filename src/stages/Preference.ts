@@ -93,6 +93,9 @@ export interface StepStats {
   readonly rejectedReward: number // dpo/rejected_reward: the same of the agent's
   readonly gradNorm: number
   readonly learningRate: number
+  // log π(a_e|s) and log π(a|s) of the update's pairs under the weights before it (its own forward passes': what the
+  // model made of pairs it had not trained on yet, at no cost of a scoring)
+  readonly logps: Logps
 }
 
 /** The DPO settings both users share (the implicit reward model's and step DPO's configs). */
@@ -109,7 +112,11 @@ export interface Settings {
  * actions of a pair in the same pass (`Packed.pack`). Weighted so that the optimizer's mean over passes is the mean
  * over pairs exactly. Pure.
  */
-export const plan = (m: Transformer.Model, p: Pairs, ref: Logps, settings: Settings): Array<TrainingPass.Pass> => {
+export const plan = (m: Transformer.Model, p: Pairs, ref: Logps, settings: Settings): Array<TrainingPass.Pass> =>
+  planned(m, p, ref, settings).map((x) => x.pass)
+
+/** `plan`'s passes, each with the pairs it holds (indices into `p`, ascending: the order of its captured log-probs). Pure. */
+const planned = (m: Transformer.Model, p: Pairs, ref: Logps, settings: Settings): Array<{ readonly pass: TrainingPass.Pass; readonly pairs: ReadonlyArray<number> }> => {
   const { beta, nllCoef } = settings
   const passes = Packed.passes(Packed.pack(p.contextLength, requests(p)), Microbatch.trainingTokens(m.config, settings.maxTokens), settings.minPasses)
   const chosenTokens = p.agent.reduce((n, a) => n + Math.min(Score.expertAction(a.trajectory, a.step).length, p.contextLength), 0)
@@ -121,18 +128,21 @@ export const plan = (m: Transformer.Model, p: Pairs, ref: Logps, settings: Setti
     const pairsIn = [...rejectedRow.keys()].sort((a, b) => a - b)
     const k = pairsIn.length
     return {
-      kind: "dpo",
+      pairs: pairsIn,
       pass: {
-        batch: pass.batch,
-        chosenIx: Int32Array.from(pairsIn, (i) => chosenRow.get(i)!),
-        rejectedIx: Int32Array.from(pairsIn, (i) => rejectedRow.get(i)!),
-        refChosen: Float32Array.from(pairsIn, (i) => ref.chosen[i]!),
-        refRejected: Float32Array.from(pairsIn, (i) => ref.rejected[i]!),
-        beta,
-        // Dpo.loss is a mean over the pass's pairs; Optimizer.minimize averages over passes: the result is the mean over pairs
-        weight: (k / p.n) * passes.length,
-        nllCoef,
-        nllTokens: Math.max(1, chosenTokens) / passes.length
+        kind: "dpo",
+        pass: {
+          batch: pass.batch,
+          chosenIx: Int32Array.from(pairsIn, (i) => chosenRow.get(i)!),
+          rejectedIx: Int32Array.from(pairsIn, (i) => rejectedRow.get(i)!),
+          refChosen: Float32Array.from(pairsIn, (i) => ref.chosen[i]!),
+          refRejected: Float32Array.from(pairsIn, (i) => ref.rejected[i]!),
+          beta,
+          // Dpo.loss is a mean over the pass's pairs; Optimizer.minimize averages over passes: the result is the mean over pairs
+          weight: (k / p.n) * passes.length,
+          nllCoef,
+          nllTokens: Math.max(1, chosenTokens) / passes.length
+        }
       }
     }
   })
@@ -144,11 +154,12 @@ export const plan = (m: Transformer.Model, p: Pairs, ref: Logps, settings: Setti
  * negative log-likelihood of the chosen (expert) actions (RPO, TRL's `rpo_alpha`): it keeps DPO from lowering the
  * expert's likelihood along with the agent's. Guarded: a non-finite loss or gradient leaves `m` and `opt` as they were.
  */
-export const update = (m: Transformer.Model, opt: Optimizer.Optimizer, p: Pairs, ref: Logps, settings: Settings): Effect.Effect<Guard.Checked<StepStats>> =>
-  SharedStep.guarded(
+export const update = (m: Transformer.Model, opt: Optimizer.Optimizer, p: Pairs, ref: Logps, settings: Settings): Effect.Effect<Guard.Checked<StepStats>> => {
+  const passes = planned(m, p, ref, settings)
+  return SharedStep.guarded(
     m,
     opt,
-    plan(m, p, ref, settings),
+    passes.map((x) => x.pass),
     4,
     (r) => ({
       loss: r.loss,
@@ -157,10 +168,25 @@ export const update = (m: Transformer.Model, opt: Optimizer.Optimizer, p: Pairs,
       chosenReward: r.sums[2]! / p.n,
       rejectedReward: r.sums[3]! / p.n,
       gradNorm: r.gradNorm,
-      learningRate: r.learningRate
+      learningRate: r.learningRate,
+      logps: capturedLogps(p.n, passes.map((x) => x.pairs), r.captured)
     }),
     (s) => [["loss/dpo", s.loss], ["grad/norm", s.gradNorm]]
   )
+}
+
+/** The pairs' log-probs from the passes' captured vectors (DpoPass: 4 sums, then k chosen and k rejected). Pure. */
+const capturedLogps = (n: number, pairsOf: ReadonlyArray<ReadonlyArray<number>>, captured: ReadonlyArray<Float32Array>): Logps => {
+  const out = { chosen: new Float32Array(n).fill(Number.NaN), rejected: new Float32Array(n).fill(Number.NaN) }
+  pairsOf.forEach((pairs, k) => {
+    const v = captured[k]!
+    pairs.forEach((i, j) => {
+      out.chosen[i] = v[4 + j]!
+      out.rejected[i] = v[4 + pairs.length + j]!
+    })
+  })
+  return out
+}
 
 
 /**
@@ -177,17 +203,38 @@ export const train = Effect.fn("Preference.train")(function*(
   steps: number,
   rows?: () => ReadonlyArray<number>
 ) {
-  const out: Array<StepStats & { readonly step: number }> = []
+  const out: Array<Trained> = []
+  const all = Array.from({ length: p.n }, (_, i) => i)
   for (let s = 0; s < steps; s++) {
     const r = rows?.()
     const outcome = r === undefined
       ? yield* update(m, opt, p, ref, settings)
       : yield* update(m, opt, select(p, r), selectLogps(ref, r), settings)
     if (!outcome.ok) return outcome
-    out.push({ ...outcome.value, step: opt.step })
+    out.push({ ...outcome.value, step: opt.step, rows: r ?? all })
   }
-  return { ok: true, value: out } as Guard.Checked<Array<StepStats & { readonly step: number }>>
+  return { ok: true, value: out } as Guard.Checked<Array<Trained>>
 })
+
+/** One update of `train`: its statistics, the optimizer step it made, and the pairs it took (`rows`: its `logps`' pairs, in order). */
+export type Trained = StepStats & { readonly step: number; readonly rows: ReadonlyArray<number> }
+
+/**
+ * Each of `n` pairs' log-probs at the first update that took it, under the weights before that update: held-out
+ * log-probs of the pairs (progressive validation: a pair's are taken before the model trains on it, after it trained on
+ * the batch's earlier minibatches, which hold other trajectories); NaN for a pair no update took. Pure.
+ */
+export const firstSeen = (n: number, updates: ReadonlyArray<Pick<Trained, "rows" | "logps">>): Logps => {
+  const out = { chosen: new Float32Array(n).fill(Number.NaN), rejected: new Float32Array(n).fill(Number.NaN) }
+  for (const u of updates) {
+    u.rows.forEach((i, j) => {
+      if (!Number.isNaN(out.chosen[i]!)) return
+      out.chosen[i] = u.logps.chosen[j]!
+      out.rejected[i] = u.logps.rejected[j]!
+    })
+  }
+  return out
+}
 
 /**
  * Minibatches of `size` pairs (at most all of them) cut in turn from a seeded order that keeps each trajectory's

@@ -29,8 +29,9 @@ const mean = (x: Float32Array): number => x.reduce((a, b) => a + b, 0) / Math.ma
 /**
  * The reward statistics of a batch, both reward stages': `reward/step_mean` (the agent's), `reward/expert_mean`,
  * `reward/expert_above_agent` (how often the expert's action is rewarded above the agent's) and `reward/auc` of the
- * held-out rewards (before the reward model trained on the batch) over the pairs counted by `differ` (the inverse
- * stage scores held out only the pairs that differ, and counts all of them).
+ * held-out rewards (before the reward model trained on the pair) over the pairs counted by `differ` (the inverse
+ * stage scores held out only the pairs that differ, and counts all of them; the implicit stage takes π_φ's from its
+ * updates' forward passes and counts the differing pairs an update took).
  */
 export const metrics = (r: Rewards, heldOut: Rewards, differ: ReadonlyArray<boolean>): Record<string, number> => {
   const above = r.expert.reduce((n, e, i) => n + (e > r.agent[i]! ? 1 : 0), 0)

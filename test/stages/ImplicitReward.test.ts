@@ -2,7 +2,9 @@ import { expect, layer } from "@effect/vitest"
 import { Effect, Stream } from "effect"
 import { EOA } from "../../src/data/Tokenizer.ts"
 import type * as Metrics from "../../src/metrics/Metrics.ts"
+import * as Optimizer from "../../src/model/Optimizer.ts"
 import * as Score from "../../src/model/Score.ts"
+import * as Transformer from "../../src/model/Transformer.ts"
 import * as ImplicitReward from "../../src/stages/ImplicitReward.ts"
 import * as Models from "../../src/stages/Models.ts"
 import * as Preference from "../../src/stages/Preference.ts"
@@ -81,8 +83,46 @@ layer(World.layerNovice)("implicit reward", (it) => {
       const differing = segments.filter((s, i) => half(i) && world.tokenizer.decode(Segment.expertAction(s)) !== "press 9").length
       expect(mixed!.values["dpo/pairs"]).toBe(differing)
       expect(mixed!.step).toBe(Math.ceil(config.steps * differing / segments.length)) // proportionally fewer updates
-      expect(mixed!.values["reward/auc_pairs"]).toBe(differing)
+      // held out: the differing pairs the updates took, each before it was trained on (2 updates of 8 distinct pairs)
+      expect(mixed!.values["reward/auc_pairs"]).toBe(Math.min(differing, mixed!.step * config.minibatchSize))
       expect(Number.isFinite(mixed!.values["reward/auc_reference"])).toBe(true)
+    }))
+
+  it.effect("an update's log-probs of its pairs are the model's before it (held out), the same as scoring them with those weights", () =>
+    Effect.gen(function*() {
+      const { world } = yield* World.BehaviourWorld
+      const { novice } = yield* World.Novice
+      const segments = world.train.slice(0, 8).flatMap(Segment.all)
+      const items: Array<Sample.AgentAction> = segments.map((segment) => {
+        const tokens = Int32Array.from([...world.tokenizer.encode("press 9"), EOA])
+        return { segment, sample: 0, tokens, logp: new Float32Array(tokens.length), values: new Float32Array(tokens.length), stopped: true, text: "press 9" }
+      })
+      const phi = Models.copy(novice)
+      const ref = Models.copy(novice)
+      const opt = Optimizer.make(Transformer.named(phi.weights), { learningRate: 1e-3 })
+      const pairs = Preference.pairs(phi.config.contextLength, items)
+      const refLogps = Preference.logps(ref, pairs, 8192)
+      const settings = { beta: 0.1, maxTokens: 8192, nllCoef: 0, minPasses: 2 }
+      const draws = [[0, 1, 2, 3, 4, 5], [3, 4, 5, 6, 7, 8, 9]] // the second overlaps the first: its first three were seen
+      const before = Preference.logps(phi, Preference.select(pairs, draws[0]!), 8192)
+      let at = 0
+      const trained = yield* Preference.train(phi, opt, pairs, refLogps, settings, 2, () => draws[at++]!)
+      const after = Preference.logps(phi, pairs, 8192) // after both updates
+      expect(trained.ok).toBe(true)
+      if (!trained.ok) return
+      const first = trained.value[0]!
+      first.rows.forEach((_, j) => {
+        expect(Math.abs(first.logps.chosen[j]! - before.chosen[j]!)).toBeLessThan(1e-4)
+        expect(Math.abs(first.logps.rejected[j]! - before.rejected[j]!)).toBeLessThan(1e-4)
+      })
+      const seen = Preference.firstSeen(pairs.n, trained.value)
+      expect(Array.from(seen.chosen.subarray(0, 6))).toEqual(Array.from(first.logps.chosen)) // pairs 3-5: the first update's
+      expect(seen.rejected[6]).toBe(trained.value[1]!.logps.rejected[3]) // pair 6: the second's, before it
+      expect(Math.abs(seen.rejected[6]! - after.rejected[6]!)).toBeGreaterThan(1e-6) // ... not the weights after it
+      expect(Number.isNaN(seen.chosen[10]!)).toBe(true) // a pair no update took has none
+      Transformer.dispose(phi)
+      Transformer.dispose(ref)
+      Optimizer.dispose(opt)
     }))
 
   it.effect("each rewarded action carries the reference's per-token log-probs of it (what PPO's KL penalty takes), the reference's own scoring", () =>
