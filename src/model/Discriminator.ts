@@ -1,8 +1,6 @@
 import * as tf from "@tensorflow/tfjs"
 import * as Gail from "../math/Gail.ts"
 import * as ActionBatch from "./ActionBatch.ts"
-import * as GradientStep from "./GradientStep.ts"
-import * as Optimizer from "./Optimizer.ts"
 import * as Transformer from "./Transformer.ts"
 
 /**
@@ -59,32 +57,11 @@ export interface TrainStats {
   readonly gradNorm: number
 }
 
-/** A forward pass's batch with its agent rows (pushed to 1) and expert rows (pushed to 0). */
+/** A forward pass's batch with its agent rows (pushed to 1) and expert rows (pushed to 0): `DiscriminatorPass` trains on them. */
 export interface LabelledBatch {
   readonly batch: ActionBatch.ActionBatch
   readonly agent: Int32Array // rows of `batch`
   readonly expert: Int32Array // rows of `batch`
-}
-
-/**
- * One optimizer step over labelled batches (gradients accumulated, one forward pass each; the statistics are
- * those of that pass, before the update, as TRL logs them): the loss is each
- * batch's GAIL loss weighted by its share of the rows, so it equals the loss of all rows in one batch when
- * every batch holds as many agent as expert rows (pairs packed together, `Packed.pack`).
- */
-export const train = (d: Discriminator, opt: Optimizer.Optimizer, batches: ReadonlyArray<LabelledBatch>): TrainStats => {
-  const total = batches.reduce((n, b) => n + b.agent.length + b.expert.length, 0)
-  const step = GradientStep.take(opt, batches.map((b): GradientStep.Pass => (capture) => tf.tidy(() => {
-    const l = logits(d, ActionBatch.tensors(b.batch))
-    const g = Gail.discriminatorLoss(tf.gather(l, tf.tensor1d(b.agent, "int32")) as tf.Tensor1D, tf.gather(l, tf.tensor1d(b.expert, "int32")) as tf.Tensor1D)
-    // the statistics of this forward pass (before the update), weighted to sum over the batches: no second pass
-    capture(tf.stack([tf.mul(g.accuracy, b.agent.length + b.expert.length), tf.mul(g.expertProb, b.expert.length), tf.mul(g.agentProb, b.agent.length)]))
-    return tf.mul(g.loss, ((b.agent.length + b.expert.length) / total) * batches.length) as tf.Scalar
-  })), 3)
-  const sums = step.sums
-  const agents = batches.reduce((n, b) => n + b.agent.length, 0)
-  const experts = total - agents
-  return { loss: step.loss, accuracy: sums[0]! / total, expertProb: sums[1]! / Math.max(1, experts), agentProb: sums[2]! / Math.max(1, agents), gradNorm: step.gradNorm }
 }
 
 /** One batch of agent and expert sequences as a labelled batch (each sequence one row: agent rows first). */

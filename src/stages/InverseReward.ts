@@ -1,6 +1,6 @@
 import { Effect, Schema } from "effect"
-import * as Discriminator from "../model/Discriminator.ts"
-import * as Guard from "../model/Guard.ts"
+import type * as Discriminator from "../model/Discriminator.ts"
+import * as DiscriminatorPass from "../model/DiscriminatorPass.ts"
 import * as Microbatch from "../model/Microbatch.ts"
 import * as Packed from "../model/Packed.ts"
 import * as Batched from "./Batched.ts"
@@ -10,6 +10,7 @@ import * as RewardAuc from "./RewardAuc.ts"
 import * as Rewarded from "./Rewarded.ts"
 import * as Run from "./Run.ts"
 import * as Scoring from "./Scoring.ts"
+import * as SharedStep from "./SharedStep.ts"
 import type { AgentAction } from "./Sample.ts"
 
 /**
@@ -45,7 +46,10 @@ export const Config = Schema.Struct({
   // implicit reward's DPO): an agent action equal to the expert's is labelled both ways and only pulls D to 1/2 there.
   // "all" by default, the paper's: on house (docs/paper-table.md), where ~80% of a batch's actions are the expert's and D
   // trained on all stayed near chance (held-out `reward/auc` 0.515), "differing" ranked no better (0.444, one seed)
-  trainOn: Schema.Literals(["all", "differing"]).pipe(Schema.withDecodingDefaultKey(Effect.succeed("all" as const)))
+  trainOn: Schema.Literals(["all", "differing"]).pipe(Schema.withDecodingDefaultKey(Effect.succeed("all" as const))),
+  // an update split into at least this many passes (by trajectory): two training threads can share it
+  // (`--train-threads`), and the numbers do not depend on how many there are (as the implicit reward's `minPasses`)
+  minPasses: Field.int(2)
 })
 export type Config = typeof Config.Type
 export const defaults: Config = Schema.decodeUnknownSync(Config)({})
@@ -85,25 +89,30 @@ export const inverseReward = (config: Config, run: Run.Run) =>
         const train = [...own, ...Negatives.requests(Run.rng(run, `${stage}/negatives`, index), items, config.negatives)]
         const steps = Math.ceil(config.steps * train.length / n)
         // none when nothing is left to train on (every agent action the expert's, trainOn "differing", no negatives)
-        const trained = yield* Effect.sync((): Guard.Checked<Discriminator.TrainStats | undefined> => {
-          let last: Discriminator.TrainStats | undefined
-          for (let s = 0; s < (train.length === 0 ? 0 : steps + warm); s++) {
-            const rows = Array.from(Run.groupedPermutation(rng, train.map((a) => a.trajectory)).subarray(0, m)).sort((a, b) => a - b) // whole trajectories: packed passes share trunks
-            // requests 0..k-1 are the experts' actions, k..2k-1 the agents' (k < m when fewer rows are left to train on)
-            const k = rows.length
-            const passes = Packed.passes(Packed.pack(d.config.contextLength, requestsOf(train, rows)), Microbatch.trainingTokens(d.config, config.maxTokens)).map((p) => ({
-              batch: p.batch,
-              agent: Int32Array.from(p.requests.keys()).filter((j) => p.requests[j]! >= k),
-              expert: Int32Array.from(p.requests.keys()).filter((j) => p.requests[j]! < k)
-            }))
-            const outcome = Guard.update(opt, () => Discriminator.train(d, opt, passes), (t) => [["loss/disc", t.loss], ["grad/norm", t.gradNorm]])
-            if (!outcome.ok) return outcome
-            last = outcome.value
-          }
-          return { ok: true, value: last }
-        })
-        if (!trained.ok) return trained
-        return { ok: true, value: { last: trained.value, heldOut, rewards: yield* scored(all) } } as const
+        let last: Discriminator.TrainStats | undefined
+        for (let s = 0; s < (train.length === 0 ? 0 : steps + warm); s++) {
+          const rows = Array.from(Run.groupedPermutation(rng, train.map((a) => a.trajectory)).subarray(0, m)).sort((a, b) => a - b) // whole trajectories: packed passes share trunks
+          // requests 0..k-1 are the experts' actions, k..2k-1 the agents' (k < m when fewer rows are left to train on)
+          const k = rows.length
+          const packed = Packed.passes(Packed.pack(d.config.contextLength, requestsOf(train, rows)), Microbatch.trainingTokens(d.config, config.maxTokens), config.minPasses)
+          const passes = DiscriminatorPass.plan(packed.map((p) => ({
+            batch: p.batch,
+            agent: Int32Array.from(p.requests.keys()).filter((j) => p.requests[j]! >= k),
+            expert: Int32Array.from(p.requests.keys()).filter((j) => p.requests[j]! < k)
+          })))
+          // shared by the training threads when there are any (SharedStep), the same update on any number of them
+          const outcome = yield* SharedStep.guarded(
+            d,
+            opt,
+            passes.map((pass) => ({ kind: "discriminator", pass }) as const),
+            DiscriminatorPass.width,
+            (r) => DiscriminatorPass.stats(passes, r),
+            (t) => [["loss/disc", t.loss], ["grad/norm", t.gradNorm]]
+          )
+          if (!outcome.ok) return outcome
+          last = outcome.value
+        }
+        return { ok: true, value: { last, heldOut, rewards: yield* scored(all) } } as const
       }),
     emit: (r, seconds, b) => {
       const record = b.record(b.opt.step, {

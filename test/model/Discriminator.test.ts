@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest"
 import { BYTE_OFFSET, EOA } from "../../src/data/Tokenizer.ts"
 import * as ActionBatch from "../../src/model/ActionBatch.ts"
 import * as Discriminator from "../../src/model/Discriminator.ts"
+import * as DiscriminatorPass from "../../src/model/DiscriminatorPass.ts"
 import * as Optimizer from "../../src/model/Optimizer.ts"
 import * as Rng from "../../src/model/Rng.ts"
 import * as Score from "../../src/model/Score.ts"
@@ -32,7 +33,7 @@ describe("Discriminator", () => {
     const opt = Optimizer.make(Transformer.named(d.weights), { learningRate: 1e-2 })
     let last: Discriminator.TrainStats | undefined
     for (let i = 0; i < 30; i++) {
-      last = Discriminator.train(d, opt, [Discriminator.labelled(sequences(1 + i, 8, 200, c.contextLength), sequences(1000 + i, 8, 0, c.contextLength))])
+      last = DiscriminatorPass.train(d, opt, [Discriminator.labelled(sequences(1 + i, 8, 200, c.contextLength), sequences(1000 + i, 8, 0, c.contextLength))])
     }
     expect(last!.loss).toBeLessThan(0.3)
     const agentP = Discriminator.probabilities(d, pairs(7777, 16, 200, c.contextLength))

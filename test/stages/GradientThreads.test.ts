@@ -9,6 +9,7 @@ import * as Optimizer from "../../src/model/Optimizer.ts"
 import * as Transformer from "../../src/model/Transformer.ts"
 import type * as Metrics from "../../src/metrics/Metrics.ts"
 import * as GradientThreads from "../../src/stages/GradientThreads.ts"
+import * as InverseReward from "../../src/stages/InverseReward.ts"
 import * as Models from "../../src/stages/Models.ts"
 import * as Ppo from "../../src/stages/Ppo.ts"
 import * as Preference from "../../src/stages/Preference.ts"
@@ -148,6 +149,35 @@ layer(World.layerSignals({ train: 24, heldOut: 1 }), { timeout: 120_000 })("SFT 
       expect(yield* all(failing)).toEqual(one)
       Transformer.dispose(policy)
       Transformer.dispose(discriminator)
+    }))
+
+  it.effect("the discriminator's updates (inverse reward) give the same weights, rewards and records to the bit on 1 and 2 threads", () =>
+    Effect.gen(function*() {
+      const world = yield* World.SignalsWorld
+      const wrong = Int32Array.from([...world.tokenizer.encode("press 9 now"), EOA])
+      const items = world.train.slice(0, 8).flatMap(Segment.all).map((segment, i) => {
+        const tokens = i % 3 === 0 ? Segment.expertAction(segment) : wrong
+        return { segment, sample: 0, tokens, logp: new Float32Array(tokens.length), values: new Float32Array(tokens.length), stopped: true, text: "" }
+      })
+      const config = { ...InverseReward.defaults, batchSize: 16, warmupSteps: 2, minibatchSize: 8 }
+      const rewarded = (threads: Layer.Layer<GradientThreads.GradientThreads>) => {
+        const records: Array<Metrics.MetricRecord> = []
+        return Effect.gen(function*() {
+          yield* Models.ensureDiscriminatorFromPolicy
+          const out = yield* Stream.runCollect(Stream.fromIterable(items).pipe(InverseReward.inverseReward(config, Fixtures.at)))
+          const values = records.map((r) => Object.entries(r.values).filter(([k]) => !k.startsWith("timing/")))
+          return { rewards: Array.from(out, (r) => r.reward), weights: Fixtures.weights(yield* (yield* Models.Models).get("discriminator")), values }
+        }).pipe(Effect.provide(Layer.merge(Fixtures.layer(world.tokenizer, Transformer.init(world.config, 4), records, { reference: false }), threads)))
+      }
+      const one = yield* rewarded(GradientThreads.serial)
+      const two = counted(2)
+      const shared = yield* rewarded(two.counting)
+      expect(two.posted.passes).toBeGreaterThan(0) // the helper computed some of D's passes
+      expect(one.rewards).toHaveLength(items.length)
+      expect(one.values.some((v) => v.some(([k]) => k === "loss/disc"))).toBe(true) // D took updates
+      expect(shared.rewards).toEqual(one.rewards)
+      expect(shared.values).toEqual(one.values)
+      expect(Fixtures.sameWeights(shared.weights, one.weights)).toBe(true)
     }))
 
   it.effect("a helper given weights that are not its model's fails the step with one line (ThreadFailed)", () =>
