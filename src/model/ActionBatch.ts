@@ -32,13 +32,15 @@ export interface Branch {
 }
 
 /**
- * The attention layout of a batch holding packed sequences (absent when every sequence is plain causal).
+ * The attention layout of a batch holding packed sequences (absent when every sequence is plain causal): each token's
+ * position and parent. A token attends to its ancestors (its parent's, and so on) and itself: the additive mask
+ * (`maskOf`, B*T*T floats) is built from the parents where the tensors are made, on the thread that computes the pass,
+ * not carried in the batch (a qa scoring pass's mask is ~8 MB, which a post to a helper thread copied twice).
  * Padding keeps causal rows (finite, never read).
  */
 export interface Layout {
   readonly positions: Int32Array // (B*T) each token's position (the learned position it embeds)
   readonly parent: Int32Array // (B*T) within its sequence, the token before it on its path (-1 at the first token)
-  readonly mask: Float32Array // (B*T*T) additive: 0 where row i may attend to column j (ancestors and itself), -1e9 elsewhere
 }
 
 export interface ActionBatch {
@@ -115,7 +117,6 @@ const layoutOf = (sequences: ReadonlyArray<Sequence>, T: number): Layout => {
   const B = sequences.length
   const positions = new Int32Array(B * T)
   const parent = new Int32Array(B * T)
-  const mask = new Float32Array(B * T * T).fill(-1e9)
   sequences.forEach((s, b) => {
     const n = Context.lengthOf(s.parts)
     const branches = s.branches ?? []
@@ -124,7 +125,6 @@ const layoutOf = (sequences: ReadonlyArray<Sequence>, T: number): Layout => {
       // the trunk and padding: causal from position 0 (branch rows are set below)
       positions[b * T + p] = p < n ? p : 0
       parent[b * T + p] = p - 1
-      if (p < trunk || p >= n) mask.fill(0, (b * T + p) * T, (b * T + p) * T + p + 1)
     }
     let next = trunk
     for (const br of branches) {
@@ -135,13 +135,29 @@ const layoutOf = (sequences: ReadonlyArray<Sequence>, T: number): Layout => {
       for (let p = br.start; p < br.end; p++) {
         positions[b * T + p] = br.attach + p - br.start
         parent[b * T + p] = p === br.start ? br.attach - 1 : p - 1
-        const row = (b * T + p) * T
-        mask.fill(0, row, row + br.attach) // the state: the trunk's prefix
-        mask.fill(0, row + br.start, row + p + 1) // the branch so far
       }
     }
+    // padding after branches: causal over the padding only (finite, never read), not through the last branch
+    if (branches.length > 0) for (let p = n; p < T; p++) parent[b * T + p] = p === n ? -1 : p - 1
   })
-  return { positions, parent, mask }
+  return { positions, parent }
+}
+
+/**
+ * The additive attention mask of a layout, (B*T*T): 0 where row i may attend to column j (its ancestors along
+ * `parent`, and itself), -1e9 elsewhere. A row is its parent's row plus itself (parents come first). Pure.
+ */
+export const maskOf = (layout: Layout, B: number, T: number): Float32Array => {
+  const mask = new Float32Array(B * T * T).fill(-1e9)
+  for (let b = 0; b < B; b++) {
+    for (let p = 0; p < T; p++) {
+      const row = (b * T + p) * T
+      const q = layout.parent[b * T + p]!
+      if (q >= 0) mask.copyWithin(row, (b * T + q) * T, (b * T + q) * T + T)
+      mask[row + p] = 0
+    }
+  }
+  return mask
 }
 
 /** A (state, action) segment as a sequence with one action. */
@@ -198,7 +214,7 @@ export const tensors = (b: ActionBatch, withCopy = false): Tensors => {
     position: tf.tensor1d(b.position, "int32"),
     layout: b.layout === undefined ? undefined : {
       positions: tf.tensor1d(b.layout.positions, "int32"),
-      mask: tf.tensor4d(b.layout.mask, [b.batch, 1, b.length, b.length])
+      mask: tf.tensor4d(maskOf(b.layout, b.batch, b.length), [b.batch, 1, b.length, b.length])
     }
   }
 }

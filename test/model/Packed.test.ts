@@ -119,6 +119,31 @@ describe("Packed", () => {
     expect(byStep(0)).toEqual(byStep(n))
   })
 
+  test.prop([fc.integer({ min: 1, max: 1000 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 40, max: 200 })], { numRuns: 25 })(
+    "a packed batch's mask lets a trunk token see the trunk up to it, a branch token the trunk before its state's end and its own branch up to it",
+    (seed, k, contextLength) => {
+      const trajs = [0, 1, 2].map((i) => Fixtures.trajectory(seed + i, 2 + (seed + i) % 3, { instruction: 6, observation: 8, action: 3 }))
+      const packing = Packed.pack(contextLength, requestsOf(trajs, k, seed))
+      const sequences = packing.sequences
+      const b = ActionBatch.build(sequences)
+      expect(b.layout).toBeDefined()
+      const mask = ActionBatch.maskOf(b.layout!, b.batch, b.length)
+      const T = b.length
+      sequences.forEach((sq, s) => {
+        const n = sq.parts.reduce((a, x) => a + x.length, 0)
+        const branches = sq.branches ?? []
+        const trunk = branches.length === 0 ? n : branches[0]!.start
+        for (let p = 0; p < n; p++) {
+          const br = branches.find((x) => p >= x.start && p < x.end)
+          const sees = (j: number) => br === undefined ? j <= p : j < br.attach || (j >= br.start && j <= p)
+          for (let j = 0; j < T; j++) {
+            if ((mask[(s * T + p) * T + j] === 0) !== sees(j)) expect.fail(`sequence ${s} row ${p} column ${j} (trunk ${trunk}, branch ${JSON.stringify(br)})`)
+          }
+        }
+      })
+    }
+  )
+
   it("refuses a request for a step the trajectory does not have", () => {
     const t = Fixtures.trajectory(12, 2)
     expect(() => Packed.pack(96, [{ trajectory: t, step: 2 }])).toThrow(/step 2 of a 2-step trajectory/)
