@@ -484,7 +484,7 @@ export const states = (
   k: number,
   rng: Rng.Rng,
   options: Options & { readonly maxRows?: number; readonly maxPrefillTokens?: number } = {}
-): Samples & { readonly truncatedTokens: number; readonly truncatedTurns: number } => {
+): StateSamples => {
   // an action never runs past the room every state leaves for it (Context.actionReserve)
   const resolved = resolve(options)
   const o = { ...resolved, maxTokens: Math.min(resolved.maxTokens, Context.actionReserve(m.config.contextLength)) }
@@ -518,12 +518,21 @@ export const states = (
   }
   if (current.length > 0) calls.push(current)
   if (calls.length <= 1) return statesAtOnce(m, requests, k, rng, o)
-  const parts = calls.map((c) => statesAtOnce(m, c, k, rng, o))
-  const R = requests.length * k
-  const W = o.maxTokens
+  return concat(calls.map((c) => statesAtOnce(m, c, k, rng, o)))
+}
+
+/** What `states` returns: the samples and what the context cut from the states. */
+export type StateSamples = Samples & { readonly truncatedTokens: number; readonly truncatedTurns: number }
+
+/** Samplings of consecutive requests (one width) as one, rows in order. Pure. */
+export const concat = (parts: ReadonlyArray<StateSamples>): StateSamples => {
+  if (parts.length === 1) return parts[0]!
+  const R = parts.reduce((n, p) => n + p.rows, 0)
+  const W = parts[0]?.width ?? 0
   const out = { rows: R, width: W, tokens: new Int32Array(R * W), lengths: new Int32Array(R), stopped: new Uint8Array(R), logp: new Float32Array(R * W), values: new Float32Array(R * W), truncatedTokens: 0, truncatedTurns: 0 }
   let r = 0
   for (const p of parts) {
+    if (p.width !== W) throw new Error(`Sample.concat: widths ${p.width} and ${W}`)
     out.tokens.set(p.tokens, r * W)
     out.logp.set(p.logp, r * W)
     out.values.set(p.values, r * W)

@@ -7,6 +7,8 @@ import * as Backend from "../model/backend/Backend.ts"
 import type * as BackendOptions from "../model/backend/BackendOptions.ts"
 import * as TfjsInit from "../model/backend/TfjsInit.ts"
 import * as GradientStep from "../model/GradientStep.ts"
+import * as Rng from "../model/Rng.ts"
+import * as ModelSample from "../model/Sample.ts"
 import * as ScorePasses from "../model/ScorePasses.ts"
 import * as TrainingPass from "../model/TrainingPass.ts"
 import * as Transformer from "../model/Transformer.ts"
@@ -15,9 +17,10 @@ import * as Transformer from "../model/Transformer.ts"
  * A helper thread of `GradientThreads`: its own tensor backend (one thread), a copy of the model, and the passes it is
  * given. Messages in: `{_tag: "train", id, config, names, weights, passes}` (the model's config, its weights in
  * optimizer order with their names, training passes as data: `TrainingPass`) or `{_tag: "score", id, config, names,
- * weights, head, batches}` (scoring passes: `ScorePasses`); out: `{_tag: "done", id, results}` (one
- * `GradientStep.Computed` per pass, in order), `{_tag: "scored", id, scores}` (one array per batch, `ScorePasses.passScores`)
- * or `{_tag: "failed", id, message}`, and `ready` / `fatal` once.
+ * weights, head, batches}` (scoring passes: `ScorePasses`) or `{_tag: "sample", id, config, names, weights, part}` (a part
+ * of a sampling: `SampleParts`); out: `{_tag: "done", id, results}` (one `GradientStep.Computed` per pass, in order),
+ * `{_tag: "scored", id, scores}` (one array per batch, `ScorePasses.passScores`), `{_tag: "sampled", id, samples}` or
+ * `{_tag: "failed", id, message}`, and `ready` / `fatal` once.
  */
 export interface Data {
   readonly backend: BackendOptions.Options
@@ -31,15 +34,25 @@ interface Weighted {
   readonly weights: ReadonlyArray<Float32Array>
 }
 
+/** A part of a sampling (`SampleParts`): its states, samples a state, random stream and options. */
+export interface SamplePart {
+  readonly requests: ReadonlyArray<ModelSample.StateRequest>
+  readonly k: number
+  readonly seed: number
+  readonly options: ModelSample.Options
+}
+
 export type Request =
   | Weighted & { readonly _tag: "train"; readonly passes: ReadonlyArray<TrainingPass.Pass> }
   | Weighted & { readonly _tag: "score"; readonly head: ScorePasses.Head; readonly batches: ReadonlyArray<ActionBatch.ActionBatch> }
+  | Weighted & { readonly _tag: "sample"; readonly part: SamplePart }
 
 export type Reply =
   | { readonly _tag: "ready"; readonly backend: string; readonly numerics: string }
   | { readonly _tag: "fatal"; readonly message: string }
   | { readonly _tag: "done"; readonly id: number; readonly results: ReadonlyArray<GradientStep.Computed> }
   | { readonly _tag: "scored"; readonly id: number; readonly scores: ReadonlyArray<Float32Array> }
+  | { readonly _tag: "sampled"; readonly id: number; readonly samples: ModelSample.StateSamples }
   | { readonly _tag: "failed"; readonly id: number; readonly message: string }
 
 /** The helper's copy of a model, one per config (a run trains one policy; its weights are overwritten each request). */
@@ -83,6 +96,10 @@ export const score = (r: Weighted & { readonly head: ScorePasses.Head; readonly 
   return r.batches.map((b) => ScorePasses.passScores(copy.model, r.head, b))
 }
 
+/** A sampling part's actions on a copy of the model holding the request's weights (as the learner samples them). */
+export const sample = (r: Weighted & { readonly part: SamplePart }): ModelSample.StateSamples =>
+  ModelSample.states(holding(r).model, r.part.requests, r.part.k, Rng.make(r.part.seed), r.part.options)
+
 const port = parentPort
 if (port !== null) {
   const data = workerData as Data
@@ -97,6 +114,11 @@ if (port !== null) {
     post({ _tag: "ready", backend: Backend.describe(exit.value), numerics: Backend.numericsKey(exit.value) })
     port.on("message", (r: Request) => {
       if (Failpoint.due("gradient.thread")) process.exit(70) // in a worker thread: ends the thread, as a crash would
+      if (r._tag === "sample") {
+        const sampled = Effect.runSyncExit(Effect.sync(() => sample(r)))
+        if (Exit.isFailure(sampled)) return post({ _tag: "failed", id: r.id, message: Cause.pretty(sampled.cause).split("\n")[0]! })
+        return post({ _tag: "sampled", id: r.id, samples: sampled.value }) // copied: tens of KB
+      }
       if (r._tag === "score") {
         const scored = Effect.runSyncExit(Effect.sync(() => score(r)))
         if (Exit.isFailure(scored)) return post({ _tag: "failed", id: r.id, message: Cause.pretty(scored.cause).split("\n")[0]! })

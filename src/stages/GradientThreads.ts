@@ -3,6 +3,7 @@ import { Worker } from "node:worker_threads"
 import type * as ActionBatch from "../model/ActionBatch.ts"
 import type * as BackendOptions from "../model/backend/BackendOptions.ts"
 import type * as GradientStep from "../model/GradientStep.ts"
+import type * as ModelSample from "../model/Sample.ts"
 import type * as ScorePasses from "../model/ScorePasses.ts"
 import type * as TrainingPass from "../model/TrainingPass.ts"
 import type * as Transformer from "../model/Transformer.ts"
@@ -52,6 +53,18 @@ export class GradientThreads extends Context.Service<GradientThreads, {
     head: ScorePasses.Head,
     batches: ReadonlyArray<ActionBatch.ActionBatch>
   ) => Effect.Effect<Effect.Effect<ReadonlyArray<Float32Array>, StageError>, StageError>
+  /**
+   * Posts a part of a sampling (`SampleParts`) to helper `helper` with the policy's weights (in `Transformer.named`
+   * order, with their names) and returns the effect that waits for its samples: the sampling of a batch shares the
+   * threads as its scorings and training passes do.
+   */
+  readonly sample: (
+    helper: number,
+    config: Transformer.Config,
+    names: ReadonlyArray<string>,
+    weights: ReadonlyArray<Float32Array>,
+    part: GradientThread.SamplePart
+  ) => Effect.Effect<Effect.Effect<ModelSample.StateSamples, StageError>, StageError>
 }>()("stepagent/GradientThreads") {}
 
 const failed = (message: string) => new StageError({ reason: "ThreadFailed", stage: "gradient-threads", step: 0, message: `gradient thread: ${message}` })
@@ -63,7 +76,7 @@ interface Helper {
 }
 
 /** A helper's answer to a request: a training request's gradients or a scoring request's numbers. */
-type Answer = Extract<GradientThread.Reply, { readonly _tag: "done" | "scored" }>
+type Answer = Extract<GradientThread.Reply, { readonly _tag: "done" | "scored" | "sampled" }>
 
 /**
  * `threads` compute threads for training passes; the helpers' backends are `backend` on one thread each (the
@@ -96,6 +109,7 @@ export const layer = (threads: number, backend: BackendOptions.Options): Layer.L
               return die(r.message)
             case "done":
             case "scored":
+            case "sampled":
             case "failed": {
               const d = helper.pending.get(r.id)
               if (d === undefined) return
@@ -127,10 +141,13 @@ export const layer = (threads: number, backend: BackendOptions.Options): Layer.L
         live: () => Array.from({ length: threads - 1 }, (_, i) => i + 1).filter((i) => !dead.has(i)),
         submit: (index, config, names, weights, passes) =>
           Effect.map(post(index, (id) => ({ _tag: "train", id, config, names, weights, passes })), Effect.flatMap((a) =>
-            a._tag === "done" ? Effect.succeed(a.results) : Effect.fail(failed("a training request answered with scores")))),
+            a._tag === "done" ? Effect.succeed(a.results) : Effect.fail(failed("a training request answered with something else")))),
         score: (index, config, names, weights, head, batches) =>
           Effect.map(post(index, (id) => ({ _tag: "score", id, config, names, weights, head, batches })), Effect.flatMap((a) =>
-            a._tag === "scored" ? Effect.succeed(a.scores) : Effect.fail(failed("a scoring request answered with gradients"))))
+            a._tag === "scored" ? Effect.succeed(a.scores) : Effect.fail(failed("a scoring request answered with something else")))),
+        sample: (index, config, names, weights, part) =>
+          Effect.map(post(index, (id) => ({ _tag: "sample", id, config, names, weights, part })), Effect.flatMap((a) =>
+            a._tag === "sampled" ? Effect.succeed(a.samples) : Effect.fail(failed("a sampling request answered with something else"))))
       }
     })
   )
@@ -140,7 +157,8 @@ export const serial: Layer.Layer<GradientThreads> = Layer.succeed(GradientThread
   threads: 1,
   live: () => [],
   submit: () => Effect.fail(failed("no helper threads")),
-  score: () => Effect.fail(failed("no helper threads"))
+  score: () => Effect.fail(failed("no helper threads")),
+  sample: () => Effect.fail(failed("no helper threads"))
 })
 
 /**

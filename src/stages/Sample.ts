@@ -1,6 +1,5 @@
 import { Effect, Option, Schema, Stream } from "effect"
 import { EOA } from "../data/Tokenizer.ts"
-import * as Rng from "../model/Rng.ts"
 import * as ModelSample from "../model/Sample.ts"
 import { Metrics, type MetricsError } from "../metrics/Metrics.ts"
 import * as Batched from "./Batched.ts"
@@ -8,6 +7,7 @@ import { type DispatchError, Dispatcher, toSampleUnit } from "./Dispatcher.ts"
 import * as Field from "./Field.ts"
 import { Models } from "./Models.ts"
 import * as Run from "./Run.ts"
+import * as SharedSample from "./SharedSample.ts"
 import type { Segment } from "./Segment.ts"
 import type { StageError } from "./StageError.ts"
 import * as Timed from "./Timed.ts"
@@ -16,14 +16,20 @@ import * as Timed from "./Timed.ts"
  * Phase 2 of StepAgent (inspection): at every expert state the current policy samples its own action
  * a_i^θ ~ π_θ(·|s_i), k per state. No environment is needed: the states come from the expert, so the
  * states of a batch are sampled together, and the states of one trajectory share one prefill
- * (`Sample.states` cuts them from one sequence). Randomness: one stream per (seed, iteration, batch), so that a batch
- * samples the same actions wherever it runs (in this process, or on a cluster worker when a `Dispatcher` is present).
+ * (`Sample.states` cuts them from one sequence). A batch is sampled in `parts` (whole trajectories, `SampleParts`),
+ * shared by the training threads (`SharedSample`). Randomness: one stream per (seed, iteration, batch, part), so that a
+ * batch samples the same actions wherever it runs (on any number of threads, in this process, or on cluster workers
+ * when a `Dispatcher` is present).
  */
 export const Config = Schema.Struct({
   k: Field.int(1), // samples per state: the paper samples one action per expert state
   batchSize: Field.int(64), // segments per sampling call: a few trajectories' steps share one batched decode
   maxTokens: Field.int(1024), // longest action, <|eoa|> included: by default only the room every state leaves (Context.actionReserve: 64 for `small`)
-  temperature: Field.nonNegative(1) // sample from the policy itself: PPO's ratios and the reward's contrast assume on-policy samples
+  temperature: Field.nonNegative(1), // sample from the policy itself: PPO's ratios and the reward's contrast assume on-policy samples
+  // a batch's sampling cut into at most this many parts (whole trajectories, each part its own random stream:
+  // SampleParts), so that two training threads (`--train-threads 2`) sample one each; the actions do not depend on the
+  // thread count. 1: one stream for the batch, the sampling before 2026-12-07 (twenty-fourth session)
+  parts: Field.int(2)
 })
 export type Config = typeof Config.Type
 export const defaults: Config = Schema.decodeUnknownSync(Config)({})
@@ -51,12 +57,16 @@ export const sample = (config: Config, run: Run.Run) =>
         const models = yield* Models
         const metrics = yield* Metrics
         const policy = yield* models.get("policy")
-        // each batch its own random stream: the same actions in this process or on any worker
-        const seed = Run.streamSeed(run, stage, index)
+        // each part of each batch its own random stream: the same actions on any number of threads, in this process or
+        // on any worker (the first part's is the batch's stream of `parts: 1`)
         const options = { maxTokens: config.maxTokens, temperature: config.temperature, stop: EOA }
+        const parts = SharedSample.partsOf(segs, config.parts, config.k, options, (g) => Run.streamSeed(run, g === 0 ? stage : `${stage}/part${g}`, index))
         const { value: s, seconds } = remote === undefined
-          ? yield* Timed.sync(() => ModelSample.states(policy, segs, config.k, Rng.make(seed), options))
-          : yield* Timed.effect(remote(toSampleUnit(segs, { k: config.k, ...options, seed }), { model: policy, tokenizer: models.tokenizer }))
+          ? yield* Timed.effect(SharedSample.states(policy, parts))
+          : yield* Timed.effect(Effect.map(
+            Effect.all(parts.map((p) => remote(toSampleUnit(p.requests, { k: p.k, ...options, seed: p.seed }), { model: policy, tokenizer: models.tokenizer })), { concurrency: "unbounded" }),
+            ModelSample.concat
+          ))
         const out: Array<AgentAction> = []
         let tokens = 0
         let stopped = 0

@@ -6,6 +6,7 @@ import { EOA } from "../../src/data/Tokenizer.ts"
 import * as Discriminator from "../../src/model/Discriminator.ts"
 import * as Microbatch from "../../src/model/Microbatch.ts"
 import * as Optimizer from "../../src/model/Optimizer.ts"
+import * as ModelSample from "../../src/model/Sample.ts"
 import * as Transformer from "../../src/model/Transformer.ts"
 import type * as Metrics from "../../src/metrics/Metrics.ts"
 import * as GradientThreads from "../../src/stages/GradientThreads.ts"
@@ -14,6 +15,7 @@ import * as Models from "../../src/stages/Models.ts"
 import * as Ppo from "../../src/stages/Ppo.ts"
 import * as Preference from "../../src/stages/Preference.ts"
 import * as Run from "../../src/stages/Run.ts"
+import * as Sample from "../../src/stages/Sample.ts"
 import * as Scoring from "../../src/stages/Scoring.ts"
 import * as Segment from "../../src/stages/Segment.ts"
 import * as Sft from "../../src/stages/Sft.ts"
@@ -23,7 +25,7 @@ import * as World from "./World.ts"
 
 /** The real helper threads, counting the passes they were given (a shared step that gave them none would prove nothing). */
 const counted = (threads: number) => {
-  const posted = { passes: 0, scored: 0 }
+  const posted = { passes: 0, scored: 0, sampled: 0 }
   const counting = Layer.effect(
     GradientThreads.GradientThreads,
     Effect.gen(function*() {
@@ -38,6 +40,10 @@ const counted = (threads: number) => {
         score: (helper, config, names, weights, head, batches) => {
           posted.scored += batches.length
           return real.score(helper, config, names, weights, head, batches)
+        },
+        sample: (helper, config, names, weights, part) => {
+          posted.sampled += part.requests.length
+          return real.sample(helper, config, names, weights, part)
         }
       } satisfies GradientThreads.GradientThreads["Service"]
     })
@@ -178,6 +184,38 @@ layer(World.layerSignals({ train: 24, heldOut: 1 }), { timeout: 120_000 })("SFT 
       expect(shared.rewards).toEqual(one.rewards)
       expect(shared.values).toEqual(one.values)
       expect(Fixtures.sameWeights(shared.weights, one.weights)).toBe(true)
+    }))
+
+  it.effect("sampling in parts gives the same actions to the bit on 1 and 2 threads and with a failing helper; one part is the batch's one stream", () =>
+    Effect.gen(function*() {
+      const world = yield* World.SignalsWorld
+      const policy = Transformer.init({ ...world.config, copyHead: true, copyMatch: true }, 5)
+      const segments = world.train.slice(0, 8).flatMap(Segment.all)
+      const sampled = (threads: Layer.Layer<GradientThreads.GradientThreads>, config: Sample.Config = { ...Sample.defaults, k: 2 }) =>
+        Effect.gen(function*() {
+          const out = yield* Stream.runCollect(Stream.fromIterable(segments).pipe(Sample.sample(config, Fixtures.at)))
+          return Array.from(out, (a) => ({ tokens: Array.from(a.tokens), logp: Array.from(a.logp), values: Array.from(a.values), stopped: a.stopped }))
+        }).pipe(Effect.provide(Layer.merge(Fixtures.layer(world.tokenizer, Models.copy(policy), [], { reference: false }), threads)))
+      const one = yield* sampled(GradientThreads.serial)
+      const two = counted(2)
+      const shared = yield* sampled(two.counting)
+      expect(two.posted.sampled).toBeGreaterThan(0) // the helper sampled a part
+      expect(one).toHaveLength(segments.length * 2)
+      expect(shared).toEqual(one)
+      const failing = Layer.effect(
+        GradientThreads.GradientThreads,
+        Effect.map(GradientThreads.GradientThreads, (real) => ({
+          ...real,
+          sample: () => Effect.fail(new StageError({ reason: "ThreadFailed", stage: "gradient-threads", step: 0, message: "gradient thread: exited (70)" }))
+        }))
+      ).pipe(Layer.provide(GradientThreads.layer(2, { backend: "wasm", matmul: "xnnpack", threads: 1 })))
+      expect(yield* sampled(failing)).toEqual(one)
+      // `parts: 1`: the batch's one stream, as before parts
+      const whole = yield* sampled(GradientThreads.serial, { ...Sample.defaults, k: 2, parts: 1 })
+      const direct = ModelSample.states(policy, segments, 2, Run.rng(Fixtures.at, Sample.stage, 0), { maxTokens: Sample.defaults.maxTokens, temperature: 1, stop: EOA })
+      expect(whole.map((a) => a.tokens)).toEqual(Array.from({ length: direct.rows }, (_, r) => Array.from(ModelSample.row(direct, r).tokens)))
+      expect(whole).not.toEqual(one) // two parts draw from two streams
+      Transformer.dispose(policy)
     }))
 
   it.effect("a helper given weights that are not its model's fails the step with one line (ThreadFailed)", () =>
