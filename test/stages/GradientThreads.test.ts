@@ -3,12 +3,14 @@ import { fc, test } from "@fast-check/vitest"
 import { Effect, Layer, Stream } from "effect"
 import { describe, it } from "vitest"
 import { EOA } from "../../src/data/Tokenizer.ts"
+import * as Expert from "../../src/env/Expert.ts"
 import * as Discriminator from "../../src/model/Discriminator.ts"
 import * as Microbatch from "../../src/model/Microbatch.ts"
 import * as Optimizer from "../../src/model/Optimizer.ts"
 import * as ModelSample from "../../src/model/Sample.ts"
 import * as Transformer from "../../src/model/Transformer.ts"
 import type * as Metrics from "../../src/metrics/Metrics.ts"
+import * as ActionAccuracy from "../../src/stages/ActionAccuracy.ts"
 import * as GradientThreads from "../../src/stages/GradientThreads.ts"
 import * as InverseReward from "../../src/stages/InverseReward.ts"
 import * as Models from "../../src/stages/Models.ts"
@@ -186,7 +188,7 @@ layer(World.layerSignals({ train: 24, heldOut: 1 }), { timeout: 120_000 })("SFT 
       expect(Fixtures.sameWeights(shared.weights, one.weights)).toBe(true)
     }))
 
-  it.effect("sampling in parts gives the same actions to the bit on 1 and 2 threads and with a failing helper; one part is the batch's one stream", () =>
+  it.effect("sampling in parts gives the same actions to the bit on 1 and 2 threads and with a failing helper; one part is the batch's one stream; the action accuracy too", () =>
     Effect.gen(function*() {
       const world = yield* World.SignalsWorld
       const policy = Transformer.init({ ...world.config, copyHead: true, copyMatch: true }, 5)
@@ -215,6 +217,15 @@ layer(World.layerSignals({ train: 24, heldOut: 1 }), { timeout: 120_000 })("SFT 
       const direct = ModelSample.states(policy, segments, 2, Run.rng(Fixtures.at, Sample.stage, 0), { maxTokens: Sample.defaults.maxTokens, temperature: 1, stop: EOA })
       expect(whole.map((a) => a.tokens)).toEqual(Array.from({ length: direct.rows }, (_, r) => Array.from(ModelSample.row(direct, r).tokens)))
       expect(whole).not.toEqual(one) // two parts draw from two streams
+      // the action accuracy's greedy chunks in halves on the two threads: the same result
+      const raw = Array.from({ length: 8 }, (_, i) => Expert.trajectory(world.sim, `train:${i}`, { thoughts: false, seed: 0 }))
+      const accuracy = (threads: Layer.Layer<GradientThreads.GradientThreads>) =>
+        ActionAccuracy.actionAccuracy(raw).pipe(Effect.provide(Layer.merge(Fixtures.layer(world.tokenizer, Models.copy(policy), [], { reference: false }), threads)))
+      const alone = yield* accuracy(GradientThreads.serial)
+      const before = two.posted.sampled
+      expect(yield* accuracy(two.counting)).toEqual(alone)
+      expect(two.posted.sampled).toBeGreaterThan(before)
+      expect(alone.states).toBeGreaterThan(0)
       Transformer.dispose(policy)
     }))
 
