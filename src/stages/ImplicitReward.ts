@@ -77,7 +77,8 @@ export const implicitReward = (config: Config, run: Run.Run) =>
         const refAgent = refSplit.rows.slice(pairs.n) // (N,) rows: the agent actions' per-token log π_ref
         // a pair whose agent action is the expert's states no preference (its DPO gradient is exactly 0): the
         // updates draw their minibatches from the differing pairs only, and a batch where fewer pairs differ takes
-        // proportionally fewer updates (as many contrasts seen as drawing from all pairs, without the idle passes)
+        // proportionally fewer updates (as many contrasts seen as drawing from all pairs, without the idle passes), as
+        // does a batch shorter than `batchSize` (an iteration's last: one pass over it, not `steps` updates on a few pairs)
         // with synthetic negatives (drawn from their own stream, so the minibatch draws stay the same stream), as many
         // passes over the larger training set
         const synthetic = Preference.ofRequests(pairs.contextLength, Negatives.requests(Run.rng(run, `${stage}/negatives`, b.index), items, config.negatives))
@@ -85,7 +86,7 @@ export const implicitReward = (config: Config, run: Run.Run) =>
         const trainRef = synthetic.n === 0
           ? Preference.selectLogps(ref, differing)
           : Preference.concatLogps(Preference.selectLogps(ref, differing), yield* logps(models.reference, synthetic))
-        const steps = Math.ceil(config.steps * train.n / Math.max(1, pairs.n))
+        const steps = Math.ceil(config.steps * train.n / config.batchSize)
         const trained = yield* Preference.train(model, opt, train, trainRef, config, steps, Preference.minibatches(rng, train, config.minibatchSize))
         if (!trained.ok) return trained
         // π_φ's held-out log-probs: each differing pair's from the forward pass of the first update that took it, before

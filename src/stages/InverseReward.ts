@@ -87,7 +87,7 @@ export const inverseReward = (config: Config, run: Run.Run) =>
         // the training rows: the agent's actions, then synthetic negatives (their own stream: the minibatch draws stay the same)
         const own = config.trainOn === "all" ? agent : differing.map((i) => agent[i]!)
         const train = [...own, ...Negatives.requests(Run.rng(run, `${stage}/negatives`, index), items, config.negatives)]
-        const steps = Math.ceil(config.steps * train.length / n)
+        const steps = Math.ceil(config.steps * train.length / config.batchSize) // a batch shorter than batchSize (an iteration's last): proportionally fewer
         // none when nothing is left to train on (every agent action the expert's, trainOn "differing", no negatives)
         let last: Discriminator.TrainStats | undefined
         for (let s = 0; s < (train.length === 0 ? 0 : steps + warm); s++) {

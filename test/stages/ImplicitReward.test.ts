@@ -88,6 +88,28 @@ layer(World.layerNovice)("implicit reward", (it) => {
       expect(Number.isFinite(mixed!.values["reward/auc_reference"])).toBe(true)
     }))
 
+  it.effect("a batch shorter than batchSize (an iteration's last) takes proportionally fewer updates: one pass over it", () =>
+    Effect.gen(function*() {
+      const { world } = yield* World.BehaviourWorld
+      const { novice } = yield* World.Novice
+      const segments = world.train.slice(0, 6).flatMap(Segment.all)
+      const items: Array<Sample.AgentAction> = segments.map((segment) => {
+        const tokens = Int32Array.from([...world.tokenizer.encode("press 9"), EOA])
+        return { segment, sample: 0, tokens, logp: new Float32Array(tokens.length), values: new Float32Array(tokens.length), stopped: true, text: "press 9" }
+      })
+      const differing = segments.filter((s) => world.tokenizer.decode(Segment.expertAction(s)) !== "press 9").length
+      const records: Array<Metrics.MetricRecord> = []
+      const config = { ...ImplicitReward.defaults, batchSize: 64, steps: 4, minibatchSize: 8 }
+      yield* Effect.gen(function*() {
+        yield* Models.ensureReward
+        yield* Stream.runDrain(Stream.fromIterable(items).pipe(ImplicitReward.implicitReward(config, { seed: 1, iteration: 0 })))
+      }).pipe(Effect.provide(Fixtures.layer(world.tokenizer, Models.copy(novice), records)))
+      expect(segments.length).toBeLessThan(config.batchSize / 2)
+      expect(differing).toBeGreaterThan(8)
+      const [only] = records.filter((r) => r.stage === "implicit_reward")
+      expect(only!.step).toBe(Math.ceil(config.steps * differing / config.batchSize)) // 4 updates of 8 would be 2-3 passes
+    }))
+
   it.effect("an update's log-probs of its pairs are the model's before it (held out), the same as scoring them with those weights", () =>
     Effect.gen(function*() {
       const { world } = yield* World.BehaviourWorld
