@@ -53,6 +53,16 @@ const counted = (threads: number) => {
   return { posted, counting }
 }
 
+/** Two threads whose helper fails every request of one kind (as a helper that died would): the learner takes its work. */
+const failingHelper = (kind: "score" | "sample") =>
+  Layer.effect(
+    GradientThreads.GradientThreads,
+    Effect.map(GradientThreads.GradientThreads, (real) => ({
+      ...real,
+      [kind]: () => Effect.fail(new StageError({ reason: "ThreadFailed", stage: "gradient-threads", step: 0, message: "gradient thread: exited (70)" }))
+    }))
+  ).pipe(Layer.provide(GradientThreads.layer(2, { backend: "wasm", matmul: "xnnpack", threads: 1 })))
+
 layer(World.layerSignals({ train: 24, heldOut: 1 }), { timeout: 120_000 })("SFT with its passes shared by threads", (it) => {
   it.effect("gives the same weights and records to the bit on 1, 2 and 3 threads (copy head, observation loss, several passes a step)", () =>
     Effect.gen(function*() {
@@ -147,14 +157,7 @@ layer(World.layerSignals({ train: 24, heldOut: 1 }), { timeout: 120_000 })("SFT 
       // the same numbers as the plain in-process computation (what a cluster worker runs)
       expect(one[1]).toEqual(Scoring.compute(policy, "tokenLogp", requests, 8192))
       // a helper whose scoring fails: its passes are computed here, with the same numbers
-      const failing = Layer.effect(
-        GradientThreads.GradientThreads,
-        Effect.map(GradientThreads.GradientThreads, (real) => ({
-          ...real,
-          score: () => Effect.fail(new StageError({ reason: "ThreadFailed", stage: "gradient-threads", step: 0, message: "gradient thread: exited (70)" }))
-        }))
-      ).pipe(Layer.provide(GradientThreads.layer(2, { backend: "wasm", matmul: "xnnpack", threads: 1 })))
-      expect(yield* all(failing)).toEqual(one)
+      expect(yield* all(failingHelper("score"))).toEqual(one)
       Transformer.dispose(policy)
       Transformer.dispose(discriminator)
     }))
@@ -204,14 +207,7 @@ layer(World.layerSignals({ train: 24, heldOut: 1 }), { timeout: 120_000 })("SFT 
       expect(two.posted.sampled).toBeGreaterThan(0) // the helper sampled a part
       expect(one).toHaveLength(segments.length * 2)
       expect(shared).toEqual(one)
-      const failing = Layer.effect(
-        GradientThreads.GradientThreads,
-        Effect.map(GradientThreads.GradientThreads, (real) => ({
-          ...real,
-          sample: () => Effect.fail(new StageError({ reason: "ThreadFailed", stage: "gradient-threads", step: 0, message: "gradient thread: exited (70)" }))
-        }))
-      ).pipe(Layer.provide(GradientThreads.layer(2, { backend: "wasm", matmul: "xnnpack", threads: 1 })))
-      expect(yield* sampled(failing)).toEqual(one)
+      expect(yield* sampled(failingHelper("sample"))).toEqual(one)
       // `parts: 1`: the batch's one stream, as before parts
       const whole = yield* sampled(GradientThreads.serial, { ...Sample.defaults, k: 2, parts: 1 })
       const direct = ModelSample.states(policy, segments, 2, Run.rng(Fixtures.at, Sample.stage, 0), { maxTokens: Sample.defaults.maxTokens, temperature: 1, stop: EOA })
