@@ -110,13 +110,10 @@ export interface Settings {
  * The passes of one DPO update of `m` on all pairs, as data (`DpoPass`): packed passes of at most `maxTokens` padded
  * tokens, at least `minPasses` when the pairs' trajectories allow (so that training threads can share them), both
  * actions of a pair in the same pass (`Packed.pack`). Weighted so that the optimizer's mean over passes is the mean
- * over pairs exactly. Pure.
+ * over pairs exactly. Each pass comes with the pairs it holds (indices into `p`, ascending: the order of its captured
+ * log-probs, `DpoPass.loss`). Pure.
  */
-export const plan = (m: Transformer.Model, p: Pairs, ref: Logps, settings: Settings): Array<TrainingPass.Pass> =>
-  planned(m, p, ref, settings).map((x) => x.pass)
-
-/** `plan`'s passes, each with the pairs it holds (indices into `p`, ascending: the order of its captured log-probs). Pure. */
-const planned = (m: Transformer.Model, p: Pairs, ref: Logps, settings: Settings): Array<{ readonly pass: TrainingPass.Pass; readonly pairs: ReadonlyArray<number> }> => {
+export const plan = (m: Transformer.Model, p: Pairs, ref: Logps, settings: Settings): Array<{ readonly pass: TrainingPass.Pass; readonly pairs: ReadonlyArray<number> }> => {
   const { beta, nllCoef } = settings
   const passes = Packed.passes(Packed.pack(p.contextLength, requests(p)), Microbatch.trainingTokens(m.config, settings.maxTokens), settings.minPasses)
   const chosenTokens = p.agent.reduce((n, a) => n + Math.min(Score.expertAction(a.trajectory, a.step).length, p.contextLength), 0)
@@ -155,7 +152,7 @@ const planned = (m: Transformer.Model, p: Pairs, ref: Logps, settings: Settings)
  * expert's likelihood along with the agent's. Guarded: a non-finite loss or gradient leaves `m` and `opt` as they were.
  */
 export const update = (m: Transformer.Model, opt: Optimizer.Optimizer, p: Pairs, ref: Logps, settings: Settings): Effect.Effect<Guard.Checked<StepStats>> => {
-  const passes = planned(m, p, ref, settings)
+  const passes = plan(m, p, ref, settings)
   return SharedStep.guarded(
     m,
     opt,
