@@ -1,4 +1,7 @@
 import type * as Tokenized from "../domain/Tokenized.ts"
+import * as Rng from "./Rng.ts"
+import * as ModelSample from "./Sample.ts"
+import type * as Transformer from "./Transformer.ts"
 
 /**
  * A sampling's parts: its states (in order) cut into `parts` runs of consecutive states, each run whole trajectories
@@ -26,3 +29,25 @@ export const plan = (trajectories: ReadonlyArray<Tokenized.TokenizedTrajectory>,
   const bounds = [0, ...chosen, n]
   return n === 0 ? [] : bounds.slice(1).map((end, i) => [bounds[i]!, end] as const)
 }
+
+/** A part of a sampling: its states, samples a state, random stream and options (as data: a helper thread takes it). */
+export interface Part {
+  readonly requests: ReadonlyArray<ModelSample.StateRequest>
+  readonly k: number
+  readonly seed: number
+  readonly options: ModelSample.Options
+}
+
+/** The sampling of `requests` cut into at most `count` parts (`plan`), part g drawing from the stream `seedOf(g)`. Pure. */
+export const parts = (
+  requests: ReadonlyArray<ModelSample.StateRequest>,
+  count: number,
+  k: number,
+  options: ModelSample.Options,
+  seedOf: (part: number) => number
+): Array<Part> =>
+  plan(requests.map((r) => r.trajectory), count).map(([start, end], g) => ({ requests: requests.slice(start, end), k, seed: seedOf(g), options }))
+
+/** A part's actions under `m`: the same code on the learner and on a helper thread. */
+export const sample = (m: Transformer.Model, part: Part): ModelSample.StateSamples =>
+  ModelSample.states(m, part.requests, part.k, Rng.make(part.seed), part.options)

@@ -5,6 +5,7 @@ import { parseAssistantTurn } from "../domain/Step.ts"
 import * as Tokenized from "../domain/Tokenized.ts"
 import type { Trajectory } from "../domain/Trajectory.ts"
 import * as Context from "../model/Context.ts"
+import * as SampleParts from "../model/SampleParts.ts"
 import { Dispatcher, toSampleUnit } from "./Dispatcher.ts"
 import { Models } from "./Models.ts"
 import * as SharedSample from "./SharedSample.ts"
@@ -67,7 +68,7 @@ export const actionAccuracy = Effect.fn("ActionAccuracy.actionAccuracy")(functio
   const chunks = Array.from({ length: Math.ceil(requests.length / size) }, (_, c) => requests.slice(c * size, (c + 1) * size))
   const sampled = yield* Effect.forEach(chunks, (chunk) =>
     remote === undefined
-      ? SharedSample.states(policy, SharedSample.partsOf(chunk, 2, 1, options, () => 0)) // halves on the training threads when there are two
+      ? SharedSample.states(policy, SampleParts.parts(chunk, 2, 1, options, () => 0)) // halves on the training threads when there are two
       : remote(toSampleUnit(chunk, { k: 1, ...options, seed: 0 }), { model: policy, tokenizer: tok }), { concurrency })
   let matched = 0
   const byKind: Record<string, { states: number; matched: number }> = {}

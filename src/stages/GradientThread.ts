@@ -7,8 +7,8 @@ import * as Backend from "../model/backend/Backend.ts"
 import type * as BackendOptions from "../model/backend/BackendOptions.ts"
 import * as TfjsInit from "../model/backend/TfjsInit.ts"
 import * as GradientStep from "../model/GradientStep.ts"
-import * as Rng from "../model/Rng.ts"
-import * as ModelSample from "../model/Sample.ts"
+import type * as ModelSample from "../model/Sample.ts"
+import * as SampleParts from "../model/SampleParts.ts"
 import * as ScorePasses from "../model/ScorePasses.ts"
 import * as TrainingPass from "../model/TrainingPass.ts"
 import * as Transformer from "../model/Transformer.ts"
@@ -34,18 +34,10 @@ interface Weighted {
   readonly weights: ReadonlyArray<Float32Array>
 }
 
-/** A part of a sampling (`SampleParts`): its states, samples a state, random stream and options. */
-export interface SamplePart {
-  readonly requests: ReadonlyArray<ModelSample.StateRequest>
-  readonly k: number
-  readonly seed: number
-  readonly options: ModelSample.Options
-}
-
 export type Request =
   | Weighted & { readonly _tag: "train"; readonly passes: ReadonlyArray<TrainingPass.Pass> }
   | Weighted & { readonly _tag: "score"; readonly head: ScorePasses.Head; readonly batches: ReadonlyArray<ActionBatch.ActionBatch> }
-  | Weighted & { readonly _tag: "sample"; readonly part: SamplePart }
+  | Weighted & { readonly _tag: "sample"; readonly part: SampleParts.Part }
 
 export type Reply =
   | { readonly _tag: "ready"; readonly backend: string; readonly numerics: string }
@@ -97,8 +89,7 @@ export const score = (r: Weighted & { readonly head: ScorePasses.Head; readonly 
 }
 
 /** A sampling part's actions on a copy of the model holding the request's weights (as the learner samples them). */
-export const sample = (r: Weighted & { readonly part: SamplePart }): ModelSample.StateSamples =>
-  ModelSample.states(holding(r).model, r.part.requests, r.part.k, Rng.make(r.part.seed), r.part.options)
+export const sample = (r: Weighted & { readonly part: SampleParts.Part }): ModelSample.StateSamples => SampleParts.sample(holding(r).model, r.part)
 
 const port = parentPort
 if (port !== null) {

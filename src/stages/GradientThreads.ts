@@ -4,6 +4,7 @@ import type * as ActionBatch from "../model/ActionBatch.ts"
 import type * as BackendOptions from "../model/backend/BackendOptions.ts"
 import type * as GradientStep from "../model/GradientStep.ts"
 import type * as ModelSample from "../model/Sample.ts"
+import type * as SampleParts from "../model/SampleParts.ts"
 import type * as ScorePasses from "../model/ScorePasses.ts"
 import type * as TrainingPass from "../model/TrainingPass.ts"
 import type * as Transformer from "../model/Transformer.ts"
@@ -63,7 +64,7 @@ export class GradientThreads extends Context.Service<GradientThreads, {
     config: Transformer.Config,
     names: ReadonlyArray<string>,
     weights: ReadonlyArray<Float32Array>,
-    part: GradientThread.SamplePart
+    part: SampleParts.Part
   ) => Effect.Effect<Effect.Effect<ModelSample.StateSamples, StageError>, StageError>
 }>()("stepagent/GradientThreads") {}
 
@@ -160,6 +161,49 @@ export const serial: Layer.Layer<GradientThreads> = Layer.succeed(GradientThread
   score: () => Effect.fail(failed("no helper threads")),
   sample: () => Effect.fail(failed("no helper threads"))
 })
+
+/**
+ * Work items shared between the learner and the helpers: item i runs where `owner[i]` says (0: the learner, else that
+ * helper). Each helper's items are posted first, in one request (`post`, whose outer effect posts and whose inner one
+ * waits for one result an item, in order); the learner computes its own meanwhile (`local`); a helper whose request
+ * fails leaves its items to the learner, with one warning (`${message}: ${fallback}`). Results in item order: an item's
+ * result does not depend on where it ran. Training passes (`SharedStep`), scorings (`Scoring`) and samplings
+ * (`SharedSample`) share the threads through it.
+ */
+export const spread = <A>(
+  owner: ArrayLike<number>,
+  post: (helper: number, items: ReadonlyArray<number>) => Effect.Effect<Effect.Effect<ReadonlyArray<A>, StageError>, StageError>,
+  local: (item: number) => A,
+  fallback: string
+): Effect.Effect<Array<A>> =>
+  Effect.gen(function*() {
+    const results = new Array<A>(owner.length)
+    const itemsOf = (thread: number) => Array.from(owner).flatMap((o, i) => o === thread ? [i] : [])
+    const compute = (items: ReadonlyArray<number>) =>
+      Effect.sync(() => {
+        for (const i of items) results[i] = local(i)
+      })
+    const instead = (items: ReadonlyArray<number>) => (e: StageError) =>
+      Effect.logWarning(`${e.message}: ${fallback}`).pipe(Effect.andThen(compute(items)))
+    const waits: Array<Effect.Effect<void>> = []
+    for (const h of [...new Set(Array.from(owner))].filter((o) => o > 0).sort((a, b) => a - b)) {
+      const mine = itemsOf(h)
+      const wait = yield* Effect.result(post(h, mine))
+      if (wait._tag === "Failure") {
+        waits.push(instead(mine)(wait.failure))
+        continue
+      }
+      waits.push(wait.success.pipe(
+        Effect.map((rs) => mine.forEach((i, k) => {
+          results[i] = rs[k]!
+        })),
+        Effect.catch(instead(mine))
+      ))
+    }
+    yield* compute(itemsOf(0))
+    for (const wait of waits) yield* wait
+    return results
+  })
 
 /**
  * Which thread computes each pass (0: the learner, else a helper of `helpers`, default 1 .. threads - 1): longest first,

@@ -1,6 +1,7 @@
 import { Effect, Option, Schema, Stream } from "effect"
 import { EOA } from "../data/Tokenizer.ts"
 import * as ModelSample from "../model/Sample.ts"
+import * as SampleParts from "../model/SampleParts.ts"
 import { Metrics, type MetricsError } from "../metrics/Metrics.ts"
 import * as Batched from "./Batched.ts"
 import { type DispatchError, Dispatcher, toSampleUnit } from "./Dispatcher.ts"
@@ -60,7 +61,7 @@ export const sample = (config: Config, run: Run.Run) =>
         // each part of each batch its own random stream: the same actions on any number of threads, in this process or
         // on any worker (the first part's is the batch's stream of `parts: 1`)
         const options = { maxTokens: config.maxTokens, temperature: config.temperature, stop: EOA }
-        const parts = SharedSample.partsOf(segs, config.parts, config.k, options, (g) => Run.streamSeed(run, g === 0 ? stage : `${stage}/part${g}`, index))
+        const parts = SampleParts.parts(segs, config.parts, config.k, options, (g) => Run.streamSeed(run, g === 0 ? stage : `${stage}/part${g}`, index))
         const { value: s, seconds } = remote === undefined
           ? yield* Timed.effect(SharedSample.states(policy, parts))
           : yield* Timed.effect(Effect.map(

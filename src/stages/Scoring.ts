@@ -6,7 +6,6 @@ import * as ScorePasses from "../model/ScorePasses.ts"
 import * as Transformer from "../model/Transformer.ts"
 import { type DispatchError, Dispatcher, type ScoreHead, toScoreUnit } from "./Dispatcher.ts"
 import * as GradientThreads from "./GradientThreads.ts"
-import type { StageError } from "./StageError.ts"
 
 /**
  * Step-reward scoring (StepAgent's reflection): one number per (state, action) request under a frozen model, either
@@ -58,34 +57,16 @@ const shared = (
 ): Effect.Effect<Float32Array> =>
   Effect.gen(function*() {
     const passes = ScorePasses.plan(model.config.contextLength, requests, maxTokens)
-    const helpers = threads.live()
-    const owner = GradientThreads.assign(passes.map((p) => p.batch.batch * p.batch.length), threads.threads, helpers)
-    const results = new Array<Float32Array | undefined>(passes.length)
-    const local = (which: ReadonlyArray<number>) =>
-      Effect.sync(() => {
-        for (const k of which) results[k] = ScorePasses.passScores(model, head, passes[k]!.batch)
-      })
-    const fallback = (mine: ReadonlyArray<number>) => (e: StageError) =>
-      Effect.logWarning(`${e.message}: its passes go to the other threads from now on`).pipe(Effect.andThen(local(mine)))
+    const owner = GradientThreads.assign(passes.map((p) => p.batch.batch * p.batch.length), threads.threads, threads.live())
     const named = owner.some((o) => o > 0) ? Transformer.named(model.weights) : []
     const weights = yield* Effect.sync(() => named.map(([, v]) => HostArray.read(v)))
-    const waits: Array<Effect.Effect<void>> = []
-    for (const h of helpers) {
-      const mine = passes.flatMap((_, k) => owner[k] === h ? [k] : [])
-      if (mine.length === 0) continue
-      const wait = yield* Effect.result(threads.score(h, model.config, named.map(([n]) => n), weights, head, mine.map((k) => passes[k]!.batch)))
-      if (wait._tag === "Failure") {
-        waits.push(fallback(mine)(wait.failure))
-        continue
-      }
-      waits.push(wait.success.pipe(
-        Effect.map((rs) => mine.forEach((k, j) => results[k] = rs[j])),
-        Effect.catch(fallback(mine))
-      ))
-    }
-    yield* local(passes.flatMap((_, k) => owner[k] === 0 ? [k] : []))
-    for (const wait of waits) yield* wait
-    return ScorePasses.assemble(head, requests, passes, results.map((r) => r!))
+    const results = yield* GradientThreads.spread(
+      owner,
+      (h, mine) => threads.score(h, model.config, named.map(([n]) => n), weights, head, mine.map((k) => passes[k]!.batch)),
+      (k) => ScorePasses.passScores(model, head, passes[k]!.batch),
+      "its passes go to the other threads from now on"
+    )
+    return ScorePasses.assemble(head, requests, passes, results)
   }).pipe(Effect.withSpan("Scoring.shared"))
 
 /** Tokens of a request's action: its own, or the expert's at its step. */

@@ -5,7 +5,6 @@ import * as Optimizer from "../model/Optimizer.ts"
 import * as TrainingPass from "../model/TrainingPass.ts"
 import type * as Transformer from "../model/Transformer.ts"
 import * as GradientThreads from "./GradientThreads.ts"
-import type { StageError } from "./StageError.ts"
 
 /**
  * One guarded optimizer step over training passes given as data (`TrainingPass`), wherever `GradientThreads` says
@@ -30,38 +29,18 @@ export const guarded = <A>(
   /** The passes shared between this thread and the helpers; the learner's computed while the helpers compute theirs. */
   const shared = (threads: GradientThreads.GradientThreads["Service"]) =>
     Effect.gen(function*() {
-      const helpers = threads.live()
-      const owner = GradientThreads.assign(passes.map(TrainingPass.cost), threads.threads, helpers)
+      const owner = GradientThreads.assign(passes.map(TrainingPass.cost), threads.threads, threads.live())
       const names = opt.slots.map((s) => s.name)
       const weights = owner.some((o) => o > 0) ? yield* Effect.sync(() => Optimizer.weights(opt)) : []
-      const computed = new Array<GradientStep.Computed | undefined>(passes.length)
       const variables = opt.slots.map((s) => s.variable)
-      const local = (which: ReadonlyArray<number>) =>
-        Effect.sync(() => {
-          for (const i of which) computed[i] = GradientStep.compute(variables, (capture) => TrainingPass.loss(model, passes[i]!, capture))
-        })
       // a helper that fails leaves its passes to the learner: the same numbers, a slower step, and it is not used again
-      const fallback = (mine: ReadonlyArray<number>) => (e: StageError) =>
-        Effect.logWarning(`${e.message}: its passes go to the other threads from now on`).pipe(Effect.andThen(local(mine)))
-      const waits: Array<Effect.Effect<void>> = []
-      for (const h of helpers) {
-        const mine = passes.flatMap((_, i) => owner[i] === h ? [i] : [])
-        if (mine.length === 0) continue
-        const wait = yield* Effect.result(threads.submit(h, model.config, names, weights, mine.map((i) => passes[i]!)))
-        if (wait._tag === "Failure") {
-          waits.push(fallback(mine)(wait.failure))
-          continue
-        }
-        waits.push(wait.success.pipe(
-          Effect.map((results) => mine.forEach((i, k) => {
-            computed[i] = results[k]
-          })),
-          Effect.catch(fallback(mine))
-        ))
-      }
-      yield* local(passes.flatMap((_, i) => owner[i] === 0 ? [i] : []))
-      for (const wait of waits) yield* wait
-      return yield* Effect.sync(() => Guard.update(opt, () => stats(GradientStep.takeComputed(opt, computed.map((c) => c!), width, per)), checked))
+      const computed = yield* GradientThreads.spread(
+        owner,
+        (h, mine) => threads.submit(h, model.config, names, weights, mine.map((i) => passes[i]!)),
+        (i) => GradientStep.compute(variables, (capture) => TrainingPass.loss(model, passes[i]!, capture)),
+        "its passes go to the other threads from now on"
+      )
+      return yield* Effect.sync(() => Guard.update(opt, () => stats(GradientStep.takeComputed(opt, computed, width, per)), checked))
     }).pipe(Effect.withSpan("SharedStep.shared"))
   return Effect.flatMap(Effect.serviceOption(GradientThreads.GradientThreads), (threads) =>
     threads._tag === "Some" && threads.value.threads > 1 && threads.value.live().length > 0 ? shared(threads.value) : serial)
