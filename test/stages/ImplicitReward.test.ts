@@ -13,6 +13,13 @@ import * as Segment from "../../src/stages/Segment.ts"
 import * as Fixtures from "./Fixtures.ts"
 import * as World from "./World.ts"
 
+/** The agent's action "press 9" at every segment's state. */
+const pressNine = (tokenizer: World.World["tokenizer"], segments: ReadonlyArray<Segment.Segment>): Array<Sample.AgentAction> =>
+  segments.map((segment) => {
+    const tokens = Int32Array.from([...tokenizer.encode("press 9"), EOA])
+    return { segment, sample: 0, tokens, logp: new Float32Array(tokens.length), values: new Float32Array(tokens.length), stopped: true, text: "press 9" }
+  })
+
 /** On the behaviour world from the shared "novice" (World.novice: 150 SFT steps). */
 layer(World.layerNovice)("implicit reward", (it) => {
   it.effect("after DPO training, ranks the expert's action above a random valid action at held-out states", () =>
@@ -93,10 +100,7 @@ layer(World.layerNovice)("implicit reward", (it) => {
       const { world } = yield* World.BehaviourWorld
       const { novice } = yield* World.Novice
       const segments = world.train.slice(0, 6).flatMap(Segment.all)
-      const items: Array<Sample.AgentAction> = segments.map((segment) => {
-        const tokens = Int32Array.from([...world.tokenizer.encode("press 9"), EOA])
-        return { segment, sample: 0, tokens, logp: new Float32Array(tokens.length), values: new Float32Array(tokens.length), stopped: true, text: "press 9" }
-      })
+      const items = pressNine(world.tokenizer, segments)
       const differing = segments.filter((s) => world.tokenizer.decode(Segment.expertAction(s)) !== "press 9").length
       const records: Array<Metrics.MetricRecord> = []
       const config = { ...ImplicitReward.defaults, batchSize: 64, steps: 4, minibatchSize: 8 }
@@ -115,10 +119,7 @@ layer(World.layerNovice)("implicit reward", (it) => {
       const { world } = yield* World.BehaviourWorld
       const { novice } = yield* World.Novice
       const segments = world.train.slice(0, 8).flatMap(Segment.all)
-      const items: Array<Sample.AgentAction> = segments.map((segment) => {
-        const tokens = Int32Array.from([...world.tokenizer.encode("press 9"), EOA])
-        return { segment, sample: 0, tokens, logp: new Float32Array(tokens.length), values: new Float32Array(tokens.length), stopped: true, text: "press 9" }
-      })
+      const items = pressNine(world.tokenizer, segments)
       const phi = Models.copy(novice)
       const ref = Models.copy(novice)
       const opt = Optimizer.make(Transformer.named(phi.weights), { learningRate: 1e-3 })
