@@ -143,6 +143,9 @@ const costOf = async (env: Registry.Name, run: Runner) => {
     inverse: StepAgent.config({ reward: "inverse" }),
     fourPasses: StepAgent.config({ reward: "implicit", implicit: { steps: 16 }, ppo: { epochs: 4 } })
   }
+  // a fresh copy of the novice as the policy (its layer disposes the copy when it closes), with the given metrics
+  const onNovice = (metrics: Layer.Layer<Metrics.Metrics>) =>
+    Layer.merge(Models.layer({ tokenizer, models: { policy: { model: Models.copy(novice) } } }), metrics)
   // one SFT epoch on a throwaway copy of the novice (its layer disposes the copy): the denominator is the median of three
   // epochs around each variant's iteration, since one epoch's time moved by up to 1.3x between the variants of one run
   const sftEpoch = () =>
@@ -150,7 +153,7 @@ const costOf = async (env: Registry.Name, run: Runner) => {
       const t0 = performance.now()
       yield* Stream.runDrain(Stream.fromIterable(trajectories).pipe(Sft.sft(Sft.defaults, { seed: 2, iteration: 0 })))
       return (performance.now() - t0) / 1000
-    }).pipe(Effect.provide(Layer.merge(Models.layer({ tokenizer, models: { policy: { model: Models.copy(novice) } } }), Metrics.layerNone))))
+    }).pipe(Effect.provide(onNovice(Metrics.layerNone))))
   // the process's one-time costs (code compiled on first use in the learner and the helpers, the heaps' first growth)
   // are paid before timing, as the SFT epoch's were by the novice's steps: one untimed iteration of each reward variant
   // on a throwaway copy of the novice, over other trajectories of the environment. Without it the first timed
@@ -159,13 +162,13 @@ const costOf = async (env: Registry.Name, run: Runner) => {
   // its models (their copies, the discriminator's warm-up steps)
   for (const reward of ["implicit", "inverse"] as const) {
     await run(Stream.runDrain(StepAgent.iteration(StepAgent.config({ reward }), { seed: 3, iteration: 0 })(Stream.fromIterable(warmup.slice(0, perEnv[env])))).pipe(
-      Effect.provide(Layer.merge(Models.layer({ tokenizer, models: { policy: { model: Models.copy(novice) } } }), Metrics.layerNone))
+      Effect.provide(onNovice(Metrics.layerNone))
     ))
   }
   for (const variant of ["implicit", "inverse", "fourPasses"] as const) {
     const reward = variant === "inverse" ? "inverse" : "implicit"
     const records: Array<Metrics.MetricRecord> = []
-    const layer = Layer.merge(Models.layer({ tokenizer, models: { policy: { model: Models.copy(novice) } } }), Metrics.layerMemory(records))
+    const layer = onNovice(Metrics.layerMemory(records))
     // the first iteration pays once for what a run pays once (the models' copies, the discriminator's warm-up steps);
     // the second is what every later one costs
     const before = await sftEpoch()
